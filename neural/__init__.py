@@ -1,0 +1,1 @@
+"""Neural solvers for vrpkit (``vrpkit.neural``); installed with the ``neural`` extra."""

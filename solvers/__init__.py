@@ -1,0 +1,23 @@
+"""Solvers behind one call (``vrpkit.solvers``): the protocol, the registry and :func:`solve`."""
+
+from vrpkit.solvers.base import (
+    Progress,
+    Result,
+    Solver,
+    available_solvers,
+    get_solver,
+    parse_solver_spec,
+    register_solver,
+    solve,
+)
+
+__all__ = [
+    "Progress",
+    "Result",
+    "Solver",
+    "available_solvers",
+    "get_solver",
+    "parse_solver_spec",
+    "register_solver",
+    "solve",
+]

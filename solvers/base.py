@@ -1,0 +1,208 @@
+"""The solver protocol, the registry of solvers by name, progress reporting and the :class:`Result`."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any, Protocol, runtime_checkable
+
+from vrpkit.errors import SolverError, ValidationError
+from vrpkit.evaluate import Evaluation, evaluate
+from vrpkit.model import Problem
+from vrpkit.solution import Solution
+
+
+@runtime_checkable
+class Solver(Protocol):
+    """What every backend implements. Options are keyword arguments of the constructor.
+
+    ``supports`` returns None when the backend handles every attribute of ``problem``, else the reason.
+    ``solve`` returns the best plan found, or None when it found none (then ``reasons`` in the solution's
+    absence are given by raising :class:`vrpkit.NoSolutionError`). It honours ``time_limit`` (seconds) and
+    ``seed``, and reports the best objective over time to ``progress``.
+    """
+
+    name: str
+
+    def supports(self, problem: Problem) -> str | None: ...
+
+    def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress) -> Solution | None: ...
+
+
+class Progress:
+    """Best objective over time: kept as ``history`` ``[(seconds, objective), ...]`` and, when ``stream`` is
+    given, logged as one line per improvement (at most ``every`` seconds apart, the last one always)."""
+
+    def __init__(self, stream: IO[str] | None = None, *, every: float = 0.5, label: str = "") -> None:
+        self.stream = stream
+        self.every = every
+        self.label = label
+        self.history: list[tuple[float, float]] = []
+        self._t0 = time.perf_counter()
+        self._last_print = -1e9
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def update(self, objective: float) -> None:
+        """Record an improved objective value."""
+        now = self.elapsed()
+        if self.history and objective >= self.history[-1][1]:
+            return
+        self.history.append((round(now, 4), float(objective)))
+        if self.stream is not None and now - self._last_print >= self.every:
+            self._print(now, objective)
+
+    def close(self) -> None:
+        if self.stream is not None and self.history and self._last_print < self.history[-1][0]:
+            self._print(*self.history[-1])
+
+    def _print(self, now: float, objective: float) -> None:
+        self._last_print = now
+        label = f"{self.label} " if self.label else ""
+        print(f"{label}[{now:7.2f}s] best objective {objective:,.2f}", file=self.stream, flush=True)
+
+
+_REGISTRY: dict[str, tuple[str, str]] = {
+    "ortools": ("vrpkit.solvers.ortools", "ORToolsSolver"),
+}
+"""name -> (module, class); imported only when asked for, so that a missing extra names itself."""
+
+_EXTRAS: dict[str, str] = {}
+"""name -> the pip extra that installs the solver's dependencies."""
+
+
+def register_solver(name: str, module: str, cls: str, *, extra: str | None = None) -> None:
+    """Make ``module.cls`` available as ``solve(problem, solver=name)``."""
+    _REGISTRY[name] = (module, cls)
+    if extra:
+        _EXTRAS[name] = extra
+
+
+def available_solvers() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def parse_solver_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"ortools:metaheuristic=tabu_search,lns=false"`` -> ``("ortools", {...})`` (numbers and booleans
+    are converted)."""
+    name, _, rest = spec.partition(":")
+    options: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValidationError("solver", f'option "{item}" is not key=value')
+        options[key.strip()] = _convert(value.strip())
+    return name.strip(), options
+
+
+def _convert(value: str) -> Any:
+    low = value.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+def get_solver(spec: str, **options: Any) -> Solver:
+    """Instantiate a solver by name (``spec`` may carry options, see :func:`parse_solver_spec`)."""
+    name, spec_options = parse_solver_spec(spec)
+    spec_options.update(options)
+    if name not in _REGISTRY:
+        raise SolverError(f'unknown solver "{name}" (available: {", ".join(available_solvers())})')
+    module_name, cls_name = _REGISTRY[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        extra = _EXTRAS.get(name)
+        hint = f": pip install 'vrpkit[{extra}]'" if extra else ""
+        raise SolverError(f'solver "{name}" needs {err.name or "a missing package"}{hint}') from None
+    cls = getattr(module, cls_name)
+    try:
+        return cls(**spec_options)
+    except TypeError as err:
+        raise SolverError(f'solver "{name}": {err}') from None
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """A solver run: the plan, its evaluation (the cost users see) and the run's statistics."""
+
+    problem: Problem
+    solution: Solution | None
+    evaluation: Evaluation | None
+    stats: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        """``feasible``, ``infeasible`` or ``no_solution``."""
+        return "no_solution" if self.evaluation is None else self.evaluation.status
+
+    @property
+    def feasible(self) -> bool:
+        return self.status == "feasible"
+
+    @property
+    def cost(self) -> float:
+        return float("inf") if self.evaluation is None else self.evaluation.cost
+
+    def to_dict(self) -> dict[str, Any]:
+        """The solution JSON."""
+        if self.evaluation is None:
+            out: dict[str, Any] = {"status": "no_solution", "cost": None, "distance": None, "duration": None,
+                                   "routes": [], "unassigned": [], "violations": []}
+        else:
+            out = self.evaluation.to_dict(self.problem)
+        out["stats"] = dict(self.stats)
+        return out
+
+
+def solve(
+    problem: Problem,
+    solver: str = "ortools",
+    *,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    progress: bool | IO[str] = False,
+    **options: Any,
+) -> Result:
+    """Solve ``problem`` with the named solver and evaluate the plan with the shared evaluator.
+
+    ``progress`` True logs the best objective over time on stderr (or to the given stream). Raises
+    :class:`SolverError` for an unknown solver or an unsupported problem; a run that finds no plan returns a
+    result with status ``no_solution`` and the known reasons in ``stats["reasons"]``.
+    """
+    from vrpkit.errors import NoSolutionError
+
+    if not time_limit > 0:
+        raise ValidationError("time_limit", f"{time_limit} is not a positive number of seconds")
+    backend = get_solver(solver, **options)
+    reason = backend.supports(problem)
+    if reason:
+        raise SolverError(f'solver "{backend.name}" does not support this problem: {reason}')
+    stream = (sys.stderr if progress is True else progress) or None
+    tracker = Progress(stream, label=backend.name)
+    start = time.perf_counter()
+    reasons: list[str] = []
+    try:
+        plan = backend.solve(problem, time_limit=float(time_limit), seed=int(seed), progress=tracker)
+    except NoSolutionError as err:
+        plan, reasons = None, err.reasons or [str(err)]
+    runtime = time.perf_counter() - start
+    tracker.close()
+    stats: dict[str, Any] = {"solver": backend.name, "runtime": round(runtime, 4), "seed": int(seed),
+                             "time_limit": float(time_limit)}
+    if plan is not None:
+        stats.update(plan.stats)
+    stats["progress"] = [list(x) for x in tracker.history]
+    if plan is None:
+        stats["reasons"] = reasons
+        return Result(problem, None, None, stats)
+    return Result(problem, plan, evaluate(problem, plan), stats)

@@ -1,0 +1,469 @@
+"""The one evaluator: schedule, cost and every violation of a plan.
+
+Every solver's plan goes through :func:`evaluate`; the cost users see is computed here.
+
+Schedule rules. A vehicle leaves its start depot at the earliest time its shift and the depot allow; service
+at a client starts on arrival, or at the start of the first of its time windows that has not yet closed (the
+vehicle waits). Arriving after the last window closes is lateness (a ``time_window`` violation of that many
+time units; service starts on arrival). Once the route is scheduled, departure from the depot is delayed as
+much as possible without making any stop late or the route end later, so that a route's duration leaves out
+avoidable waiting. Open routes (``end_depot`` None) end when service at their last client ends.
+
+Load: a vehicle leaves with every delivery of its route on board; at each client it drops the delivery and
+takes the pickup. Capacity must hold in every dimension all along the route. With strict backhaul, no client
+with a delivery may follow a client with a pickup on the same route.
+
+Cost: per used vehicle ``fixed_cost + cost_per_distance * distance + cost_per_duration * duration``, plus the
+prize of every optional client left out.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vrpkit.model import INF, Problem
+from vrpkit.solution import Route, Solution
+
+CONSTRAINTS = (
+    "capacity",
+    "time_window",
+    "depot_time_window",
+    "shift",
+    "max_duration",
+    "max_distance",
+    "backhaul_order",
+    "missing_client",
+    "duplicate_client",
+    "unknown_id",
+    "unknown_vehicle_type",
+    "fleet_size",
+)
+"""Every name a :class:`Violation` may carry."""
+
+_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken constraint: its name, by how much, and where (route index and/or client id)."""
+
+    constraint: str
+    amount: float
+    route: int | None = None
+    client: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"constraint": self.constraint, "route": self.route, "client": self.client,
+                "amount": _round(self.amount)}
+
+    def __str__(self) -> str:
+        where = " ".join(x for x in (
+            f"route {self.route}" if self.route is not None else "",
+            f"client {self.client}" if self.client is not None else "") if x)
+        return f"{self.constraint} ({where}): {_round(self.amount)}" if where else \
+            f"{self.constraint}: {_round(self.amount)}"
+
+
+@dataclass(frozen=True)
+class RouteSchedule:
+    """One route as driven: per-stop times and loads, totals and cost."""
+
+    vehicle_type: int
+    clients: tuple[int, ...]
+    start_depot: int
+    end_depot: int | None
+    start_time: float
+    end_time: float
+    distance: float
+    duration: float
+    cost: float
+    arrival: tuple[float, ...]
+    start: tuple[float, ...]
+    departure: tuple[float, ...]
+    load: tuple[tuple[float, ...], ...]
+    """Load on board after each stop; ``start_load`` is the load leaving the depot."""
+    start_load: tuple[float, ...]
+
+    @property
+    def wait(self) -> tuple[float, ...]:
+        return tuple(s - a if s > a else 0.0 for a, s in zip(self.arrival, self.start, strict=True))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What :func:`evaluate` finds: the schedule of each route, totals, cost and violations."""
+
+    routes: tuple[RouteSchedule, ...]
+    unassigned: tuple[int, ...]
+    violations: tuple[Violation, ...]
+    distance: float
+    duration: float
+    fixed_cost: float
+    variable_cost: float
+    prize_lost: float
+    cost: float
+    """Total cost of the plan as given (also when infeasible: check :attr:`feasible`)."""
+
+    @property
+    def feasible(self) -> bool:
+        return not self.violations
+
+    @property
+    def status(self) -> str:
+        return "feasible" if self.feasible else "infeasible"
+
+    @property
+    def n_vehicles(self) -> int:
+        return len(self.routes)
+
+    def to_dict(self, problem: Problem) -> dict[str, Any]:
+        """The solution JSON (without ``stats``)."""
+        ids = problem.node_ids
+        nd = problem.n_depots
+        routes = []
+        for r in self.routes:
+            stops = [
+                {"id": ids[nd + c], "arrival": _round(a), "start": _round(s), "departure": _round(d),
+                 "load": _load(q)}
+                for c, a, s, d, q in zip(r.clients, r.arrival, r.start, r.departure, r.load, strict=True)
+            ]
+            routes.append({
+                "vehicle_type": problem.vehicle_types[r.vehicle_type].id,
+                "start_depot": ids[r.start_depot],
+                "end_depot": None if r.end_depot is None else ids[r.end_depot],
+                "start_time": _round(r.start_time),
+                "end_time": _round(r.end_time),
+                "distance": _round(r.distance),
+                "duration": _round(r.duration),
+                "start_load": _load(r.start_load),
+                "cost": _round(r.cost),
+                "stops": stops,
+            })
+        return {
+            "status": self.status,
+            "cost": _round(self.cost),
+            "distance": _round(self.distance),
+            "duration": _round(self.duration),
+            "vehicles": self.n_vehicles,
+            "fixed_cost": _round(self.fixed_cost),
+            "prize_lost": _round(self.prize_lost),
+            "routes": routes,
+            "unassigned": [ids[nd + c] for c in self.unassigned],
+            "violations": [v.to_dict() for v in self.violations],
+        }
+
+
+def _round(x: float) -> float | int | None:
+    if not math.isfinite(x):
+        return None
+    y = round(x, 6)
+    return int(y) if y.is_integer() and abs(y) < 2**53 else y
+
+
+def _load(values: tuple[float, ...]) -> float | int | list[float | int | None] | None:
+    return _round(values[0]) if len(values) == 1 else [_round(v) for v in values]
+
+
+class _Data:
+    """Plain-Python copies of a problem's arrays, made once per problem, for a fast per-stop loop."""
+
+    def __init__(self, p: Problem) -> None:
+        self.nd = p.n_depots
+        self.dist = p.distance.tolist()
+        self.dur = p.duration.tolist()
+        self.service = p.service_time.tolist()
+        self.windows = [list(c.time_windows) for c in p.clients]
+        self.single_window = [len(w) == 1 for w in self.windows]
+        self.n_dims = p.n_dims
+        self.delivery = [tuple(float(x) for x in row) for row in p.delivery.tolist()]
+        self.pickup = [tuple(float(x) for x in row) for row in p.pickup.tolist()]
+        self.delivery1 = [row[0] for row in self.delivery]
+        self.pickup1 = [row[0] for row in self.pickup]
+        self.capacity = [tuple(row) for row in p.capacity.tolist()]
+        self.depot_tw = [tuple(w) for w in p.depot_windows.tolist()]
+        self.start = p.vehicle_start.tolist()
+        self.end = [None if e < 0 else e for e in p.vehicle_end.tolist()]
+        vts = p.vehicle_types
+        self.shift = [vt.shift for vt in vts]
+        self.max_duration = [vt.max_duration for vt in vts]
+        self.max_distance = [vt.max_distance for vt in vts]
+        self.fixed = [vt.fixed_cost for vt in vts]
+        self.cpd = [vt.cost_per_distance for vt in vts]
+        self.cpt = [vt.cost_per_duration for vt in vts]
+        self.count = [vt.count for vt in vts]
+        self.prize = p.prize.tolist()
+        self.required = p.required.tolist()
+        self.strict = p.backhaul == "strict" and bool(p.pickup.any())
+        self.ids = p.node_ids
+
+
+_CACHE: weakref.WeakKeyDictionary[Problem, _Data] = weakref.WeakKeyDictionary()
+
+
+def _data(problem: Problem) -> _Data:
+    data = _CACHE.get(problem)
+    if data is None:
+        data = _CACHE[problem] = _Data(problem)
+    return data
+
+
+Plan = Solution | Sequence[Route] | Mapping[str, Any]
+
+
+def evaluate(problem: Problem, plan: Plan) -> Evaluation:
+    """Evaluate ``plan`` on ``problem``.
+
+    ``plan`` is a :class:`Solution`, a list of :class:`Route`, or the solution JSON as a dict (full form with
+    stop objects, or the short form whose stops are client ids); ids that are not in the problem are
+    reported as ``unknown_id`` / ``unknown_vehicle_type`` violations.
+    """
+    violations: list[Violation] = []
+    if isinstance(plan, Mapping):
+        routes = _routes_from_dict(problem, plan, violations)
+    elif isinstance(plan, Solution):
+        routes = list(plan.routes)
+    else:
+        routes = list(plan)
+    return _evaluate(problem, routes, violations)
+
+
+def _evaluate(problem: Problem, routes: list[Route], violations: list[Violation]) -> Evaluation:
+    d = _data(problem)
+    n_clients = problem.n_clients
+    n_types = len(d.start)
+    visits = [0] * n_clients
+    used = [0] * n_types
+    schedules = []
+    total_dist = total_dur = total_fixed = total_var = 0.0
+    kept = 0
+    for route in routes:
+        v = route.vehicle_type
+        if not 0 <= v < n_types:
+            violations.append(Violation("unknown_vehicle_type", 1.0, kept, str(v)))
+            continue
+        clients = []
+        for c in route.clients:
+            if 0 <= c < n_clients:
+                clients.append(c)
+                visits[c] += 1
+            else:
+                violations.append(Violation("unknown_id", 1.0, kept, str(c)))
+        if not clients:
+            continue
+        used[v] += 1
+        sched = _route(d, v, tuple(clients), kept, violations)
+        schedules.append(sched)
+        total_dist += sched.distance
+        total_dur += sched.duration
+        total_fixed += d.fixed[v]
+        total_var += sched.cost - d.fixed[v]
+        kept += 1
+    for v in range(n_types):
+        if d.count[v] is not None and used[v] > d.count[v]:
+            violations.append(Violation("fleet_size", float(used[v] - d.count[v]), None,
+                                        None))
+    unassigned = []
+    prize_lost = 0.0
+    for c in range(n_clients):
+        k = visits[c]
+        if k == 0:
+            if d.required[c]:
+                violations.append(Violation("missing_client", 1.0, None, d.ids[d.nd + c]))
+            else:
+                unassigned.append(c)
+                prize_lost += d.prize[c]
+        elif k > 1:
+            violations.append(Violation("duplicate_client", float(k - 1), None, d.ids[d.nd + c]))
+    return Evaluation(
+        routes=tuple(schedules),
+        unassigned=tuple(unassigned),
+        violations=tuple(violations),
+        distance=total_dist,
+        duration=total_dur,
+        fixed_cost=total_fixed,
+        variable_cost=total_var,
+        prize_lost=prize_lost,
+        cost=total_fixed + total_var + prize_lost,
+    )
+
+
+def _route(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Violation]) -> RouteSchedule:
+    nd = d.nd
+    dist, dur = d.dist, d.dur
+    start_node = d.start[v]
+    end_node = d.end[v]
+    shift_start, shift_end = d.shift[v]
+    open_at, close_at = d.depot_tw[start_node]
+    t0 = max(shift_start, open_at)
+
+    # Distance.
+    prev = start_node
+    distance = 0.0
+    for c in clients:
+        node = nd + c
+        distance += dist[prev][node]
+        prev = node
+    if end_node is not None:
+        distance += dist[prev][end_node]
+
+    # Times: first pass from the earliest departure, then delay the departure by the slack found.
+    t_start = t0
+    arrival, start, departure, late, delay = _times(d, clients, start_node, t0)
+    latest = min(shift_end, close_at) - t0
+    if delay > _EPS and latest > _EPS and not any(late):
+        t_start = t0 + min(delay, latest)
+        arrival, start, departure, late, _ = _times(d, clients, start_node, t_start)
+    if end_node is not None:
+        t_end = departure[-1] + dur[nd + clients[-1]][end_node]
+    else:
+        t_end = departure[-1]
+    duration = t_end - t_start
+
+    # Loads.
+    if d.n_dims == 1:
+        q = 0.0
+        for c in clients:
+            q += d.delivery1[c]
+        start_load = (q,)
+        peak = q
+        loads = []
+        for c in clients:
+            q += d.pickup1[c] - d.delivery1[c]
+            loads.append((q,))
+            if q > peak:
+                peak = q
+        excess = peak - d.capacity[v][0]
+    else:
+        k = d.n_dims
+        q_list = [sum(d.delivery[c][j] for c in clients) for j in range(k)]
+        start_load = tuple(q_list)
+        peaks = list(q_list)
+        loads = []
+        for c in clients:
+            q_list = [q_list[j] - d.delivery[c][j] + d.pickup[c][j] for j in range(k)]
+            loads.append(tuple(q_list))
+            peaks = [max(a, b) for a, b in zip(peaks, q_list, strict=True)]
+        excess = max(p - cap for p, cap in zip(peaks, d.capacity[v], strict=True))
+    if excess > _EPS:
+        out.append(Violation("capacity", excess, r))
+
+    for c, lateness in zip(clients, late, strict=True):
+        if lateness > _EPS:
+            out.append(Violation("time_window", lateness, r, d.ids[nd + c]))
+    if t_start > close_at + _EPS:
+        out.append(Violation("depot_time_window", t_start - close_at, r, d.ids[start_node]))
+    if end_node is not None:
+        end_close = d.depot_tw[end_node][1]
+        if t_end > end_close + _EPS:
+            out.append(Violation("depot_time_window", t_end - end_close, r, d.ids[end_node]))
+    if t_end > shift_end + _EPS:
+        out.append(Violation("shift", t_end - shift_end, r))
+    elif t_start > shift_end + _EPS:
+        out.append(Violation("shift", t_start - shift_end, r))
+    if duration > d.max_duration[v] + _EPS:
+        out.append(Violation("max_duration", duration - d.max_duration[v], r))
+    if distance > d.max_distance[v] + _EPS:
+        out.append(Violation("max_distance", distance - d.max_distance[v], r))
+    if d.strict:
+        seen_pickup = False
+        for c in clients:
+            if d.delivery1[c] > 0 or any(d.delivery[c]):
+                if seen_pickup:
+                    out.append(Violation("backhaul_order", 1.0, r, d.ids[nd + c]))
+            elif any(d.pickup[c]):
+                seen_pickup = True
+
+    cost = d.fixed[v] + d.cpd[v] * distance + d.cpt[v] * duration
+    return RouteSchedule(
+        vehicle_type=v, clients=clients, start_depot=start_node, end_depot=end_node,
+        start_time=t_start, end_time=t_end, distance=distance, duration=duration, cost=cost,
+        arrival=tuple(arrival), start=tuple(start), departure=tuple(departure), load=tuple(loads),
+        start_load=start_load,
+    )
+
+
+def _times(
+    d: _Data, clients: tuple[int, ...], start_node: int, t0: float
+) -> tuple[list[float], list[float], list[float], list[float], float]:
+    """Arrival, start and departure at each client from departure time ``t0``; lateness per client; and how
+    far the departure can be delayed without lateness or a later end."""
+    nd = d.nd
+    dur = d.dur
+    arrival, start, departure, late = [], [], [], []
+    prev = start_node
+    t = t0
+    cum_wait = 0.0
+    slack = INF
+    for c in clients:
+        node = nd + c
+        t += dur[prev][node]
+        arrival.append(t)
+        if d.single_window[c]:
+            a, b = d.windows[c][0]
+        else:
+            a, b = d.windows[c][-1]
+            for w in d.windows[c]:
+                if w[1] >= t:
+                    a, b = w
+                    break
+        if t < a:
+            cum_wait += a - t
+            t = a
+        if t > b:
+            late.append(t - b)
+        else:
+            late.append(0.0)
+            if cum_wait + b - t < slack:
+                slack = cum_wait + b - t
+        start.append(t)
+        t += d.service[c]
+        departure.append(t)
+        prev = node
+    return arrival, start, departure, late, min(cum_wait, slack)
+
+
+def _routes_from_dict(problem: Problem, plan: Mapping[str, Any], out: list[Violation]) -> list[Route]:
+    """Routes of a solution JSON (full or short form); unknown ids become violations."""
+    from vrpkit.errors import ValidationError
+
+    routes_in = plan.get("routes")
+    if not isinstance(routes_in, list):
+        raise ValidationError("routes", f"expected a list of routes, got {type(routes_in).__name__}")
+    types = problem.vehicle_type_index
+    clients = problem.client_index
+    routes = []
+    default_type = problem.vehicle_types[0].id if len(problem.vehicle_types) == 1 else None
+    for r, item in enumerate(routes_in):
+        if not isinstance(item, Mapping):
+            raise ValidationError(f"routes[{r}]", f"expected an object, got {type(item).__name__}")
+        vt_id = item.get("vehicle_type", default_type)
+        stops = item.get("stops")
+        if not isinstance(stops, list):
+            raise ValidationError(f"routes[{r}].stops", f"expected a list, got {type(stops).__name__}")
+        if vt_id not in types:
+            out.append(Violation("unknown_vehicle_type", 1.0, r, str(vt_id)))
+            continue
+        v = types[vt_id]
+        vt = problem.vehicle_types[v]
+        ids = []
+        for s, stop in enumerate(stops):
+            sid = stop.get("id") if isinstance(stop, Mapping) else stop
+            if not isinstance(sid, str):
+                raise ValidationError(f"routes[{r}].stops[{s}]", f"expected a client id, got {sid!r}")
+            ids.append(sid)
+        if ids and ids[0] == vt.start_depot:
+            ids = ids[1:]
+        if ids and vt.end_depot is not None and ids[-1] == vt.end_depot:
+            ids = ids[:-1]
+        idx = []
+        for sid in ids:
+            if sid in clients:
+                idx.append(clients[sid])
+            else:
+                out.append(Violation("unknown_id", 1.0, r, sid))
+        routes.append(Route(v, tuple(idx)))
+    return routes

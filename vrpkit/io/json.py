@@ -1,0 +1,310 @@
+"""The problem JSON format: parsing (types and unknown fields checked by pydantic, values by the model),
+writing, and the JSON Schema printed by ``vrpkit schema``."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticError
+
+from vrpkit.errors import InputError, ValidationError
+from vrpkit.model import INF, SAME_AS_START, Client, Depot, Problem, VehicleType
+
+Pair = Annotated[list[float], Field(min_length=2, max_length=2)]
+WindowIn = Annotated[list[float | None], Field(min_length=2, max_length=2)]
+"""[start, end]; an end of null means no end."""
+Amount = int | list[int]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class DepotIn(_In):
+    """A depot. ``time_window``: opening hours, default always open."""
+
+    id: str
+    location: Pair | None = None
+    time_window: WindowIn | None = None
+
+
+class ClientIn(_In):
+    """A client. ``delivery``/``pickup``: an integer or one per capacity dimension (default 0).
+    ``time_window`` or ``time_windows`` (several, sorted): when service may start (default always).
+    ``required`` false makes the visit optional; leaving it out costs ``prize`` (default 0)."""
+
+    id: str
+    location: Pair | None = None
+    delivery: Amount = 0
+    pickup: Amount = 0
+    service_time: float = 0.0
+    time_window: WindowIn | None = None
+    time_windows: Annotated[list[WindowIn], Field(min_length=1)] | None = None
+    prize: float = 0.0
+    required: bool = True
+
+
+class VehicleTypeIn(_In):
+    """A vehicle type. ``count``: default unlimited. ``capacity``: default unlimited. ``start_depot``: default
+    the first depot. ``end_depot``: default the start depot, ``null`` for open routes. ``shift``: default
+    always. ``max_duration``/``max_distance``: default unlimited. Costs: ``fixed_cost`` 0,
+    ``cost_per_distance`` 1, ``cost_per_duration`` 0."""
+
+    id: str
+    count: int | None = None
+    capacity: Amount | None = None
+    start_depot: str | None = None
+    end_depot: str | None = None
+    shift: WindowIn | None = None
+    max_duration: float | None = None
+    max_distance: float | None = None
+    fixed_cost: float = 0.0
+    cost_per_distance: float = 1.0
+    cost_per_duration: float = 0.0
+
+
+class MatrixIn(BaseModel):
+    """``provider`` (``euclidean``, ``haversine``, ``explicit``, ...) and its options, e.g. ``round`` or
+    ``speed``; ``explicit`` takes ``distance``/``duration`` arrays or an ``.npz`` ``file``."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    provider: str
+
+
+class ProblemIn(_In):
+    """A vehicle routing problem in vrpkit's JSON format."""
+
+    name: str = "problem"
+    coordinates: Literal["planar", "lonlat"] = "planar"
+    depots: Annotated[list[DepotIn], Field(min_length=1)]
+    clients: list[ClientIn]
+    vehicle_types: Annotated[list[VehicleTypeIn], Field(min_length=1)]
+    backhaul: Literal["strict", "mixed"] = "mixed"
+    matrix: MatrixIn | None = None
+
+
+_TAG = re.compile(r"^(int|float|str|bool|none|list|dict|nullable)$|\[")
+
+
+def format_pydantic_error(err: PydanticError) -> ValidationError:
+    """The first error of a pydantic validation as a :class:`ValidationError` with a JSON-style path."""
+    first = err.errors()[0]
+    path = ""
+    for part in first["loc"]:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not _TAG.search(str(part)):
+            path += f".{part}" if path else str(part)
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        return ValidationError(path, "unknown field")
+    if kind == "missing":
+        return ValidationError(path, "required field is missing")
+    value = first.get("input")
+    shown = json.dumps(value) if _jsonable(value) else repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return ValidationError(path, f"{first['msg'][0].lower()}{first['msg'][1:]}, got {shown}")
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _window(pair: list[float | None] | None) -> tuple[Any, Any]:
+    if pair is None:
+        return (0.0, INF)
+    return (pair[0], INF if pair[1] is None else pair[1])
+
+
+def _amount(value: Amount | None) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, int) else tuple(value)
+
+
+def problem_from_dict(data: Any, *, base_dir: str | Path | None = None) -> Problem:
+    """Parse and validate the JSON form of a problem."""
+    if not isinstance(data, dict):
+        raise ValidationError("", f"a problem is a JSON object, got {type(data).__name__}")
+    try:
+        parsed = ProblemIn.model_validate(data)
+    except PydanticError as err:
+        raise format_pydantic_error(err) from None
+    depots = [Depot(d.id, _pair(d.location), _window(d.time_window)) for d in parsed.depots]
+    clients = []
+    for i, c in enumerate(parsed.clients):
+        if c.time_window is not None and c.time_windows is not None:
+            raise ValidationError(f"clients[{i}].time_windows", "give time_window or time_windows, not both")
+        windows = [c.time_window] if c.time_windows is None else c.time_windows
+        clients.append(
+            Client(
+                id=c.id,
+                location=_pair(c.location),
+                delivery=_amount(c.delivery) if c.delivery != 0 else (),
+                pickup=_amount(c.pickup) if c.pickup != 0 else (),
+                service_time=c.service_time,
+                time_windows=tuple(_window(w) for w in windows),
+                prize=c.prize,
+                required=c.required,
+            )
+        )
+    vehicle_types = []
+    for v in parsed.vehicle_types:
+        end = v.end_depot if "end_depot" in v.model_fields_set else SAME_AS_START
+        vehicle_types.append(
+            VehicleType(
+                id=v.id,
+                count=v.count,
+                capacity=_amount(v.capacity),
+                start_depot=v.start_depot,
+                end_depot=end,
+                shift=_window(v.shift),
+                max_duration=INF if v.max_duration is None else v.max_duration,
+                max_distance=INF if v.max_distance is None else v.max_distance,
+                fixed_cost=v.fixed_cost,
+                cost_per_distance=v.cost_per_distance,
+                cost_per_duration=v.cost_per_duration,
+            )
+        )
+    matrix = None if parsed.matrix is None else parsed.matrix.model_dump()
+    return Problem(
+        name=parsed.name,
+        depots=tuple(depots),
+        clients=tuple(clients),
+        vehicle_types=tuple(vehicle_types),
+        coordinates=parsed.coordinates,
+        backhaul=parsed.backhaul,
+        matrix=matrix,
+        base_dir=None if base_dir is None else Path(base_dir),
+    )
+
+
+def _pair(value: list[float] | None) -> tuple[float, float] | None:
+    return None if value is None else (value[0], value[1])
+
+
+def _num(value: float) -> float | int:
+    return int(value) if float(value).is_integer() and abs(value) < 2**53 else value
+
+
+def _window_out(window: tuple[float, float]) -> list[float | int | None] | None:
+    if window == (0.0, INF):
+        return None
+    return [_num(window[0]), _num(window[1]) if math.isfinite(window[1]) else None]
+
+
+def _amount_out(values: tuple[int, ...]) -> int | list[int]:
+    return int(values[0]) if len(values) == 1 else [int(v) for v in values]
+
+
+def problem_to_dict(problem: Problem, *, inline_matrices: bool = False) -> dict[str, Any]:
+    """The JSON form of ``problem``; default values are left out."""
+    out: dict[str, Any] = {"name": problem.name}
+    if problem.coordinates != "planar":
+        out["coordinates"] = problem.coordinates
+    out["depots"] = []
+    for d in problem.depots:
+        item: dict[str, Any] = {"id": d.id}
+        if d.location is not None:
+            item["location"] = [_num(x) for x in d.location]
+        if (w := _window_out(d.time_window)) is not None:
+            item["time_window"] = w
+        out["depots"].append(item)
+    out["clients"] = []
+    for c in problem.clients:
+        item = {"id": c.id}
+        if c.location is not None:
+            item["location"] = [_num(x) for x in c.location]
+        if any(c.delivery):
+            item["delivery"] = _amount_out(c.delivery)
+        if any(c.pickup):
+            item["pickup"] = _amount_out(c.pickup)
+        if c.service_time:
+            item["service_time"] = _num(c.service_time)
+        if len(c.time_windows) > 1:
+            item["time_windows"] = [_window_out(w) or [0, None] for w in c.time_windows]
+        elif (w := _window_out(c.time_windows[0])) is not None:
+            item["time_window"] = w
+        if c.prize:
+            item["prize"] = _num(c.prize)
+        if not c.required:
+            item["required"] = False
+        out["clients"].append(item)
+    out["vehicle_types"] = []
+    for v in problem.vehicle_types:
+        item = {"id": v.id}
+        if v.count is not None:
+            item["count"] = int(v.count)
+        if v.capacity:
+            item["capacity"] = _amount_out(v.capacity)
+        item["start_depot"] = v.start_depot
+        if v.end_depot != v.start_depot:
+            item["end_depot"] = v.end_depot
+        if (w := _window_out(v.shift)) is not None:
+            item["shift"] = w
+        for name, default in (("max_duration", INF), ("max_distance", INF), ("fixed_cost", 0.0),
+                              ("cost_per_distance", 1.0), ("cost_per_duration", 0.0)):
+            value = getattr(v, name)
+            if value != default:
+                item[name] = _num(value)
+        out["vehicle_types"].append(item)
+    if problem.backhaul != "mixed":
+        out["backhaul"] = problem.backhaul
+    spec = dict(problem.matrix or {})
+    if inline_matrices or (spec.get("provider") == "explicit" and "file" not in spec):
+        spec = {"provider": "explicit", "distance": problem.distance.tolist()}
+        if problem.duration is not problem.distance and not (problem.duration == problem.distance).all():
+            spec["duration"] = problem.duration.tolist()
+    out["matrix"] = spec
+    return out
+
+
+def problem_schema() -> dict[str, Any]:
+    """The JSON Schema of the problem format."""
+    schema = ProblemIn.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "vrpkit problem"
+    return schema
+
+
+def load_json(path: str | Path) -> Any:
+    """Read a JSON file; a missing, empty, truncated or non-JSON file is an :class:`InputError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file (not UTF-8)") from None
+    except OSError as err:
+        raise InputError(f"{path}: cannot read ({err.strerror})") from None
+    if not text.strip():
+        raise InputError(f"{path}: the file is empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        what = "truncated JSON" if err.pos >= len(text.rstrip()) else "not valid JSON"
+        raise InputError(f"{path}: {what} (line {err.lineno}, column {err.colno}: {err.msg})") from None
+
+
+def read_problem_json(path: str | Path) -> Problem:
+    """Read a problem from our JSON format; relative matrix files are read from the file's folder."""
+    path = Path(path)
+    return problem_from_dict(load_json(path), base_dir=path.parent)
+
+
+def write_json(data: Any, path: str | Path) -> None:
+    """Write ``data`` as indented JSON."""
+    Path(path).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

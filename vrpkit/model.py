@@ -1,0 +1,539 @@
+"""The problem model: plain, typed, immutable data with numpy arrays inside.
+
+A problem is a list of depots, a list of clients, a list of vehicle types and a distance and a duration
+matrix over all locations (depots first, then clients: node ``d`` is ``depots[d]``, node ``D + i`` is
+``clients[i]``). Every VRP variant is a set of fields with neutral defaults; the variant name is derived from
+the data (:attr:`Problem.attributes`, :attr:`Problem.variant`), never declared.
+
+Units: planar and explicit problems are unit-free (durations equal distances unless a duration matrix or a
+speed is given); ``haversine`` gives metres and seconds, so the times of a lon/lat problem are in seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+
+from vrpkit.errors import ValidationError
+
+INF = math.inf
+Window = tuple[float, float]
+Coordinates = Literal["planar", "lonlat"]
+Backhaul = Literal["strict", "mixed"]
+
+
+class _SameAsStart:
+    """Sentinel: a vehicle type's ``end_depot`` defaults to its ``start_depot``."""
+
+    _instance: _SameAsStart | None = None
+
+    def __new__(cls) -> _SameAsStart:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "SAME_AS_START"
+
+
+SAME_AS_START: Any = _SameAsStart()
+"""Default of :attr:`VehicleType.end_depot`: the route returns to its start depot. ``None`` means open."""
+
+
+@dataclass(frozen=True)
+class Depot:
+    """A depot: where vehicles start and end. ``time_window`` is its opening time (default always open)."""
+
+    id: str
+    location: tuple[float, float] | None = None
+    time_window: Window = (0.0, INF)
+
+
+@dataclass(frozen=True)
+class Client:
+    """A client to visit.
+
+    ``delivery`` and ``pickup`` are non-negative integers, one per capacity dimension (an int is one
+    dimension; empty means zero). ``time_windows`` lists one or several windows in which service must start
+    (sorted, disjoint). An optional client (``required=False``) may be left out at the cost of its ``prize``.
+    """
+
+    id: str
+    location: tuple[float, float] | None = None
+    delivery: tuple[int, ...] | int = ()
+    pickup: tuple[int, ...] | int = ()
+    service_time: float = 0.0
+    time_windows: tuple[Window, ...] = ((0.0, INF),)
+    prize: float = 0.0
+    required: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("delivery", "pickup"):
+            value = getattr(self, name)
+            if isinstance(value, int | np.integer | float):
+                object.__setattr__(self, name, (value,))
+            else:
+                object.__setattr__(self, name, tuple(value))
+        object.__setattr__(self, "time_windows", tuple(tuple(w) for w in self.time_windows))
+
+    @property
+    def time_window(self) -> Window:
+        """The span from the first window's start to the last window's end."""
+        return (self.time_windows[0][0], self.time_windows[-1][1])
+
+
+@dataclass(frozen=True)
+class VehicleType:
+    """A group of identical vehicles.
+
+    ``count`` None means unlimited. ``capacity`` empty means unlimited. ``start_depot`` None means the first
+    depot; ``end_depot`` defaults to the start depot and None means an open route that ends at its last
+    client. ``shift`` bounds the start and end of the route; ``max_duration`` and ``max_distance`` bound its
+    length. A used vehicle costs ``fixed_cost + cost_per_distance * distance + cost_per_duration * duration``.
+    """
+
+    id: str
+    count: int | None = None
+    capacity: tuple[int, ...] | int = ()
+    start_depot: str | None = None
+    end_depot: str | None = SAME_AS_START
+    shift: Window = (0.0, INF)
+    max_duration: float = INF
+    max_distance: float = INF
+    fixed_cost: float = 0.0
+    cost_per_distance: float = 1.0
+    cost_per_duration: float = 0.0
+
+    def __post_init__(self) -> None:
+        cap = self.capacity
+        object.__setattr__(self, "capacity", (cap,) if isinstance(cap, int | np.integer) else tuple(cap))
+        object.__setattr__(self, "shift", tuple(self.shift))
+
+    @property
+    def open(self) -> bool:
+        """True when routes of this type end at their last client."""
+        return self.end_depot is None
+
+
+ATTRIBUTES = (
+    "capacity",
+    "open",
+    "backhaul",
+    "mixed_backhaul",
+    "duration_limit",
+    "distance_limit",
+    "time_windows",
+    "multiple_time_windows",
+    "multi_depot",
+    "heterogeneous_fleet",
+    "prizes",
+)
+"""Every attribute :attr:`Problem.attributes` may contain."""
+
+
+def _check_number(path: str, value: Any, *, minimum: float | None = 0.0, finite: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValidationError(path, f"expected a number, got {value!r}")
+    value = float(value)
+    if math.isnan(value):
+        raise ValidationError(path, "NaN is not a number")
+    if finite and math.isinf(value):
+        raise ValidationError(path, f"{value} is not finite")
+    if minimum is not None and value < minimum:
+        raise ValidationError(path, f"{_fmt(value)} < {_fmt(minimum)}")
+    return value
+
+
+def _check_window(path: str, window: Any) -> Window:
+    if not isinstance(window, Sequence) or isinstance(window, str) or len(window) != 2:
+        raise ValidationError(path, f"expected [start, end], got {window!r}")
+    start = _check_number(path, window[0])
+    end = _check_number(path, window[1], finite=False)
+    if start > end:
+        raise ValidationError(path, f"start {_fmt(start)} > end {_fmt(end)}")
+    return (start, end)
+
+
+def _check_amounts(path: str, values: tuple[Any, ...]) -> None:
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int | np.integer | float | np.floating):
+            raise ValidationError(path, f"expected integers, got {value!r}")
+        if not math.isfinite(value) or value != int(value):
+            raise ValidationError(path, f"expected integers, got {value!r}")
+        if value < 0:
+            raise ValidationError(path, f"{_fmt(value)} < 0")
+
+
+def _fmt(value: float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _check_location(path: str, location: Any, coordinates: str) -> tuple[float, float] | None:
+    if location is None:
+        return None
+    if not isinstance(location, Sequence) or isinstance(location, str) or len(location) != 2:
+        raise ValidationError(path, f"expected [x, y], got {location!r}")
+    x = _check_number(path, location[0], minimum=None)
+    y = _check_number(path, location[1], minimum=None)
+    if coordinates == "lonlat" and not (-180 <= x <= 180 and -90 <= y <= 90):
+        raise ValidationError(path, f"[{_fmt(x)}, {_fmt(y)}] is not a [lon, lat] position")
+    return (x, y)
+
+
+def _check_id(path: str, value: Any, seen: dict[str, str]) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValidationError(path, f"expected a non-empty string, got {value!r}")
+    if value in seen:
+        raise ValidationError(path, f'duplicate id "{value}" (also {seen[value]})')
+    seen[value] = path
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A vehicle routing problem. Construct it directly, with :meth:`from_dict`, or by reading a file.
+
+    ``distance`` and ``duration`` are square matrices over all nodes (depots then clients). When they are not
+    given, the ``matrix`` specification (a provider name and its options, see :mod:`vrpkit.matrix`) computes
+    them from the locations; ``matrix`` defaults to ``euclidean`` for planar and ``haversine`` for lon/lat
+    coordinates. Construction validates everything and raises :class:`ValidationError` naming the field.
+    """
+
+    name: str
+    depots: tuple[Depot, ...]
+    clients: tuple[Client, ...]
+    vehicle_types: tuple[VehicleType, ...]
+    coordinates: Coordinates = "planar"
+    backhaul: Backhaul = "mixed"
+    matrix: Mapping[str, Any] | None = None
+    distance: np.ndarray | None = field(default=None, repr=False)
+    duration: np.ndarray | None = field(default=None, repr=False)
+    base_dir: Path | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "depots", tuple(self.depots))
+        set_(self, "clients", tuple(self.clients))
+        set_(self, "vehicle_types", tuple(self.vehicle_types))
+        self._validate_entities()
+        self._resolve_matrices()
+
+    # -- validation -------------------------------------------------------------------------------------
+
+    def _validate_entities(self) -> None:
+        if not isinstance(self.name, str):
+            raise ValidationError("name", f"expected a string, got {self.name!r}")
+        if self.coordinates not in ("planar", "lonlat"):
+            raise ValidationError("coordinates", f'"{self.coordinates}" is not "planar" or "lonlat"')
+        if self.backhaul not in ("strict", "mixed"):
+            raise ValidationError("backhaul", f'"{self.backhaul}" is not "strict" or "mixed"')
+        if not self.depots:
+            raise ValidationError("depots", "at least one depot is needed")
+        if not self.vehicle_types:
+            raise ValidationError("vehicle_types", "at least one vehicle type is needed")
+        seen: dict[str, str] = {}
+        for d, depot in enumerate(self.depots):
+            path = f"depots[{d}]"
+            _check_id(f"{path}.id", depot.id, seen)
+            _check_location(f"{path}.location", depot.location, self.coordinates)
+            _check_window(f"{path}.time_window", depot.time_window)
+        dims = {len(vt.capacity) for vt in self.vehicle_types if vt.capacity}
+        if len(dims) > 1:
+            raise ValidationError("vehicle_types", f"capacities have different dimensions {sorted(dims)}")
+        if dims:
+            n_dims = dims.pop()
+        else:
+            n_dims = max([len(c.delivery) for c in self.clients] + [len(c.pickup) for c in self.clients] + [1])
+        set_ = object.__setattr__
+        set_(self, "n_dims", n_dims)
+        depot_ids = {depot.id for depot in self.depots}
+        client_seen: dict[str, str] = dict(seen)
+        for i, client in enumerate(self.clients):
+            path = f"clients[{i}]"
+            _check_id(f"{path}.id", client.id, client_seen)
+            _check_location(f"{path}.location", client.location, self.coordinates)
+            for name in ("delivery", "pickup"):
+                values = getattr(client, name)
+                _check_amounts(f"{path}.{name}", values)
+                if values and len(values) != n_dims:
+                    raise ValidationError(
+                        f"{path}.{name}", f"{len(values)} values, expected {n_dims} (capacity dimensions)"
+                    )
+            _check_number(f"{path}.service_time", client.service_time)
+            _check_number(f"{path}.prize", client.prize)
+            if not isinstance(client.required, bool | np.bool_):
+                raise ValidationError(f"{path}.required", f"expected true or false, got {client.required!r}")
+            windows = client.time_windows
+            if not windows:
+                raise ValidationError(f"{path}.time_windows", "at least one window is needed")
+            previous_end = -INF
+            for k, window in enumerate(windows):
+                wpath = f"{path}.time_window" if len(windows) == 1 else f"{path}.time_windows[{k}]"
+                start, end = _check_window(wpath, window)
+                if start <= previous_end:
+                    raise ValidationError(wpath, f"start {_fmt(start)} <= end of the previous window")
+                previous_end = end
+            if self.backhaul == "strict" and any(client.delivery) and any(client.pickup):
+                raise ValidationError(
+                    f"{path}.pickup", "with strict backhaul a client has a delivery or a pickup, not both"
+                )
+        resolved = []
+        for v, vt in enumerate(self.vehicle_types):
+            path = f"vehicle_types[{v}]"
+            _check_id(f"{path}.id", vt.id, {})
+            if vt.id in {t.id for t in self.vehicle_types[:v]}:
+                raise ValidationError(f"{path}.id", f'duplicate id "{vt.id}"')
+            if vt.count is not None and (
+                isinstance(vt.count, bool) or not isinstance(vt.count, int | np.integer) or vt.count < 1
+            ):
+                raise ValidationError(f"{path}.count", f"expected a positive integer, got {vt.count!r}")
+            _check_amounts(f"{path}.capacity", vt.capacity)
+            start = self.depots[0].id if vt.start_depot is None else vt.start_depot
+            if start not in depot_ids:
+                raise ValidationError(f"{path}.start_depot", f'unknown depot "{start}"')
+            end = start if vt.end_depot is SAME_AS_START else vt.end_depot
+            if end is not None and end not in depot_ids:
+                raise ValidationError(f"{path}.end_depot", f'unknown depot "{end}"')
+            _check_window(f"{path}.shift", vt.shift)
+            _check_number(f"{path}.max_duration", vt.max_duration, finite=False)
+            _check_number(f"{path}.max_distance", vt.max_distance, finite=False)
+            for name in ("fixed_cost", "cost_per_distance", "cost_per_duration"):
+                _check_number(f"{path}.{name}", getattr(vt, name))
+            resolved.append(replace(vt, start_depot=start, end_depot=end))
+        set_(self, "vehicle_types", tuple(resolved))
+
+    def _resolve_matrices(self) -> None:
+        from vrpkit.matrix import compute_matrices, default_spec
+
+        n = self.n_nodes
+        spec = dict(self.matrix) if self.matrix is not None else None
+        given = self.distance is not None or self.duration is not None
+        if spec is None:
+            spec = {"provider": "explicit"} if given else default_spec(self.coordinates)
+        if given:
+            distance, duration = self.distance, self.duration
+            if distance is None:
+                raise ValidationError("matrix.distance", "a duration matrix needs a distance matrix")
+        else:
+            distance, duration = compute_matrices(spec, self)
+        distance = _as_matrix("matrix.distance", distance, n)
+        duration = distance if duration is None else _as_matrix("matrix.duration", duration, n)
+        object.__setattr__(self, "matrix", MappingProxyType(spec))
+        object.__setattr__(self, "distance", _readonly(distance))
+        object.__setattr__(self, "duration", _readonly(duration))
+
+    # -- sizes and derived arrays -----------------------------------------------------------------------
+
+    @property
+    def n_depots(self) -> int:
+        return len(self.depots)
+
+    @property
+    def n_clients(self) -> int:
+        return len(self.clients)
+
+    @property
+    def n_nodes(self) -> int:
+        """Depots plus clients: the size of the matrices."""
+        return len(self.depots) + len(self.clients)
+
+    n_dims: int = field(init=False, repr=False, compare=False, default=1)
+
+    @cached_property
+    def node_ids(self) -> tuple[str, ...]:
+        return tuple(d.id for d in self.depots) + tuple(c.id for c in self.clients)
+
+    @cached_property
+    def client_index(self) -> Mapping[str, int]:
+        """Client id -> client index (0-based into :attr:`clients`)."""
+        return MappingProxyType({c.id: i for i, c in enumerate(self.clients)})
+
+    @cached_property
+    def depot_index(self) -> Mapping[str, int]:
+        return MappingProxyType({d.id: i for i, d in enumerate(self.depots)})
+
+    @cached_property
+    def vehicle_type_index(self) -> Mapping[str, int]:
+        return MappingProxyType({v.id: i for i, v in enumerate(self.vehicle_types)})
+
+    @cached_property
+    def locations(self) -> np.ndarray | None:
+        """Node coordinates ``(n_nodes, 2)``, or None when some node has no location."""
+        points = [d.location for d in self.depots] + [c.location for c in self.clients]
+        if any(p is None for p in points):
+            return None
+        return _readonly(np.array(points, dtype=float).reshape(-1, 2))
+
+    def _amounts(self, name: str) -> np.ndarray:
+        out = np.zeros((self.n_clients, self.n_dims), dtype=np.int64)
+        for i, client in enumerate(self.clients):
+            values = getattr(client, name)
+            if values:
+                out[i] = values
+        return _readonly(out)
+
+    @cached_property
+    def delivery(self) -> np.ndarray:
+        """Deliveries ``(n_clients, n_dims)``."""
+        return self._amounts("delivery")
+
+    @cached_property
+    def pickup(self) -> np.ndarray:
+        """Pickups ``(n_clients, n_dims)``."""
+        return self._amounts("pickup")
+
+    @cached_property
+    def capacity(self) -> np.ndarray:
+        """Capacities ``(n_vehicle_types, n_dims)``, float with ``inf`` where unlimited."""
+        out = np.full((len(self.vehicle_types), self.n_dims), INF)
+        for v, vt in enumerate(self.vehicle_types):
+            if vt.capacity:
+                out[v] = vt.capacity
+        return _readonly(out)
+
+    @cached_property
+    def service_time(self) -> np.ndarray:
+        return _readonly(np.array([c.service_time for c in self.clients], dtype=float))
+
+    @cached_property
+    def prize(self) -> np.ndarray:
+        return _readonly(np.array([c.prize for c in self.clients], dtype=float))
+
+    @cached_property
+    def required(self) -> np.ndarray:
+        return _readonly(np.array([c.required for c in self.clients], dtype=bool))
+
+    @cached_property
+    def time_windows(self) -> np.ndarray:
+        """Client windows ``(n_clients, W, 2)``, padded by repeating each client's last window."""
+        width = max((len(c.time_windows) for c in self.clients), default=1)
+        out = np.empty((self.n_clients, width, 2))
+        for i, client in enumerate(self.clients):
+            windows = list(client.time_windows)
+            out[i] = windows + [windows[-1]] * (width - len(windows))
+        return _readonly(out)
+
+    @cached_property
+    def depot_windows(self) -> np.ndarray:
+        return _readonly(np.array([d.time_window for d in self.depots], dtype=float).reshape(-1, 2))
+
+    @cached_property
+    def vehicle_start(self) -> np.ndarray:
+        """Start node of each vehicle type."""
+        return _readonly(np.array([self.depot_index[v.start_depot] for v in self.vehicle_types], dtype=np.int64))
+
+    @cached_property
+    def vehicle_end(self) -> np.ndarray:
+        """End node of each vehicle type, -1 for open routes."""
+        ends = [-1 if v.end_depot is None else self.depot_index[v.end_depot] for v in self.vehicle_types]
+        return _readonly(np.array(ends, dtype=np.int64))
+
+    # -- variant ----------------------------------------------------------------------------------------
+
+    @cached_property
+    def attributes(self) -> frozenset[str]:
+        """The set of attributes (see :data:`ATTRIBUTES`) that this problem's data uses."""
+        out: set[str] = set()
+        if any(vt.capacity for vt in self.vehicle_types) and (self.delivery.any() or self.pickup.any()):
+            out.add("capacity")
+        if any(vt.end_depot is None for vt in self.vehicle_types):
+            out.add("open")
+        if self.pickup.any():
+            out.add("backhaul" if self.backhaul == "strict" else "mixed_backhaul")
+        if any(math.isfinite(vt.max_duration) for vt in self.vehicle_types):
+            out.add("duration_limit")
+        if any(math.isfinite(vt.max_distance) for vt in self.vehicle_types):
+            out.add("distance_limit")
+        windows = [w for c in self.clients for w in c.time_windows]
+        if any(w != (0.0, INF) for w in windows) or any(
+            vt.shift != (0.0, INF) for vt in self.vehicle_types
+        ) or any(d.time_window != (0.0, INF) for d in self.depots):
+            out.add("time_windows")
+        if any(len(c.time_windows) > 1 for c in self.clients):
+            out.add("multiple_time_windows")
+        if len(self.depots) > 1:
+            out.add("multi_depot")
+        if len({_cost_profile(vt) for vt in self.vehicle_types}) > 1:
+            out.add("heterogeneous_fleet")
+        if not self.required.all():
+            out.add("prizes")
+        return frozenset(out)
+
+    @property
+    def variant(self) -> str:
+        """The conventional name of the variant, e.g. ``CVRP``, ``OVRPTW``, ``MDVRPBTW``, ``HFVRP``."""
+        a = self.attributes
+        prefix = "".join(
+            tag for attr, tag in (("multi_depot", "MD"), ("heterogeneous_fleet", "HF"), ("prizes", "PC"),
+                                  ("open", "O")) if attr in a
+        )
+        suffix = "".join(
+            tag for attr, tag in (("backhaul", "B"), ("mixed_backhaul", "MB"), ("duration_limit", "L"),
+                                  ("distance_limit", "L"), ("time_windows", "TW")) if attr in a
+        ).replace("LL", "L")
+        if not prefix and not suffix:
+            return "CVRP" if "capacity" in a else "VRP"
+        return f"{prefix}VRP{suffix}"
+
+    # -- conversions ------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, base_dir: str | Path | None = None) -> Problem:
+        """Build a problem from the JSON format (see the README); raises :class:`ValidationError`."""
+        from vrpkit.io.json import problem_from_dict
+
+        return problem_from_dict(data, base_dir=base_dir)
+
+    def to_dict(self, *, inline_matrices: bool = False) -> dict[str, Any]:
+        """The JSON form; matrices are written inline only when the provider is ``explicit`` or asked for."""
+        from vrpkit.io.json import problem_to_dict
+
+        return problem_to_dict(self, inline_matrices=inline_matrices)
+
+    def replace(self, **changes: Any) -> Problem:
+        """A copy with some fields changed (validated again)."""
+        keep = {name: getattr(self, name) for name in
+                ("name", "depots", "clients", "vehicle_types", "coordinates", "backhaul", "matrix", "distance",
+                 "duration", "base_dir")}
+        keep.update(changes)
+        return Problem(**keep)
+
+    def __repr__(self) -> str:
+        return (
+            f"Problem(name={self.name!r}, variant={self.variant}, depots={self.n_depots}, "
+            f"clients={self.n_clients}, vehicle_types={len(self.vehicle_types)})"
+        )
+
+
+def _cost_profile(vt: VehicleType) -> tuple[Any, ...]:
+    return (vt.capacity, vt.fixed_cost, vt.cost_per_distance, vt.cost_per_duration, vt.max_duration,
+            vt.max_distance, vt.shift, vt.start_depot, vt.end_depot)
+
+
+def _as_matrix(path: str, value: Any, n: int) -> np.ndarray:
+    try:
+        array = np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValidationError(path, "expected a square array of numbers") from None
+    if array.ndim != 2:
+        raise ValidationError(path, f"expected a {n}x{n} array, got {array.ndim} dimensions")
+    if array.shape != (n, n):
+        raise ValidationError(path, f"{array.shape[0]}x{array.shape[1]}, expected {n}x{n}")
+    bad = np.argwhere(~np.isfinite(array) | (array < 0))
+    if len(bad):
+        i, j = bad[0]
+        raise ValidationError(f"{path}[{i}][{j}]", f"{array[i, j]} is not a finite non-negative number")
+    return array
