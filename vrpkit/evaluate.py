@@ -6,8 +6,9 @@ Schedule rules. A vehicle leaves its start depot at the earliest time its shift 
 at a client starts on arrival, or at the start of the first of its time windows that has not yet closed (the
 vehicle waits). Arriving after the last window closes is lateness (a ``time_window`` violation of that many
 time units; service starts on arrival). Once the route is scheduled, departure from the depot is delayed as
-much as possible without making any stop late or the route end later, so that a route's duration leaves out
-avoidable waiting. Open routes (``end_depot`` None) end when service at their last client ends.
+much as possible without making any stop late, moving a stop to another of its windows, or making the route
+end later, so that a route's duration leaves out avoidable waiting. Open routes (``end_depot`` None) end
+when service at their last client ends.
 
 Load: a vehicle leaves with every delivery of its route on board; at each client it drops the delivery and
 takes the pickup. Capacity must hold in every dimension all along the route. With strict backhaul, no client
@@ -55,15 +56,20 @@ class Violation:
     amount: float
     route: int | None = None
     client: str | None = None
+    vehicle_type: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"constraint": self.constraint, "route": self.route, "client": self.client,
-                "amount": _round(self.amount)}
+        out = {"constraint": self.constraint, "route": self.route, "client": self.client,
+               "amount": _round(self.amount)}
+        if self.vehicle_type is not None:
+            out["vehicle_type"] = self.vehicle_type
+        return out
 
     def __str__(self) -> str:
         where = " ".join(x for x in (
             f"route {self.route}" if self.route is not None else "",
-            f"client {self.client}" if self.client is not None else "") if x)
+            f"client {self.client}" if self.client is not None else "",
+            f"vehicle type {self.vehicle_type}" if self.vehicle_type is not None else "") if x)
         return f"{self.constraint} ({where}): {_round(self.amount)}" if where else \
             f"{self.constraint}: {_round(self.amount)}"
 
@@ -264,8 +270,8 @@ def _evaluate(problem: Problem, routes: list[Route], violations: list[Violation]
         kept += 1
     for v in range(n_types):
         if d.count[v] is not None and used[v] > d.count[v]:
-            violations.append(Violation("fleet_size", float(used[v] - d.count[v]), None,
-                                        None))
+            violations.append(Violation("fleet_size", float(used[v] - d.count[v]),
+                                        vehicle_type=problem.vehicle_types[v].id))
     unassigned = []
     prize_lost = 0.0
     for c in range(n_clients):
@@ -317,10 +323,7 @@ def _route(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Violati
     if delay > _EPS and latest > _EPS and not any(late):
         t_start = t0 + min(delay, latest)
         arrival, start, departure, late, _ = _times(d, clients, start_node, t_start)
-    if end_node is not None:
-        t_end = departure[-1] + dur[nd + clients[-1]][end_node]
-    else:
-        t_end = departure[-1]
+    t_end = departure[-1] + (dur[nd + clients[-1]][end_node] if end_node is not None else 0.0)
     duration = t_end - t_start
 
     # Loads.

@@ -145,7 +145,7 @@ def explicit(
                 if "distance" not in npz:
                     raise ValidationError("matrix.file", f"{file}: no array named 'distance'")
                 distance = npz["distance"]
-                duration = npz["duration"] if "duration" in npz else None
+                duration = npz.get("duration")
         except OSError as err:
             raise ValidationError("matrix.file", f"cannot read {file}: {err.strerror or err}") from None
         except ValueError as err:

@@ -504,11 +504,24 @@ class Problem:
         return problem_to_dict(self, inline_matrices=inline_matrices)
 
     def replace(self, **changes: Any) -> Problem:
-        """A copy with some fields changed (validated again)."""
+        """A copy with some fields changed (validated again).
+
+        The matrices are kept unless the matrix specification or, for a provider other than ``explicit``, the
+        locations change; then they are computed again.
+        """
         keep = {name: getattr(self, name) for name in
                 ("name", "depots", "clients", "vehicle_types", "coordinates", "backhaul", "matrix", "distance",
                  "duration", "base_dir")}
         keep.update(changes)
+        if "distance" not in changes and "duration" not in changes:
+            spec = keep["matrix"]
+            moved = any(
+                [x.location for x in keep[name]] != [x.location for x in getattr(self, name)]
+                for name in ("depots", "clients")
+            ) or keep["coordinates"] != self.coordinates
+            recompute = "matrix" in changes or (moved and (spec or {}).get("provider") != "explicit")
+            if recompute:
+                keep["distance"] = keep["duration"] = None
         return Problem(**keep)
 
     def __repr__(self) -> str:

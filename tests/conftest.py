@@ -1,0 +1,51 @@
+"""Tiny named problems whose costs can be worked out by hand, and the path of the shared benchmark data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vrpkit import Client, Depot, Problem, VehicleType
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def needs_data(*parts: str) -> Path:
+    """The path of shared data under ``DATA``; skips the test when it is absent."""
+    path = DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not found: {path}")
+    return path
+
+
+@pytest.fixture
+def triangle() -> Problem:
+    """Depot D at (0, 0); a at (3, 4), b at (3, 0): Da = 5, Db = 3, ab = 4.
+
+    a: delivery 2, window [10, 20], service 1; b: delivery 3. One vehicle type, capacity 4.
+    Route D-a-b-D: distance 12; leave at 5, reach a at 10, leave 11, b at 15, back at 18: duration 13.
+    """
+    return Problem(
+        name="triangle",
+        depots=(Depot("D", (0, 0)),),
+        clients=(
+            Client("a", (3, 4), delivery=2, time_windows=((10, 20),), service_time=1),
+            Client("b", (3, 0), delivery=3),
+        ),
+        vehicle_types=(VehicleType("v", capacity=4),),
+    )
+
+
+@pytest.fixture
+def line() -> Problem:
+    """Depot at 0 on a line, clients at 1, 2, 3 (ids c1, c2, c3); unit demands; capacity 3; durations = distance.
+
+    The optimum is one route D-c1-c2-c3-D of distance 6.
+    """
+    return Problem(
+        name="line",
+        depots=(Depot("D", (0, 0)),),
+        clients=tuple(Client(f"c{i}", (i, 0), delivery=1) for i in (1, 2, 3)),
+        vehicle_types=(VehicleType("v", capacity=3),),
+    )
