@@ -1,0 +1,5 @@
+"""``python -m vrpkit``: the ``vrpkit`` command."""
+
+from vrpkit.cli import main
+
+main()
