@@ -444,6 +444,8 @@ def _routes_from_dict(problem: Problem, plan: Mapping[str, Any], out: list[Viola
         if not isinstance(item, Mapping):
             raise ValidationError(f"routes[{r}]", f"expected an object, got {type(item).__name__}")
         vt_id = item.get("vehicle_type", default_type)
+        if isinstance(vt_id, list | dict):
+            raise ValidationError(f"routes[{r}].vehicle_type", f"expected a vehicle type id, got {vt_id!r}")
         stops = item.get("stops")
         if not isinstance(stops, list):
             raise ValidationError(f"routes[{r}].stops", f"expected a list, got {type(stops).__name__}")
