@@ -532,8 +532,10 @@ class Problem:
 
 
 def _cost_profile(vt: VehicleType) -> tuple[Any, ...]:
+    """What makes vehicle types different in the sense of a heterogeneous fleet; where they are based is
+    ``multi_depot`` and whether they return is ``open``, not heterogeneity."""
     return (vt.capacity, vt.fixed_cost, vt.cost_per_distance, vt.cost_per_duration, vt.max_duration,
-            vt.max_distance, vt.shift, vt.start_depot, vt.end_depot)
+            vt.max_distance, vt.shift, vt.end_depot is None)
 
 
 def _as_matrix(path: str, value: Any, n: int) -> np.ndarray:
