@@ -1,0 +1,586 @@
+"""CVRPLIB/VRPLIB ``.vrp``, Solomon ``.txt`` and ``.sol`` files.
+
+Files are parsed by the ``vrplib`` package; this module maps what it returns onto a :class:`Problem` and
+refuses, with an :class:`InputError` naming it, every feature it cannot map.
+
+Ids. Every node is named by its 0-based position in the instance file, which is the number ``.sol`` files
+use: for a ``.vrp`` that is the node id minus one (the depot of an X instance is ``"0"``, its clients ``"1"``
+... ``"n-1"``); for a Solomon file it is the ``CUST NO.`` (depot ``"0"``, clients ``"1"`` ... ``"100"``).
+
+Conventions of the VRPLIB sets (by the file's ``TYPE``; see ``shared/data/README.md``). ``EUC_2D`` edges are
+rounded as TSPLIB says (to the nearest integer) except in the sets of PyVRP's dialect below; ``round=``
+overrides it. The ``.sol`` cost of a set is the evaluator's cost times :func:`sol_cost_scale`.
+
+========  ============================  =====================================================
+TYPE      edge length (``round``)       notes
+========  ============================  =====================================================
+CVRP      nearest integer (``nearest``) fleet unlimited unless ``VEHICLES`` is given
+VRPB      nearest integer (``nearest``) ``BACKHAUL_SECTION``: pickups, strict backhaul
+HFVRP     unrounded (``none``)          fixed and unit distance costs stored x100: divided by 100
+MDVRPTW   ``round(1000 d) / 1000``      ``.sol`` cost x1000 (``exact``)
+PCVRPTW   ``trunc(10 d) / 10``          ``.sol`` cost x10 (``dimacs``); prizes make clients optional
+VRPTW     ``trunc(10 d) / 10``          ``.sol`` cost x10 (``dimacs``)
+========  ============================  =====================================================
+
+Fleet. Per-vehicle sections (``CAPACITY_SECTION``, ``VEHICLES_*_SECTION``) list vehicles 1 ... V; each run
+of consecutive identical vehicles becomes one vehicle type, with id ``"a-b"`` (its first and last vehicle
+number) and ``count`` its length, so that a ``.sol`` route ``#k`` (driven by vehicle ``k``) maps back to
+its type. Without per-vehicle data the fleet is one type ``"vehicle"`` with ``count`` = ``VEHICLES`` (None,
+unlimited, when absent: in the X set the ``k`` of the name is a lower bound, not a limit).
+
+Mapped specifications and sections: ``NAME``, ``COMMENT``, ``TYPE``, ``DIMENSION``, ``EDGE_WEIGHT_TYPE``
+(``EUC_2D``, ``EXACT_2D``, ``FLOOR_2D``, ``CEIL_2D``, ``EXPLICIT``), ``EDGE_WEIGHT_FORMAT``
+(``FULL_MATRIX``, ``LOWER_ROW``), ``CAPACITY``, ``VEHICLES``, ``SERVICE_TIME``, ``DISTANCE`` (CVRPLIB's
+maximum route length, service included: ``max_duration``), ``NODE_COORD``, ``DEMAND``/``LINEHAUL``,
+``BACKHAUL``, ``DEPOT``, ``EDGE_WEIGHT``, ``TIME_WINDOW``, ``PRIZE`` (clients with a prize are optional, as
+in PyVRP), and ``VEHICLES_DEPOT``, ``VEHICLES_MAX_DURATION``, ``VEHICLES_MAX_DISTANCE``,
+``VEHICLES_FIXED_COST``, ``VEHICLES_UNIT_DISTANCE_COST``, ``VEHICLES_UNIT_DURATION_COST`` (a value or one
+per vehicle).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vrpkit.errors import InputError, ValidationError
+from vrpkit.evaluate import Evaluation, evaluate
+from vrpkit.matrix import euclidean_matrix
+from vrpkit.model import INF, Client, Depot, Problem, VehicleType
+from vrpkit.solution import Route, Solution
+
+
+@dataclass(frozen=True)
+class Convention:
+    """How a VRPLIB set rounds edges, scales vehicle costs, and scales its ``.sol`` costs."""
+
+    round: str = "nearest"
+    cost_divisor: float = 1.0
+    """Fixed and unit costs in the file are divided by this."""
+    sol_cost_scale: float = 1.0
+    """``.sol`` cost = evaluator cost x this."""
+
+
+CONVENTIONS: Mapping[str, Convention] = {
+    "CVRP": Convention("nearest"),
+    "VRPB": Convention("nearest"),
+    "HFVRP": Convention("none", cost_divisor=100.0),
+    "MDVRPTW": Convention("exact", sol_cost_scale=1000.0),
+    "PCVRPTW": Convention("dimacs", sol_cost_scale=10.0),
+    "VRPTW": Convention("dimacs", sol_cost_scale=10.0),
+}
+"""Conventions by the ``TYPE`` of a file; other types get the TSPLIB default (nearest integer, unscaled)."""
+
+_DEFAULT = Convention()
+
+_IGNORED = {"name", "comment", "type", "dimension", "edge_weight_type", "edge_weight_format",
+            "node_coord_type", "display_data_type", "display_data", "eof"}
+"""Keys that carry no routing data (or were used already by ``vrplib``)."""
+
+_NODE_KEYS = {"node_coord", "demand", "linehaul", "backhaul", "time_window", "service_time", "prize"}
+_VEHICLE_KEYS = {"capacity", "vehicles_depot", "vehicles_max_duration", "vehicles_max_distance",
+                 "vehicles_fixed_cost", "vehicles_unit_distance_cost", "vehicles_unit_duration_cost"}
+_KNOWN = _IGNORED | _NODE_KEYS | _VEHICLE_KEYS | {"vehicles", "depot", "edge_weight", "distance"}
+
+
+def convention(kind: str | None) -> Convention:
+    """The convention of a file ``TYPE`` (see :data:`CONVENTIONS`)."""
+    return CONVENTIONS.get((kind or "").upper(), _DEFAULT)
+
+
+def sol_cost_scale(kind: str | None) -> float:
+    """What the evaluator's cost is multiplied by to give the ``Cost`` line of a ``.sol`` of this ``TYPE``."""
+    return convention(kind).sol_cost_scale
+
+
+# -- reading files ---------------------------------------------------------------------------------------
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file (not UTF-8)") from None
+    except OSError as err:
+        raise InputError(f"{path}: cannot read ({err.strerror})") from None
+    if not text.strip():
+        raise InputError(f"{path}: the file is empty")
+    return text
+
+
+def _spec_value(text: str, key: str) -> str | None:
+    match = re.search(rf"^\s*{key}\s*:\s*(\S+)", text, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def _sections(text: str) -> set[str]:
+    return {m.group(1).lower() for m in re.finditer(r"^\s*(\w+)_SECTION", text, re.MULTILINE)}
+
+
+def read_vrplib(path: str | Path, *, round: str | None = None, cost_divisor: float | None = None) -> Problem:
+    """Read a CVRPLIB/VRPLIB ``.vrp`` file (also PyVRP's dialect for variants).
+
+    ``round`` overrides the rounding of ``EUC_2D`` edges (``none``, ``nearest``, ``dimacs``, ``exact``) and
+    ``cost_divisor`` the divisor of vehicle costs; by default both follow the file's ``TYPE`` (see the
+    module's table). Raises :class:`InputError` for unreadable files and features that cannot be mapped.
+    """
+    path = Path(path)
+    text = _read_text(path, "VRPLIB")
+    import vrplib
+
+    try:
+        data = vrplib.read_instance(path, compute_edge_weights=False)
+    except (ValueError, RuntimeError, IndexError, TypeError) as err:
+        message = str(err)
+        if "Edge weight type or format unknown" in message:
+            kind = _spec_value(text, "EDGE_WEIGHT_TYPE")
+            fmt = _spec_value(text, "EDGE_WEIGHT_FORMAT")
+            what = f"EDGE_WEIGHT_TYPE {kind}" + (f" with EDGE_WEIGHT_FORMAT {fmt}" if fmt else "")
+            raise InputError(f"{path}: {what} is not supported") from None
+        detail = message.splitlines()[0] if message else type(err).__name__
+        if "ufunc" in detail or "could not convert" in detail:
+            detail = "a section holds something other than numbers"
+        raise InputError(f"{path}: not a valid VRPLIB file, truncated or malformed ({detail})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file (not UTF-8)") from None
+    return _problem_from_vrplib(path, data, _sections(text), round=round, cost_divisor=cost_divisor)
+
+
+def _problem_from_vrplib(
+    path: Path, data: dict[str, Any], sections: set[str], *, round: str | None, cost_divisor: float | None
+) -> Problem:
+    def fail(message: str) -> InputError:
+        return InputError(f"{path}: {message}")
+
+    def label(key: str) -> str:
+        return f"{key.upper()}_SECTION" if key in sections else key.upper()
+
+    for key in data:
+        if key not in _KNOWN:
+            kind = "section" if key in sections else "specification"
+            raise fail(f"{kind} {label(key)} is not supported")
+    conv = convention(str(data.get("type", "")))
+    rounding = conv.round if round is None else round
+    divisor = conv.cost_divisor if cost_divisor is None else float(cost_divisor)
+
+    dimension = data.get("dimension")
+    if dimension is None:
+        raise fail("no DIMENSION given")
+    if not isinstance(dimension, int) or dimension < 1:
+        raise fail(f"DIMENSION {dimension!r} is not a positive integer")
+    n = dimension
+
+    def node_array(key: str, *, ndim: int | None = None) -> np.ndarray | None:
+        """A per-node section, checked for shape (a truncated file shows up here)."""
+        if key not in data:
+            return None
+        value = data[key]
+        if not isinstance(value, np.ndarray):
+            if key == "service_time" and _is_number(value):
+                return None  # a single value for every client, handled below
+            raise fail(f"{label(key)}: rows have different numbers of values (truncated file?)")
+        if len(value) != n:
+            raise fail(f"{label(key)} has {len(value)} rows, DIMENSION is {n} (truncated file?)")
+        if ndim is not None and value.ndim != ndim:
+            raise fail(f"{label(key)}: expected {ndim - 1 or 1} value(s) per node")
+        if value.dtype.kind not in "iuf":
+            raise fail(f"{label(key)}: not all values are numbers")
+        return value
+
+    if "depot" not in data:
+        raise fail("no DEPOT_SECTION (truncated file?)")
+    depot_nodes = [int(x) for x in np.atleast_1d(data["depot"])]
+    if not depot_nodes:
+        raise fail("DEPOT_SECTION lists no depot (truncated file?)")
+    for node in depot_nodes:
+        if not 0 <= node < n:
+            raise fail(f"DEPOT_SECTION: depot {node + 1} is not a node 1 ... {n}")
+    if len(set(depot_nodes)) != len(depot_nodes):
+        raise fail("DEPOT_SECTION lists a depot twice")
+    depot_set = set(depot_nodes)
+    client_nodes = [i for i in range(n) if i not in depot_set]
+
+    coords = node_array("node_coord", ndim=2)
+    if coords is not None and coords.shape[1] != 2:
+        raise fail(f"{label('node_coord')}: expected x and y per node, got {coords.shape[1]} values")
+    demand = node_array("demand")
+    if demand is None:
+        demand = node_array("linehaul")
+    backhaul = node_array("backhaul")
+    windows = node_array("time_window", ndim=2)
+    if windows is not None and windows.shape[1] != 2:
+        raise fail(f"{label('time_window')}: expected [start, end] per node")
+    service = node_array("service_time", ndim=1)
+    if service is None and "service_time" in data:
+        service = np.full(n, float(data["service_time"]))
+        service[depot_nodes] = 0.0
+    prize = node_array("prize", ndim=1)
+
+    def amounts(array: np.ndarray | None, node: int) -> tuple[int, ...]:
+        if array is None:
+            return ()
+        row = np.atleast_1d(array[node])
+        if np.any(row != np.round(row)):
+            raise fail(f"node {node + 1}: demand {row.tolist()} is not an integer")
+        return tuple(int(x) for x in row)
+
+    def location(node: int) -> tuple[float, float] | None:
+        return None if coords is None else (float(coords[node, 0]), float(coords[node, 1]))
+
+    def window(node: int) -> tuple[float, float]:
+        return (0.0, INF) if windows is None else (float(windows[node, 0]), float(windows[node, 1]))
+
+    depots = []
+    for node in depot_nodes:
+        for key, array in (("demand", demand), ("backhaul", backhaul), ("service_time", service),
+                           ("prize", prize)):
+            if array is not None and np.any(np.atleast_1d(array[node]) != 0):
+                raise fail(f"{label(key)}: depot {node + 1} has a non-zero value (not supported)")
+        depots.append(Depot(str(node), location(node), window(node)))
+    clients = []
+    for node in client_nodes:
+        node_prize = 0.0 if prize is None else float(prize[node])
+        clients.append(Client(
+            id=str(node),
+            location=location(node),
+            delivery=amounts(demand, node),
+            pickup=amounts(backhaul, node),
+            service_time=0.0 if service is None else float(service[node]),
+            time_windows=(window(node),),
+            prize=node_prize,
+            required=node_prize == 0.0,
+        ))
+
+    vehicle_types = _vehicle_types(data, depot_nodes, divisor, fail, label)
+    order = depot_nodes + client_nodes
+    matrix, distance = _matrix_spec(data, coords, order, rounding, fail)
+    try:
+        return Problem(
+            name=str(data.get("name", path.stem)),
+            depots=tuple(depots),
+            clients=tuple(clients),
+            vehicle_types=tuple(vehicle_types),
+            backhaul="strict" if backhaul is not None else "mixed",
+            matrix=matrix,
+            distance=distance,
+            base_dir=path.parent,
+        )
+    except ValidationError as err:
+        raise fail(f"cannot be mapped to a problem: {err}") from None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def _vehicle_types(data: dict[str, Any], depot_nodes: list[int], divisor: float, fail: Any,
+                   label: Any) -> list[VehicleType]:
+    """One type per run of identical vehicles (see the module docstring)."""
+    count = data.get("vehicles")
+    if count is not None and (not isinstance(count, int) or count < 1):
+        raise fail(f"VEHICLES {count!r} is not a positive integer")
+    per_vehicle = {k: data[k] for k in _VEHICLE_KEYS if k in data and not _is_number(data[k])}
+    for key, value in per_vehicle.items():
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "iuf":
+            raise fail(f"{label(key)}: expected numbers, one row per vehicle (truncated file?)")
+        if count is not None and len(value) != count:
+            raise fail(f"{label(key)} has {len(value)} rows, VEHICLES is {count} (truncated file?)")
+    n_vehicles = len(next(iter(per_vehicle.values()))) if per_vehicle else None
+    for key, value in per_vehicle.items():
+        if len(value) != n_vehicles:
+            raise fail(f"{label(key)} has {len(value)} rows, other vehicle sections {n_vehicles}")
+
+    def value(key: str, k: int | None) -> Any:
+        if key not in data:
+            return None
+        raw = data[key]
+        if _is_number(raw):
+            return raw
+        row = raw[k]
+        return tuple(int(x) for x in np.atleast_1d(row)) if key == "capacity" else row.item()
+
+    def attributes(k: int | None) -> tuple[Any, ...]:
+        capacity = value("capacity", k)
+        capacity = () if capacity is None else ((int(capacity),) if _is_number(capacity) else capacity)
+        depot = value("vehicles_depot", k)
+        if depot is not None:
+            if int(depot) - 1 not in depot_nodes:
+                raise fail(f"{label('vehicles_depot')}: depot {depot} is not in DEPOT_SECTION")
+            depot = str(int(depot) - 1)
+        max_duration = value("vehicles_max_duration", k)
+        if max_duration is None and data.get("distance") is not None:
+            max_duration = data["distance"]
+            if not _is_number(max_duration):
+                raise fail(f"DISTANCE {max_duration!r} is not a number")
+        max_distance = value("vehicles_max_distance", k)
+        fixed = value("vehicles_fixed_cost", k)
+        per_distance = value("vehicles_unit_distance_cost", k)
+        per_duration = value("vehicles_unit_duration_cost", k)
+        return (
+            capacity,
+            depot,
+            INF if max_duration is None else float(max_duration),
+            INF if max_distance is None else float(max_distance),
+            0.0 if fixed is None else float(fixed) / divisor,
+            1.0 if per_distance is None else float(per_distance) / divisor,
+            0.0 if per_duration is None else float(per_duration) / divisor,
+        )
+
+    def make(type_id: str, n: int | None, attrs: tuple[Any, ...]) -> VehicleType:
+        capacity, depot, max_duration, max_distance, fixed, per_distance, per_duration = attrs
+        return VehicleType(
+            id=type_id, count=n, capacity=capacity, start_depot=depot, max_duration=max_duration,
+            max_distance=max_distance, fixed_cost=fixed, cost_per_distance=per_distance,
+            cost_per_duration=per_duration,
+        )
+
+    if n_vehicles is None:
+        return [make("vehicle", count, attributes(None))]
+    types: list[VehicleType] = []
+    first = 0
+    current = attributes(0)
+    for k in range(1, n_vehicles + 1):
+        attrs = attributes(k) if k < n_vehicles else None
+        if attrs != current:
+            type_id = f"{first + 1}-{k}" if k - first > 1 else str(k)
+            types.append(make(type_id, k - first, current))
+            first, current = k, attrs  # type: ignore[assignment]
+    return types
+
+
+def _matrix_spec(
+    data: dict[str, Any], coords: np.ndarray | None, order: list[int], rounding: str, fail: Any
+) -> tuple[dict[str, Any], np.ndarray | None]:
+    """The matrix specification, plus the matrix itself when it is not computed by a provider."""
+    kind = str(data.get("edge_weight_type", "EXPLICIT" if "edge_weight" in data else "")).upper()
+    if kind in ("EUC_2D", "EXACT_2D", "FLOOR_2D", "CEIL_2D") and coords is None:
+        raise fail(f"EDGE_WEIGHT_TYPE {kind} needs a NODE_COORD_SECTION")
+    if kind == "EUC_2D":
+        if rounding not in ("none", "nearest", "dimacs", "exact"):
+            raise fail(f'round "{rounding}" is not one of none, nearest, dimacs, exact')
+        return {"provider": "euclidean", "round": rounding}, None
+    if kind == "EXACT_2D":
+        return {"provider": "euclidean", "round": "exact"}, None
+    if kind in ("FLOOR_2D", "CEIL_2D"):
+        points = np.asarray(coords, dtype=float)[order]
+        plain = euclidean_matrix(points)
+        return {"provider": "explicit"}, np.floor(plain) if kind == "FLOOR_2D" else np.ceil(plain)
+    if kind == "EXPLICIT":
+        weights = data.get("edge_weight")
+        if weights is None:
+            raise fail("EDGE_WEIGHT_TYPE EXPLICIT without an EDGE_WEIGHT_SECTION")
+        weights = np.asarray(weights, dtype=float)
+        n = len(order)
+        if weights.shape != (n, n):
+            raise fail(f"EDGE_WEIGHT_SECTION gives a {weights.shape[0]}x{weights.shape[-1]} matrix, "
+                       f"DIMENSION is {n} (truncated file?)")
+        return {"provider": "explicit"}, weights[np.ix_(order, order)]
+    if not kind:
+        raise fail("no EDGE_WEIGHT_TYPE given")
+    raise fail(f"EDGE_WEIGHT_TYPE {kind} is not supported")
+
+
+def read_solomon(path: str | Path) -> Problem:
+    """Read a Solomon VRPTW ``.txt`` file.
+
+    Distances are unrounded Euclidean and durations equal distances; the fleet is the file's ``NUMBER``
+    vehicles of ``CAPACITY``; client ids are the ``CUST NO.`` (``"1"`` ... ``"100"``), the depot is ``"0"``
+    and its ``DUE DATE`` closes it (vehicles must be back by then).
+    """
+    path = Path(path)
+    _read_text(path, "Solomon")
+    import vrplib
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy warns about an empty table; it is reported below
+            data = vrplib.read_instance(path, instance_format="solomon", compute_edge_weights=False)
+    except (ValueError, RuntimeError, IndexError, TypeError) as err:
+        message = str(err)
+        rows = re.search(r"Line #(\d+) \(got (\d+) columns instead of (\d+)\)", message)
+        if rows:
+            detail = f": CUSTOMER row {rows[1]} has {rows[2]} values instead of {rows[3]}"
+        elif "Solomon format" in message or not message:
+            detail = ""
+        else:
+            detail = f": {message.splitlines()[0]}"
+        raise InputError(f"{path}: not a valid Solomon instance (truncated file?){detail}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file (not UTF-8)") from None
+    coords = np.atleast_2d(data["node_coord"])
+    if coords.ndim != 2 or coords.shape[1] != 2 or len(coords) < 1:
+        raise InputError(f"{path}: not a valid Solomon instance (no CUSTOMER rows)")
+    demand, windows, service = data["demand"], np.atleast_2d(data["time_window"]), data["service_time"]
+    if demand[0] != 0 or service[0] != 0:
+        raise InputError(f"{path}: the depot (row 0) has a demand or a service time")
+    depot = Depot("0", (float(coords[0, 0]), float(coords[0, 1])), (float(windows[0, 0]), float(windows[0, 1])))
+    clients = tuple(
+        Client(
+            id=str(i),
+            location=(float(coords[i, 0]), float(coords[i, 1])),
+            delivery=int(demand[i]),
+            service_time=float(service[i]),
+            time_windows=((float(windows[i, 0]), float(windows[i, 1])),),
+        )
+        for i in range(1, len(coords))
+    )
+    try:
+        return Problem(
+            name=str(data["name"]),
+            depots=(depot,),
+            clients=clients,
+            vehicle_types=(VehicleType("vehicle", count=int(data["vehicles"]), capacity=int(data["capacity"])),),
+            matrix={"provider": "euclidean"},
+            base_dir=path.parent,
+        )
+    except ValidationError as err:
+        raise InputError(f"{path}: cannot be mapped to a problem: {err}") from None
+
+
+# -- solutions -------------------------------------------------------------------------------------------
+
+_ROUTE = re.compile(r"^Route\s*#\s*(\d+)\s*:(.*)$", re.IGNORECASE)
+
+
+def read_sol(path: str | Path, problem: Problem) -> Solution:
+    """Read a ``.sol`` file (``Route #k: c1 c2 ...`` lines and ``Cost <value>``) as a plan for ``problem``.
+
+    Numbers are client ids (see the module docstring). With one vehicle type every route uses it; with
+    several, route ``#k`` is driven by vehicle ``k`` of the file (types in order, ``count`` vehicles each).
+    The ``Cost`` line and other ``key value`` lines are kept in ``stats`` (numbers converted).
+    """
+    path = Path(path)
+    text = _read_text(path, "solution")
+    clients = problem.client_index
+    depots = problem.depot_index
+    bounds = _vehicle_numbers(problem)
+    routes: list[Route] = []
+    stats: dict[str, Any] = {}
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _ROUTE.match(line)
+        if match:
+            number = int(match.group(1))
+            visits = []
+            for token in match.group(2).split():
+                if token in clients:
+                    visits.append(clients[token])
+                elif token in depots:
+                    raise InputError(f"{path}:{lineno}: route #{number} visits depot {token} (not supported)")
+                else:
+                    raise InputError(f"{path}:{lineno}: route #{number}: {token} is not a client of "
+                                     f"{problem.name}")
+            routes.append(Route(_type_of_vehicle(path, lineno, number, bounds), tuple(visits)))
+            continue
+        key, sep, value = line.partition(":") if ":" in line else line.partition(" ")
+        if not sep or not key.strip():
+            raise InputError(f"{path}:{lineno}: expected 'Route #k: ...' or 'Key value', got {line[:40]!r}")
+        stats[key.strip().lower()] = _number(value.strip())
+    return Solution(tuple(routes), stats)
+
+
+def _number(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _vehicle_numbers(problem: Problem) -> list[tuple[int, float]]:
+    """``(type index, last vehicle number of the type)`` for each type (inf once a count is unlimited)."""
+    out: list[tuple[int, float]] = []
+    last = 0.0
+    for v, vt in enumerate(problem.vehicle_types):
+        last = INF if vt.count is None else last + vt.count
+        out.append((v, last))
+    return out
+
+
+def _type_of_vehicle(path: Path, lineno: int, number: int, bounds: list[tuple[int, float]]) -> int:
+    if len(bounds) == 1:
+        return 0
+    for v, last in bounds:
+        if number <= last:
+            return v
+    raise InputError(f"{path}:{lineno}: route #{number}, but the problem has only {int(bounds[-1][1])} vehicles")
+
+
+def write_sol(
+    path: str | Path,
+    problem: Problem,
+    plan: Evaluation | Solution | Any,
+    *,
+    cost_scale: float = 1.0,
+) -> None:
+    """Write a plan as a ``.sol`` file: ``Route #k: ...`` lines and ``Cost <value>``.
+
+    ``plan`` is an :class:`Evaluation`, a :class:`Solution` (evaluated here) or a result with an
+    ``evaluation``. Clients are written by id when every id is a number (as for files read here), else by
+    node index (depots first). With one vehicle type routes are numbered 1, 2, ...; with several, a route
+    of type ``t`` gets the number of an unused vehicle of ``t`` (see :func:`read_sol`), so that reading the
+    file back gives the same plan. The cost is the evaluator's, times ``cost_scale`` (e.g.
+    :func:`sol_cost_scale` of the file's ``TYPE``).
+    """
+    if isinstance(plan, Solution):
+        evaluation = evaluate(problem, plan)
+    elif isinstance(plan, Evaluation):
+        evaluation = plan
+    elif isinstance(getattr(plan, "evaluation", None), Evaluation):
+        evaluation = plan.evaluation
+    else:
+        raise ValidationError("plan", f"expected an Evaluation, a Solution or a Result, got {type(plan).__name__}")
+    ids = [c.id for c in problem.clients]
+    if not all(i.isdigit() for i in ids):
+        ids = [str(problem.n_depots + i) for i in range(problem.n_clients)]
+    numbered = _number_routes(problem, evaluation.routes)
+    lines = [f"Route #{k}: " + " ".join(ids[c] for c in clients) for k, clients in numbered]
+    lines.append(f"Cost {_format_cost(evaluation.cost * cost_scale)}")
+    try:
+        Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except OSError as err:
+        raise InputError(f"{path}: cannot write ({err.strerror})") from None
+
+
+def _number_routes(problem: Problem, routes: Sequence[Any]) -> list[tuple[int, tuple[int, ...]]]:
+    if len(problem.vehicle_types) == 1:
+        return [(k, r.clients) for k, r in enumerate(routes, 1)]
+    first = 1
+    firsts = []
+    for vt in problem.vehicle_types:
+        firsts.append(first)
+        first = INF if vt.count is None else first + vt.count  # type: ignore[assignment]
+    used = [0] * len(problem.vehicle_types)
+    out = []
+    for r in routes:
+        v = r.vehicle_type
+        vt = problem.vehicle_types[v]
+        if math.isinf(firsts[v]):
+            raise ValidationError("vehicle_types", f'type "{vt.id}" follows a type with an unlimited count: '
+                                                   "its vehicles have no number in a .sol file")
+        if vt.count is not None and used[v] >= vt.count:
+            raise ValidationError("routes", f'more routes of type "{vt.id}" than its {vt.count} vehicles')
+        out.append((int(firsts[v]) + used[v], r.clients))
+        used[v] += 1
+    return sorted(out)
+
+
+def _format_cost(value: float) -> str:
+    if not math.isfinite(value):
+        return str(value)
+    rounded = round(value, 6)
+    return str(int(rounded)) if rounded.is_integer() else repr(rounded)
