@@ -198,6 +198,19 @@ def _problem_from_vrplib(
             raise fail(f"{label(key)}: not all values are numbers")
         return value
 
+    coords = node_array("node_coord", ndim=2)
+    if coords is not None and coords.shape[1] != 2:
+        raise fail(f"{label('node_coord')}: expected x and y per node, got {coords.shape[1]} values")
+    demand = node_array("demand")
+    if demand is None:
+        demand = node_array("linehaul")
+    backhaul = node_array("backhaul")
+    windows = node_array("time_window", ndim=2)
+    if windows is not None and windows.shape[1] != 2:
+        raise fail(f"{label('time_window')}: expected [start, end] per node")
+    service = node_array("service_time", ndim=1)
+    prize = node_array("prize", ndim=1)
+
     if "depot" not in data:
         raise fail("no DEPOT_SECTION (truncated file?)")
     depot_nodes = [int(x) for x in np.atleast_1d(data["depot"])]
@@ -211,21 +224,9 @@ def _problem_from_vrplib(
     depot_set = set(depot_nodes)
     client_nodes = [i for i in range(n) if i not in depot_set]
 
-    coords = node_array("node_coord", ndim=2)
-    if coords is not None and coords.shape[1] != 2:
-        raise fail(f"{label('node_coord')}: expected x and y per node, got {coords.shape[1]} values")
-    demand = node_array("demand")
-    if demand is None:
-        demand = node_array("linehaul")
-    backhaul = node_array("backhaul")
-    windows = node_array("time_window", ndim=2)
-    if windows is not None and windows.shape[1] != 2:
-        raise fail(f"{label('time_window')}: expected [start, end] per node")
-    service = node_array("service_time", ndim=1)
     if service is None and "service_time" in data:
         service = np.full(n, float(data["service_time"]))
         service[depot_nodes] = 0.0
-    prize = node_array("prize", ndim=1)
 
     def amounts(array: np.ndarray | None, node: int) -> tuple[int, ...]:
         if array is None:
