@@ -19,7 +19,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 
-from vrpkit.errors import InputError, ValidationError, VrpkitError
+from vrpkit.errors import InputError, SolverError, ValidationError, VrpkitError
 
 EXIT_INPUT = 2
 EXIT_INFEASIBLE = 3
@@ -155,6 +155,10 @@ def solve(
     problem = _read_problem(file)
     if output is not None and output.is_dir():
         raise InputError(f"{output}: is a directory; give a file name")
+    backend = vrpkit.get_solver(solver)  # unknown solvers and bad options fail here, before any output
+    reason = backend.supports(problem)
+    if reason:
+        raise SolverError(f'solver "{backend.name}" does not support this problem: {reason}')
     if not quiet:
         print(f"solving {problem.name} ({problem.variant}, {problem.n_clients} clients) with {solver}, "
               f"time limit {time_limit:g} s, seed {seed}", file=sys.stderr, flush=True)
@@ -191,6 +195,23 @@ def read_solution(path: Path) -> dict[str, Any]:
     return data
 
 
+def evaluate_file(problem: Any, path: Path) -> Any:
+    """Evaluate the plan in ``path`` (solution JSON or ``.sol``) on ``problem``; errors name the file."""
+    import vrpkit
+
+    if path.suffix.lower() == ".sol":
+        from vrpkit.io.vrplib import read_sol
+
+        _in_file(path, "solution file")
+        plan: Any = read_sol(path, problem)
+    else:
+        plan = read_solution(path)
+    try:
+        return vrpkit.evaluate(problem, plan)
+    except ValidationError as err:
+        raise VrpkitError(f"{path}: {err}") from None
+
+
 def _json_type(value: Any) -> str:
     names = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
              type(None): "null", dict: "an object"}
@@ -202,20 +223,19 @@ def _json_type(value: Any) -> str:
 def evaluate(
     problem_file: Annotated[Path, typer.Argument(metavar="PROBLEM", help="Problem file (.json, .vrp, .txt).")],
     solution_file: Annotated[
-        Path, typer.Argument(metavar="SOLUTION", help='Solution JSON, full or short ({"routes": [...]}).')
+        Path, typer.Argument(metavar="SOLUTION", help='Solution JSON (full or short form) or .sol file.')
     ],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the evaluated plan here.")] = None,
 ) -> None:
-    """Check and cost a plan: the same table as solve. Exit code 0 feasible, 3 infeasible."""
-    import vrpkit
+    """Check and cost a plan: the same table as solve. Exit code 0 feasible, 3 infeasible.
+
+    SOLUTION is the solution JSON (full form as written by solve -o, or the short form
+    {"routes": [{"vehicle_type": "v1", "stops": ["c1", "c7"]}]}) or a CVRPLIB .sol file.
+    """
     from vrpkit.report import evaluation_report, show
 
     problem = _read_problem(problem_file)
-    plan = read_solution(solution_file)
-    try:
-        evaluation = vrpkit.evaluate(problem, plan)
-    except ValidationError as err:
-        raise VrpkitError(f"{solution_file}: {err}") from None
+    evaluation = evaluate_file(problem, solution_file)
     if output is not None:
         _write_json(evaluation.to_dict(problem), output)
     show(evaluation_report(problem, evaluation), _console())
@@ -250,32 +270,38 @@ PROBLEM_SUFFIXES = (".json", ".vrp", ".txt")
 @app.command()
 @_user_errors
 def convert(
-    source: Annotated[Path, typer.Argument(metavar="IN", help="Problem (.json, .vrp, .txt) or solution (.json).")],
-    target: Annotated[Path, typer.Argument(metavar="OUT", help="Output: .json (problem or solution) or .sol.")],
+    source: Annotated[
+        Path, typer.Argument(metavar="IN", help="Problem (.json, .vrp, .txt) or solution (.json, .sol).")
+    ],
+    target: Annotated[Path, typer.Argument(metavar="OUT", help="Problem .json, or solution .json or .sol.")],
     problem_file: Annotated[
-        Path | None, typer.Option("--problem", "-p", help="The problem a solution belongs to (for .sol output).")
+        Path | None, typer.Option("--problem", "-p", help="The problem a solution belongs to.")
     ] = None,
     inline_matrices: Annotated[
         bool, typer.Option("--inline-matrices", help="Write the distance/duration matrices into the JSON.")
     ] = False,
 ) -> None:
-    """Convert between formats: .vrp/.txt/.json problem -> .json (normalised); solution .json -> .sol."""
-    out_suffix = target.suffix.lower()
+    """Convert between formats.
+
+    Problems: .vrp, .txt or .json -> .json (normalised: defaults left out). Solutions (need --problem):
+    solution .json or .sol -> .json (evaluated, full form) or .sol.
+    """
     in_suffix = source.suffix.lower()
-    if in_suffix not in PROBLEM_SUFFIXES:
-        raise InputError(f"{source}: unknown format {in_suffix or '(no extension)'!r}; expected .json, .vrp "
-                         "or .txt")
+    out_suffix = target.suffix.lower()
+    if in_suffix not in (*PROBLEM_SUFFIXES, ".sol"):
+        raise InputError(f"{source}: unknown format {in_suffix or '(no extension)'!r}; expected .json, .vrp, "
+                         ".txt or .sol")
     if out_suffix not in (".json", ".sol"):
         raise InputError(f"{target}: cannot write {out_suffix or '(no extension)'!r}; vrpkit writes problems "
                          "as .json and solutions as .json or .sol")
     if target.is_dir():
         raise InputError(f"{target}: is a directory; give a file name")
-    if in_suffix == ".json" and _is_solution(source):
+    if in_suffix == ".sol" or (in_suffix == ".json" and _is_solution(source)):
         _convert_solution(source, target, problem_file)
         return
     if out_suffix == ".sol":
-        raise InputError(f"{source} is a problem; a .sol file holds a solution (convert a solution JSON with "
-                         "--problem PROBLEM)")
+        raise InputError(f"{source} is a problem, and a .sol file holds a solution; convert a solution with "
+                         "--problem PROBLEM")
     problem = _read_problem(source)
     data = problem.to_dict(inline_matrices=inline_matrices)
     _relocate_matrix_file(data, problem, target)
@@ -302,16 +328,10 @@ def _relocate_matrix_file(data: dict[str, Any], problem: Any, target: Path) -> N
 
 
 def _convert_solution(source: Path, target: Path, problem_file: Path | None) -> None:
-    import vrpkit
-
     if problem_file is None:
         raise InputError(f"{source} is a solution; give its problem with --problem PROBLEM")
     problem = _read_problem(problem_file)
-    plan = read_solution(source)
-    try:
-        evaluation = vrpkit.evaluate(problem, plan)
-    except ValidationError as err:
-        raise VrpkitError(f"{source}: {err}") from None
+    evaluation = evaluate_file(problem, source)
     unknown = [v for v in evaluation.violations if v.constraint in ("unknown_id", "unknown_vehicle_type")]
     if unknown:
         raise InputError(f"{source}: {unknown[0]}; is {problem_file} its problem?")
@@ -320,7 +340,7 @@ def _convert_solution(source: Path, target: Path, problem_file: Path | None) -> 
     else:
         from vrpkit.io.vrplib import write_sol
 
-        write_sol(problem, evaluation, target)
+        write_sol(target, problem, evaluation)
     print(f"wrote {target} ({len(evaluation.routes)} routes, cost {evaluation.cost:g})", file=sys.stderr)
 
 
