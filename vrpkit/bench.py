@@ -315,7 +315,7 @@ def _csv_row(row: BenchRow) -> dict[str, Any]:
     for key, value in out.items():
         if value is None:
             out[key] = ""
-        elif isinstance(value, float) and key in ("cost", "distance", "gap", "runtime"):
+        elif isinstance(value, float) and key in ("cost", "distance", "bks", "gap", "runtime"):
             out[key] = f"{value:.6f}".rstrip("0").rstrip(".")
     return out
 
@@ -387,7 +387,7 @@ def format_bench_table(rows: Sequence[BenchRow]) -> BenchTable:
     table = BenchTable(title="benchmark" if not rows else f"benchmark {rows[0].set}")
     for name, justify in (("instance", "left"), ("n", "right"), ("solver", "left"), ("status", "left"),
                           ("distance" if solomon else "cost", "right"), ("bks", "right"), ("gap %", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     if solomon:
         table.add_column("vehicles", justify="right")
         table.add_column("bks veh.", justify="right")
