@@ -1,0 +1,521 @@
+"""Google OR-Tools routing backend: every attribute of the vrpkit model at once.
+
+How the model maps onto OR-Tools' routing library:
+
+- Nodes: the depots that some vehicle starts or ends at, the clients, and one *sink* node when some routes
+  are open; an open route ends at the sink, reached from any client at zero cost, distance and travel time
+  (the service time at the last client still counts), so the route ends at its last client.
+- Vehicles: every vehicle type gives ``count`` vehicles with their own start and end nodes (multi-depot),
+  fixed cost, and arc cost ``cost_per_distance * distance``. Types with unlimited count get a bound, see
+  :func:`default_vehicle_bound`.
+- Capacity: one dimension per capacity dimension. With deliveries only (or pickups only) the load counts
+  up from zero. With strict backhaul, deliveries and pickups are two dimensions (deliveries come first, so the
+  peak load is the larger total) and a count of the pickups made so far must be zero at every delivery
+  client; arcs from a pickup client to a delivery client are removed as well. With mixed backhaul the load
+  dimension has transit ``pickup - delivery`` with a free start in ``[0, capacity]``, its cumul stays within
+  ``[0, capacity]`` everywhere, and a deliveries-so-far dimension with ``load(start) == deliveries(end)``
+  makes the vehicle leave with all of the route's deliveries on board.
+- Time: a dimension whose transit is service time plus travel time, waiting as slack; client windows
+  bound the cumul (the gaps between several windows are removed from its domain); shifts and depot opening
+  hours bound the start and end cumuls; ``max_duration`` bounds the span and ``cost_per_duration`` is a
+  span cost.
+- ``max_distance``: a distance dimension bounded per vehicle.
+- Optional clients: a disjunction with penalty equal to the prize.
+- Clients no vehicle type could serve on a trip of its own (:func:`vrpkit.diagnose.client_vehicle_feasibility`)
+  are forbidden to those types, which prunes the search for heterogeneous fleets.
+
+Integers: OR-Tools works on integers, so times and distances are multiplied by ``time_scale`` and costs by
+``cost_scale`` (:func:`scales`, the one place where scaling happens). Both are 1 when the data are integers.
+Times and constraint distances are rounded up and limits down, so a plan OR-Tools finds feasible is
+feasible for the evaluator too; arc costs are rounded to nearest, so the evaluator's cost differs from
+OR-Tools' objective by at most half a cost unit per arc (plus, with duration costs, the rounding of times).
+
+Determinism: OR-Tools' search is deterministic, but it stops at a wall-clock limit, so with a time limit two
+runs agree only as far as timing allows; with ``solution_limit`` (and a time limit that is not reached) runs
+are reproducible. ``seed`` permutes the order in which clients are given to OR-Tools (seed 0 keeps the
+problem's order), which changes tie-breaking in the first solution and the local search: different seeds
+explore differently, the same seed gives the same model.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from vrpkit.diagnose import client_vehicle_feasibility, diagnose
+from vrpkit.errors import NoSolutionError, SolverError
+from vrpkit.model import Problem
+from vrpkit.solution import Route, Solution
+
+if TYPE_CHECKING:
+    from vrpkit.solvers.base import Progress
+
+_FIRST = {k.lower(): v for k, v in routing_enums_pb2.FirstSolutionStrategy.Value.items()
+          if k not in ("UNSET", "EVALUATOR_STRATEGY")}
+_META = {k.lower(): v for k, v in routing_enums_pb2.LocalSearchMetaheuristic.Value.items() if k != "UNSET"}
+_MAX_INT = 10**15
+"""Largest magnitude a scaled total may reach: int64 is 9.2e18, leaving room for OR-Tools' own sums."""
+_STATUS = {v: k.removeprefix("ROUTING_").lower() for k, v in routing_enums_pb2.RoutingSearchStatus.Value.items()}
+
+
+@dataclass(frozen=True)
+class Scales:
+    """Integer factors: OR-Tools time (and constraint distance) unit = ``1 / time``, cost unit = ``1 / cost``."""
+
+    time: int
+    cost: int
+
+
+def _integral(values: np.ndarray) -> bool:
+    values = values[np.isfinite(values)]
+    return bool(np.all(np.abs(values - np.rint(values)) < 1e-9))
+
+
+def _time_values(problem: Problem) -> np.ndarray:
+    vts = problem.vehicle_types
+    return np.concatenate([
+        problem.duration.ravel(), problem.service_time, problem.time_windows.ravel(),
+        problem.depot_windows.ravel(), np.array([x for vt in vts for x in (*vt.shift, vt.max_duration)]),
+    ])
+
+
+def _horizon(problem: Problem) -> float:
+    """An upper bound on every time of a sensible schedule: the latest finite time value of the problem
+    (waiting only ever lasts until a window or shift opens) plus every service and the longest trip out of
+    each node."""
+    values = np.concatenate([problem.time_windows.ravel(), problem.depot_windows.ravel(),
+                             np.array([x for vt in problem.vehicle_types for x in vt.shift])])
+    finite = values[np.isfinite(values)]
+    base = float(finite.max()) if len(finite) else 0.0
+    return base + float(problem.service_time.sum() + problem.duration.max(axis=1).sum()) + 1.0
+
+
+def _cost_bound(problem: Problem, n_vehicles: int) -> float:
+    """An upper bound on the cost of any plan, in problem units."""
+    vts = problem.vehicle_types
+    longest = float(problem.distance.max(axis=1).sum())
+    per_vehicle = max(vt.fixed_cost + vt.cost_per_distance * longest + vt.cost_per_duration * _horizon(problem)
+                      for vt in vts)
+    return n_vehicles * per_vehicle + float(problem.prize.sum()) + 1.0
+
+
+def scales(problem: Problem, n_vehicles: int) -> Scales:
+    """The scaling factors: 1 when the values are integers, else the largest power of ten up to 1000 (time)
+    or 10**6 (cost) that keeps every scaled total below 1e15; for costs, the smallest power of ten that makes
+    every cost integral is used when there is one."""
+    horizon = _horizon(problem) + float(problem.distance.max(axis=1).sum())
+    time_scale = 1
+    if not _integral(_time_values(problem)) or not _integral(problem.distance.ravel()):
+        time_scale = 1000
+        while time_scale > 1 and horizon * time_scale > _MAX_INT:
+            time_scale //= 10
+    vts = problem.vehicle_types
+    bound = _cost_bound(problem, n_vehicles)
+    limit = 10**6
+    while limit > 1 and bound * limit > _MAX_INT:
+        limit //= 10
+    cost_scale = limit
+    c = 1
+    while c <= limit:
+        exact = all(_integral(c * vt.cost_per_distance * problem.distance.ravel())
+                    and _integral(np.array([c * vt.fixed_cost, c * vt.cost_per_duration / time_scale]))
+                    for vt in vts) and _integral(c * problem.prize)
+        if exact:
+            cost_scale = c
+            break
+        c *= 10
+    return Scales(time_scale, cost_scale)
+
+
+def _first_fit_bins(items: np.ndarray, capacity: np.ndarray) -> int:
+    """Vector first-fit decreasing: the number of bins of ``capacity`` that hold every row of ``items``."""
+    order = np.argsort(-(items / np.where(np.isfinite(capacity), capacity, 1.0)).max(axis=1), kind="stable")
+    loads = np.zeros((0, items.shape[1]))
+    for i in order:
+        fit = np.flatnonzero((loads + items[i] <= capacity).all(axis=1))
+        if len(fit):
+            loads[fit[0]] += items[i]
+        else:
+            loads = np.vstack([loads, items[i]])
+    return len(loads)
+
+
+def default_vehicle_bound(problem: Problem, vehicle_type: int, feasible: np.ndarray | None = None) -> int:
+    """How many vehicles of an unlimited type OR-Tools gets.
+
+    Rule: when the type's routes are constrained by capacity only (no time windows, shift, depot hours,
+    duration or distance limit), a first-fit-decreasing packing of the clients it can serve into its
+    capacity is a feasible plan, so that many vehicles always suffice; OR-Tools gets that number plus a
+    margin of ``max(2, 10%)`` for the search to move clients between routes. Without capacity one route
+    suffices: closed routes get 2 vehicles, open routes (where several can be cheaper) one per client.
+    Otherwise (time windows, shifts or length limits) the bound is the number of clients the type can serve
+    at all: one route per client is always enough. The bound never exceeds the number of clients the type
+    can serve.
+    """
+    if feasible is None:
+        feasible = client_vehicle_feasibility(problem)[vehicle_type]
+    n = int(feasible.sum())
+    if n == 0:
+        return 0
+    vt = problem.vehicle_types[vehicle_type]
+    if "time_windows" in problem.attributes or math.isfinite(vt.max_duration) or math.isfinite(vt.max_distance):
+        return n
+    cap = problem.capacity[vehicle_type]
+    if not np.isfinite(cap).any():
+        # One route can serve everything; several may be cheaper (open routes, non-metric matrices).
+        return n if vt.end_depot is None else min(n, 2)
+    # A bin holding deliveries D and pickups P is one feasible route (deliveries first): peak max(D, P).
+    items = np.hstack([problem.delivery[feasible], problem.pickup[feasible]]).astype(float)
+    bins = _first_fit_bins(items, np.concatenate([cap, cap]))
+    return min(n, bins + max(2, math.ceil(0.1 * bins)))
+
+
+def fleet(problem: Problem, feasible: np.ndarray, bound: int | None = None) -> tuple[list[int], dict[str, int]]:
+    """The vehicle type of each OR-Tools vehicle, and the bound used for each unlimited type."""
+    bounds: dict[str, int] = {}
+    vtype: list[int] = []
+    for t, vt in enumerate(problem.vehicle_types):
+        if vt.count is not None:
+            k = vt.count
+        else:
+            k = bound if bound is not None else default_vehicle_bound(problem, t, feasible[t])
+            bounds[vt.id] = k
+        vtype += [t] * k
+    return vtype, bounds
+
+
+def _lookup(kind: str, value: str | None, table: dict[str, int]) -> str | None:
+    if value is None:
+        return None
+    key = str(value).strip().lower()
+    if key not in table:
+        raise SolverError(f'solver "ortools": unknown {kind} "{value}" (known: {", ".join(sorted(table))})')
+    return key
+
+
+class ORToolsSolver:
+    """OR-Tools routing solver (constraint programming + local search with a metaheuristic).
+
+    Options (keyword arguments, or in a spec string ``"ortools:first_solution=savings,gls_lambda=0.2"``):
+
+    - ``first_solution``: an OR-Tools ``FirstSolutionStrategy`` name, any case (``savings``,
+      ``path_cheapest_arc``, ``parallel_cheapest_insertion``, ...). Default: ``savings`` when only capacities
+      constrain the routes, ``parallel_cheapest_insertion`` when times or lengths do or clients are optional.
+    - ``metaheuristic``: ``guided_local_search`` (default), ``tabu_search``, ``simulated_annealing``,
+      ``greedy_descent``, ``generic_tabu_search`` or ``automatic``.
+    - ``gls_lambda``: guided local search's lambda coefficient (OR-Tools' default 0.1).
+    - ``lns``: also use OR-Tools' path and inactive LNS operators (default False).
+    - ``full_propagation``: OR-Tools' ``use_full_propagation`` (default False: faster).
+    - ``vehicle_bound``: number of vehicles for each type with unlimited count (default: :func:`vehicle_bound`).
+    - ``solution_limit``: stop after this many solutions (for reproducible runs).
+    - ``log``: OR-Tools' search log on stderr.
+    """
+
+    name = "ortools"
+
+    def __init__(
+        self,
+        *,
+        first_solution: str | None = None,
+        metaheuristic: str | None = None,
+        gls_lambda: float | None = None,
+        lns: bool = False,
+        full_propagation: bool = False,
+        vehicle_bound: int | None = None,
+        solution_limit: int | None = None,
+        log: bool = False,
+        **unknown: Any,
+    ) -> None:
+        if unknown:
+            known = ("first_solution, metaheuristic, gls_lambda, lns, full_propagation, vehicle_bound, "
+                     "solution_limit, log")
+            names = ", ".join(f'"{k}"' for k in unknown)
+            raise SolverError(f'solver "ortools": unknown option {names} (known: {known})')
+        self.first_solution = _lookup("first_solution", first_solution, _FIRST)
+        self.metaheuristic = _lookup("metaheuristic", metaheuristic, _META)
+        for key, value in (("gls_lambda", gls_lambda), ("vehicle_bound", vehicle_bound),
+                           ("solution_limit", solution_limit)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
+                raise SolverError(f'solver "ortools": {key} must be a positive number, got {value!r}')
+        for key, value in (("vehicle_bound", vehicle_bound), ("solution_limit", solution_limit)):
+            if value is not None and not float(value).is_integer():
+                raise SolverError(f'solver "ortools": {key} must be an integer, got {value!r}')
+        self.gls_lambda = gls_lambda
+        self.lns = bool(lns)
+        self.full_propagation = bool(full_propagation)
+        self.vehicle_bound = None if vehicle_bound is None else int(vehicle_bound)
+        self.solution_limit = None if solution_limit is None else int(solution_limit)
+        self.log = bool(log)
+
+    def supports(self, problem: Problem) -> str | None:
+        """Every problem the model can express is supported."""
+        return None
+
+    def default_first_solution(self, problem: Problem) -> str:
+        """The first-solution strategy used when none is given (see the class docstring)."""
+        a = problem.attributes
+        if a & {"time_windows", "duration_limit", "distance_limit", "prizes"}:
+            return "parallel_cheapest_insertion"
+        return "savings"
+
+    def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress) -> Solution | None:
+        started = time.perf_counter()
+        reasons = diagnose(problem)
+        if reasons:
+            raise NoSolutionError("no feasible plan exists", reasons)
+        feasible = client_vehicle_feasibility(problem)
+        if problem.n_clients == 0 or not fleet(problem, feasible, self.vehicle_bound)[0]:
+            return Solution((), {"vehicles": 0})  # nothing to serve, or only optional clients no one can serve
+        model = _Model(problem, feasible, seed=seed, vehicle_bound=self.vehicle_bound)
+        first = self.first_solution or self.default_first_solution(problem)
+        meta = self.metaheuristic or "guided_local_search"
+        params = pywrapcp.DefaultRoutingSearchParameters()
+        params.first_solution_strategy = _FIRST[first]
+        params.local_search_metaheuristic = _META[meta]
+        if self.gls_lambda is not None:
+            params.guided_local_search_lambda_coefficient = float(self.gls_lambda)
+        params.use_full_propagation = self.full_propagation
+        if self.lns:
+            ops = params.local_search_operators
+            ops.use_path_lns = ops.use_inactive_lns = pywrapcp.BOOL_TRUE
+        if self.solution_limit is not None:
+            params.solution_limit = self.solution_limit
+        params.log_search = self.log
+        remaining = max(0.01, time_limit - (time.perf_counter() - started))
+        params.time_limit.FromMilliseconds(max(10, int(remaining * 1000)))
+
+        routing, cost_scale = model.routing, model.scales.cost
+        found = [0]
+
+        def on_solution() -> None:
+            found[0] += 1
+            progress.update(routing.CostVar().Value() / cost_scale)
+
+        routing.AddAtSolutionCallback(on_solution)
+        assignment = routing.SolveWithParameters(params)
+        status = _STATUS.get(routing.status(), str(routing.status()))
+        if assignment is None:
+            raise NoSolutionError("no feasible plan found",
+                                  [f"no feasible plan found within {_seconds(time_limit)} s (OR-Tools status: "
+                                   f"{status})"])
+        raw = int(assignment.ObjectiveValue())
+        stats = {
+            "ortools_objective": raw / cost_scale,
+            "ortools_objective_raw": raw,
+            "ortools_status": status,
+            "first_solution": first,
+            "metaheuristic": meta,
+            "vehicles": model.n_vehicles,
+            "vehicle_bound": model.bounds,
+            "time_scale": model.scales.time,
+            "cost_scale": cost_scale,
+            "solutions": found[0],
+            "build_time": round(model.build_time, 4),
+        }
+        return Solution(model.routes(assignment), stats)
+
+
+def _seconds(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _ceil(x: np.ndarray, scale: int) -> np.ndarray:
+    """Round ``x * scale`` up (times, constraint distances: conservative), tolerating float noise."""
+    return np.ceil(np.asarray(x, dtype=float) * scale - 1e-6).astype(np.int64)
+
+
+def _floor(x: float, scale: int, cap: int) -> int:
+    """Round a limit ``x * scale`` down; infinite limits become ``cap``."""
+    if not math.isfinite(x):
+        return cap
+    return int(min(cap, math.floor(x * scale + 1e-6)))
+
+
+class _Model:
+    """The OR-Tools model of one problem (see the module docstring)."""
+
+    def __init__(self, problem: Problem, feasible: np.ndarray, *, seed: int, vehicle_bound: int | None) -> None:
+        t_build = time.perf_counter()
+        self.problem = p = problem
+        nd, n = p.n_depots, p.n_clients
+        vts = p.vehicle_types
+        self.vtype, self.bounds = vtype, _ = fleet(p, feasible, vehicle_bound)
+        self.n_vehicles = n_veh = len(vtype)
+        self.scales = sc = scales(p, n_veh)
+
+        # Nodes: used depots, clients (in seed order), sink.
+        starts, ends = p.vehicle_start[vtype], p.vehicle_end[vtype]
+        depots = sorted({int(d) for d in starts} | {int(d) for d in ends if d >= 0})
+        order = np.arange(n) if seed == 0 else np.random.default_rng(seed).permutation(n)
+        has_sink = bool((ends < 0).any())
+        node = np.array(depots + [nd + int(i) for i in order] + ([-1] if has_sink else []), dtype=np.int64)
+        self.node = node  # OR-Tools node -> problem node (-1: sink)
+        n_or = len(node)
+        depot_pos = {d: k for k, d in enumerate(depots)}
+        sink = n_or - 1
+        self.client_pos = len(depots) + np.argsort(order)  # client i -> OR-Tools node
+        or_starts = [depot_pos[int(d)] for d in starts]
+        or_ends = [depot_pos[int(d)] if d >= 0 else sink for d in ends]
+        self.manager = mgr = pywrapcp.RoutingIndexManager(n_or, n_veh, or_starts, or_ends)
+        self.routing = routing = pywrapcp.RoutingModel(mgr)
+
+        real = np.where(node >= 0, node, 0)
+        is_sink = node < 0
+        dist = np.asarray(p.distance, dtype=float)[np.ix_(real, real)]
+        dur = np.asarray(p.duration, dtype=float)[np.ix_(real, real)]
+        dist[:, is_sink] = dist[is_sink, :] = 0.0
+        dur[:, is_sink] = dur[is_sink, :] = 0.0
+        service = np.zeros(n_or)
+        service[self.client_pos] = p.service_time
+        client_idx = [mgr.NodeToIndex(int(k)) for k in self.client_pos]
+
+        # Costs.
+        arc_cb: dict[float, int] = {}
+        for v, t in enumerate(vtype):
+            cpd = vts[t].cost_per_distance
+            if cpd not in arc_cb:
+                arcs = np.rint(dist * (cpd * sc.cost)).astype(np.int64)
+                arc_cb[cpd] = routing.RegisterTransitMatrix(arcs.tolist())
+            routing.SetArcCostEvaluatorOfVehicle(arc_cb[cpd], v)
+            routing.SetFixedCostOfVehicle(round(vts[t].fixed_cost * sc.cost), v)
+
+        # Time.
+        attrs = p.attributes
+        need_time = bool(attrs & {"time_windows", "duration_limit"}) or any(vt.cost_per_duration > 0 for vt in vts)
+        if need_time:
+            self._add_time(dur, service, client_idx, starts, ends)
+
+        # Distance limit.
+        if "distance_limit" in attrs:
+            transit = _ceil(dist, sc.time)
+            cap = int(transit.max(axis=1).sum()) + 1
+            limits = [_floor(vts[t].max_distance, sc.time, cap) for t in vtype]
+            cb = routing.RegisterTransitMatrix(transit.tolist())
+            routing.AddDimensionWithVehicleCapacity(cb, 0, limits, True, "distance")
+
+        self._add_loads(client_idx)
+
+        # Optional clients and who may serve whom.
+        penalties = np.rint(p.prize * sc.cost).astype(np.int64)
+        vehicles_of = [[v for v, t in enumerate(vtype) if t == tt] for tt in range(len(vts))]
+        for i, idx in enumerate(client_idx):
+            if not p.required[i]:
+                routing.AddDisjunction([idx], int(penalties[i]))
+            ok = feasible[:, i]
+            if not ok.all():
+                allowed = [v for tt in np.flatnonzero(ok) for v in vehicles_of[tt]]
+                if allowed:
+                    routing.SetAllowedVehiclesForIndex(allowed, idx)
+                else:
+                    routing.ActiveVar(idx).SetValue(0)
+        self.build_time = time.perf_counter() - t_build
+
+    def _add_time(self, dur: np.ndarray, service: np.ndarray, client_idx: list[int], starts: np.ndarray,
+                  ends: np.ndarray) -> None:
+        p, sc, routing = self.problem, self.scales, self.routing
+        vts = p.vehicle_types
+        horizon = math.ceil(_horizon(p) * sc.time)
+        transit = _ceil(service[:, None] + dur, sc.time)
+        is_sink = self.node < 0
+        transit[is_sink, :] = 0
+        cb = routing.RegisterTransitMatrix(transit.tolist())
+        waits = bool((p.time_windows[:, :, 0] > 0).any())
+        routing.AddDimension(cb, horizon if waits else 0, horizon, False, "time")
+        dim = routing.GetDimensionOrDie("time")
+        for i, idx in enumerate(client_idx):
+            windows = p.clients[i].time_windows
+            lo = int(_ceil(windows[0][0], sc.time))
+            hi = _floor(windows[-1][1], sc.time, horizon)
+            cumul = dim.CumulVar(idx)
+            cumul.SetRange(lo, max(lo, hi))  # lo > hi only for a window narrower than one time unit
+            for (_, b), (a, _) in itertools.pairwise(windows):
+                gap_lo, gap_hi = _floor(b, sc.time, horizon) + 1, int(_ceil(a, sc.time)) - 1
+                if gap_lo <= gap_hi:
+                    cumul.RemoveInterval(gap_lo, gap_hi)
+        dwin = p.depot_windows
+        for v, t in enumerate(self.vtype):
+            vt = vts[t]
+            s, e = int(starts[v]), int(ends[v])
+            lo = int(_ceil(max(vt.shift[0], dwin[s, 0]), sc.time))
+            hi = _floor(min(vt.shift[1], dwin[s, 1]), sc.time, horizon)
+            # A type that cannot leave in time serves no client (client_vehicle_feasibility): keep its empty
+            # route consistent.
+            lo = min(lo, hi)
+            dim.CumulVar(routing.Start(v)).SetRange(lo, hi)
+            end_hi = _floor(min(vt.shift[1], dwin[e, 1]) if e >= 0 else vt.shift[1], sc.time, horizon)
+            dim.CumulVar(routing.End(v)).SetMax(max(lo, end_hi))
+            if math.isfinite(vt.max_duration):
+                dim.SetSpanUpperBoundForVehicle(_floor(vt.max_duration, sc.time, horizon), v)
+            if vt.cost_per_duration > 0:
+                dim.SetSpanCostCoefficientForVehicle(round(vt.cost_per_duration * sc.cost / sc.time), v)
+            if not waits:
+                continue
+            routing.AddVariableMinimizedByFinalizer(dim.CumulVar(routing.End(v)))
+            routing.AddVariableMaximizedByFinalizer(dim.CumulVar(routing.Start(v)))
+
+    def _add_loads(self, client_idx: list[int]) -> None:
+        p, routing = self.problem, self.routing
+        n_or = len(self.node)
+        cap = p.capacity[self.vtype] if self.n_vehicles else np.zeros((0, p.n_dims))
+        pos = self.client_pos
+
+        def vector(values: np.ndarray) -> list[int]:
+            out = np.zeros(n_or, dtype=np.int64)
+            out[pos] = values
+            return out.tolist()
+
+        def add(name: str, values: np.ndarray, limits: list[int], *, fix_start: bool = True) -> Any:
+            cb = routing.RegisterUnaryTransitVector(vector(values))
+            routing.AddDimensionWithVehicleCapacity(cb, 0, limits, fix_start, name)
+            return routing.GetDimensionOrDie(name)
+
+        strict = p.backhaul == "strict" and bool(p.pickup.any())
+        for k in range(p.n_dims):
+            d, q = p.delivery[:, k], p.pickup[:, k]
+            if not np.isfinite(cap[:, k]).any() or not (d.any() or q.any()):
+                continue
+            big = int(d.sum() + q.sum())
+            limits = [int(c) if math.isfinite(c) else big for c in cap[:, k]]
+            if not q.any() or not d.any() or strict:
+                if d.any():
+                    add(f"delivery{k}", d, limits)
+                if q.any():
+                    add(f"pickup{k}", q, limits)
+                continue
+            # Mixed backhaul: load = start load - deliveries so far + pickups so far, start load = deliveries.
+            load = add(f"load{k}", q - d, limits, fix_start=False)
+            delivered = add(f"delivery{k}", d, limits)
+            solver = routing.solver()
+            for v in range(self.n_vehicles):
+                solver.Add(load.CumulVar(routing.Start(v)) == delivered.CumulVar(routing.End(v)))
+        if strict:
+            has_pickup = p.pickup.any(axis=1)
+            has_delivery = p.delivery.any(axis=1)
+            backhaul = add("backhaul", has_pickup.astype(np.int64), [p.n_clients] * self.n_vehicles)
+            delivery_idx = [client_idx[i] for i in np.flatnonzero(has_delivery)]
+            for i in np.flatnonzero(has_delivery):
+                backhaul.CumulVar(client_idx[i]).SetMax(0)
+            for i in np.flatnonzero(has_pickup):
+                routing.NextVar(client_idx[i]).RemoveValues(delivery_idx)
+
+    def routes(self, assignment: Any) -> tuple[Route, ...]:
+        """The plan of an OR-Tools assignment, as vrpkit routes (client indices)."""
+        routing, mgr = self.routing, self.manager
+        nd = self.problem.n_depots
+        out = []
+        for v, t in enumerate(self.vtype):
+            index = assignment.Value(routing.NextVar(routing.Start(v)))
+            clients = []
+            while not routing.IsEnd(index):
+                clients.append(int(self.node[mgr.IndexToNode(index)]) - nd)
+                index = assignment.Value(routing.NextVar(index))
+            if clients:
+                out.append(Route(t, tuple(clients)))
+        return tuple(out)
+
