@@ -14,10 +14,14 @@ Built in:
   (default 30).
 - ``explicit``: ``distance`` and ``duration`` arrays in the problem, or ``file``, an ``.npz`` with arrays
   ``distance`` and ``duration`` (a path relative to the problem file's folder).
+
+Imported on first use (they need the ``maps`` extra or external programs): ``osrm`` and ``osm``, road
+distances and durations (see :mod:`vrpkit.roads`).
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -35,6 +39,11 @@ Provider = Callable[..., Matrices]
 
 EARTH_RADIUS_M = 6_371_000.0
 _PROVIDERS: dict[str, Provider] = {}
+_LAZY_PROVIDERS: dict[str, str] = {
+    "osrm": "vrpkit.roads.osrm:osrm",
+    "osm": "vrpkit.roads.osm:osm",
+}
+"""Providers imported on first use (``name -> "module:function"``): their dependencies are optional."""
 
 
 def register_provider(name: str, provider: Provider | None = None) -> Any:
@@ -48,8 +57,18 @@ def register_provider(name: str, provider: Provider | None = None) -> Any:
 
 
 def providers() -> list[str]:
-    """Names of the registered providers."""
-    return sorted(_PROVIDERS)
+    """Names of the registered providers (including those imported on first use)."""
+    return sorted(set(_PROVIDERS) | set(_LAZY_PROVIDERS))
+
+
+def _load_lazy(name: str) -> None:
+    module, function = _LAZY_PROVIDERS[name].split(":")
+    try:
+        fn = getattr(importlib.import_module(module), function)
+    except ImportError as err:
+        raise ValidationError("matrix.provider", f'the "{name}" provider needs the maps extra: '
+                                                 f'pip install "vrpkit[maps]" ({err})') from None
+    register_provider(name, fn)
 
 
 def default_spec(coordinates: str) -> dict[str, Any]:
@@ -60,6 +79,8 @@ def default_spec(coordinates: str) -> dict[str, Any]:
 def compute_matrices(spec: Mapping[str, Any], problem: Problem) -> Matrices:
     """Run the provider ``spec`` names on ``problem``'s nodes; unknown names and options are errors."""
     name = spec.get("provider")
+    if name not in _PROVIDERS and name in _LAZY_PROVIDERS:
+        _load_lazy(name)
     if name not in _PROVIDERS:
         known = ", ".join(providers())
         raise ValidationError("matrix.provider", f"unknown provider {name!r} (known: {known})")

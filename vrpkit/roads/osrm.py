@@ -1,0 +1,688 @@
+"""The ``osrm`` matrix provider: road distances and durations from OSRM (https://project-osrm.org).
+
+Two sources of data:
+
+- ``{"provider": "osrm", "url": "http://127.0.0.1:5000"}``: a running OSRM server; ``/table`` gives the
+  matrices (requested in blocks when the table is larger than the server allows) and ``/route`` the geometry.
+- ``{"provider": "osrm", "pbf": "monaco.osm.pbf", "profile": "car"}``: a local OpenStreetMap extract. vrpkit
+  prepares it with the OSRM tools (``osrm-extract``, then ``osrm-partition`` + ``osrm-customize`` for
+  ``"algorithm": "mld"`` or ``osrm-contract`` for ``"ch"``), caches the result keyed by the file's SHA-256, the
+  profile, the algorithm and the OSRM version, starts ``osrm-routed`` on 127.0.0.1 on a free port, queries it
+  and stops it by its PID (also on errors, at exit, and, on Linux, when the Python process dies).
+
+Options: ``profile`` (``car``, ``bicycle``, ``foot`` or a ``.lua`` path; default ``car``), ``algorithm``
+(``ch``, default, or ``mld``), ``max_table_size`` (locations per request; with ``pbf`` also the server's
+limit), ``max_snap`` (metres, default 1000: a location farther from a street is an error), ``cache``
+(default true) and ``cache_dir`` (see :mod:`vrpkit.roads.cache`), ``osrm_bin`` (the folder of the
+executables), ``threads`` (default 2) and ``timeout`` (seconds per request, default 300).
+
+The executables come from the PyPI wheel ``osrm-bindings`` (``python -m vrpkit.roads.install``); they are
+looked for in ``osrm_bin``, ``$VRPKIT_OSRM_BIN``, the folder that command installs into, the ``osrm`` Python
+package and ``PATH``, in this order. Distances are metres (of the fastest route), durations seconds.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from vrpkit.errors import ValidationError
+from vrpkit.matrix import Matrices
+from vrpkit.roads.cache import cache_root, file_sha256, key_of, load_arrays, save_arrays
+from vrpkit.roads.common import (
+    DEFAULT_MAX_SNAP,
+    RoadError,
+    RoadMatrices,
+    check_reachable,
+    check_snaps,
+    node_labels,
+    positive,
+    problem_points,
+    resolve_file,
+)
+from vrpkit.roads.install import default_install_root
+
+if TYPE_CHECKING:
+    from vrpkit.model import Problem
+
+BIN_ENV = "VRPKIT_OSRM_BIN"
+ALGORITHMS = ("ch", "mld")
+LOCAL_TABLE_SIZE = 10_000
+"""The ``--max-table-size`` of servers vrpkit starts (osrm-routed's default is 100)."""
+SERVER_TABLE_SIZE = 100
+"""Block size for a server whose limit is unknown once a whole table was refused (OSRM's default limit)."""
+INSTALL_HINT = f"install them with `python -m vrpkit.roads.install` or point ${BIN_ENV} at their folder"
+
+
+class MissingExecutableError(RoadError):
+    """An OSRM executable is not installed (or not where ``osrm_bin`` / ``$VRPKIT_OSRM_BIN`` points)."""
+
+
+# -- executables and profiles -------------------------------------------------------------------------------
+
+
+def _candidate_dirs(osrm_bin: str | Path | None) -> list[Path]:
+    if osrm_bin is not None:
+        return [Path(osrm_bin).expanduser()]
+    if os.environ.get(BIN_ENV):
+        return [Path(os.environ[BIN_ENV]).expanduser()]
+    dirs = [p / "bin" for p in sorted(default_install_root().glob("bin-*"), key=_version_key, reverse=True)]
+    spec = find_spec("osrm") if "osrm" not in sys.modules else None
+    if spec is not None and spec.submodule_search_locations:
+        dirs += [Path(loc) / "bin" for loc in spec.submodule_search_locations]
+    return dirs
+
+
+def _version_key(path: Path) -> tuple[int, ...]:
+    parts = path.name.removeprefix("bin-").split(".")
+    return tuple(int(p) if p.isdigit() else -1 for p in parts)
+
+
+def find_executable(name: str, osrm_bin: str | Path | None = None) -> Path:
+    """The path of OSRM executable ``name`` (e.g. ``osrm-routed``); :class:`MissingExecutableError` if absent."""
+    dirs = _candidate_dirs(osrm_bin)
+    for folder in dirs:
+        exe = folder / name
+        if exe.is_file() and os.access(exe, os.X_OK):
+            return exe
+        if exe.is_file():
+            raise MissingExecutableError(f"{exe} is not executable (chmod +x it)")
+    if osrm_bin is None and not os.environ.get(BIN_ENV) and (found := shutil.which(name)):
+        return Path(found)
+    where = f"in {dirs[0]}" if osrm_bin is not None or os.environ.get(BIN_ENV) else "on this machine"
+    raise MissingExecutableError(f"OSRM executable {name} not found {where}; {INSTALL_HINT}")
+
+
+_VERSIONS: dict[tuple[str, int], str] = {}
+
+
+def osrm_version(osrm_bin: str | Path | None = None) -> str:
+    """The version ``osrm-routed --version`` prints, e.g. ``v26.10.0``."""
+    exe = find_executable("osrm-routed", osrm_bin)
+    stamp = (str(exe), exe.stat().st_mtime_ns)
+    if stamp not in _VERSIONS:
+        try:
+            done = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            raise RoadError(f"{exe} does not run: {err}") from None
+        if done.returncode != 0 or not done.stdout.strip():
+            raise RoadError(f"{exe} --version failed: {(done.stderr or done.stdout).strip()[-300:]}")
+        _VERSIONS[stamp] = done.stdout.strip().splitlines()[-1]
+    return _VERSIONS[stamp]
+
+
+def find_profile(profile: str, osrm_bin: str | Path | None = None) -> Path:
+    """The ``.lua`` file of ``profile``: a path, or a name (``car``, ``bicycle``, ``foot``) found beside the
+    executables (``../profiles`` as installed by vrpkit, ``../share/profiles`` in the wheel, or
+    ``../share/osrm/profiles`` of a system install)."""
+    if profile.endswith(".lua") or os.sep in profile:
+        path = Path(profile).expanduser()
+        if not path.is_file():
+            raise ValidationError("matrix.profile", f"{profile}: no such file")
+        return path
+    bin_dir = find_executable("osrm-extract", osrm_bin).resolve().parent
+    roots = [bin_dir.parent / "profiles", bin_dir.parent / "share" / "profiles",
+             bin_dir.parent / "share" / "osrm" / "profiles"]
+    for root in roots:
+        if (root / f"{profile}.lua").is_file():
+            return root / f"{profile}.lua"
+    known = sorted({p.stem for root in roots if root.is_dir() for p in root.glob("*.lua")})
+    raise ValidationError("matrix.profile", f'unknown profile "{profile}" (known: {", ".join(known) or "none"}; '
+                                            "or give the path of a .lua file)")
+
+
+def _profile_hash(path: Path) -> str:
+    files = [path, *sorted((path.parent / "lib").glob("*.lua"))]
+    return key_of(*[f.read_bytes().decode("utf-8", "replace") for f in files])
+
+
+# -- data preparation ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """OSRM data ready for ``osrm-routed``: ``base`` is the ``.osrm`` base path."""
+
+    base: Path
+    algorithm: str
+    version: str
+    key: str
+    seconds: float = 0.0
+    cached: bool = True
+
+
+def data_key(pbf: Path, *, profile: str = "car", algorithm: str = "ch", cache_dir: str | Path | None = None,
+             osrm_bin: str | Path | None = None) -> tuple[str, Path, str]:
+    """The cache key of the prepared data of ``pbf`` (file hash, profile, algorithm, OSRM version)."""
+    algorithm = _algorithm(algorithm)
+    lua = find_profile(profile, osrm_bin)
+    version = osrm_version(osrm_bin)
+    key = key_of("osrm-data", file_sha256(pbf, cache_dir), _profile_hash(lua), algorithm, version)
+    return key, lua, version
+
+
+def _algorithm(algorithm: Any) -> str:
+    if not isinstance(algorithm, str) or algorithm.lower() not in ALGORITHMS:
+        raise ValidationError("matrix.algorithm", f"{algorithm!r} is not one of {', '.join(ALGORITHMS)}")
+    return algorithm.lower()
+
+
+def prepare(
+    pbf: str | Path,
+    *,
+    profile: str = "car",
+    algorithm: str = "ch",
+    cache_dir: str | Path | None = None,
+    osrm_bin: str | Path | None = None,
+    threads: int = 2,
+) -> PreparedData:
+    """Prepare ``pbf`` for ``osrm-routed`` (extract, then contract or partition + customize), once: the result
+    is cached under ``<cache>/osrm/data/<key>``."""
+    pbf = Path(pbf)
+    if not pbf.is_file():
+        raise ValidationError("matrix.pbf", f"{pbf}: no such file")
+    algorithm = _algorithm(algorithm)
+    key, lua, version = data_key(pbf, profile=profile, algorithm=algorithm, cache_dir=cache_dir,
+                                 osrm_bin=osrm_bin)
+    folder = cache_root(cache_dir) / "osrm" / "data" / key
+    base = folder / "map.osrm"
+    if (folder / "done").is_file():
+        return PreparedData(base, algorithm, version, key)
+    start = time.perf_counter()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=folder.parent))
+    try:
+        os.symlink(pbf.resolve(), staging / "map.osm.pbf")
+        steps = [["osrm-extract", "-p", str(lua), "-t", str(threads), "map.osm.pbf"]]
+        if algorithm == "mld":
+            steps += [["osrm-partition", "-t", str(threads), "map.osrm"],
+                      ["osrm-customize", "-t", str(threads), "map.osrm"]]
+        else:
+            steps += [["osrm-contract", "-t", str(threads), "map.osrm"]]
+        for name, *args in steps:
+            exe = find_executable(name, osrm_bin)
+            with open(staging / f"{name}.log", "wb") as log:
+                code = subprocess.run([str(exe), *args], cwd=staging, stdout=log, stderr=subprocess.STDOUT,
+                                      check=False).returncode
+            if code != 0:
+                tail = _tail(staging / f"{name}.log")
+                raise RoadError(f"{name} failed on {pbf.name} (exit code {code}): {tail}")
+        (staging / "map.osm.pbf").unlink()
+        (staging / "done").write_text(json.dumps({"pbf": str(pbf.resolve()), "profile": str(lua),
+                                                  "algorithm": algorithm, "version": version}))
+        try:
+            staging.rename(folder)
+        except OSError:  # prepared meanwhile by another process
+            if not (folder / "done").is_file():
+                raise
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return PreparedData(base, algorithm, version, key, time.perf_counter() - start, cached=False)
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    useful = [line.strip() for line in text.splitlines() if line.strip()]
+    return " | ".join(useful[-lines:]) or "(no output)"
+
+
+# -- the server -------------------------------------------------------------------------------------------
+
+_LIVE: dict[int, OsrmServer] = {}
+_LIVE_LOCK = threading.Lock()
+
+
+def _stop_all() -> None:
+    for server in list(_LIVE.values()):
+        server.stop()
+
+
+atexit.register(_stop_all)
+
+
+def _die_with_parent() -> Any:
+    """A ``preexec_fn`` that has Linux send SIGTERM to the child when the thread that started it ends."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def preexec() -> None:
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return preexec
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class OsrmServer:
+    """``osrm-routed`` on prepared data, bound to 127.0.0.1 on a free port; a context manager.
+
+    ``start()`` waits until the server answers; ``stop()`` terminates it by its PID (then kills it after
+    ``grace`` seconds). Servers still running at interpreter exit are stopped, and on Linux the server also
+    gets SIGTERM when the thread that started it ends.
+    """
+
+    def __init__(
+        self,
+        data: PreparedData | str | Path,
+        *,
+        algorithm: str | None = None,
+        max_table_size: int = LOCAL_TABLE_SIZE,
+        threads: int = 2,
+        osrm_bin: str | Path | None = None,
+        startup_timeout: float = 60.0,
+        grace: float = 5.0,
+    ) -> None:
+        if isinstance(data, PreparedData):
+            self.base, algo = data.base, data.algorithm
+        else:
+            self.base, algo = Path(data), "ch"
+        self.algorithm = _algorithm(algorithm or algo)
+        self.max_table_size = positive("max_table_size", max_table_size, integer=True)
+        self.threads = threads
+        self.osrm_bin = osrm_bin
+        self.startup_timeout = startup_timeout
+        self.grace = grace
+        self.port: int | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise RoadError("the OSRM server is not started")
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
+    def start(self) -> OsrmServer:
+        """Start the server and wait until it accepts requests; :class:`RoadError` (with its log) if it fails."""
+        if self.process is not None:
+            return self
+        exe = find_executable("osrm-routed", self.osrm_bin)
+        if not Path(f"{self.base}.properties").is_file() and not Path(f"{self.base}.ebg_nodes").is_file():
+            raise RoadError(f"{self.base}: no prepared OSRM data there")
+        for _attempt in range(3):
+            try:
+                if self._launch(exe):
+                    return self
+            except BaseException:
+                self.stop()
+                raise
+        self.stop()
+        raise RoadError("osrm-routed found no free port on 127.0.0.1")
+
+    def _launch(self, exe: Path) -> bool:
+        self.port = free_port()
+        self._log = tempfile.TemporaryFile(prefix="osrm-routed-")  # noqa: SIM115 (closed by stop())
+        command = [str(exe), "--ip", "127.0.0.1", "--port", str(self.port), "--algorithm",
+                   self.algorithm.upper(), "--max-table-size", str(self.max_table_size),
+                   "--threads", str(self.threads), str(self.base)]
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log,
+                                        stderr=subprocess.STDOUT, preexec_fn=_die_with_parent())
+        with _LIVE_LOCK:
+            _LIVE[self.process.pid] = self
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                log = self._read_log()
+                self.stop()
+                if "address already in use" in log.lower():
+                    return False
+                tail = " | ".join(line.strip() for line in log.splitlines()[-3:] if line.strip())
+                raise RoadError(f"osrm-routed could not start on {self.base.name} (exit code {code}): "
+                                f"{tail or 'no output'}")
+            if "running and waiting for requests" in self._read_log() and self._accepts():
+                return True
+            time.sleep(0.02)
+        self.stop()
+        raise RoadError(f"osrm-routed did not answer within {self.startup_timeout:g} s")
+
+    def _accepts(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port or 0), timeout=1.0):
+                return True
+        except OSError:
+            return False
+
+    def _read_log(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", "replace")
+
+    def stop(self) -> None:
+        """Terminate the server (SIGTERM, then SIGKILL after ``grace`` seconds) and wait for it."""
+        process, self.process = self.process, None
+        if process is not None:
+            with _LIVE_LOCK:
+                _LIVE.pop(process.pid, None)
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(self.grace)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self.port = None
+
+    def __enter__(self) -> OsrmServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = f"pid={self.pid}, url={self.url}" if self.process is not None else "stopped"
+        return f"OsrmServer({self.base}, {self.algorithm}, {state})"
+
+
+# -- the client -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    """A ``/table`` answer: matrices (NaN where no route) and how each location was snapped."""
+
+    distance: np.ndarray
+    duration: np.ndarray
+    snap_distance: np.ndarray
+    snapped: np.ndarray
+    requests: int
+
+
+class OsrmClient:
+    """A small HTTP client of one OSRM server (keeps its connection open between requests)."""
+
+    def __init__(self, url: str, *, profile: str = "car", timeout: float = 300.0) -> None:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValidationError("matrix.url", f"{url!r} is not an http(s) URL")
+        self.url = url
+        self.profile = profile
+        self.timeout = timeout
+        self._scheme, self._host, self._port = parts.scheme, parts.hostname, parts.port
+        self._prefix = parts.path.rstrip("/")
+        self._conn: http.client.HTTPConnection | None = None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> OsrmClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+            self._conn = cls(self._host, self._port, timeout=self.timeout)
+        return self._conn
+
+    def request(self, service: str, points: np.ndarray, **params: str) -> dict[str, Any]:
+        """GET ``/{service}/v1/{profile}/{lon,lat;...}?params`` and return the decoded JSON answer.
+
+        Errors OSRM reports (``{"code": "NoSegment", ...}``) come back as the answer; transport failures raise
+        :class:`RoadError` naming the URL."""
+        coords = ";".join(f"{lon:.6f},{lat:.6f}" for lon, lat in np.asarray(points, dtype=float))
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        path = f"{self._prefix}/{service}/v1/{self.profile}/{coords}" + (f"?{query}" if query else "")
+        body, status = self._get(path)
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            snippet = body[:80].decode("utf-8", "replace").strip()
+            raise RoadError(f"{self.url} is not an OSRM server (HTTP {status}: {snippet!r})") from None
+        if not isinstance(answer, dict) or "code" not in answer:
+            raise RoadError(f"{self.url} is not an OSRM server (no 'code' in its answer)")
+        return answer
+
+    def _get(self, path: str) -> tuple[bytes, int]:
+        for attempt in range(2):
+            conn = self._connection()
+            try:
+                conn.request("GET", path, headers={"Connection": "keep-alive"})
+                response = conn.getresponse()
+                return response.read(), response.status
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as err:
+                self.close()  # a kept-alive connection the server closed meanwhile: retry once
+                if attempt:
+                    raise RoadError(f"cannot reach OSRM at {self.url}: {err}") from None
+            except (OSError, http.client.HTTPException) as err:
+                self.close()
+                reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
+                raise RoadError(f"cannot reach OSRM at {self.url}: {reason}") from None
+        raise AssertionError("unreachable")
+
+    def table(self, points: np.ndarray, *, block: int | None = None) -> Table:
+        """Distance and duration tables between all ``points`` (lon, lat), in blocks of ``block`` locations.
+
+        Without ``block`` the whole table is asked at once, and in blocks of 100 (then fewer) if the server
+        refuses it as too big."""
+        points = np.asarray(points, dtype=float)
+        n = len(points)
+        size = n if block is None else int(block)
+        while True:
+            try:
+                return self._table_blocks(points, max(1, min(size, n)))
+            except _TooBig as err:
+                if block is not None or size <= 1:
+                    raise RoadError(f"OSRM at {self.url} refused a table of {min(size, n)} locations "
+                                    f"({err}); set a smaller max_table_size") from None
+                size = SERVER_TABLE_SIZE if size > SERVER_TABLE_SIZE else size // 2
+
+    def _table_blocks(self, points: np.ndarray, size: int) -> Table:
+        n = len(points)
+        distance = np.full((n, n), np.nan)
+        duration = np.full((n, n), np.nan)
+        snap = np.full(n, np.nan)
+        snapped = np.full((n, 2), np.nan)
+        starts = range(0, n, size)
+        requests = 0
+        for a in starts:
+            rows = slice(a, min(a + size, n))
+            for b in starts:
+                cols = slice(b, min(b + size, n))
+                if a == b:
+                    answer = self._ask_table(points[rows], {})
+                    snap[rows] = [w.get("distance", np.nan) for w in answer["sources"]]
+                    snapped[rows] = [w.get("location", (np.nan, np.nan)) for w in answer["sources"]]
+                else:
+                    m = rows.stop - rows.start
+                    k = cols.stop - cols.start
+                    params = {"sources": ";".join(map(str, range(m))),
+                              "destinations": ";".join(map(str, range(m, m + k)))}
+                    answer = self._ask_table(np.concatenate([points[rows], points[cols]]), params)
+                requests += 1
+                duration[rows, cols] = _matrix(answer.get("durations"), "durations")
+                distance[rows, cols] = _matrix(answer.get("distances"), "distances")
+        return Table(distance, duration, snap, snapped, requests)
+
+    def _ask_table(self, points: np.ndarray, params: dict[str, str]) -> dict[str, Any]:
+        answer = self.request("table", points, annotations="duration,distance", **params)
+        code = answer.get("code")
+        if code == "TooBig":
+            raise _TooBig(answer.get("message", code))
+        if code != "Ok":
+            raise RoadError(f"OSRM at {self.url} answered {code}: {answer.get('message', '')}".rstrip(": "))
+        return answer
+
+    def route(self, points: np.ndarray) -> dict[str, Any]:
+        """The fastest route through ``points`` in order: ``distance`` (m), ``duration`` (s) and
+        ``geometry``, an ``(m, 2)`` array of lon/lat along the streets."""
+        answer = self.request("route", points, overview="full", geometries="geojson", steps="false")
+        if answer.get("code") != "Ok":
+            raise RoadError(f"OSRM at {self.url} answered {answer.get('code')}: {answer.get('message', '')}")
+        best = answer["routes"][0]
+        return {"distance": float(best["distance"]), "duration": float(best["duration"]),
+                "geometry": np.asarray(best["geometry"]["coordinates"], dtype=float)}
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _matrix(rows: Any, name: str) -> np.ndarray:
+    if rows is None:
+        raise RoadError(f"OSRM answered no {name} (a server older than 5.16?)")
+    return np.array(rows, dtype=float)
+
+
+# -- the provider -------------------------------------------------------------------------------------------
+
+
+def osrm_matrices(
+    points: np.ndarray,
+    labels: Sequence[str] | None = None,
+    *,
+    url: str | None = None,
+    pbf: str | Path | None = None,
+    profile: str = "car",
+    algorithm: str = "ch",
+    max_table_size: int | None = None,
+    max_snap: float = DEFAULT_MAX_SNAP,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    osrm_bin: str | Path | None = None,
+    threads: int = 2,
+    timeout: float = 300.0,
+    base_dir: str | Path | None = None,
+) -> RoadMatrices:
+    """OSRM matrices between ``points`` (``(n, 2)`` lon/lat) from a server ``url`` or a local ``pbf``.
+
+    ``labels`` name the points in errors (default ``location[k]``). Raises :class:`ValidationError` naming
+    a location that is more than ``max_snap`` metres from a street or that cannot be reached, and
+    :class:`RoadError` when OSRM cannot be prepared, started or reached.
+    """
+    start = time.perf_counter()
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    labels = tuple(labels) if labels is not None else tuple(f"location[{k}]" for k in range(len(points)))
+    if (url is None) == (pbf is None):
+        raise ValidationError("matrix", 'the osrm provider needs either "url" or "pbf"')
+    if max_table_size is not None:
+        positive("max_table_size", max_table_size, integer=True)
+    if not isinstance(profile, str) or not profile:
+        raise ValidationError("matrix.profile", f"expected a profile name or .lua path, got {profile!r}")
+    max_snap = positive("max_snap", max_snap)
+    details: dict[str, Any] = {"profile": profile}
+    if pbf is not None:
+        path = resolve_file(pbf, base_dir, "pbf")
+        if not str(profile).endswith(".lua") or Path(profile).is_absolute() or base_dir is None:
+            lua = profile
+        else:
+            lua = str(Path(base_dir) / profile)
+        key, _, version = data_key(path, profile=lua, algorithm=algorithm, cache_dir=cache_dir, osrm_bin=osrm_bin)
+        details.update(pbf=path.name, algorithm=_algorithm(algorithm), osrm=version)
+        source: Any = ("pbf", key)
+    else:
+        if not isinstance(url, str):
+            raise ValidationError("matrix.url", f"expected a URL, got {url!r}")
+        details["url"] = url
+        source = ("url", url.rstrip("/"), profile)
+    entry = cache_root(cache_dir) / "matrices" / f"osrm-{key_of(source, points)}.npz"
+    saved = load_arrays(entry) if cache else None
+    if saved is not None:
+        table = Table(saved["distance"], saved["duration"], saved["snap_distance"], saved["snapped"], 0)
+    else:
+        if pbf is not None:
+            data = prepare(path, profile=lua, algorithm=algorithm, cache_dir=cache_dir, osrm_bin=osrm_bin,
+                           threads=threads)
+            limit = max_table_size or LOCAL_TABLE_SIZE
+            if not data.cached:
+                details["prepared_s"] = round(data.seconds, 2)
+            with OsrmServer(data, max_table_size=limit, threads=threads, osrm_bin=osrm_bin) as server, \
+                    OsrmClient(server.url, profile=profile, timeout=timeout) as client:
+                table = client.table(points, block=limit)
+        else:
+            with OsrmClient(url, profile=profile, timeout=timeout) as client:
+                table = client.table(points, block=max_table_size)
+        details["requests"] = table.requests
+        if cache:
+            save_arrays(entry, distance=table.distance, duration=table.duration,
+                        snap_distance=table.snap_distance, snapped=table.snapped)
+    check_snaps(table.snap_distance, labels, max_snap)
+    check_reachable(np.isfinite(table.duration) & np.isfinite(table.distance), labels)
+    return RoadMatrices(table.distance, table.duration, table.snap_distance, table.snapped, labels, "osrm",
+                        cached=saved is not None, seconds=time.perf_counter() - start, details=details)
+
+
+def osrm(
+    problem: Problem,
+    *,
+    url: str | None = None,
+    pbf: str | None = None,
+    profile: str = "car",
+    algorithm: str = "ch",
+    max_table_size: int | None = None,
+    max_snap: float = DEFAULT_MAX_SNAP,
+    cache: bool = True,
+    cache_dir: str | None = None,
+    osrm_bin: str | None = None,
+    threads: int = 2,
+    timeout: float = 300.0,
+) -> Matrices:
+    """Road distances (m) and durations (s) from OSRM: a server ``url`` or a local ``pbf`` (see the module)."""
+    result = osrm_provider_result(problem, url=url, pbf=pbf, profile=profile, algorithm=algorithm,
+                                  max_table_size=max_table_size, max_snap=max_snap, cache=cache,
+                                  cache_dir=cache_dir, osrm_bin=osrm_bin, threads=threads, timeout=timeout)
+    return result.distance, result.duration
+
+
+def osrm_provider_result(problem: Problem, **options: Any) -> RoadMatrices:
+    """:func:`osrm_matrices` on ``problem``'s nodes (relative paths read from ``problem.base_dir``)."""
+    points, labels = problem_points(problem, "osrm")
+    return osrm_matrices(points, labels, base_dir=problem.base_dir, **options)
+
+
+__all__ = [
+    "MissingExecutableError",
+    "OsrmClient",
+    "OsrmServer",
+    "PreparedData",
+    "find_executable",
+    "find_profile",
+    "node_labels",
+    "osrm_matrices",
+    "osrm_version",
+    "prepare",
+]
