@@ -368,6 +368,7 @@ def bench(
 ) -> None:
     """Run solvers on a benchmark set: cost, gap to the best known solution and time per instance."""
     from vrpkit import bench as bench_module
+    from vrpkit.report import show
 
     _check_time_limit(time_limit)
     if data is None:
@@ -384,7 +385,7 @@ def bench(
         smallest=smallest, instances=instances or None, csv_path=csv, progress=True,
         console=_console(stderr=True),
     )
-    print(bench_module.format_bench_table(rows))
+    show(bench_module.format_bench_table(rows), _console())
     if csv is not None:
         print(f"wrote {csv}", file=sys.stderr)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,19 +43,40 @@ def _amounts(values: Sequence[float]) -> str:
     return fmt(values[0]) if len(values) == 1 else "[" + ", ".join(fmt(v) for v in values) + "]"
 
 
-def _window(window: Sequence[float]) -> str:
-    start, end = window
-    if start == 0 and math.isinf(end):
-        return "always"
-    return f"{fmt(start)}–{fmt(end)}"
+def clock(seconds: float) -> str:
+    """Seconds as ``h:mm`` (rounded to the minute); ``inf`` as ``-``."""
+    if not math.isfinite(seconds):
+        return "-"
+    minutes = round(seconds / 60)
+    sign = "-" if minutes < 0 else ""
+    return f"{sign}{abs(minutes) // 60}:{abs(minutes) % 60:02d}"
 
 
-def _units(problem: Problem) -> tuple[str, str]:
-    """Labels of the distance and duration units."""
-    provider = (problem.matrix or {}).get("provider")
-    if problem.coordinates == "lonlat" and provider == "haversine":
-        return " (m)", " (s)"
-    return "", ""
+def km(metres: float) -> str:
+    """Metres as kilometres with one decimal."""
+    return fmt(metres / 1000, 1) if math.isfinite(metres) else "-"
+
+
+class _Units:
+    """How a problem's distances and times are shown: lon/lat problems are in metres and seconds, shown as
+    km and h:mm; others are unit-free numbers."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.real = problem.coordinates == "lonlat"
+        self.distance_label = " (km)" if self.real else ""
+        self.time_label = " (h:mm)" if self.real else ""
+
+    def distance(self, value: float) -> str:
+        return km(value) if self.real else fmt(value)
+
+    def time(self, value: float) -> str:
+        return clock(value) if self.real else fmt(value)
+
+    def window(self, window: Sequence[float]) -> str:
+        start, end = window
+        if start == 0 and math.isinf(end):
+            return "always"
+        return f"{self.time(start)}–{self.time(end) if math.isfinite(end) else ''}"
 
 
 def _has_times(problem: Problem) -> bool:
@@ -64,7 +85,7 @@ def _has_times(problem: Problem) -> bool:
 
 def route_table(problem: Problem, evaluation: Evaluation) -> Table:
     """One row per route (vehicle type, stops, peak load / capacity, distance, duration, cost) and totals."""
-    dist_unit, dur_unit = _units(problem)
+    units = _Units(problem)
     times = _has_times(problem)
     ids = problem.node_ids
     nd = problem.n_depots
@@ -74,8 +95,9 @@ def route_table(problem: Problem, evaluation: Evaluation) -> Table:
     table.add_column("stops", justify="right", footer=str(sum(len(r.clients) for r in evaluation.routes)))
     table.add_column("route", ratio=1, overflow="fold")
     table.add_column("load", justify="right", footer="")
-    table.add_column("distance" + dist_unit, justify="right", footer=fmt(evaluation.distance))
-    table.add_column("duration" + dur_unit, justify="right", footer=fmt(evaluation.duration))
+    table.add_column("distance" + units.distance_label, justify="right",
+                     footer=units.distance(evaluation.distance))
+    table.add_column("duration" + units.time_label, justify="right", footer=units.time(evaluation.duration))
     if times:
         table.add_column("start–end", justify="right", footer="")
     table.add_column("cost", justify="right", footer=fmt(evaluation.fixed_cost + evaluation.variable_cost))
@@ -90,9 +112,9 @@ def route_table(problem: Problem, evaluation: Evaluation) -> Table:
         if np.isfinite(cap).all():
             load += "/" + _amounts(cap.tolist())
         row = [str(k), problem.vehicle_types[r.vehicle_type].id, str(len(r.clients)), " ".join(path), load,
-               fmt(r.distance), fmt(r.duration)]
+               units.distance(r.distance), units.time(r.duration)]
         if times:
-            row.append(f"{fmt(r.start_time)}–{fmt(r.end_time)}")
+            row.append(f"{units.time(r.start_time)}–{units.time(r.end_time)}")
         row.append(fmt(r.cost))
         table.add_row(*row)
     return table
@@ -109,11 +131,9 @@ def evaluation_report(
     ``evaluation`` None means that the run found no plan; ``stats["reasons"]`` then says what is known.
     """
     parts: list[RenderableType] = []
-    header = Text()
-    header.append(f"{problem.name}", style="bold")
-    header.append(f"  {problem.variant}, {problem.n_clients} clients, {problem.n_depots} "
-                  f"depot{'s' if problem.n_depots > 1 else ''}")
-    parts.append(header)
+    parts.append(Text(problem.name, style="bold"))
+    parts.append(Text(f"{problem.variant}, {problem.n_clients} clients, {problem.n_depots} "
+                      f"depot{'s' if problem.n_depots > 1 else ''}"))
     stats = stats or {}
     if evaluation is None:
         parts.append(Text("status: no solution found", style="bold red"))
@@ -215,7 +235,7 @@ def summary(obj: Result | Evaluation, problem: Problem | None = None, *, width: 
 
 def problem_info(problem: Problem) -> RenderableType:
     """What ``vrpkit info`` shows: name, variant, attributes, sizes, fleet, matrices."""
-    dist_unit, dur_unit = _units(problem)
+    units = _Units(problem)
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
@@ -242,37 +262,38 @@ def problem_info(problem: Problem) -> RenderableType:
     provider = spec.pop("provider", "?")
     options = ", ".join(f"{k}={v}" for k, v in spec.items() if k not in ("distance", "duration"))
     facts.add_row("matrix", provider + (f" ({options})" if options else "")
-                  + ("" if not (dist_unit or dur_unit) else ", metres and seconds"))
-    facts.add_row("distance", _symmetry(problem.distance))
+                  + (", metres and seconds (shown as km and h:mm)" if units.real else ""))
+    facts.add_row("distance", _symmetry(problem.distance, units.distance))
     facts.add_row("duration", "same as distance" if problem.duration is problem.distance
-                  or np.array_equal(problem.duration, problem.distance) else _symmetry(problem.duration))
+                  or np.array_equal(problem.duration, problem.distance)
+                  else _symmetry(problem.duration, units.time))
 
     fleet = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title="fleet", title_justify="left",
                   title_style="bold")
-    for name in ("id", "count", "capacity", "start", "end", "shift", "max duration" + dur_unit,
-                 "max distance" + dist_unit, "fixed", "per distance", "per duration"):
+    for name in ("id", "count", "capacity", "start", "end", "shift", "max duration", "max distance", "fixed",
+                 "per distance", "per duration"):
         fleet.add_column(name, justify="left" if name in ("id", "start", "end") else "right")
     for vt in problem.vehicle_types:
         fleet.add_row(
             vt.id, "unlimited" if vt.count is None else str(vt.count),
             _amounts(vt.capacity) if vt.capacity else "unlimited", vt.start_depot,
-            "open" if vt.end_depot is None else vt.end_depot, _window(vt.shift),
-            fmt(vt.max_duration) if vt.max_duration < INF else "-",
-            fmt(vt.max_distance) if vt.max_distance < INF else "-",
-            fmt(vt.fixed_cost), fmt(vt.cost_per_distance), fmt(vt.cost_per_duration),
+            "open" if vt.end_depot is None else vt.end_depot, units.window(vt.shift),
+            units.time(vt.max_duration) if vt.max_duration < INF else "-",
+            units.distance(vt.max_distance) if vt.max_distance < INF else "-",
+            f"{vt.fixed_cost:g}", f"{vt.cost_per_distance:g}", f"{vt.cost_per_duration:g}",
         )
     depots = Table("id", "location", "time window", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
                    title="depots", title_justify="left", title_style="bold")
     for d in problem.depots:
         where = "-" if d.location is None else f"{d.location[0]:g}, {d.location[1]:g}"
-        depots.add_row(d.id, where, _window(d.time_window))
+        depots.add_row(d.id, where, units.window(d.time_window))
     return Group(facts, Text(""), depots, Text(""), fleet)
 
 
-def _symmetry(matrix: np.ndarray) -> str:
+def _symmetry(matrix: np.ndarray, show: Callable[[float], str]) -> str:
     sym = np.allclose(matrix, matrix.T, rtol=1e-9, atol=1e-9)
     off = matrix[~np.eye(len(matrix), dtype=bool)]
-    span = f", {fmt(float(off.min()))} to {fmt(float(off.max()))}" if off.size else ""
+    span = f", {show(float(off.min()))} to {show(float(off.max()))}" if off.size else ""
     return ("symmetric" if sym else "asymmetric") + span
 
 
