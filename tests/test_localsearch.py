@@ -1,0 +1,180 @@
+"""The compiled local search: exact results on tiny plans, and agreement with the evaluator move by move on
+random plans of every supported variant."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from vrpkit import Client, Depot, Problem, Route, Solution, SolverError, ValidationError, VehicleType, evaluate
+from vrpkit.solvers.localsearch import LocalSearch, improve
+
+
+def square(**vehicle) -> Problem:
+    """Depot at the origin, clients at the other corners of a 10 x 10 square (a tour costs 40)."""
+    clients = (Client("a", (10, 0), delivery=1), Client("b", (10, 10), delivery=1), Client("c", (0, 10), delivery=1))
+    return Problem("square", (Depot("o", (0, 0)),), clients, (VehicleType("v", **vehicle),))
+
+
+def test_two_opt_uncrosses_a_tour():
+    p = square()
+    crossed = [Route(0, (0, 2, 1))]
+    assert evaluate(p, crossed).cost == pytest.approx(20 + 20 * math.sqrt(2))
+    out = improve(p, crossed)
+    assert evaluate(p, out).cost == pytest.approx(40.0)
+    assert [r.clients for r in out.routes] in ([(0, 1, 2)], [(2, 1, 0)])
+
+
+def test_capacity_splits_and_merges_as_allowed():
+    # Capacity 2: the best plan is a - b on one route (30 + sqrt 200 ... ) and c alone, or a alone and b - c.
+    p = square(capacity=2)
+    one_each = [Route(0, (0,)), Route(0, (1,)), Route(0, (2,))]
+    assert evaluate(p, one_each).cost == pytest.approx(40 + 20 * math.sqrt(2))
+    out = improve(p, one_each)
+    ev = evaluate(p, out)
+    assert ev.feasible
+    assert ev.cost == pytest.approx(40 + 10 * math.sqrt(2))
+    assert sorted(len(r.clients) for r in out.routes) == [1, 2]
+
+
+def test_missing_clients_are_inserted_and_overloads_repaired():
+    p = square(capacity=2)
+    out = improve(p, [])
+    assert evaluate(p, out).feasible
+    assert evaluate(p, out).cost == pytest.approx(40 + 10 * math.sqrt(2))
+    overloaded = [Route(0, (0, 1, 2))]
+    assert not evaluate(p, overloaded).feasible
+    assert evaluate(p, improve(p, overloaded)).feasible
+
+
+def test_fixed_cost_merges_routes():
+    p = square(fixed_cost=100)
+    out = improve(p, [Route(0, (0,)), Route(0, (1,)), Route(0, (2,))])
+    assert evaluate(p, out).cost == pytest.approx(140.0)
+
+
+def test_open_route_drops_the_return_leg():
+    p = square(end_depot=None)
+    out = improve(p, [Route(0, (1, 0, 2))])
+    # o -> a -> b -> c (30) or o -> c -> b -> a (30).
+    assert evaluate(p, out).cost == pytest.approx(30.0)
+
+
+def test_optional_clients_are_taken_only_when_their_prize_pays():
+    clients = (Client("near", (1, 0), prize=5, required=False), Client("far", (50, 0), prize=5, required=False))
+    p = Problem("prizes", (Depot("o", (0, 0)),), clients, (VehicleType("v"),))
+    out = improve(p, [Route(0, (1,))])
+    ev = evaluate(p, out)
+    assert [r.clients for r in out.routes] == [(0,)]
+    assert ev.cost == pytest.approx(2 + 5)
+
+
+def test_rejects_duplicates_and_several_windows():
+    p = square()
+    with pytest.raises(ValidationError, match="twice"):
+        improve(p, [Route(0, (0, 1)), Route(0, (1,))])
+    multi = Problem("tw2", (Depot("o", (0, 0)),),
+                    (Client("a", (1, 0), time_windows=((0, 5), (10, 20))),), (VehicleType("v"),))
+    with pytest.raises(SolverError, match="several time windows"):
+        LocalSearch(multi)
+
+
+def random_problem(seed: int, n: int = 24, *, tw: bool = False, backhaul: str | None = None, open_: bool = False,
+                   depots: int = 1, types: int = 1, prizes: bool = False, dims: int = 1,
+                   max_distance: float = math.inf, max_duration: float = math.inf,
+                   duration_cost: float = 0.0) -> Problem:
+    """A random instance in which a route to each single client is feasible."""
+    rng = np.random.default_rng(seed)
+    depot_list = tuple(Depot(f"d{i}", tuple(rng.uniform(30, 70, 2))) for i in range(depots))
+    centre = np.array(depot_list[0].location)
+    clients = []
+    for i in range(n):
+        loc = rng.uniform(0, 100, 2)
+        far = float(np.linalg.norm(loc - centre)) + 40
+        delivery = tuple(int(x) for x in rng.integers(0, 8, dims)) if dims > 1 else int(rng.integers(1, 8))
+        pickup: tuple[int, ...] | int = ()
+        if backhaul and i % 3 == 0:
+            pickup = tuple(int(x) for x in rng.integers(1, 8, dims)) if dims > 1 else int(rng.integers(1, 8))
+            if backhaul == "strict":
+                delivery = ()
+        windows = ((0.0, math.inf),)
+        if tw:
+            a = float(rng.uniform(0, 150))
+            windows = ((a, max(a + float(rng.uniform(10, 60)), far)),)
+        clients.append(Client(f"c{i}", tuple(loc), delivery=delivery, pickup=pickup, service_time=5.0 if tw else 0.0,
+                              time_windows=windows, prize=float(rng.uniform(0, 60)) if prizes else 0.0,
+                              required=not (prizes and i % 2 == 0)))
+    vts = []
+    for t in range(types):
+        cap = tuple([20 + 10 * t] * dims) if dims > 1 else 20 + 10 * t
+        vts.append(VehicleType(f"v{t}", capacity=cap, start_depot=f"d{t % depots}",
+                               end_depot=None if open_ else f"d{t % depots}", fixed_cost=10.0 * t,
+                               cost_per_distance=1.0 + 0.25 * t, cost_per_duration=duration_cost,
+                               shift=(0.0, 400.0) if tw else (0.0, math.inf), max_distance=max_distance,
+                               max_duration=max_duration))
+    return Problem(f"random{seed}", depot_list, tuple(clients), tuple(vts),
+                   backhaul="strict" if backhaul == "strict" else "mixed")
+
+
+VARIANTS = {
+    "cvrp": {},
+    "vector capacity": {"dims": 2},
+    "time windows + duration cost": {"tw": True, "duration_cost": 0.5},
+    "mixed backhaul": {"backhaul": "mixed"},
+    "strict backhaul": {"backhaul": "strict"},
+    "open": {"open_": True},
+    "multi depot, heterogeneous": {"depots": 2, "types": 3},
+    "prizes": {"prizes": True},
+    "distance and duration limits": {"tw": True, "max_distance": 180.0, "max_duration": 200.0},
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_every_move_keeps_the_plan_feasible_and_never_worse(variant):
+    p = random_problem(7, **VARIANTS[variant])
+    routes = [Route(i % len(p.vehicle_types), (i,)) for i in range(p.n_clients)]
+    start = evaluate(p, routes)
+    assert start.feasible
+    ls = LocalSearch(p, granularity=8)
+    ls.load(routes)
+    assert ls.cost == pytest.approx(start.cost, abs=1e-6)
+    assert ls.violation == 0
+    costs = [start.cost]
+    done = False
+    while not done:
+        done = ls.run(max_moves=1, seed=len(costs))
+        ev = evaluate(p, ls.routes())
+        assert ev.feasible, ev.violations
+        assert ev.cost == pytest.approx(ls.cost, abs=1e-6)
+        assert ev.cost <= costs[-1] + 1e-9
+        costs.append(ev.cost)
+    assert len(costs) > 5
+    assert costs[-1] < 0.8 * costs[0]
+
+
+@pytest.mark.parametrize("variant", ["cvrp", "time windows + duration cost", "strict backhaul"])
+def test_repairs_a_random_plan(variant):
+    p = random_problem(3, **VARIANTS[variant])
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(p.n_clients)
+    routes = [Route(0, tuple(int(c) for c in chunk)) for chunk in np.array_split(perm, 3)]
+    ls = LocalSearch(p, granularity=8)
+    ls.load(routes)
+    ev = evaluate(p, routes)
+    assert not ev.feasible
+    assert ls.violation > 0
+    ls.run()
+    ev = evaluate(p, ls.routes())
+    assert ev.feasible, ev.violations
+    assert ls.violation == 0
+    assert ev.cost == pytest.approx(ls.cost, abs=1e-6)
+
+
+def test_same_seed_same_plan():
+    p = random_problem(11, n=40)
+    start = Solution.from_lists([[i] for i in range(p.n_clients)])
+    a = improve(p, start, seed=5)
+    b = improve(p, start, seed=5)
+    assert a.routes == b.routes
