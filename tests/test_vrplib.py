@@ -260,6 +260,18 @@ def test_backhaul_is_strict(tmp_path: Path) -> None:
     assert evaluate(problem, Solution.from_lists([[0, 2], [1]])).feasible
 
 
+def test_cvrplib_distance_and_service_time(tmp_path: Path) -> None:
+    """CVRPLIB's DISTANCE bounds a route's length with service times included: a maximum duration."""
+    text = TINY.replace("CAPACITY : 10", "CAPACITY : 10\nDISTANCE : 12\nSERVICE_TIME : 1")
+    problem = read_vrplib(_write(tmp_path, "d.vrp", text))
+    assert problem.vehicle_types[0].max_duration == 12.0
+    assert problem.service_time.tolist() == [1.0, 1.0, 1.0]
+    # 0-2-0: 12 travel + 1 service = 13 > 12; 0-1-3-0: 10 + 2 = 12 fits.
+    evaluation = evaluate(problem, Solution.from_lists([[0, 2], [1]]))
+    assert [(v.constraint, v.amount, v.route) for v in evaluation.violations] == [("max_duration", 1.0, 1)]
+    assert evaluation.distance == 22
+
+
 # -- errors ------------------------------------------------------------------------------------------------
 
 

@@ -103,7 +103,7 @@ def sol_cost_scale(kind: str | None) -> float:
 # -- reading files ---------------------------------------------------------------------------------------
 
 
-def _read_text(path: Path, what: str) -> str:
+def _read_text(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -136,7 +136,7 @@ def read_vrplib(path: str | Path, *, round: str | None = None, cost_divisor: flo
     module's table). Raises :class:`InputError` for unreadable files and features that cannot be mapped.
     """
     path = Path(path)
-    text = _read_text(path, "VRPLIB")
+    text = _read_text(path)
     import vrplib
 
     try:
@@ -152,8 +152,6 @@ def read_vrplib(path: str | Path, *, round: str | None = None, cost_divisor: flo
         if "ufunc" in detail or "could not convert" in detail:
             detail = "a section holds something other than numbers"
         raise InputError(f"{path}: not a valid VRPLIB file, truncated or malformed ({detail})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a text file (not UTF-8)") from None
     return _problem_from_vrplib(path, data, _sections(text), round=round, cost_divisor=cost_divisor)
 
 
@@ -400,7 +398,7 @@ def read_solomon(path: str | Path) -> Problem:
     and its ``DUE DATE`` closes it (vehicles must be back by then).
     """
     path = Path(path)
-    _read_text(path, "Solomon")
+    _read_text(path)
     import vrplib
 
     try:
@@ -417,8 +415,6 @@ def read_solomon(path: str | Path) -> Problem:
         else:
             detail = f": {message.splitlines()[0]}"
         raise InputError(f"{path}: not a valid Solomon instance (truncated file?){detail}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a text file (not UTF-8)") from None
     coords = np.atleast_2d(data["node_coord"])
     if coords.ndim != 2 or coords.shape[1] != 2 or len(coords) < 1:
         raise InputError(f"{path}: not a valid Solomon instance (no CUSTOMER rows)")
@@ -462,7 +458,7 @@ def read_sol(path: str | Path, problem: Problem) -> Solution:
     The ``Cost`` line and other ``key value`` lines are kept in ``stats`` (numbers converted).
     """
     path = Path(path)
-    text = _read_text(path, "solution")
+    text = _read_text(path)
     clients = problem.client_index
     depots = problem.depot_index
     bounds = _vehicle_numbers(problem)
