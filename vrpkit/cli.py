@@ -135,13 +135,18 @@ def _root(
 @app.command()
 @_user_errors
 def solve(
-    file: Annotated[Path, typer.Argument(help="Problem: our .json, a VRPLIB .vrp or a Solomon .txt.")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Problem: our .json, a VRPLIB .vrp or a Solomon .txt.")
+    ],
     solver: Annotated[
-        str, typer.Option("--solver", "-s", help='Solver name, with options: "ortools:metaheuristic=tabu_search".')
+        str, typer.Option("--solver", "-s", metavar="SOLVER",
+                          help='Solver name, with options: "ortools:metaheuristic=tabu_search".')
     ] = "ortools",
-    time_limit: Annotated[float, typer.Option("--time-limit", "-t", help="Seconds.")] = 10.0,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the solution JSON here.")] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", "-t", metavar="SECONDS", help="Time limit.")] = 10.0,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed.")] = 0,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write the solution JSON here.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Solve a problem: progress on stderr, the plan as a table on stdout, the solution JSON with -o.
@@ -225,7 +230,9 @@ def evaluate(
     solution_file: Annotated[
         Path, typer.Argument(metavar="SOLUTION", help='Solution JSON (full or short form) or .sol file.')
     ],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the evaluated plan here.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write the evaluated plan here.")
+    ] = None,
 ) -> None:
     """Check and cost a plan: the same table as solve. Exit code 0 feasible, 3 infeasible.
 
@@ -248,7 +255,7 @@ def evaluate(
 
 @app.command()
 @_user_errors
-def info(file: Annotated[Path, typer.Argument(help="Problem file (.json, .vrp, .txt).")]) -> None:
+def info(file: Annotated[Path, typer.Argument(metavar="FILE", help="Problem file (.json, .vrp, .txt).")]) -> None:
     """Describe a problem: name, variant, attributes, sizes, fleet, matrices."""
     from vrpkit.report import problem_info, show
 
@@ -275,7 +282,7 @@ def convert(
     ],
     target: Annotated[Path, typer.Argument(metavar="OUT", help="Problem .json, or solution .json or .sol.")],
     problem_file: Annotated[
-        Path | None, typer.Option("--problem", "-p", help="The problem a solution belongs to.")
+        Path | None, typer.Option("--problem", "-p", metavar="FILE", help="The problem a solution belongs to.")
     ] = None,
     inline_matrices: Annotated[
         bool, typer.Option("--inline-matrices", help="Write the distance/duration matrices into the JSON.")
@@ -350,21 +357,29 @@ def _convert_solution(source: Path, target: Path, problem_file: Path | None) -> 
 @app.command()
 @_user_errors
 def bench(
-    set_name: Annotated[str, typer.Option("--set", help="Benchmark set: cvrplib-x or solomon.")],
+    set_name: Annotated[str, typer.Option("--set", metavar="NAME", help="Benchmark set: cvrplib-x or solomon.")],
     solvers: Annotated[
-        list[str] | None, typer.Option("--solver", "-s", help="Solver (repeat to compare side by side).")
+        list[str] | None, typer.Option("--solver", "-s", metavar="SOLVER",
+                                       help="Solver (repeat to compare side by side).")
     ] = None,
     time_limit: Annotated[
-        float, typer.Option("--time-limit", "-t", help="Seconds per instance and solver.")
+        float, typer.Option("--time-limit", "-t", metavar="SECONDS", help="Per instance and solver.")
     ] = 10.0,
-    data: Annotated[Path | None, typer.Option("--data", help="Data folder (default ../shared/data).")] = None,
-    max_n: Annotated[int | None, typer.Option("--max-n", help="Only instances with at most N clients.")] = None,
-    smallest: Annotated[int | None, typer.Option("--smallest", help="Only the K smallest instances.")] = None,
-    instances: Annotated[
-        list[str] | None, typer.Option("--instance", "-i", help="Only these instances (repeatable).")
+    data: Annotated[
+        Path | None, typer.Option("--data", metavar="DIR", help="Data folder (default ../shared/data).")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
-    csv: Annotated[Path | None, typer.Option("--csv", help="Also write the rows as CSV.")] = None,
+    max_n: Annotated[
+        int | None, typer.Option("--max-n", metavar="N", help="Only instances with at most N clients.")
+    ] = None,
+    smallest: Annotated[
+        int | None, typer.Option("--smallest", metavar="K", help="Only the K smallest instances.")
+    ] = None,
+    instances: Annotated[
+        list[str] | None, typer.Option("--instance", "-i", metavar="NAME",
+                                       help="Only these instances (repeatable).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed.")] = 0,
+    csv: Annotated[Path | None, typer.Option("--csv", metavar="FILE", help="Also write the rows as CSV.")] = None,
 ) -> None:
     """Run solvers on a benchmark set: cost, gap to the best known solution and time per instance."""
     from vrpkit import bench as bench_module
