@@ -701,7 +701,7 @@ def _intra(D, S, W, u, v):
     """Moves inside the route of u and v that put u next to v."""
     r = S.rte[u]
     f = S.first[r]
-    l = S.last[r]
+    z = S.last[r]
     pu = S.pos[u]
     pv = S.pos[v]
     max_a = D.max_segment
@@ -720,14 +720,14 @@ def _intra(D, S, W, u, v):
                 _add(S, W, 0, f, S.prv[u], False)
                 _add(S, W, 0, S.nxt[e], v, False)
                 _add(S, W, 0, u, e, rev_a == 1)
-                _add(S, W, 0, S.nxt[v], l, False)
+                _add(S, W, 0, S.nxt[v], z, False)
             else:
                 if v == S.prv[u] and rev_a == 0:
                     continue
                 _add(S, W, 0, f, v, False)
                 _add(S, W, 0, u, e, rev_a == 1)
                 _add(S, W, 0, S.nxt[v], S.prv[u], False)
-                _add(S, W, 0, S.nxt[e], l, False)
+                _add(S, W, 0, S.nxt[e], z, False)
             if _try(D, S, W, r, -1, 0.0, 0.0):
                 return True
     # Or-opt: A = s..u before v.
@@ -747,12 +747,12 @@ def _intra(D, S, W, u, v):
                 _add(S, W, 0, f, S.prv[s], False)
                 _add(S, W, 0, S.nxt[u], S.prv[v], False)
                 _add(S, W, 0, s, u, rev_a == 1)
-                _add(S, W, 0, v, l, False)
+                _add(S, W, 0, v, z, False)
             else:
                 _add(S, W, 0, f, S.prv[v], False)
                 _add(S, W, 0, s, u, rev_a == 1)
                 _add(S, W, 0, v, S.prv[s], False)
-                _add(S, W, 0, S.nxt[u], l, False)
+                _add(S, W, 0, S.nxt[u], z, False)
             if _try(D, S, W, r, -1, 0.0, 0.0):
                 return True
     # Swap u with the client after v (v -> u) or before v (u -> v).
@@ -769,13 +769,13 @@ def _intra(D, S, W, u, v):
             return False
         _add(S, W, 0, f, u, False)
         _add(S, W, 0, S.nxt[u], v, True)
-        _add(S, W, 0, S.nxt[v], l, False)
+        _add(S, W, 0, S.nxt[v], z, False)
     else:
         if S.prv[u] == v:
             return False
         _add(S, W, 0, f, S.prv[v], False)
         _add(S, W, 0, v, S.prv[u], True)
-        _add(S, W, 0, u, l, False)
+        _add(S, W, 0, u, z, False)
     return _try(D, S, W, r, -1, 0.0, 0.0)
 
 
@@ -922,17 +922,13 @@ def search(D, S, W, order, max_moves):
             v = D.neigh[u, i]
             if S.rte[v] < 0 or S.rte[u] < 0:
                 continue
-            if S.rte[u] == S.rte[v]:
-                moved = _intra(D, S, W, u, v)
-            else:
-                moved = _inter(D, S, W, u, v)
+            moved = _intra(D, S, W, u, v) if S.rte[u] == S.rte[v] else _inter(D, S, W, u, v)
             if moved:
                 improved = True
         if S.rte[u] >= 0 and _to_empty(D, S, W, u):
             improved = True
-    if max_moves < 0 or W.counters[0] - start < max_moves:
-        if _change_types(D, S, W):
-            improved = True
+    if (max_moves < 0 or W.counters[0] - start < max_moves) and _change_types(D, S, W):
+        improved = True
     return improved
 
 

@@ -7,14 +7,15 @@ import math
 
 import numpy as np
 import pytest
+from vrpkit.solvers.localsearch import LocalSearch, improve
 
 from vrpkit import Client, Depot, Problem, Route, Solution, SolverError, ValidationError, VehicleType, evaluate
-from vrpkit.solvers.localsearch import LocalSearch, improve
 
 
 def square(**vehicle) -> Problem:
     """Depot at the origin, clients at the other corners of a 10 x 10 square (a tour costs 40)."""
-    clients = (Client("a", (10, 0), delivery=1), Client("b", (10, 10), delivery=1), Client("c", (0, 10), delivery=1))
+    clients = (Client("a", (10, 0), delivery=1), Client("b", (10, 10), delivery=1),
+               Client("c", (0, 10), delivery=1))
     return Problem("square", (Depot("o", (0, 0)),), clients, (VehicleType("v", **vehicle),))
 
 
@@ -103,8 +104,9 @@ def random_problem(seed: int, n: int = 24, *, tw: bool = False, backhaul: str | 
         if tw:
             a = float(rng.uniform(0, 150))
             windows = ((a, max(a + float(rng.uniform(10, 60)), far)),)
-        clients.append(Client(f"c{i}", tuple(loc), delivery=delivery, pickup=pickup, service_time=5.0 if tw else 0.0,
-                              time_windows=windows, prize=float(rng.uniform(0, 60)) if prizes else 0.0,
+        clients.append(Client(f"c{i}", tuple(loc), delivery=delivery, pickup=pickup,
+                              service_time=5.0 if tw else 0.0, time_windows=windows,
+                              prize=float(rng.uniform(0, 60)) if prizes else 0.0,
                               required=not (prizes and i % 2 == 0)))
     vts = []
     for t in range(types):
