@@ -31,6 +31,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -46,7 +47,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from vrpkit.errors import ValidationError
-from vrpkit.matrix import Matrices
+from vrpkit.matrix import EARTH_RADIUS_M, Matrices
 from vrpkit.roads.cache import cache_root, file_sha256, key_of, load_arrays, save_arrays
 from vrpkit.roads.common import (
     DEFAULT_MAX_SNAP,
@@ -428,17 +429,34 @@ class Table:
     requests: int
 
 
+@dataclass(frozen=True)
+class _Block:
+    duration: np.ndarray
+    distance: np.ndarray
+    snap: np.ndarray  # of the sources
+    snapped: np.ndarray
+
+
 class OsrmClient:
-    """A small HTTP client of one OSRM server (keeps its connection open between requests)."""
+    """A small HTTP client of one OSRM server (keeps its connection open between requests).
+
+    Tables are asked in OSRM's binary flatbuffers format when the server speaks it (OSRM >= 5.23; it saves
+    the server and vrpkit the printing and parsing of millions of decimal numbers), else in JSON.
+    """
 
     def __init__(self, url: str, *, profile: str = "car", timeout: float = 300.0) -> None:
         parts = urlsplit(url if "://" in url else f"http://{url}")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValidationError("matrix.url", f"{url!r} is not an http(s) URL")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValidationError("matrix.url", f"{url!r} has a bad port") from None
         self.url = url
         self.profile = profile
         self.timeout = timeout
-        self._scheme, self._host, self._port = parts.scheme, parts.hostname, parts.port
+        self.binary = True
+        self._scheme, self._host, self._port = parts.scheme, parts.hostname, port
         self._prefix = parts.path.rstrip("/")
         self._conn: http.client.HTTPConnection | None = None
 
@@ -459,15 +477,20 @@ class OsrmClient:
             self._conn = cls(self._host, self._port, timeout=self.timeout)
         return self._conn
 
+    def _path(self, service: str, points: np.ndarray, suffix: str, params: dict[str, str]) -> str:
+        coords = ";".join(f"{lon:.6f},{lat:.6f}" for lon, lat in np.asarray(points, dtype=float))
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        return f"{self._prefix}/{service}/v1/{self.profile}/{coords}{suffix}" + (f"?{query}" if query else "")
+
     def request(self, service: str, points: np.ndarray, **params: str) -> dict[str, Any]:
         """GET ``/{service}/v1/{profile}/{lon,lat;...}?params`` and return the decoded JSON answer.
 
         Errors OSRM reports (``{"code": "NoSegment", ...}``) come back as the answer; transport failures raise
         :class:`RoadError` naming the URL."""
-        coords = ";".join(f"{lon:.6f},{lat:.6f}" for lon, lat in np.asarray(points, dtype=float))
-        query = "&".join(f"{k}={v}" for k, v in params.items())
-        path = f"{self._prefix}/{service}/v1/{self.profile}/{coords}" + (f"?{query}" if query else "")
-        body, status = self._get(path)
+        body, status, _ = self._get(self._path(service, points, "", params))
+        return self._json(body, status)
+
+    def _json(self, body: bytes, status: int) -> dict[str, Any]:
         try:
             answer = json.loads(body)
         except ValueError:
@@ -477,13 +500,13 @@ class OsrmClient:
             raise RoadError(f"{self.url} is not an OSRM server (no 'code' in its answer)")
         return answer
 
-    def _get(self, path: str) -> tuple[bytes, int]:
+    def _get(self, path: str) -> tuple[bytes, int, str]:
         for attempt in range(2):
             conn = self._connection()
             try:
                 conn.request("GET", path, headers={"Connection": "keep-alive"})
                 response = conn.getresponse()
-                return response.read(), response.status
+                return response.read(), response.status, response.getheader("Content-Type", "")
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as err:
                 self.close()  # a kept-alive connection the server closed meanwhile: retry once
                 if attempt:
@@ -499,8 +522,10 @@ class OsrmClient:
 
         Without ``block`` the whole table is asked at once, and in blocks of 100 (then fewer) if the server
         refuses it as too big."""
-        points = np.asarray(points, dtype=float)
+        points = np.asarray(points, dtype=float).reshape(-1, 2)
         n = len(points)
+        if n == 0:
+            return Table(np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0), np.zeros((0, 2)), 0)
         size = n if block is None else int(block)
         while True:
             try:
@@ -524,35 +549,45 @@ class OsrmClient:
             for b in starts:
                 cols = slice(b, min(b + size, n))
                 if a == b:
-                    answer = self._ask_table(points[rows], {})
-                    snap[rows] = [w.get("distance", np.nan) for w in answer["sources"]]
-                    snapped[rows] = [w.get("location", (np.nan, np.nan)) for w in answer["sources"]]
+                    answer = self._ask_table(points[rows], {}, rows.stop - a, rows.stop - a)
+                    snap[rows], snapped[rows] = answer.snap, answer.snapped
                 else:
-                    m = rows.stop - rows.start
-                    k = cols.stop - cols.start
+                    m, k = rows.stop - a, cols.stop - b
                     params = {"sources": ";".join(map(str, range(m))),
                               "destinations": ";".join(map(str, range(m, m + k)))}
-                    answer = self._ask_table(np.concatenate([points[rows], points[cols]]), params)
+                    answer = self._ask_table(np.concatenate([points[rows], points[cols]]), params, m, k)
                 requests += 1
-                duration[rows, cols] = _matrix(answer.get("durations"), "durations")
-                distance[rows, cols] = _matrix(answer.get("distances"), "distances")
-        return Table(distance, duration, snap, snapped, requests)
+                duration[rows, cols] = answer.duration
+                distance[rows, cols] = answer.distance
+        table = Table(distance, duration, snap, snapped, requests)
+        _unreachable(table)
+        return table
 
-    def _ask_table(self, points: np.ndarray, params: dict[str, str]) -> dict[str, Any]:
-        answer = self.request("table", points, annotations="duration,distance", **params)
-        code = answer.get("code")
-        if code == "TooBig":
-            raise _TooBig(answer.get("message", code))
-        if code != "Ok":
-            raise RoadError(f"OSRM at {self.url} answered {code}: {answer.get('message', '')}".rstrip(": "))
-        return answer
+    def _ask_table(self, points: np.ndarray, params: dict[str, str], rows: int, cols: int) -> _Block:
+        params = {"annotations": "duration,distance", "generate_hints": "false", **params}
+        if self.binary:
+            body, status, kind = self._get(self._path("table", points, ".flatbuffers", params))
+            if kind.startswith("application/x-flatbuffers"):
+                try:
+                    return _read_flatbuffers_table(body, rows, cols, self.url)
+                except _BadFormat:
+                    pass
+            self.binary = False  # an older server, or one behind a proxy that rewrites answers: use JSON
+        body, status, _ = self._get(self._path("table", points, "", params))
+        answer = self._json(body, status)
+        _raise_for(answer.get("code"), answer.get("message", ""), self.url)
+        sources = answer.get("sources") or []
+        return _Block(_matrix(answer.get("durations"), "durations", rows, cols),
+                      _matrix(answer.get("distances"), "distances", rows, cols),
+                      np.array([w.get("distance", np.nan) for w in sources], dtype=float),
+                      np.array([w.get("location", (np.nan, np.nan)) for w in sources], dtype=float).reshape(-1, 2))
 
     def route(self, points: np.ndarray) -> dict[str, Any]:
         """The fastest route through ``points`` in order: ``distance`` (m), ``duration`` (s) and
         ``geometry``, an ``(m, 2)`` array of lon/lat along the streets."""
-        answer = self.request("route", points, overview="full", geometries="geojson", steps="false")
-        if answer.get("code") != "Ok":
-            raise RoadError(f"OSRM at {self.url} answered {answer.get('code')}: {answer.get('message', '')}")
+        answer = self.request("route", points, overview="full", geometries="geojson", steps="false",
+                              generate_hints="false")
+        _raise_for(answer.get("code"), answer.get("message", ""), self.url)
         best = answer["routes"][0]
         return {"distance": float(best["distance"]), "duration": float(best["duration"]),
                 "geometry": np.asarray(best["geometry"]["coordinates"], dtype=float)}
@@ -562,10 +597,124 @@ class _TooBig(Exception):
     pass
 
 
-def _matrix(rows: Any, name: str) -> np.ndarray:
+class _BadFormat(Exception):
+    pass
+
+
+def _raise_for(code: Any, message: str, url: str) -> None:
+    if code == "Ok":
+        return
+    if code == "TooBig":
+        raise _TooBig(message or code)
+    raise RoadError(f"OSRM at {url} answered {code}" + (f": {message}" if message else ""))
+
+
+def _matrix(rows: Any, name: str, n_rows: int, n_cols: int) -> np.ndarray:
     if rows is None:
         raise RoadError(f"OSRM answered no {name} (a server older than 5.16?)")
-    return np.array(rows, dtype=float)
+    out = np.array(rows, dtype=float)  # null (no route) becomes NaN
+    if out.shape != (n_rows, n_cols):
+        raise RoadError(f"OSRM answered {name} of shape {out.shape}, expected {(n_rows, n_cols)}")
+    return out
+
+
+def _read_flatbuffers_table(buf: bytes, rows: int, cols: int, url: str) -> _Block:
+    """Decode a ``/table`` answer in OSRM's flatbuffers schema (``fbresult.fbs``: FBResult{error, code,
+    data_version, waypoints, routes, table: TableResult{durations, rows, cols, distances, destinations}}).
+
+    Values are float32 there (rounded back to OSRM's 0.1 m / 0.1 s), and a pair without a route reads 0: such
+    pairs are told apart from points that share a spot by their snapped locations (see :func:`_unreachable`).
+    """
+    try:
+        root = _u32(buf, 0)
+        error = _field(buf, root, 0)
+        if error is not None and buf[error]:
+            code_table = _ref(buf, _need(_field(buf, root, 1)))
+            code = _string(buf, _field(buf, code_table, 0))
+            _raise_for(code, _string(buf, _field(buf, code_table, 1)), url)
+        table = _ref(buf, _need(_field(buf, root, 5)))
+        n_rows = _u16(buf, _need(_field(buf, table, 1)))
+        n_cols = _u16(buf, _need(_field(buf, table, 2)))
+        if (n_rows, n_cols) != (rows, cols):
+            raise _BadFormat
+        duration = _floats(buf, _need(_field(buf, table, 0)), rows * cols).reshape(rows, cols)
+        distance = _floats(buf, _need(_field(buf, table, 3)), rows * cols).reshape(rows, cols)
+        start, count = _vector(buf, _need(_field(buf, root, 3)))
+        if count != rows:
+            raise _BadFormat
+        snap = np.empty(rows)
+        snapped = np.empty((rows, 2))
+        for k in range(rows):
+            waypoint = _ref(buf, start + 4 * k)
+            where = _field(buf, waypoint, 1)
+            snap[k] = np.frombuffer(buf, "<f4", 1, where)[0] if where is not None else 0.0
+            snapped[k] = np.frombuffer(buf, "<f4", 2, _need(_field(buf, waypoint, 3)))
+    except (IndexError, ValueError, struct.error):
+        raise _BadFormat from None
+    return _Block(duration, distance, np.round(snap, 2), snapped)
+
+
+def _need(pos: int | None) -> int:
+    if pos is None:
+        raise _BadFormat
+    return pos
+
+
+def _u32(buf: bytes, pos: int) -> int:
+    return int(struct.unpack_from("<I", buf, pos)[0])
+
+
+def _u16(buf: bytes, pos: int) -> int:
+    return int(struct.unpack_from("<H", buf, pos)[0])
+
+
+def _field(buf: bytes, table: int, index: int) -> int | None:
+    """Absolute position of field ``index`` of the flatbuffers table at ``table``, None when absent."""
+    vtable = table - struct.unpack_from("<i", buf, table)[0]
+    slot = 4 + 2 * index
+    if slot >= _u16(buf, vtable):
+        return None
+    offset = _u16(buf, vtable + slot)
+    return table + offset if offset else None
+
+
+def _ref(buf: bytes, pos: int) -> int:
+    return pos + _u32(buf, pos)
+
+
+def _vector(buf: bytes, field: int) -> tuple[int, int]:
+    start = _ref(buf, field)
+    return start + 4, _u32(buf, start)
+
+
+def _floats(buf: bytes, field: int, expected: int) -> np.ndarray:
+    start, count = _vector(buf, field)
+    if count != expected:
+        raise _BadFormat
+    return np.round(np.frombuffer(buf, "<f4", count, start).astype(float), 1)
+
+
+def _string(buf: bytes, field: int | None) -> str:
+    if field is None:
+        return ""
+    start, count = _vector(buf, field)
+    return buf[start:start + count].decode("utf-8", "replace")
+
+
+def _unreachable(table: Table) -> None:
+    """Mark as NaN the pairs a binary answer gave as 0 m and 0 s although their snapped points lie over 1 m
+    apart (no route: a real route is at least as long as the straight line)."""
+    zero = (table.duration == 0) & (table.distance == 0)
+    np.fill_diagonal(zero, False)
+    if not zero.any():
+        return
+    i, j = np.nonzero(zero)
+    lon1, lat1 = np.radians(table.snapped[i]).T
+    lon2, lat2 = np.radians(table.snapped[j]).T
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    apart = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))) > 1.0
+    table.duration[i[apart], j[apart]] = np.nan
+    table.distance[i[apart], j[apart]] = np.nan
 
 
 # -- the provider -------------------------------------------------------------------------------------------

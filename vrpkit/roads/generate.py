@@ -1,0 +1,153 @@
+"""Real-road instances: clients sampled on the streets of an OpenStreetMap extract, OSRM matrices.
+
+In the spirit of RRNCO (real-routing neural combinatorial optimisation): locations are drawn uniformly along
+the drivable streets of the extract (each street segment with probability proportional to its length, then a
+uniform point on it; only the largest strongly connected part of the network is used), the asymmetric
+distance and duration matrices come from OSRM on the same extract, and demands follow the rl4co/RRNCO
+convention (integers 1-9, capacity by size from :data:`CAPACITIES`). ``variant="vrptw"`` adds time windows
+that a vehicle serving only that client can meet: service ``service_time`` s, windows of a width drawn from
+``window`` s, inside the depot's opening ``[0, horizon]``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vrpkit.errors import ValidationError
+from vrpkit.model import Client, Depot, Problem, VehicleType
+from vrpkit.roads.common import RoadError
+from vrpkit.roads.osm import street_network
+from vrpkit.roads.osrm import LOCAL_TABLE_SIZE, OsrmClient, OsrmServer, prepare
+
+CAPACITIES = {10: 20, 15: 25, 20: 30, 30: 33, 40: 37, 50: 40, 60: 43, 75: 45, 100: 50, 125: 55, 150: 60,
+              200: 70, 500: 100, 1000: 150}
+"""Vehicle capacity by number of clients (rl4co's CVRP generator, used by RRNCO); linear in between."""
+VARIANTS = ("cvrp", "vrptw")
+
+
+def default_capacity(n_clients: int) -> int:
+    """The capacity for ``n_clients`` clients: :data:`CAPACITIES`, interpolated, extrapolated at the ends."""
+    sizes = sorted(CAPACITIES)
+    values = [CAPACITIES[s] for s in sizes]
+    if n_clients >= sizes[-1]:
+        slope = (values[-1] - values[-2]) / (sizes[-1] - sizes[-2])
+        return math.ceil(values[-1] + slope * (n_clients - sizes[-1]))
+    return math.ceil(float(np.interp(n_clients, sizes, values)))
+
+
+def sample_street_points(network: Any, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` lon/lat points uniform along the streets of a :class:`~vrpkit.roads.osm.StreetNetwork`
+    (a two-way street counts once)."""
+    n = network.n_nodes
+    low, high = np.minimum(network.tail, network.head), np.maximum(network.tail, network.head)
+    _, first = np.unique(low.astype(np.int64) * n + high, return_index=True)
+    tail, head, length = network.tail[first], network.head[first], network.length[first]
+    edges = rng.choice(len(length), size=count, p=length / length.sum())
+    t = rng.random(count)[:, None]
+    points = network.lonlat[tail[edges]] * (1 - t) + network.lonlat[head[edges]] * t
+    return np.round(points, 6)
+
+
+def generate_osm_instance(
+    pbf: str | Path,
+    n_clients: int,
+    *,
+    seed: int,
+    variant: str = "cvrp",
+    profile: str = "car",
+    algorithm: str = "ch",
+    capacity: int | None = None,
+    demand: tuple[int, int] = (1, 9),
+    service_time: float = 300.0,
+    horizon: float = 8 * 3600.0,
+    window: tuple[float, float] = (1800.0, 7200.0),
+    max_snap: float = 50.0,
+    name: str | None = None,
+    cache_dir: str | Path | None = None,
+    osrm_bin: str | Path | None = None,
+    threads: int = 2,
+) -> Problem:
+    """A CVRP or VRPTW with one depot and ``n_clients`` clients on the streets of ``pbf`` (seeded), with
+    explicit OSRM matrices (metres, seconds). Locations that OSRM snaps more than ``max_snap`` m away or that
+    cannot reach every other are drawn again. Save it with :func:`save_instance`."""
+    if variant not in VARIANTS:
+        raise ValidationError("variant", f'"{variant}" is not one of {", ".join(VARIANTS)}')
+    if isinstance(n_clients, bool) or not isinstance(n_clients, int) or n_clients < 1:
+        raise ValidationError("n_clients", f"expected a positive integer, got {n_clients!r}")
+    if not (isinstance(seed, int) and not isinstance(seed, bool)):
+        raise ValidationError("seed", f"expected an integer, got {seed!r}")
+    pbf = Path(pbf)
+    if not pbf.is_file():
+        raise ValidationError("pbf", f"{pbf}: no such file")
+    rng = np.random.default_rng(seed)
+    network, _ = street_network(pbf, cache_dir=cache_dir)
+    points = sample_street_points(network, n_clients + 1, rng)
+    data = prepare(pbf, profile=profile, algorithm=algorithm, cache_dir=cache_dir, osrm_bin=osrm_bin,
+                   threads=threads)
+    limit = max(LOCAL_TABLE_SIZE, len(points))
+    with OsrmServer(data, max_table_size=limit, threads=threads, osrm_bin=osrm_bin) as server, \
+            OsrmClient(server.url, profile=profile) as client:
+        for _attempt in range(20):
+            table = client.table(points)
+            bad = ~(table.snap_distance <= max_snap)
+            missing = ~np.isfinite(table.duration) | ~np.isfinite(table.distance)
+            np.fill_diagonal(missing, False)
+            if missing.any():  # redraw the locations in the most pairs without a route: the cut-off ones
+                count = missing.sum(0) + missing.sum(1)
+                bad |= count == count.max()
+            if not bad.any():
+                break
+            points[bad] = sample_street_points(network, int(bad.sum()), rng)
+        else:
+            raise RoadError(f"{pbf.name}: could not draw {n_clients + 1} mutually reachable street locations")
+    distance, duration = table.distance, table.duration
+    low, high = demand
+    demands = rng.integers(low, high + 1, size=n_clients)
+    cap = default_capacity(n_clients) if capacity is None else capacity
+    cap = max(cap, int(demands.max()))
+    windows = [((0.0, math.inf),)] * n_clients
+    depot_window = (0.0, math.inf)
+    services = np.zeros(n_clients)
+    if variant == "vrptw":
+        depot_window = (0.0, float(horizon))
+        services[:] = service_time
+        windows = []
+        for i in range(n_clients):
+            earliest = math.ceil(duration[0, i + 1])
+            latest = math.floor(horizon - service_time - duration[i + 1, 0])
+            if latest < earliest:
+                raise ValidationError("horizon", f"{horizon:g} s is too short to serve client {i} alone")
+            width = rng.uniform(*window)
+            start = rng.uniform(earliest, max(earliest, latest - width))
+            windows.append(((float(round(start)), float(min(latest, round(start + width)))),))
+    depots = (Depot("depot", tuple(points[0]), depot_window),)
+    clients = tuple(Client(f"c{i + 1}", tuple(points[i + 1]), delivery=int(demands[i]),
+                           service_time=float(services[i]), time_windows=windows[i]) for i in range(n_clients))
+    vehicles = (VehicleType("vehicle", capacity=int(cap)),)
+    label = name or f"{pbf.name.split('.')[0]}-{variant}-n{n_clients}-s{seed}"
+    return Problem(label, depots, clients, vehicles, coordinates="lonlat", matrix={"provider": "explicit"},
+                   distance=distance, duration=duration)
+
+
+def save_instance(problem: Problem, path: str | Path, *, inline: bool = False) -> Path:
+    """Write ``problem`` as JSON to ``path``; its matrices go to an ``.npz`` beside it (``<stem>.npz``, read by
+    ``{"provider": "explicit", "file": ...}``) unless ``inline``. Returns the JSON path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = problem.to_dict(inline_matrices=inline)
+    if not inline:
+        npz = path.with_suffix(".npz")
+        with open(npz, "wb") as f:
+            np.savez(f, distance=problem.distance, duration=problem.duration,
+                     node_id=np.array(problem.node_ids, dtype=str))
+        data["matrix"] = {"provider": "explicit", "file": npz.name}
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+__all__ = ["CAPACITIES", "default_capacity", "generate_osm_instance", "sample_street_points", "save_instance"]
