@@ -212,8 +212,9 @@ def prepare(
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=folder.parent))
     try:
-        os.symlink(pbf.resolve(), staging / "map.osm.pbf")
-        steps = [["osrm-extract", "-p", str(lua), "-t", str(threads), "map.osm.pbf"]]
+        source = "map" + _osm_suffix(pbf)  # OSRM reads the format from the name and writes map.osrm.*
+        os.symlink(pbf.resolve(), staging / source)
+        steps = [["osrm-extract", "-p", str(lua), "-t", str(threads), source]]
         if algorithm == "mld":
             steps += [["osrm-partition", "-t", str(threads), "map.osrm"],
                       ["osrm-customize", "-t", str(threads), "map.osrm"]]
@@ -227,7 +228,7 @@ def prepare(
             if code != 0:
                 tail = _tail(staging / f"{name}.log")
                 raise RoadError(f"{name} failed on {pbf.name} (exit code {code}): {tail}")
-        (staging / "map.osm.pbf").unlink()
+        (staging / source).unlink()
         (staging / "done").write_text(json.dumps({"pbf": str(pbf.resolve()), "profile": str(lua),
                                                   "algorithm": algorithm, "version": version}))
         try:
@@ -239,6 +240,16 @@ def prepare(
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return PreparedData(base, algorithm, version, key, time.perf_counter() - start, cached=False)
+
+
+def _osm_suffix(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in (".osm.pbf", ".osm.bz2", ".osm"):
+        if name.endswith(suffix):
+            return suffix
+    if name.endswith(".pbf"):
+        return ".osm.pbf"
+    raise ValidationError("matrix.pbf", f"{path.name}: expected an OpenStreetMap .osm.pbf, .osm or .osm.bz2 file")
 
 
 def _tail(path: Path, lines: int = 3) -> str:
@@ -651,7 +662,7 @@ def _read_flatbuffers_table(buf: bytes, rows: int, cols: int, url: str) -> _Bloc
             snapped[k] = np.frombuffer(buf, "<f4", 2, _need(_field(buf, waypoint, 3)))
     except (IndexError, ValueError, struct.error):
         raise _BadFormat from None
-    return _Block(duration, distance, np.round(snap, 2), snapped)
+    return _Block(duration, distance, snap, snapped)
 
 
 def _need(pos: int | None) -> int:
@@ -753,6 +764,9 @@ def osrm_matrices(
     if not isinstance(profile, str) or not profile:
         raise ValidationError("matrix.profile", f"expected a profile name or .lua path, got {profile!r}")
     max_snap = positive("max_snap", max_snap)
+    algorithm = _algorithm(algorithm)
+    positive("threads", threads, integer=True)
+    positive("timeout", timeout)
     details: dict[str, Any] = {"profile": profile}
     if pbf is not None:
         path = resolve_file(pbf, base_dir, "pbf")
@@ -761,7 +775,7 @@ def osrm_matrices(
         else:
             lua = str(Path(base_dir) / profile)
         key, _, version = data_key(path, profile=lua, algorithm=algorithm, cache_dir=cache_dir, osrm_bin=osrm_bin)
-        details.update(pbf=path.name, algorithm=_algorithm(algorithm), osrm=version)
+        details.update(pbf=path.name, algorithm=algorithm, osrm=version)
         source: Any = ("pbf", key)
     else:
         if not isinstance(url, str):
