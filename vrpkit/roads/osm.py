@@ -17,7 +17,8 @@ file is read locally, never downloaded:
 4. Locations are snapped to the nearest graph node; many-to-many travel times come from scipy's sparse-graph
    Dijkstra, and the distance of a pair is the length of its fastest route (as OSRM reports it).
 
-The result is cached (the graph per file content and speed settings, the matrices per points).
+The graph is cached per file content and speed settings, the matrices per points as well (``"cache": false``
+turns the matrix cache off; the graph cache is keyed by content and never stale).
 
 How durations differ from OSRM's: no turn penalties, no turn restrictions, no traffic-signal or crossing
 delays, no surface or width corrections and no u-turn costs, and points snap to the nearest node rather than
@@ -262,28 +263,36 @@ class StreetNetwork:
 
     def _tree_lengths(self, pred: np.ndarray) -> np.ndarray:
         """Length from the root of each shortest-path tree (rows of ``pred``) to every node, by pointer jumping:
-        each node adds the length accumulated at its current ancestor, then jumps to that ancestor's ancestor."""
+        each node adds the length accumulated at its current ancestor, then jumps to that ancestor's ancestor.
+        Rows go in small groups so that the arrays stay in the processor's cache."""
         rows, n = pred.shape
-        indptr = np.searchsorted(self.tail, np.arange(n + 1))
-        parent = pred.ravel().astype(np.int64)
-        has = parent >= 0
-        node = np.tile(np.arange(n, dtype=np.int64), rows)
-        parent = np.where(has, parent, node)
-        start = indptr[parent]
-        degree = indptr[parent + 1] - start
-        acc = np.zeros(rows * n)  # the length of the tree edge into each node, found among its parent's edges
-        last = len(self.head) - 1
-        for j in range(int(degree.max(initial=0))):
-            edge = np.minimum(start + j, last)
-            hit = has & (j < degree) & (self.head[edge] == node)
-            acc[hit] = self.length[edge[hit]]
-        anc = parent + np.repeat(np.arange(rows, dtype=np.int64) * n, n)
-        while True:
-            up = anc[anc]
-            if np.array_equal(up, anc):
-                return acc.reshape(rows, n)
-            acc += acc[anc]
-            anc = up
+        indptr = np.searchsorted(self.tail, np.arange(n + 1)).astype(np.int32)
+        head = self.head.astype(np.int32)
+        last = len(head) - 1
+        out = np.empty((rows, n))
+        group = max(1, (1 << 18) // max(n, 1))
+        for first in range(0, rows, group):
+            parent = pred[first:first + group].ravel().astype(np.int32)
+            count = len(parent) // n
+            has = parent >= 0
+            node = np.tile(np.arange(n, dtype=np.int32), count)
+            parent = np.where(has, parent, node)
+            start = indptr[parent]
+            degree = indptr[parent + 1] - start
+            acc = np.zeros(count * n)  # the length of the tree edge into each node, among its parent's edges
+            for j in range(int(degree.max(initial=0))):
+                edge = np.minimum(start + j, last)
+                hit = has & (j < degree) & (head[edge] == node)
+                acc[hit] = self.length[edge[hit]]
+            anc = parent + np.repeat(np.arange(count, dtype=np.int32) * n, n)
+            while True:
+                up = anc[anc]
+                if np.array_equal(up, anc):
+                    break
+                acc += acc[anc]
+                anc = up
+            out[first:first + count] = acc.reshape(count, n)
+        return out
 
 
 def _unit_vectors(lonlat: np.ndarray) -> np.ndarray:
@@ -347,7 +356,7 @@ def osm_matrices(
     saved = load_arrays(entry) if cache else None
     details: dict[str, Any] = {"file": path.name}
     if saved is None:
-        network, cached_graph = street_network(path, speeds=speeds, maxspeed_factor=maxspeed_factor, cache=cache,
+        network, cached_graph = street_network(path, speeds=speeds, maxspeed_factor=maxspeed_factor,
                                                cache_dir=cache_dir)
         if not cached_graph:
             details["graph_built_s"] = round(time.perf_counter() - start, 2)

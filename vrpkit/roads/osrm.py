@@ -13,7 +13,8 @@ Two sources of data:
 Options: ``profile`` (``car``, ``bicycle``, ``foot`` or a ``.lua`` path; default ``car``), ``algorithm``
 (``ch``, default, or ``mld``), ``max_table_size`` (locations per request; with ``pbf`` also the server's
 limit), ``max_snap`` (metres, default 1000: a location farther from a street is an error), ``cache``
-(default true) and ``cache_dir`` (see :mod:`vrpkit.roads.cache`), ``osrm_bin`` (the folder of the
+(default true; false recomputes the matrices, the prepared data are always reused) and ``cache_dir`` (see
+:mod:`vrpkit.roads.cache`), ``osrm_bin`` (the folder of the
 executables), ``threads`` (default 2) and ``timeout`` (seconds per request, default 300).
 
 The executables come from the PyPI wheel ``osrm-bindings`` (``python -m vrpkit.roads.install``); they are
@@ -28,6 +29,7 @@ import ctypes
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -257,7 +259,7 @@ def _tail(path: Path, lines: int = 3) -> str:
         text = path.read_text(errors="replace")
     except OSError:
         return "(no log)"
-    useful = [line.strip() for line in text.splitlines() if line.strip()]
+    useful = [re.sub(r"^\[[^\]]*\d\] ", "", line.strip()) for line in text.splitlines() if line.strip()]
     return " | ".join(useful[-lines:]) or "(no output)"
 
 
@@ -375,7 +377,8 @@ class OsrmServer:
                 self.stop()
                 if "address already in use" in log.lower():
                     return False
-                tail = " | ".join(line.strip() for line in log.splitlines()[-3:] if line.strip())
+                lines = [re.sub(r"^\[[^\]]*\d\] ", "", line.strip()) for line in log.splitlines()]
+                tail = " | ".join(line for line in lines[-2:] if line)
                 raise RoadError(f"osrm-routed could not start on {self.base.name} (exit code {code}): "
                                 f"{tail or 'no output'}")
             if "running and waiting for requests" in self._read_log() and self._accepts():
