@@ -153,6 +153,12 @@ class Result:
     def cost(self) -> float:
         return float("inf") if self.evaluation is None else self.evaluation.cost
 
+    def summary(self) -> str:
+        """The plain-text report the CLI prints (routes, loads, times, cost, violations)."""
+        from vrpkit.report import summary
+
+        return summary(self)
+
     def to_dict(self) -> dict[str, Any]:
         """The solution JSON."""
         if self.evaluation is None:
