@@ -165,6 +165,14 @@ def test_provider_in_a_problem_cache_and_saved_matrices(tiny: Path, cache: Path,
     assert "osm matrices 4x4" in saved.summary()
 
 
+def test_cache_folder_from_the_environment(tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VRPKIT_CACHE_DIR", str(tmp_path / "env-cache"))
+    first = osm_matrices(np.array([NODES[1], NODES[5]]), file=tiny)
+    assert not first.cached and len(list((tmp_path / "env-cache" / "matrices").glob("osm-*.npz"))) == 1
+    assert len(list((tmp_path / "env-cache" / "osm").glob("graph-*.npz"))) == 1
+    assert osm_matrices(np.array([NODES[1], NODES[5]]), file=tiny).cached
+
+
 def test_location_off_the_map(tiny: Path, cache: Path) -> None:
     points = np.array([NODES[1], NODES[5], (7.03, 45.0)])  # the last one is 2.2 km east of node 3
     with pytest.raises(ValidationError, match=r"^clients\[1\]\.location: 2\d{3} m from the nearest street"):

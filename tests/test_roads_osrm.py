@@ -36,6 +36,7 @@ from vrpkit.roads.osrm import (
     osrm_matrices,
     osrm_version,
     prepare,
+    route_geometries,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -270,6 +271,27 @@ def test_route_geometry(server: OsrmServer) -> None:
     assert route["distance"] == pytest.approx(table.distance[0, 1], abs=1.0)
     assert route["geometry"].shape[1] == 2 and len(route["geometry"]) > 10
     assert np.allclose(route["geometry"][[0, -1]], table.snapped[:2], atol=1e-5)
+
+
+def test_route_geometries_with_an_own_server(monaco: PreparedData, cache: Path) -> None:
+    before = osrm_children()
+    table = osrm_matrices(POINTS[:3], pbf=MONACO, cache_dir=cache)
+    routes = route_geometries([POINTS[:3], POINTS[3:4]], pbf=MONACO, cache_dir=cache)
+    assert routes[0]["distance"] == pytest.approx(table.distance[0, 1] + table.distance[1, 2], abs=1.0)
+    assert routes[0]["duration"] == pytest.approx(table.duration[0, 1] + table.duration[1, 2], abs=0.5)
+    assert np.allclose(routes[0]["geometry"][[0, -1]], table.snapped[[0, 2]], atol=1e-5)
+    assert routes[1]["distance"] == 0 and np.array_equal(routes[1]["geometry"], POINTS[3:4])
+    assert osrm_children() == before
+
+
+def test_profiles_by_name(two_parts: Path, cache: Path) -> None:
+    near = np.array([[7.0, 45.0], [7.01, 45.0]])
+    car = osrm_matrices(near, pbf=two_parts, cache_dir=cache)
+    foot = osrm_matrices(near, pbf=two_parts, profile="foot", cache_dir=cache)
+    assert foot.details["profile"] == "foot" and foot.distance[0, 1] == car.distance[0, 1]
+    assert foot.duration[0, 1] == pytest.approx(foot.distance[0, 1] / (5 / 3.6), abs=0.1)  # walking, 5 km/h
+    with pytest.raises(ValidationError, match=r'^matrix\.profile: unknown profile "boat" \(known: .*bicycle.*car'):
+        osrm_matrices(near, pbf=two_parts, profile="boat", cache_dir=cache)
 
 
 # -- errors and processes ---------------------------------------------------------------------------------

@@ -17,6 +17,9 @@ limit), ``max_snap`` (metres, default 1000: a location farther from a street is 
 :mod:`vrpkit.roads.cache`), ``osrm_bin`` (the folder of the
 executables), ``threads`` (default 2) and ``timeout`` (seconds per request, default 300).
 
+Matrices are cached by the data (for a ``url``: the URL, so pass ``"cache": false`` when the server's data
+change) and the points. :func:`route_geometries` gives the road geometry of routes (for maps).
+
 The executables come from the PyPI wheel ``osrm-bindings`` (``python -m vrpkit.roads.install``); they are
 looked for in ``osrm_bin``, ``$VRPKIT_OSRM_BIN``, the folder that command installs into, the ``osrm`` Python
 package and ``PATH``, in this order. Distances are metres (of the fastest route), durations seconds.
@@ -364,7 +367,8 @@ class OsrmServer:
         self._log = tempfile.TemporaryFile(prefix="osrm-routed-")  # noqa: SIM115 (closed by stop())
         command = [str(exe), "--ip", "127.0.0.1", "--port", str(self.port), "--algorithm",
                    self.algorithm.upper(), "--max-table-size", str(self.max_table_size),
-                   "--threads", str(self.threads), str(self.base)]
+                   "--max-viaroute-size", str(max(500, self.max_table_size)), "--threads", str(self.threads),
+                   str(self.base)]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log,
                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent())
         with _LIVE_LOCK:
@@ -812,6 +816,40 @@ def osrm_matrices(
                         cached=saved is not None, seconds=time.perf_counter() - start, details=details)
 
 
+def route_geometries(
+    routes: Sequence[np.ndarray],
+    *,
+    url: str | None = None,
+    pbf: str | Path | None = None,
+    profile: str = "car",
+    algorithm: str = "ch",
+    cache_dir: str | Path | None = None,
+    osrm_bin: str | Path | None = None,
+    threads: int = 2,
+    timeout: float = 300.0,
+) -> list[dict[str, Any]]:
+    """The fastest road path through each route's stops (``(k, 2)`` lon/lat, in visiting order), from a server
+    ``url`` or a local ``pbf`` (one server for all routes): ``distance`` (m), ``duration`` (s) and ``geometry``
+    (``(m, 2)`` lon/lat). A route of one stop is that point."""
+    if (url is None) == (pbf is None):
+        raise ValidationError("matrix", 'route geometries need either "url" or "pbf"')
+    routes = [np.asarray(r, dtype=float).reshape(-1, 2) for r in routes]
+
+    def ask(client: OsrmClient) -> list[dict[str, Any]]:
+        return [client.route(r) if len(r) > 1 else {"distance": 0.0, "duration": 0.0, "geometry": r.copy()}
+                for r in routes]
+
+    if url is not None:
+        with OsrmClient(url, profile=profile, timeout=timeout) as client:
+            return ask(client)
+    data = prepare(Path(pbf), profile=profile, algorithm=algorithm, cache_dir=cache_dir, osrm_bin=osrm_bin,
+                   threads=threads)
+    longest = max((len(r) for r in routes), default=0)
+    server = OsrmServer(data, max_table_size=max(LOCAL_TABLE_SIZE, longest), threads=threads, osrm_bin=osrm_bin)
+    with server, OsrmClient(server.url, profile=profile, timeout=timeout) as client:
+        return ask(client)
+
+
 def osrm(
     problem: Problem,
     *,
@@ -851,4 +889,5 @@ __all__ = [
     "osrm_matrices",
     "osrm_version",
     "prepare",
+    "route_geometries",
 ]
