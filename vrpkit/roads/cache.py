@@ -96,6 +96,23 @@ def save_arrays(path: Path, **arrays: np.ndarray) -> None:
         raise
 
 
+def save_result(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    """Save a computed result: its arrays and a JSON-able ``meta`` dictionary (stored as a string array)."""
+    save_arrays(path, **arrays, meta=np.array(json.dumps(meta)))
+
+
+def load_result(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+    """The arrays and ``meta`` of an entry written by :func:`save_result`, or None when absent or unreadable."""
+    arrays = load_arrays(path)
+    if arrays is None:
+        return None
+    try:
+        meta = json.loads(str(arrays.pop("meta"))) if "meta" in arrays else {}
+    except ValueError:
+        meta = {}
+    return arrays, meta if isinstance(meta, dict) else {}
+
+
 def load_arrays(path: Path) -> dict[str, np.ndarray] | None:
     """The arrays of an ``.npz`` cache entry, or None when it is absent or unreadable."""
     try:

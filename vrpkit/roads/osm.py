@@ -38,8 +38,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vrpkit.errors import ValidationError
 from vrpkit.matrix import EARTH_RADIUS_M, Matrices
-from vrpkit.roads.cache import cache_root, file_sha256, key_of, load_arrays, save_arrays
+from vrpkit.roads.cache import cache_root, file_sha256, key_of, load_arrays, load_result, save_arrays, save_result
 from vrpkit.roads.common import (
     DEFAULT_MAX_SNAP,
     RoadError,
@@ -346,14 +347,12 @@ def osm_matrices(
     positive("maxspeed_factor", maxspeed_factor)
     if speeds is not None and (not isinstance(speeds, Mapping) or not speeds
                                or not all(isinstance(v, int | float) and v > 0 for v in speeds.values())):
-        from vrpkit.errors import ValidationError
-
         raise ValidationError("matrix.speeds", "expected an object of highway class -> positive km/h")
     path = resolve_file(file, base_dir, "file")
     settings = {"speeds": speeds, "maxspeed_factor": maxspeed_factor}
     key = key_of(file_sha256(path, cache_dir), settings, points)
     entry = cache_root(cache_dir) / "matrices" / f"osm-{key}.npz"
-    saved = load_arrays(entry) if cache else None
+    saved = load_result(entry) if cache else None
     details: dict[str, Any] = {"file": path.name}
     if saved is None:
         network, cached_graph = street_network(path, speeds=speeds, maxspeed_factor=maxspeed_factor,
@@ -363,16 +362,20 @@ def osm_matrices(
         details["nodes"] = network.n_nodes
         nodes, snap = network.snap(points)
         distance, duration = network.matrices(nodes)
-        saved = {"distance": distance, "duration": duration, "snap_distance": snap,
-                 "snapped": network.lonlat[nodes]}
+        arrays = {"distance": distance, "duration": duration, "snap_distance": snap,
+                  "snapped": network.lonlat[nodes]}
+        details["computed_s"] = round(time.perf_counter() - start, 3)
         if cache:
-            save_arrays(entry, **saved)
+            save_result(entry, arrays, {k: details[k] for k in ("graph_built_s", "nodes", "computed_s")
+                                        if k in details})
         cached = False
     else:
+        arrays, meta = saved
+        details.update(meta)
         cached = True
-    check_snaps(saved["snap_distance"], labels, max_snap)
-    check_reachable(np.isfinite(saved["duration"]), labels)
-    return RoadMatrices(saved["distance"], saved["duration"], saved["snap_distance"], saved["snapped"], labels,
+    check_snaps(arrays["snap_distance"], labels, max_snap)
+    check_reachable(np.isfinite(arrays["duration"]), labels)
+    return RoadMatrices(arrays["distance"], arrays["duration"], arrays["snap_distance"], arrays["snapped"], labels,
                         "osm", cached=cached, seconds=time.perf_counter() - start, details=details)
 
 

@@ -53,7 +53,7 @@ import numpy as np
 
 from vrpkit.errors import ValidationError
 from vrpkit.matrix import EARTH_RADIUS_M, Matrices
-from vrpkit.roads.cache import cache_root, file_sha256, key_of, load_arrays, save_arrays
+from vrpkit.roads.cache import cache_root, file_sha256, key_of, load_result, save_result
 from vrpkit.roads.common import (
     DEFAULT_MAX_SNAP,
     RoadError,
@@ -77,6 +77,10 @@ LOCAL_TABLE_SIZE = 10_000
 SERVER_TABLE_SIZE = 100
 """Block size for a server whose limit is unknown once a whole table was refused (OSRM's default limit)."""
 INSTALL_HINT = f"install them with `python -m vrpkit.roads.install` or point ${BIN_ENV} at their folder"
+
+
+_KEPT = ("prepared_s", "requests", "computed_s")
+"""Details of a computation that its cache entry keeps."""
 
 
 class MissingExecutableError(RoadError):
@@ -790,9 +794,11 @@ def osrm_matrices(
         details["url"] = url
         source = ("url", url.rstrip("/"), profile)
     entry = cache_root(cache_dir) / "matrices" / f"osrm-{key_of(source, points)}.npz"
-    saved = load_arrays(entry) if cache else None
+    saved = load_result(entry) if cache else None
     if saved is not None:
-        table = Table(saved["distance"], saved["duration"], saved["snap_distance"], saved["snapped"], 0)
+        arrays, meta = saved
+        table = Table(arrays["distance"], arrays["duration"], arrays["snap_distance"], arrays["snapped"], 0)
+        details.update(meta)
     else:
         if pbf is not None:
             data = prepare(path, profile=lua, algorithm=algorithm, cache_dir=cache_dir, osrm_bin=osrm_bin,
@@ -807,9 +813,11 @@ def osrm_matrices(
             with OsrmClient(url, profile=profile, timeout=timeout) as client:
                 table = client.table(points, block=max_table_size)
         details["requests"] = table.requests
+        details["computed_s"] = round(time.perf_counter() - start, 3)
         if cache:
-            save_arrays(entry, distance=table.distance, duration=table.duration,
-                        snap_distance=table.snap_distance, snapped=table.snapped)
+            arrays = {"distance": table.distance, "duration": table.duration, "snap_distance": table.snap_distance,
+                      "snapped": table.snapped}
+            save_result(entry, arrays, {k: v for k, v in details.items() if k in _KEPT})
     check_snaps(table.snap_distance, labels, max_snap)
     check_reachable(np.isfinite(table.duration) & np.isfinite(table.distance), labels)
     return RoadMatrices(table.distance, table.duration, table.snap_distance, table.snapped, labels, "osrm",
