@@ -125,6 +125,16 @@ def test_matrix_by_hand_one_way_streets(tiny: Path, cache: Path) -> None:
     assert result.snapped[0] == pytest.approx(NODES[1])
 
 
+def test_speed_overrides(tiny: Path, cache: Path) -> None:
+    points = np.array([NODES[1], NODES[3]])  # 1-2-3: residential
+    default = osm_matrices(points, file=tiny, cache_dir=cache)
+    slow = osm_matrices(points, file=tiny, cache_dir=cache, speeds={"residential": 12.5})
+    assert slow.distance[0, 1] == default.distance[0, 1]
+    assert slow.duration[0, 1] == pytest.approx(2 * default.duration[0, 1], rel=1e-12)
+    with pytest.raises(ValidationError, match=r"^matrix\.speeds: expected an object of highway class"):
+        osm_matrices(points, file=tiny, cache_dir=cache, speeds={"residential": 0})
+
+
 def test_pbf_xml_and_graphml_give_the_same_network(tiny: Path, cache: Path, tmp_path: Path) -> None:
     import osmium
     import osmnx as ox

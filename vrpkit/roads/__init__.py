@@ -106,7 +106,8 @@ def __getattr__(name: str) -> Any:  # the heavier parts import on first use
         from vrpkit.roads import generate
 
         return getattr(generate, name)
-    if name in ("OsrmServer", "OsrmClient", "osrm_matrices", "prepare", "MissingExecutableError"):
+    if name in ("OsrmServer", "OsrmClient", "osrm_matrices", "prepare", "route_geometries",
+                "MissingExecutableError"):
         from vrpkit.roads import osrm
 
         return getattr(osrm, name)

@@ -11,7 +11,8 @@ file is read locally, never downloaded:
    and ``junction=circular`` are one-way as in OSRM), unsimplified, so that every OSM node of a street is a
    graph node; only the largest strongly connected part is kept, so every pair of nodes has a route.
 3. Each edge gets a speed: ``maxspeed`` (``"50"``, ``"30 mph"``, ``"FR:urban"``) times ``maxspeed_factor``
-   (0.8, as OSRM), else the default of its highway class (OSRM's car speeds, :data:`SPEEDS`); its travel time
+   (0.8, as OSRM), else the default of its highway class (OSRM's car speeds, :data:`SPEEDS`, which the
+   ``speeds`` option overrides per class, e.g. ``{"residential": 20}``); its travel time
    is length / speed. Lengths are great-circle metres stored to 1/1024 m, so that path lengths are exact sums
    whatever the order of addition.
 4. Locations are snapped to the nearest graph node; many-to-many travel times come from scipy's sparse-graph
@@ -156,7 +157,8 @@ def street_graph(
     maxspeed_factor: float = 0.8,
 ) -> nx.MultiDiGraph:
     """The drivable street graph of an OSM file or a GraphML: its largest strongly connected part, with edge
-    attributes ``length`` (m), ``speed_kph`` and ``travel_time`` (s)."""
+    attributes ``length`` (m), ``speed_kph`` and ``travel_time`` (s). ``speeds`` (km/h per highway class)
+    override :data:`SPEEDS`; ``maxspeed_factor`` scales tagged ``maxspeed`` values."""
     ox = _require("osmnx")
     path = Path(file)
     if path.suffix.lower() == ".graphml":
@@ -173,7 +175,7 @@ def street_graph(
     if graph.number_of_edges() == 0:
         raise RoadError(f"{path.name}: no drivable street in it")
     graph = ox.truncate.largest_component(graph, strongly=True)
-    speeds = dict(SPEEDS if speeds is None else speeds)
+    speeds = {**SPEEDS, **(speeds or {})}
     for _, _, data in graph.edges(data=True):
         length = math.floor(float(data["length"]) * LENGTH_QUANTUM + 0.5) / LENGTH_QUANTUM
         speed = edge_speed(data, speeds, maxspeed_factor)
@@ -312,7 +314,7 @@ def street_network(
     """The routing arrays of ``file`` (built once by :func:`street_graph`, then read from the cache);
     also returns whether they came from the cache."""
     path = Path(file)
-    settings = {"speeds": dict(SPEEDS if speeds is None else speeds), "maxspeed_factor": maxspeed_factor,
+    settings = {"speeds": {**SPEEDS, **(speeds or {})}, "maxspeed_factor": maxspeed_factor,
                 "format": GRAPH_FORMAT}
     entry = cache_root(cache_dir) / "osm" / f"graph-{key_of(file_sha256(path, cache_dir), settings)}.npz"
     saved = load_arrays(entry) if cache else None
