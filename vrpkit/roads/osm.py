@@ -28,6 +28,7 @@ onto the nearest edge. Durations are therefore shorter than OSRM's, mostly on sh
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import tempfile
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 
     from vrpkit.model import Problem
 
+logger = logging.getLogger(__name__)
 SPEEDS: dict[str, float] = {
     "motorway": 90, "motorway_link": 45, "trunk": 85, "trunk_link": 40, "primary": 65, "primary_link": 30,
     "secondary": 55, "secondary_link": 25, "tertiary": 40, "tertiary_link": 20, "unclassified": 25,
@@ -161,6 +163,7 @@ def street_graph(
     override :data:`SPEEDS`; ``maxspeed_factor`` scales tagged ``maxspeed`` values."""
     ox = _require("osmnx")
     path = Path(file)
+    logger.info("%s: building the street graph ...", path.name)
     if path.suffix.lower() == ".graphml":
         try:
             graph = ox.load_graphml(path)

@@ -14,8 +14,8 @@ Options: ``profile`` (``car``, ``bicycle``, ``foot`` or a ``.lua`` path; default
 (``ch``, default, or ``mld``), ``max_table_size`` (locations per request; with ``pbf`` also the server's
 limit), ``max_snap`` (metres, default 1000: a location farther from a street is an error), ``cache``
 (default true; false recomputes the matrices, the prepared data are always reused) and ``cache_dir`` (see
-:mod:`vrpkit.roads.cache`), ``osrm_bin`` (the folder of the
-executables), ``threads`` (default 2) and ``timeout`` (seconds per request, default 300).
+:mod:`vrpkit.roads.cache`), ``osrm_bin`` (the folder of the executables), ``threads`` (default 2) and
+``timeout`` (seconds per request, default 300).
 
 Matrices are cached by the data (for a ``url``: the URL, so pass ``"cache": false`` when the server's data
 change) and the points. :func:`route_geometries` gives the road geometry of routes (for maps).
@@ -31,6 +31,7 @@ import atexit
 import ctypes
 import http.client
 import json
+import logging
 import os
 import re
 import shutil
@@ -60,7 +61,6 @@ from vrpkit.roads.common import (
     RoadMatrices,
     check_reachable,
     check_snaps,
-    node_labels,
     positive,
     problem_points,
     resolve_file,
@@ -70,6 +70,7 @@ from vrpkit.roads.install import default_install_root
 if TYPE_CHECKING:
     from vrpkit.model import Problem
 
+logger = logging.getLogger(__name__)
 BIN_ENV = "VRPKIT_OSRM_BIN"
 ALGORITHMS = ("ch", "mld")
 LOCAL_TABLE_SIZE = 10_000
@@ -96,7 +97,10 @@ def _candidate_dirs(osrm_bin: str | Path | None) -> list[Path]:
     if os.environ.get(BIN_ENV):
         return [Path(os.environ[BIN_ENV]).expanduser()]
     dirs = [p / "bin" for p in sorted(default_install_root().glob("bin-*"), key=_version_key, reverse=True)]
-    spec = find_spec("osrm") if "osrm" not in sys.modules else None
+    try:  # the wheel installed as a package (Python >= 3.12)
+        spec = find_spec("osrm")
+    except (ImportError, ValueError):
+        spec = None
     if spec is not None and spec.submodule_search_locations:
         dirs += [Path(loc) / "bin" for loc in spec.submodule_search_locations]
     return dirs
@@ -231,6 +235,7 @@ def prepare(
             steps += [["osrm-contract", "-t", str(threads), "map.osrm"]]
         for name, *args in steps:
             exe = find_executable(name, osrm_bin)
+            logger.info("%s: %s (%s, %s) ...", pbf.name, name, Path(lua).stem, algorithm)
             with open(staging / f"{name}.log", "wb") as log:
                 code = subprocess.run([str(exe), *args], cwd=staging, stdout=log, stderr=subprocess.STDOUT,
                                       check=False).returncode
@@ -377,6 +382,7 @@ class OsrmServer:
                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent())
         with _LIVE_LOCK:
             _LIVE[self.process.pid] = self
+        logger.info("osrm-routed started (pid %d, %s)", self.process.pid, self.url)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             code = self.process.poll()
@@ -415,6 +421,7 @@ class OsrmServer:
             with _LIVE_LOCK:
                 _LIVE.pop(process.pid, None)
             if process.poll() is None:
+                logger.info("stopping osrm-routed (pid %d)", process.pid)
                 process.terminate()
                 try:
                     process.wait(self.grace)
@@ -893,7 +900,6 @@ __all__ = [
     "PreparedData",
     "find_executable",
     "find_profile",
-    "node_labels",
     "osrm_matrices",
     "osrm_version",
     "prepare",
