@@ -246,7 +246,12 @@ def test_blocks_equal_the_one_shot_table(server: OsrmServer, tmp_path: Path) -> 
     with OsrmClient(server.url) as client:
         whole = client.table(POINTS)
         blocks = client.table(POINTS, block=5)
-    assert whole.requests == 1 and blocks.requests == 9
+        ones = client.table(POINTS[:3], block=1)  # OSRM wants two coordinates: a single one is sent twice
+        single = client.table(POINTS[5:6])
+    assert whole.requests == 1 and blocks.requests == 9 and ones.requests == 9
+    assert np.array_equal(ones.duration, whole.duration[:3, :3])
+    assert np.array_equal(ones.snapped, whole.snapped[:3])
+    assert single.duration.tolist() == [[0.0]] and np.array_equal(single.snapped, whole.snapped[5:6])
     for name in ("distance", "duration", "snap_distance", "snapped"):
         assert np.array_equal(getattr(whole, name), getattr(blocks, name)), name
     result = osrm_matrices(POINTS, url=server.url, max_table_size=5, cache_dir=tmp_path)

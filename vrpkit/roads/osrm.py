@@ -577,7 +577,10 @@ class OsrmClient:
             rows = slice(a, min(a + size, n))
             for b in starts:
                 cols = slice(b, min(b + size, n))
-                if a == b:
+                if a == b and rows.stop - a == 1:  # OSRM needs two coordinates: the point twice
+                    answer = self._ask_table(points[[a, a]], {"sources": "0", "destinations": "0"}, 1, 1)
+                    snap[rows], snapped[rows] = answer.snap, answer.snapped
+                elif a == b:
                     answer = self._ask_table(points[rows], {}, rows.stop - a, rows.stop - a)
                     snap[rows], snapped[rows] = answer.snap, answer.snapped
                 else:
