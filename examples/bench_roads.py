@@ -7,7 +7,8 @@ Measures, side by side in one run (timings on a shared machine are noisy: compar
 
 - osrm: preparation (extract + contract or partition + customize), server start, and for each size the
   raw ``/table`` time (one HTTP GET of OSRM's JSON, read but not parsed, and the same in flatbuffers) next to
-  vrpkit's provider on the same server (request, decoding, checks); vrpkit's overhead is provider / raw JSON.
+  vrpkit's provider on the same server (request, decoding, checks), taking turns; vrpkit's overhead is its time
+  over the raw time.
   Then the share of asymmetric pairs, and the provider with a local extract (own server) first and when cached.
 - osm: street-graph build time, then a 200x200 matrix, and how its distances and durations compare with OSRM's
   on the same points (relative differences, median and 90th percentile).
@@ -52,14 +53,19 @@ def osrm_children() -> set[int]:
     return found
 
 
-def timed(fn: Any, repeat: int) -> tuple[float, Any]:
-    """Median wall time of ``repeat`` calls and the last result."""
-    times, result = [], None
+def timed(fns: list[Any], repeat: int) -> tuple[list[float], list[Any]]:
+    """Median wall time of each function over ``repeat`` rounds, the functions taking turns within a round (so
+    that a change of load on a shared machine hits all of them alike) after a short pause (so that none pays
+    for the server still cleaning up after the previous request), and their last results."""
+    times: list[list[float]] = [[] for _ in fns]
+    results: list[Any] = [None] * len(fns)
     for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        for k, fn in enumerate(fns):
+            time.sleep(0.1)
+            start = time.perf_counter()
+            results[k] = fn()
+            times[k].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times], results
 
 
 def raw_get(url: str) -> bytes:
@@ -85,18 +91,20 @@ def bench_osrm(pbf: Path, points: np.ndarray, sizes: list[int], repeat: int, cac
     with OsrmServer(data, max_table_size=max(sizes)) as server:
         report["osrm_server_start_s"] = time.perf_counter() - start
         print(f"osrm-routed started in {report['osrm_server_start_s']:.2f} s (pid {server.pid}, {server.url})")
-        print(f"{'points':>7} {'raw JSON s':>11} {'raw flatbuf s':>14} {'vrpkit s':>9} {'vrpkit/raw':>11}")
+        print(f"{'points':>7} {'raw JSON s':>11} {'raw flatbuf s':>14} {'vrpkit s':>9} {'/raw JSON':>10} "
+              f"{'/raw flatbuf':>13}")
         rows = []
         for n in sizes:
             chosen = points[:n]
             coords = ";".join(f"{lon:.6f},{lat:.6f}" for lon, lat in chosen)
             url = f"{server.url}/table/v1/car/{coords}"
-            raw_json, _ = timed(lambda u=url: raw_get(u + QUERY), repeat)
-            raw_fb, _ = timed(lambda u=url: raw_get(u + ".flatbuffers" + QUERY), repeat)
-            ours, result = timed(lambda c=chosen: osrm_matrices(c, url=server.url, cache=False), repeat)
+            (raw_json, raw_fb, ours), (_, _, result) = timed(
+                [lambda u=url: raw_get(u + QUERY), lambda u=url: raw_get(u + ".flatbuffers" + QUERY),
+                 lambda c=chosen: osrm_matrices(c, url=server.url, cache=False)], repeat)
             rows.append({"points": n, "raw_json_s": raw_json, "raw_flatbuffers_s": raw_fb, "vrpkit_s": ours,
-                         "overhead": ours / raw_json - 1})
-            print(f"{n:>7} {raw_json:>11.3f} {raw_fb:>14.3f} {ours:>9.3f} {ours / raw_json:>10.2f}x")
+                         "vrpkit_over_raw_json": ours / raw_json, "vrpkit_over_raw_flatbuffers": ours / raw_fb})
+            print(f"{n:>7} {raw_json:>11.3f} {raw_fb:>14.3f} {ours:>9.3f} {ours / raw_json:>9.2f}x "
+                  f"{ours / raw_fb:>12.2f}x")
         report["osrm_tables"] = rows
         off = ~np.eye(len(result.duration), dtype=bool)
         report["asymmetric_duration_share"] = float(np.mean(result.duration[off] != result.duration.T[off]))
