@@ -43,11 +43,22 @@ from vrpkit.errors import SolverError, ValidationError
 from vrpkit.model import Problem
 from vrpkit.solution import Route, Solution
 
-# Fields of a segment row (a float64 vector). Loads follow: deliveries (K), pickups (K), peak load (K).
-FIRST, LAST, DIST, DUR, TWARP, EARLY, LATE, LINE, BACK, BAD = range(10)
-LOAD = 10
+# Segment rows: float64 vectors with these fields, then deliveries (K), pickups (K) and peak load (K).
+FIRST, LAST, DIST, DUR, TWARP, EARLY, LATE, LINE, BACK, BAD, RCUM = range(11)
+LOAD = 11
 TOL = 1e-7
 """Excess below this is not a violation (the evaluator allows 1e-6)."""
+
+# Entries of the ``cfg`` tuple of integers that every compiled function gets.
+(C_N, C_V, C_R, C_K, C_ND, C_TIME, C_SIMPLE, C_STRICT, C_OPTIONAL, C_MAXSEG, C_MAXEX, C_FWD, C_BWD, C_START,
+ C_END, C_ROUTE, C_BUF) = range(17)
+N_BUF = 8
+# Columns of ``link`` (per client), ``route`` (per slot), ``rval`` (per slot) and ``vt`` (per vehicle type).
+NXT, PRV, RTE, POS = range(4)
+FST, LST, SIZE, TYPE, EXC = range(5)
+COST, VIOL = range(2)
+FIXED, CPD, CPT, MAXDUR, MAXDIST, CAP = range(6)
+MAX_PIECES = 6
 
 
 def unsupported(problem: Problem) -> str | None:
@@ -65,58 +76,34 @@ class Data(NamedTuple):
     node: np.ndarray  # (N, F) segment of each client alone
     start: np.ndarray  # (V, F) start depot segment per vehicle type
     end: np.ndarray  # (V, F) end depot (or virtual end) segment per vehicle type
-    cap: np.ndarray  # (V, K)
-    fixed: np.ndarray  # (V,)
-    cpd: np.ndarray
-    cpt: np.ndarray
-    max_dur: np.ndarray
-    max_dist: np.ndarray
-    prize: np.ndarray  # (N,)
-    required: np.ndarray  # (N,) bool
-    neigh: np.ndarray  # (N, k) nearest clients
-    nd: int
-    K: int
-    use_time: bool
-    simple: bool  # no time, no pickups: a route's distance and load are prefix differences
-    strict: bool
-    optional: bool
-    max_segment: int
-    max_exchange: int
+    vt: np.ndarray  # (V, 5 + K) fixed cost, cost per distance, per duration, max duration, max distance, capacity
+    cl: np.ndarray  # (N, 2) prize, required (1.0 or 0.0)
+    neigh: np.ndarray  # (N, k) related clients, nearest first
+    flags: tuple[int, ...]  # cfg entries C_K .. C_MAXEX
 
 
-class State(NamedTuple):
-    """A plan as linked routes in vehicle slots, with prefix and suffix segments of every client."""
+class Arrays(NamedTuple):
+    """A plan in the search: clients linked in routes held by vehicle slots, and all segments in one array.
 
-    nxt: np.ndarray  # (N,) next client on the route, -1 at the end
-    prv: np.ndarray  # (N,) previous client, -1 at the start
-    rte: np.ndarray  # (N,) slot of the client, -1 when unassigned
-    pos: np.ndarray  # (N,) position in the route
-    first: np.ndarray  # (R,) first client, -1 when empty
-    last: np.ndarray  # (R,)
-    size: np.ndarray  # (R,)
-    rtype: np.ndarray  # (R,) vehicle type of the slot
-    excess: np.ndarray  # (R,) bool: a slot beyond the fleet size (a violation when used)
-    tstart: np.ndarray  # (V + 1,) slots of type t are tstart[t]..tstart[t+1]-1
-    free: np.ndarray  # (V,) an empty slot of each type, -1 if none
-    fwd: np.ndarray  # (N, F) segment from the route's first client to this one
-    bwd: np.ndarray  # (N, F) segment from this client to the route's last client
-    rcum: np.ndarray  # (N,) distance of the prefix driven backwards (for reversals)
-    rseg: np.ndarray  # (R, F) whole route with its depots
-    rcost: np.ndarray  # (R,)
-    rviol: np.ndarray  # (R,)
-    totals: np.ndarray  # (2,) plan cost (with prizes lost), plan violation (with missing clients)
+    ``seg`` rows: client segments (N), prefix segments from the route's first client to each client (N),
+    suffix segments from each client to its route's last client (N), start and end depots per type (2V),
+    whole routes with depots per slot (R), scratch rows.
+    """
 
-
-class Work(NamedTuple):
-    """Scratch space for one search."""
-
-    buf: np.ndarray  # (6, F)
-    pa: np.ndarray  # (2, 6) piece starts per changed route
-    pb: np.ndarray  # (2, 6) piece ends
-    pr: np.ndarray  # (2, 6) piece reversed
-    npc: np.ndarray  # (2,) pieces per changed route
-    nodes: np.ndarray  # (2, N) the changed routes' new client lists
+    dist: np.ndarray
+    dur: np.ndarray
+    seg: np.ndarray
+    link: np.ndarray  # (N, 4) next, previous, slot (-1: unassigned), position
+    route: np.ndarray  # (R, 5) first client, last client, size, vehicle type, excess slot (beyond the fleet)
+    rval: np.ndarray  # (R, 2) cost, violation
+    vt: np.ndarray
+    cl: np.ndarray
+    slots: np.ndarray  # (2, V + 1): first slot of each type (and the end), a free slot per type (-1: none)
+    pieces: np.ndarray  # (2, 1 + 3 * MAX_PIECES) the new routes of a move: count, then (start, end, reversed)
+    nodes: np.ndarray  # (2, N) the new routes' clients when a move is applied
     counters: np.ndarray  # (2,) moves applied, moves evaluated
+    sums: np.ndarray  # (2,) plan cost (with prizes lost), plan violation (with missing clients)
+    neigh: np.ndarray
 
 
 # -- problem compilation ---------------------------------------------------------------------------------
@@ -130,8 +117,8 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
         raise SolverError(f"local search: {reason}")
     if granularity < 1:
         raise ValidationError("granularity", f"{granularity} < 1")
-    if not 1 <= max_segment <= 6 or not 0 <= max_exchange <= max_segment:
-        raise ValidationError("max_segment", "expected 1 <= max_exchange <= max_segment <= 6")
+    if not 1 <= max_segment <= MAX_PIECES or not 0 <= max_exchange <= max_segment:
+        raise ValidationError("max_segment", f"expected 0 <= max_exchange <= max_segment <= {MAX_PIECES}")
     nd, n, k_dims = problem.n_depots, problem.n_clients, problem.n_dims
     m = problem.n_nodes + 1
     dist = np.zeros((m, m))
@@ -143,7 +130,7 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
     fields = LOAD + 3 * k_dims
     delivery = problem.delivery.astype(float)
     pickup = problem.pickup.astype(float)
-    windows = problem.time_windows[:, 0, :] if n else np.zeros((0, 2))
+    windows = problem.time_windows[:, 0, :]
 
     node = np.zeros((n, fields))
     node[:, FIRST] = node[:, LAST] = nd + np.arange(n)
@@ -171,26 +158,22 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
         end[v, FIRST] = end[v, LAST] = m - 1 if e < 0 else e
         end[v, LATE] = vt.shift[1] if e < 0 else min(vt.shift[1], depot_tw[e, 1])
 
-    time_attrs = {"time_windows", "duration_limit"}
-    use_time = bool(time_attrs & problem.attributes) or any(vt.cost_per_duration > 0 for vt in vts)
+    vtab = np.zeros((n_types, CAP + k_dims))
+    for v, vt in enumerate(vts):
+        vtab[v, :CAP] = (vt.fixed_cost, vt.cost_per_distance, vt.cost_per_duration, vt.max_duration,
+                         vt.max_distance)
+    vtab[:, CAP:] = problem.capacity
+    cl = np.zeros((n, 2))
+    cl[:, 0] = problem.prize
+    cl[:, 1] = problem.required
+    use_time = bool({"time_windows", "duration_limit"} & problem.attributes) or any(
+        vt.cost_per_duration > 0 for vt in vts)
     has_pickup = bool(problem.pickup.any())
-    data = Data(
-        dist=dist, dur=dur, node=node, start=start, end=end,
-        cap=np.ascontiguousarray(problem.capacity, dtype=float),
-        fixed=np.array([vt.fixed_cost for vt in vts], dtype=float),
-        cpd=np.array([vt.cost_per_distance for vt in vts], dtype=float),
-        cpt=np.array([vt.cost_per_duration for vt in vts], dtype=float),
-        max_dur=np.array([vt.max_duration for vt in vts], dtype=float),
-        max_dist=np.array([vt.max_distance for vt in vts], dtype=float),
-        prize=np.ascontiguousarray(problem.prize, dtype=float),
-        required=np.ascontiguousarray(problem.required, dtype=np.bool_),
-        neigh=neighbours(problem, granularity),
-        nd=nd, K=k_dims, use_time=use_time, simple=not use_time and not has_pickup,
-        strict=problem.backhaul == "strict" and has_pickup,
-        optional=not bool(problem.required.all()),
-        max_segment=int(max_segment), max_exchange=int(max_exchange),
-    )
-    return data
+    strict = problem.backhaul == "strict" and has_pickup
+    flags = (k_dims, nd, int(use_time), int(not use_time and not has_pickup), int(strict),
+             int(not problem.required.all()), int(max_segment), int(max_exchange))
+    return Data(dist=dist, dur=dur, node=node, start=start, end=end, vt=vtab, cl=cl,
+                neigh=neighbours(problem, granularity), flags=flags)
 
 
 def neighbours(problem: Problem, k: int) -> np.ndarray:
@@ -222,198 +205,166 @@ def neighbours(problem: Problem, k: int) -> np.ndarray:
     return np.ascontiguousarray(part[rows, order], dtype=np.int64)
 
 
-def new_state(data: Data, problem: Problem, used: Sequence[int] = ()) -> State:
-    """An empty plan with a slot per vehicle (``count`` or one per client when unlimited), plus excess slots
-    when ``used[t]`` routes of type ``t`` exceed its count."""
+def slot_sizes(problem: Problem, used: Sequence[int] = ()) -> tuple[list[int], list[bool]]:
+    """Vehicle slots per type (``count``, or one per client when unlimited) plus excess slots where ``used``
+    routes exceed the count; and which slots are excess."""
     n = problem.n_clients
-    fields = data.node.shape[1]
     sizes, excess = [], []
     for t, vt in enumerate(problem.vehicle_types):
         base = max(n, 1) if vt.count is None else vt.count
         extra = max(0, (used[t] if t < len(used) else 0) - base)
         sizes.append(base + extra)
         excess.extend([False] * base + [True] * extra)
-    r = sum(sizes)
-    tstart = np.zeros(len(sizes) + 1, dtype=np.int64)
-    tstart[1:] = np.cumsum(sizes)
-    rtype = np.repeat(np.arange(len(sizes)), sizes).astype(np.int64)
-    state = State(
-        nxt=np.full(n, -1, np.int64), prv=np.full(n, -1, np.int64), rte=np.full(n, -1, np.int64),
-        pos=np.zeros(n, np.int64), first=np.full(r, -1, np.int64), last=np.full(r, -1, np.int64),
-        size=np.zeros(r, np.int64), rtype=rtype, excess=np.array(excess, dtype=np.bool_), tstart=tstart,
-        free=tstart[:-1].copy(), fwd=np.zeros((n, fields)), bwd=np.zeros((n, fields)), rcum=np.zeros(n),
-        rseg=np.zeros((r, fields)), rcost=np.zeros(r), rviol=np.zeros(r), totals=np.zeros(2),
-    )
-    state.rseg[:, FIRST] = -1
-    return state
+    return sizes, excess
 
 
-def new_work(data: Data, n: int) -> Work:
-    fields = data.node.shape[1]
-    return Work(buf=np.zeros((6, fields)), pa=np.zeros((2, 6), np.int64), pb=np.zeros((2, 6), np.int64),
-                pr=np.zeros((2, 6), np.bool_), npc=np.zeros(2, np.int64), nodes=np.zeros((2, max(n, 1)), np.int64),
-                counters=np.zeros(2, np.int64))
+def new_arrays(data: Data, sizes: Sequence[int], excess: Sequence[bool]) -> tuple[Arrays, tuple[int, ...]]:
+    """An empty plan over the given slots, and its ``cfg``."""
+    n, fields = data.node.shape
+    n_types = len(sizes)
+    r = int(sum(sizes))
+    cfg = (n, n_types, r, *data.flags, n, 2 * n, 3 * n, 3 * n + n_types, 3 * n + 2 * n_types,
+           3 * n + 2 * n_types + r)
+    seg = np.zeros((cfg[C_BUF] + N_BUF, fields))
+    seg[:n] = data.node
+    seg[cfg[C_START]:cfg[C_START] + n_types] = data.start
+    seg[cfg[C_END]:cfg[C_END] + n_types] = data.end
+    route = np.zeros((r, 5), np.int64)
+    route[:, FST] = route[:, LST] = -1
+    route[:, TYPE] = np.repeat(np.arange(n_types), sizes)
+    route[:, EXC] = excess
+    slots = np.zeros((2, n_types + 1), np.int64)
+    slots[0, 1:] = np.cumsum(sizes)
+    slots[1, :n_types] = slots[0, :n_types]
+    link = np.full((n, 4), -1, np.int64)
+    arrays = Arrays(dist=data.dist, dur=data.dur, seg=seg, link=link, route=route, rval=np.zeros((r, 2)),
+                    vt=data.vt, cl=data.cl, slots=slots, pieces=np.zeros((2, 1 + 3 * MAX_PIECES), np.int64),
+                    nodes=np.zeros((2, max(n, 1)), np.int64), counters=np.zeros(2, np.int64),
+                    sums=np.zeros(2), neigh=data.neigh)
+    return arrays, tuple(int(x) for x in cfg)
 
 
-# -- segments ---------------------------------------------------------------------------------------------
+# -- segments (hot: explicit arguments only) --------------------------------------------------------------
 
 
 @nb.njit(cache=True)
-def _concat(D, a, b, out):
-    """out = a followed by b (out must alias neither)."""
-    if a[FIRST] < 0:
-        out[:] = b
-        return
-    if b[FIRST] < 0:
-        out[:] = a
-        return
-    i = int(a[LAST])
-    j = int(b[FIRST])
-    out[FIRST] = a[FIRST]
-    out[LAST] = b[LAST]
-    out[DIST] = a[DIST] + b[DIST] + D.dist[i, j]
-    if D.use_time:
-        t = D.dur[i, j]
-        delta = a[DUR] - a[TWARP] + t
-        wait = max(b[EARLY] - delta - a[LATE], 0.0)
-        warp = max(a[EARLY] + delta - b[LATE], 0.0)
-        out[DUR] = a[DUR] + b[DUR] + t + wait
-        out[TWARP] = a[TWARP] + b[TWARP] + warp
-        out[EARLY] = max(b[EARLY] - delta, a[EARLY]) - wait
-        out[LATE] = min(b[LATE] - delta, a[LATE]) + warp
-    if D.strict:
-        out[LINE] = max(a[LINE], b[LINE])
-        out[BACK] = max(a[BACK], b[BACK])
-        out[BAD] = a[BAD] + b[BAD] + (1.0 if a[BACK] > 0.0 and b[LINE] > 0.0 else 0.0)
-    k_dims = D.K
+def cat(dist, dur, cfg, A, ia, B, ib, O, io):  # noqa: E741
+    """Row io of O = row ia of A followed by row ib of B (io must be neither)."""
+    i = int(A[ia, LAST])
+    j = int(B[ib, FIRST])
+    O[io, FIRST] = A[ia, FIRST]
+    O[io, LAST] = B[ib, LAST]
+    O[io, DIST] = A[ia, DIST] + B[ib, DIST] + dist[i, j]
+    if cfg[C_TIME]:
+        t = dur[i, j]
+        delta = A[ia, DUR] - A[ia, TWARP] + t
+        wait = max(B[ib, EARLY] - delta - A[ia, LATE], 0.0)
+        warp = max(A[ia, EARLY] + delta - B[ib, LATE], 0.0)
+        O[io, DUR] = A[ia, DUR] + B[ib, DUR] + t + wait
+        O[io, TWARP] = A[ia, TWARP] + B[ib, TWARP] + warp
+        O[io, EARLY] = max(B[ib, EARLY] - delta, A[ia, EARLY]) - wait
+        O[io, LATE] = min(B[ib, LATE] - delta, A[ia, LATE]) + warp
+    if cfg[C_STRICT]:
+        O[io, LINE] = max(A[ia, LINE], B[ib, LINE])
+        O[io, BACK] = max(A[ia, BACK], B[ib, BACK])
+        O[io, BAD] = A[ia, BAD] + B[ib, BAD] + (1.0 if A[ia, BACK] > 0.0 and B[ib, LINE] > 0.0 else 0.0)
+    k_dims = cfg[C_K]
+    d0 = LOAD
+    p0 = LOAD + k_dims
+    m0 = LOAD + 2 * k_dims
     for k in range(k_dims):
-        da = a[LOAD + k]
-        db = b[LOAD + k]
-        pa = a[LOAD + k_dims + k]
-        pb = b[LOAD + k_dims + k]
-        out[LOAD + k] = da + db
-        out[LOAD + k_dims + k] = pa + pb
-        out[LOAD + 2 * k_dims + k] = max(a[LOAD + 2 * k_dims + k] + db, b[LOAD + 2 * k_dims + k] + pa)
+        db = B[ib, d0 + k]
+        pa = A[ia, p0 + k]
+        O[io, d0 + k] = A[ia, d0 + k] + db
+        O[io, p0 + k] = pa + B[ib, p0 + k]
+        O[io, m0 + k] = max(A[ia, m0 + k] + db, B[ib, m0 + k] + pa)
 
 
 @nb.njit(cache=True)
-def _score(D, seg, v, excess):
-    """Cost and violation of a whole route (with depots) driven by vehicle type ``v``."""
-    cost = D.fixed[v] + D.cpd[v] * seg[DIST] + D.cpt[v] * seg[DUR]
+def score(seg, row, vt, cfg, v, excess):
+    """Cost and violation of a whole route (with depots) in row ``row`` driven by vehicle type ``v``."""
+    cost = vt[v, FIXED] + vt[v, CPD] * seg[row, DIST]
     viol = 0.0
-    k_dims = D.K
+    k_dims = cfg[C_K]
     for k in range(k_dims):
-        over = seg[LOAD + 2 * k_dims + k] - D.cap[v, k]
+        over = seg[row, LOAD + 2 * k_dims + k] - vt[v, CAP + k]
         if over > TOL:
             viol += over
-    if D.use_time:
-        if seg[TWARP] > TOL:
-            viol += seg[TWARP]
-        over = seg[DUR] - D.max_dur[v]
+    if cfg[C_TIME]:
+        cost += vt[v, CPT] * seg[row, DUR]
+        if seg[row, TWARP] > TOL:
+            viol += seg[row, TWARP]
+        over = seg[row, DUR] - vt[v, MAXDUR]
         if over > TOL:
             viol += over
-    over = seg[DIST] - D.max_dist[v]
+    over = seg[row, DIST] - vt[v, MAXDIST]
     if over > TOL:
         viol += over
-    if D.strict:
-        viol += seg[BAD]
+    if cfg[C_STRICT]:
+        viol += seg[row, BAD]
     if excess:
         viol += 1.0
     return cost, viol
 
 
 @nb.njit(cache=True)
-def _piece(D, S, a, b, rev, out, t1, t2):
-    """Segment of clients a..b of one route (b..a when ``rev``); a == b may be an unassigned client."""
+def _piece(dist, dur, seg, link, cfg, a, b, rev, io, t1, t2):
+    """The row holding the segment of clients a..b of one route (b..a when ``rev``): a stored row when it
+    is a client, a prefix or a suffix, else computed into io (O(1) without time or pickups) or t1/t2."""
     if a == b:
-        out[:] = D.node[a]
-        return
+        return a
     if not rev:
-        if S.prv[a] < 0:
-            out[:] = S.fwd[b]
-            return
-        if S.nxt[b] < 0:
-            out[:] = S.bwd[a]
-            return
-    if D.simple:
-        k_dims = D.K
-        out[:] = 0.0
+        if link[a, PRV] < 0:
+            return cfg[C_FWD] + b
+        if link[b, NXT] < 0:
+            return cfg[C_BWD] + a
+    fwd = cfg[C_FWD]
+    if cfg[C_SIMPLE]:
+        k_dims = cfg[C_K]
+        nd = cfg[C_ND]
         if rev:
-            out[FIRST] = D.nd + b
-            out[LAST] = D.nd + a
-            out[DIST] = S.rcum[b] - S.rcum[a]
+            seg[io, FIRST] = nd + b
+            seg[io, LAST] = nd + a
+            seg[io, DIST] = seg[fwd + b, RCUM] - seg[fwd + a, RCUM]
         else:
-            out[FIRST] = D.nd + a
-            out[LAST] = D.nd + b
-            out[DIST] = S.fwd[b, DIST] - S.fwd[a, DIST]
+            seg[io, FIRST] = nd + a
+            seg[io, LAST] = nd + b
+            seg[io, DIST] = seg[fwd + b, DIST] - seg[fwd + a, DIST]
         for k in range(k_dims):
-            q = S.fwd[b, LOAD + k] - S.fwd[a, LOAD + k] + D.node[a, LOAD + k]
-            out[LOAD + k] = q
-            out[LOAD + 2 * k_dims + k] = q
-        return
-    if rev:
-        x = b
-        t1[:] = D.node[b]
-        while x != a:
-            x = S.prv[x]
-            _concat(D, t1, D.node[x], t2)
-            t1[:] = t2
-    else:
-        x = a
-        t1[:] = D.node[a]
-        while x != b:
-            x = S.nxt[x]
-            _concat(D, t1, D.node[x], t2)
-            t1[:] = t2
-    out[:] = t1
-
-
-# -- pieces of changed routes -----------------------------------------------------------------------------
+            q = seg[fwd + b, LOAD + k] - seg[fwd + a, LOAD + k] + seg[a, LOAD + k]
+            seg[io, LOAD + k] = q
+            seg[io, LOAD + k_dims + k] = 0.0
+            seg[io, LOAD + 2 * k_dims + k] = q
+        return io
+    cur = b if rev else a
+    out = t1
+    x = cur
+    while x != (a if rev else b):
+        x = link[x, PRV] if rev else link[x, NXT]
+        cat(dist, dur, cfg, seg, cur, seg, x, seg, out)
+        cur = out
+        out = t2 if out == t1 else t1
+    return cur
 
 
 @nb.njit(cache=True)
-def _reset(W):
-    W.npc[0] = 0
-    W.npc[1] = 0
-
-
-@nb.njit(cache=True)
-def _add(S, W, k, a, b, rev):
-    """Append clients a..b (same route, a not after b) to changed route k; nothing when the range is empty."""
-    if a < 0 or b < 0 or S.pos[a] > S.pos[b]:
-        return
-    i = W.npc[k]
-    W.pa[k, i] = a
-    W.pb[k, i] = b
-    W.pr[k, i] = rev
-    W.npc[k] = i + 1
-
-
-@nb.njit(cache=True)
-def _add_node(W, k, c):
-    i = W.npc[k]
-    W.pa[k, i] = c
-    W.pb[k, i] = c
-    W.pr[k, i] = False
-    W.npc[k] = i + 1
-
-
-@nb.njit(cache=True)
-def _eval(D, S, W, k, slot):
-    """Cost and violation of changed route k driven in ``slot``."""
-    if W.npc[k] == 0:
+def _eval(dist, dur, seg, link, route, vt, pieces, cfg, k, slot):
+    """Cost and violation of the new route k of a move, driven in ``slot``."""
+    n_pieces = pieces[k, 0]
+    if n_pieces == 0:
         return 0.0, 0.0
-    v = S.rtype[slot]
-    acc = W.buf[0]
-    nxt = W.buf[1]
-    piece = W.buf[2]
-    acc[:] = D.start[v]
-    for i in range(W.npc[k]):
-        _piece(D, S, W.pa[k, i], W.pb[k, i], W.pr[k, i], piece, W.buf[3], W.buf[4])
-        _concat(D, acc, piece, nxt)
-        acc[:] = nxt
-    _concat(D, acc, D.end[v], nxt)
-    return _score(D, nxt, v, S.excess[slot])
+    v = route[slot, TYPE]
+    buf = cfg[C_BUF]
+    acc = cfg[C_START] + v
+    out = buf
+    for i in range(n_pieces):
+        row = _piece(dist, dur, seg, link, cfg, pieces[k, 1 + 3 * i], pieces[k, 2 + 3 * i],
+                     pieces[k, 3 + 3 * i] != 0, buf + 2, buf + 3, buf + 4)
+        cat(dist, dur, cfg, seg, acc, seg, row, seg, out)
+        acc = out
+        out = buf + 1 if out == buf else buf
+    cat(dist, dur, cfg, seg, acc, seg, cfg[C_END] + v, seg, out)
+    return score(seg, out, vt, cfg, v, route[slot, EXC] != 0)
 
 
 @nb.njit(cache=True)
@@ -424,177 +375,217 @@ def _better(dviol, dcost):
 
 
 @nb.njit(cache=True)
-def _try(D, S, W, r1, r2, extra_cost, extra_viol):
-    """Score the pieces set for slots r1 (and r2 >= 0); apply them when the plan gets better."""
-    W.counters[1] += 1
-    c1, q1 = _eval(D, S, W, 0, r1)
-    dcost = c1 - S.rcost[r1] + extra_cost
-    dviol = q1 - S.rviol[r1] + extra_viol
+def _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, r2, extra_cost, extra_viol):
+    """Whether the move set in ``pieces`` (new routes for slots r1 and r2 >= 0) improves the plan, and the
+    changes of cost and violation."""
+    counters[1] += 1
+    c1, q1 = _eval(dist, dur, seg, link, route, vt, pieces, cfg, 0, r1)
+    dcost = c1 - rval[r1, COST] + extra_cost
+    dviol = q1 - rval[r1, VIOL] + extra_viol
     if r2 >= 0:
-        c2, q2 = _eval(D, S, W, 1, r2)
-        dcost += c2 - S.rcost[r2]
-        dviol += q2 - S.rviol[r2]
-    if not _better(dviol, dcost):
-        return False
-    _apply(D, S, W, r1, r2)
-    S.totals[0] += dcost
-    S.totals[1] += dviol
-    W.counters[0] += 1
-    return True
+        c2, q2 = _eval(dist, dur, seg, link, route, vt, pieces, cfg, 1, r2)
+        dcost += c2 - rval[r2, COST]
+        dviol += q2 - rval[r2, VIOL]
+    return _better(dviol, dcost), dcost, dviol
 
 
 @nb.njit(cache=True)
-def _collect(S, W, k):
+def _reset(pieces):
+    pieces[0, 0] = 0
+    pieces[1, 0] = 0
+
+
+@nb.njit(cache=True)
+def _add(link, pieces, k, a, b, rev):
+    """Append clients a..b (one route, a not after b) to new route k; nothing when the range is empty."""
+    if a < 0 or b < 0 or link[a, POS] > link[b, POS]:
+        return
+    i = pieces[k, 0]
+    pieces[k, 1 + 3 * i] = a
+    pieces[k, 2 + 3 * i] = b
+    pieces[k, 3 + 3 * i] = 1 if rev else 0
+    pieces[k, 0] = i + 1
+
+
+@nb.njit(cache=True)
+def _add_node(pieces, k, c):
+    i = pieces[k, 0]
+    pieces[k, 1 + 3 * i] = c
+    pieces[k, 2 + 3 * i] = c
+    pieces[k, 3 + 3 * i] = 0
+    pieces[k, 0] = i + 1
+
+
+# -- applying moves ---------------------------------------------------------------------------------------
+
+
+@nb.njit(cache=True)
+def _commit(A, cfg, r1, r2, dcost, dviol):
+    """Apply the move set in ``pieces`` to slots r1 and r2 (>= 0)."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    n1 = _collect(link, pieces, nodes, 0)
+    n2 = _collect(link, pieces, nodes, 1) if r2 >= 0 else 0
+    _clear(link, route, r1)
+    if r2 >= 0:
+        _clear(link, route, r2)
+    _rebuild(A, cfg, r1, nodes[0], n1)
+    if r2 >= 0:
+        _rebuild(A, cfg, r2, nodes[1], n2)
+    _update_free(route, slots, route[r1, TYPE])
+    if r2 >= 0:
+        _update_free(route, slots, route[r2, TYPE])
+    sums[0] += dcost
+    sums[1] += dviol
+    counters[0] += 1
+
+
+@nb.njit(cache=True)
+def _collect(link, pieces, nodes, k):
     n = 0
-    for i in range(W.npc[k]):
-        a = W.pa[k, i]
-        b = W.pb[k, i]
-        if W.pr[k, i]:
+    for i in range(pieces[k, 0]):
+        a = pieces[k, 1 + 3 * i]
+        b = pieces[k, 2 + 3 * i]
+        if pieces[k, 3 + 3 * i]:
             x = b
             while True:
-                W.nodes[k, n] = x
+                nodes[k, n] = x
                 n += 1
                 if x == a:
                     break
-                x = S.prv[x]
+                x = link[x, PRV]
         else:
             x = a
             while True:
-                W.nodes[k, n] = x
+                nodes[k, n] = x
                 n += 1
                 if x == b:
                     break
-                x = S.nxt[x]
+                x = link[x, NXT]
     return n
 
 
 @nb.njit(cache=True)
-def _apply(D, S, W, r1, r2):
-    n1 = _collect(S, W, 0)
-    n2 = _collect(S, W, 1) if r2 >= 0 else 0
-    _clear(S, r1)
-    if r2 >= 0:
-        _clear(S, r2)
-    _rebuild(D, S, W, r1, W.nodes[0], n1)
-    if r2 >= 0:
-        _rebuild(D, S, W, r2, W.nodes[1], n2)
-    _update_free(S, S.rtype[r1])
-    if r2 >= 0:
-        _update_free(S, S.rtype[r2])
-
-
-@nb.njit(cache=True)
-def _clear(S, r):
-    x = S.first[r]
+def _clear(link, route, r):
+    x = route[r, FST]
     while x >= 0:
-        S.rte[x] = -1
-        x = S.nxt[x]
+        link[x, RTE] = -1
+        x = link[x, NXT]
 
 
 @nb.njit(cache=True)
-def _rebuild(D, S, W, r, nodes, n):
-    """Make slot r drive ``nodes[:n]`` and recompute its segments, cost and violation."""
-    S.size[r] = n
+def _rebuild(A, cfg, r, members, n):
+    """Make slot r drive ``members[:n]`` and recompute its segments, cost and violation."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    route[r, SIZE] = n
     if n == 0:
-        S.first[r] = -1
-        S.last[r] = -1
-        S.rseg[r, FIRST] = -1.0
-        S.rcost[r] = 0.0
-        S.rviol[r] = 0.0
+        route[r, FST] = -1
+        route[r, LST] = -1
+        rval[r, COST] = 0.0
+        rval[r, VIOL] = 0.0
         return
     for i in range(n):
-        c = nodes[i]
-        S.rte[c] = r
-        S.pos[c] = i
-        S.prv[c] = nodes[i - 1] if i > 0 else -1
-        S.nxt[c] = nodes[i + 1] if i + 1 < n else -1
-    S.first[r] = nodes[0]
-    S.last[r] = nodes[n - 1]
-    nd = D.nd
-    c = nodes[0]
-    S.fwd[c] = D.node[c]
-    S.rcum[c] = 0.0
+        c = members[i]
+        link[c, RTE] = r
+        link[c, POS] = i
+        link[c, PRV] = members[i - 1] if i > 0 else -1
+        link[c, NXT] = members[i + 1] if i + 1 < n else -1
+    route[r, FST] = members[0]
+    route[r, LST] = members[n - 1]
+    nd = cfg[C_ND]
+    fwd = cfg[C_FWD]
+    bwd = cfg[C_BWD]
+    width = seg.shape[1]
+    c = members[0]
+    for f in range(width):
+        seg[fwd + c, f] = seg[c, f]
+    seg[fwd + c, RCUM] = 0.0
     for i in range(1, n):
-        p = nodes[i - 1]
-        c = nodes[i]
-        _concat(D, S.fwd[p], D.node[c], S.fwd[c])
-        S.rcum[c] = S.rcum[p] + D.dist[nd + c, nd + p]
-    c = nodes[n - 1]
-    S.bwd[c] = D.node[c]
+        p = members[i - 1]
+        c = members[i]
+        cat(dist, dur, cfg, seg, fwd + p, seg, c, seg, fwd + c)
+        seg[fwd + c, RCUM] = seg[fwd + p, RCUM] + dist[nd + c, nd + p]
+    c = members[n - 1]
+    for f in range(width):
+        seg[bwd + c, f] = seg[c, f]
     for i in range(n - 2, -1, -1):
-        c = nodes[i]
-        _concat(D, D.node[c], S.bwd[nodes[i + 1]], S.bwd[c])
-    v = S.rtype[r]
-    _concat(D, D.start[v], S.fwd[nodes[n - 1]], W.buf[5])
-    _concat(D, W.buf[5], D.end[v], S.rseg[r])
-    cost, viol = _score(D, S.rseg[r], v, S.excess[r])
-    S.rcost[r] = cost
-    S.rviol[r] = viol
+        c = members[i]
+        cat(dist, dur, cfg, seg, c, seg, bwd + members[i + 1], seg, bwd + c)
+    v = route[r, TYPE]
+    tmp = cfg[C_BUF] + 5
+    row = cfg[C_ROUTE] + r
+    cat(dist, dur, cfg, seg, cfg[C_START] + v, seg, fwd + members[n - 1], seg, tmp)
+    cat(dist, dur, cfg, seg, tmp, seg, cfg[C_END] + v, seg, row)
+    cost, viol = score(seg, row, vt, cfg, v, route[r, EXC] != 0)
+    rval[r, COST] = cost
+    rval[r, VIOL] = viol
 
 
 @nb.njit(cache=True)
-def _update_free(S, t):
-    S.free[t] = -1
-    for r in range(S.tstart[t], S.tstart[t + 1]):
-        if S.size[r] == 0:
-            S.free[t] = r
+def _update_free(route, slots, t):
+    slots[1, t] = -1
+    for r in range(slots[0, t], slots[0, t + 1]):
+        if route[r, SIZE] == 0:
+            slots[1, t] = r
             return
 
 
 @nb.njit(cache=True)
-def load_routes(D, S, W, seq, offsets, types):
-    """Fill an empty state with routes ``seq[offsets[i]:offsets[i+1]]`` of vehicle types ``types[i]``."""
-    n_routes = len(types)
-    for i in range(n_routes):
+def load_routes(A, cfg, seq, offsets, types):
+    """Fill an empty plan with routes ``seq[offsets[i]:offsets[i+1]]`` of vehicle types ``types[i]``."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    for i in range(len(types)):
         t = types[i]
         slot = -1
-        for r in range(S.tstart[t], S.tstart[t + 1]):
-            if S.size[r] == 0:
+        for r in range(slots[0, t], slots[0, t + 1]):
+            if route[r, SIZE] == 0:
                 slot = r
                 break
         lo = offsets[i]
         hi = offsets[i + 1]
         for j in range(lo, hi):
-            W.nodes[0, j - lo] = seq[j]
-        _rebuild(D, S, W, slot, W.nodes[0], hi - lo)
-    for t in range(len(S.tstart) - 1):
-        _update_free(S, t)
-    totals(D, S)
+            nodes[0, j - lo] = seq[j]
+        _rebuild(A, cfg, slot, nodes[0], hi - lo)
+    for t in range(cfg[C_V]):
+        _update_free(route, slots, t)
+    totals(A, cfg)
 
 
 @nb.njit(cache=True)
-def totals(D, S):
+def totals(A, cfg):
+    """Recount the plan's cost and violation."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
     cost = 0.0
     viol = 0.0
-    for r in range(len(S.size)):
-        if S.size[r] > 0:
-            cost += S.rcost[r]
-            viol += S.rviol[r]
-    for c in range(len(S.rte)):
-        if S.rte[c] < 0:
-            if D.required[c]:
+    for r in range(cfg[C_R]):
+        if route[r, SIZE] > 0:
+            cost += rval[r, COST]
+            viol += rval[r, VIOL]
+    for c in range(cfg[C_N]):
+        if link[c, RTE] < 0:
+            if cl[c, 1] > 0.0:
                 viol += 1.0
             else:
-                cost += D.prize[c]
-    S.totals[0] = cost
-    S.totals[1] = viol
+                cost += cl[c, 0]
+    sums[0] = cost
+    sums[1] = viol
 
 
 @nb.njit(cache=True)
-def export_routes(S, seq, offsets, types):
-    """Write the non-empty routes as in :func:`load_routes`; returns the number of routes."""
+def export_routes(A, cfg, seq, offsets, types):
+    """Write the non-empty routes as :func:`load_routes` reads them; returns the number of routes."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
     n_routes = 0
     j = 0
     offsets[0] = 0
-    for r in range(len(S.size)):
-        if S.size[r] == 0:
+    for r in range(cfg[C_R]):
+        if route[r, SIZE] == 0:
             continue
-        x = S.first[r]
+        x = route[r, FST]
         while x >= 0:
             seq[j] = x
             j += 1
-            x = S.nxt[x]
-        types[n_routes] = S.rtype[r]
+            x = link[x, NXT]
+        types[n_routes] = route[r, TYPE]
         n_routes += 1
         offsets[n_routes] = j
     return n_routes
@@ -604,18 +595,19 @@ def export_routes(S, seq, offsets, types):
 
 
 @nb.njit(cache=True)
-def _inter(D, S, W, u, v):
+def _inter(A, cfg, u, v):
     """Moves between the routes of u and v that put u next to v."""
-    r1 = S.rte[u]
-    r2 = S.rte[v]
-    f1, l1, f2, l2 = S.first[r1], S.last[r1], S.first[r2], S.last[r2]
-    max_a = D.max_segment
-    max_b = D.max_exchange
-    # A = u..e after v, B = the lb clients after v go where A was.
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    r1 = link[u, RTE]
+    r2 = link[v, RTE]
+    f1, l1, f2, l2 = route[r1, FST], route[r1, LST], route[r2, FST], route[r2, LST]
+    max_a = cfg[C_MAXSEG]
+    max_b = cfg[C_MAXEX]
+    # A = u..e goes after v; B = the lb clients after v go where A was.
     e = u
     for la in range(1, max_a + 1):
         if la > 1:
-            e = S.nxt[e]
+            e = link[e, NXT]
             if e < 0:
                 break
         g = v
@@ -623,27 +615,29 @@ def _inter(D, S, W, u, v):
             if lb > 0:
                 if la > max_b:
                     break
-                g = S.nxt[g]
+                g = link[g, NXT]
                 if g < 0:
                     break
-            b0 = S.nxt[v]
             for rev_a in range(2 if la > 1 else 1):
                 for rev_b in range(2 if lb > 1 else 1):
-                    _reset(W)
-                    _add(S, W, 0, f1, S.prv[u], False)
+                    _reset(pieces)
+                    _add(link, pieces, 0, f1, link[u, PRV], False)
                     if lb > 0:
-                        _add(S, W, 0, b0, g, rev_b == 1)
-                    _add(S, W, 0, S.nxt[e], l1, False)
-                    _add(S, W, 1, f2, v, False)
-                    _add(S, W, 1, u, e, rev_a == 1)
-                    _add(S, W, 1, S.nxt[g], l2, False)
-                    if _try(D, S, W, r1, r2, 0.0, 0.0):
+                        _add(link, pieces, 0, link[v, NXT], g, rev_b == 1)
+                    _add(link, pieces, 0, link[e, NXT], l1, False)
+                    _add(link, pieces, 1, f2, v, False)
+                    _add(link, pieces, 1, u, e, rev_a == 1)
+                    _add(link, pieces, 1, link[g, NXT], l2, False)
+                    ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, r2,
+                                       0.0, 0.0)
+                    if ok:
+                        _commit(A, cfg, r1, r2, dc, dq)
                         return True
-    # A = s..u before v, B = the lb clients before v go where A was.
+    # A = s..u goes before v; B = the lb clients before v go where A was.
     s = u
     for la in range(1, max_a + 1):
         if la > 1:
-            s = S.prv[s]
+            s = link[s, PRV]
             if s < 0:
                 break
         h = v
@@ -651,283 +645,295 @@ def _inter(D, S, W, u, v):
             if lb > 0:
                 if la > max_b:
                     break
-                h = S.prv[h]
+                h = link[h, PRV]
                 if h < 0:
                     break
             for rev_a in range(2 if la > 1 else 1):
                 for rev_b in range(2 if lb > 1 else 1):
-                    _reset(W)
-                    _add(S, W, 0, f1, S.prv[s], False)
+                    _reset(pieces)
+                    _add(link, pieces, 0, f1, link[s, PRV], False)
                     if lb > 0:
-                        _add(S, W, 0, h, S.prv[v], rev_b == 1)
-                    _add(S, W, 0, S.nxt[u], l1, False)
-                    _add(S, W, 1, f2, S.prv[h], False)
-                    _add(S, W, 1, s, u, rev_a == 1)
-                    _add(S, W, 1, v, l2, False)
-                    if _try(D, S, W, r1, r2, 0.0, 0.0):
+                        _add(link, pieces, 0, h, link[v, PRV], rev_b == 1)
+                    _add(link, pieces, 0, link[u, NXT], l1, False)
+                    _add(link, pieces, 1, f2, link[h, PRV], False)
+                    _add(link, pieces, 1, s, u, rev_a == 1)
+                    _add(link, pieces, 1, v, l2, False)
+                    ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, r2,
+                                       0.0, 0.0)
+                    if ok:
+                        _commit(A, cfg, r1, r2, dc, dq)
                         return True
-    # 2-opt*: u -> v joins the head of u's route to the tail of v's, and the other way round.
-    _reset(W)
-    _add(S, W, 0, f1, u, False)
-    _add(S, W, 0, v, l2, False)
-    _add(S, W, 1, f2, S.prv[v], False)
-    _add(S, W, 1, S.nxt[u], l1, False)
-    if _try(D, S, W, r1, r2, 0.0, 0.0):
-        return True
-    _reset(W)
-    _add(S, W, 0, f1, S.prv[u], False)
-    _add(S, W, 0, S.nxt[v], l2, False)
-    _add(S, W, 1, f2, v, False)
-    _add(S, W, 1, u, l1, False)
-    return _try(D, S, W, r1, r2, 0.0, 0.0)
+    # 2-opt*: u -> v joins the head of u's route to the tail of v's, and the other way round; then v -> u.
+    for side in range(2):
+        _reset(pieces)
+        if side == 0:
+            _add(link, pieces, 0, f1, u, False)
+            _add(link, pieces, 0, v, l2, False)
+            _add(link, pieces, 1, f2, link[v, PRV], False)
+            _add(link, pieces, 1, link[u, NXT], l1, False)
+        else:
+            _add(link, pieces, 0, f1, link[u, PRV], False)
+            _add(link, pieces, 0, link[v, NXT], l2, False)
+            _add(link, pieces, 1, f2, v, False)
+            _add(link, pieces, 1, u, l1, False)
+        ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, r2, 0.0, 0.0)
+        if ok:
+            _commit(A, cfg, r1, r2, dc, dq)
+            return True
+    return False
 
 
 @nb.njit(cache=True)
-def _swap_in_route(D, S, W, r, a, b):
-    """Swap clients a and b of route r."""
-    if S.pos[a] > S.pos[b]:
-        a, b = b, a
-    _reset(W)
-    _add(S, W, 0, S.first[r], S.prv[a], False)
-    _add_node(W, 0, b)
-    _add(S, W, 0, S.nxt[a], S.prv[b], False)
-    _add_node(W, 0, a)
-    _add(S, W, 0, S.nxt[b], S.last[r], False)
-    return _try(D, S, W, r, -1, 0.0, 0.0)
-
-
-@nb.njit(cache=True)
-def _intra(D, S, W, u, v):
-    """Moves inside the route of u and v that put u next to v."""
-    r = S.rte[u]
-    f = S.first[r]
-    z = S.last[r]
-    pu = S.pos[u]
-    pv = S.pos[v]
-    max_a = D.max_segment
+def _intra(A, cfg, u, v):
+    """Moves inside the route of u and v that put u next to v: or-opt, swap, 2-opt."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    r = link[u, RTE]
+    f = route[r, FST]
+    z = route[r, LST]
+    pu = link[u, POS]
+    pv = link[v, POS]
+    max_a = cfg[C_MAXSEG]
     # Or-opt: A = u..e after v.
     e = u
     for la in range(1, max_a + 1):
         if la > 1:
-            e = S.nxt[e]
+            e = link[e, NXT]
             if e < 0:
                 break
-        if pu <= pv <= S.pos[e]:
+        if pu <= pv <= link[e, POS]:
             break
         for rev_a in range(2 if la > 1 else 1):
-            _reset(W)
+            _reset(pieces)
             if pv > pu:
-                _add(S, W, 0, f, S.prv[u], False)
-                _add(S, W, 0, S.nxt[e], v, False)
-                _add(S, W, 0, u, e, rev_a == 1)
-                _add(S, W, 0, S.nxt[v], z, False)
+                _add(link, pieces, 0, f, link[u, PRV], False)
+                _add(link, pieces, 0, link[e, NXT], v, False)
+                _add(link, pieces, 0, u, e, rev_a == 1)
+                _add(link, pieces, 0, link[v, NXT], z, False)
             else:
-                if v == S.prv[u] and rev_a == 0:
+                if v == link[u, PRV] and rev_a == 0:
                     continue
-                _add(S, W, 0, f, v, False)
-                _add(S, W, 0, u, e, rev_a == 1)
-                _add(S, W, 0, S.nxt[v], S.prv[u], False)
-                _add(S, W, 0, S.nxt[e], z, False)
-            if _try(D, S, W, r, -1, 0.0, 0.0):
+                _add(link, pieces, 0, f, v, False)
+                _add(link, pieces, 0, u, e, rev_a == 1)
+                _add(link, pieces, 0, link[v, NXT], link[u, PRV], False)
+                _add(link, pieces, 0, link[e, NXT], z, False)
+            ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r, -1, 0.0, 0.0)
+            if ok:
+                _commit(A, cfg, r, -1, dc, dq)
                 return True
     # Or-opt: A = s..u before v.
     s = u
     for la in range(1, max_a + 1):
         if la > 1:
-            s = S.prv[s]
+            s = link[s, PRV]
             if s < 0:
                 break
-        if S.pos[s] <= pv <= pu:
+        if link[s, POS] <= pv <= pu:
             break
         for rev_a in range(2 if la > 1 else 1):
-            _reset(W)
+            _reset(pieces)
             if pv > pu:
-                if v == S.nxt[u] and rev_a == 0:
+                if v == link[u, NXT] and rev_a == 0:
                     continue
-                _add(S, W, 0, f, S.prv[s], False)
-                _add(S, W, 0, S.nxt[u], S.prv[v], False)
-                _add(S, W, 0, s, u, rev_a == 1)
-                _add(S, W, 0, v, z, False)
+                _add(link, pieces, 0, f, link[s, PRV], False)
+                _add(link, pieces, 0, link[u, NXT], link[v, PRV], False)
+                _add(link, pieces, 0, s, u, rev_a == 1)
+                _add(link, pieces, 0, v, z, False)
             else:
-                _add(S, W, 0, f, S.prv[v], False)
-                _add(S, W, 0, s, u, rev_a == 1)
-                _add(S, W, 0, v, S.prv[s], False)
-                _add(S, W, 0, S.nxt[u], z, False)
-            if _try(D, S, W, r, -1, 0.0, 0.0):
+                _add(link, pieces, 0, f, link[v, PRV], False)
+                _add(link, pieces, 0, s, u, rev_a == 1)
+                _add(link, pieces, 0, v, link[s, PRV], False)
+                _add(link, pieces, 0, link[u, NXT], z, False)
+            ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r, -1, 0.0, 0.0)
+            if ok:
+                _commit(A, cfg, r, -1, dc, dq)
                 return True
-    # Swap u with the client after v (v -> u) or before v (u -> v).
-    x = S.nxt[v]
-    if x >= 0 and x != u and _swap_in_route(D, S, W, r, u, x):
-        return True
-    x = S.prv[v]
-    if x >= 0 and x != u and _swap_in_route(D, S, W, r, u, x):
-        return True
+    # Swap u with the client after v (v -> u), then with the one before v (u -> v).
+    for side in range(2):
+        x = link[v, NXT] if side == 0 else link[v, PRV]
+        if x < 0 or x == u:
+            continue
+        a, b = (u, x) if pu < link[x, POS] else (x, u)
+        _reset(pieces)
+        _add(link, pieces, 0, f, link[a, PRV], False)
+        _add_node(pieces, 0, b)
+        _add(link, pieces, 0, link[a, NXT], link[b, PRV], False)
+        _add_node(pieces, 0, a)
+        _add(link, pieces, 0, link[b, NXT], z, False)
+        ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r, -1, 0.0, 0.0)
+        if ok:
+            _commit(A, cfg, r, -1, dc, dq)
+            return True
     # 2-opt: reverse what lies between so that u -> v.
-    _reset(W)
+    _reset(pieces)
     if pu < pv:
-        if S.nxt[u] == v:
+        if link[u, NXT] == v:
             return False
-        _add(S, W, 0, f, u, False)
-        _add(S, W, 0, S.nxt[u], v, True)
-        _add(S, W, 0, S.nxt[v], z, False)
+        _add(link, pieces, 0, f, u, False)
+        _add(link, pieces, 0, link[u, NXT], v, True)
+        _add(link, pieces, 0, link[v, NXT], z, False)
     else:
-        if S.prv[u] == v:
+        if link[u, PRV] == v:
             return False
-        _add(S, W, 0, f, S.prv[v], False)
-        _add(S, W, 0, v, S.prv[u], True)
-        _add(S, W, 0, u, z, False)
-    return _try(D, S, W, r, -1, 0.0, 0.0)
+        _add(link, pieces, 0, f, link[v, PRV], False)
+        _add(link, pieces, 0, v, link[u, PRV], True)
+        _add(link, pieces, 0, u, z, False)
+    ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r, -1, 0.0, 0.0)
+    if ok:
+        _commit(A, cfg, r, -1, dc, dq)
+        return True
+    return False
 
 
 @nb.njit(cache=True)
-def _to_empty(D, S, W, u):
+def _to_empty(A, cfg, u):
     """Move u (and up to max_segment - 1 clients after it) to an unused vehicle of any type."""
-    r1 = S.rte[u]
-    f1 = S.first[r1]
-    l1 = S.last[r1]
-    for t in range(len(S.free)):
-        slot = S.free[t]
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    r1 = link[u, RTE]
+    f1 = route[r1, FST]
+    l1 = route[r1, LST]
+    for t in range(cfg[C_V]):
+        slot = slots[1, t]
         if slot < 0:
             continue
         e = u
-        for la in range(1, D.max_segment + 1):
+        for la in range(1, cfg[C_MAXSEG] + 1):
             if la > 1:
-                e = S.nxt[e]
+                e = link[e, NXT]
                 if e < 0:
                     break
-            _reset(W)
-            _add(S, W, 0, f1, S.prv[u], False)
-            _add(S, W, 0, S.nxt[e], l1, False)
-            _add(S, W, 1, u, e, False)
-            if _try(D, S, W, r1, slot, 0.0, 0.0):
+            _reset(pieces)
+            _add(link, pieces, 0, f1, link[u, PRV], False)
+            _add(link, pieces, 0, link[e, NXT], l1, False)
+            _add(link, pieces, 1, u, e, False)
+            ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, slot, 0.0, 0.0)
+            if ok:
+                _commit(A, cfg, r1, slot, dc, dq)
                 return True
     return False
 
 
 @nb.njit(cache=True)
-def _remove(D, S, W, u):
+def _remove(A, cfg, u):
     """Leave optional client u out."""
-    r1 = S.rte[u]
-    _reset(W)
-    _add(S, W, 0, S.first[r1], S.prv[u], False)
-    _add(S, W, 0, S.nxt[u], S.last[r1], False)
-    return _try(D, S, W, r1, -1, D.prize[u], 0.0)
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    r1 = link[u, RTE]
+    _reset(pieces)
+    _add(link, pieces, 0, route[r1, FST], link[u, PRV], False)
+    _add(link, pieces, 0, link[u, NXT], route[r1, LST], False)
+    ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, -1,
+                       cl[u, 0], 0.0)
+    if ok:
+        _commit(A, cfg, r1, -1, dc, dq)
+    return ok
 
 
 @nb.njit(cache=True)
-def _set_insert(S, W, w, v, after):
-    r2 = S.rte[v]
-    _reset(W)
-    if after:
-        _add(S, W, 0, S.first[r2], v, False)
-        _add_node(W, 0, w)
-        _add(S, W, 0, S.nxt[v], S.last[r2], False)
+def _set_insert(link, route, pieces, w, v, mode):
+    """New route: w inserted after v (mode 0) or before v (mode 1), or alone (mode 2)."""
+    _reset(pieces)
+    if mode == 2:
+        _add_node(pieces, 0, w)
+        return
+    r2 = link[v, RTE]
+    if mode == 0:
+        _add(link, pieces, 0, route[r2, FST], v, False)
+        _add_node(pieces, 0, w)
+        _add(link, pieces, 0, link[v, NXT], route[r2, LST], False)
     else:
-        _add(S, W, 0, S.first[r2], S.prv[v], False)
-        _add_node(W, 0, w)
-        _add(S, W, 0, v, S.last[r2], False)
+        _add(link, pieces, 0, route[r2, FST], link[v, PRV], False)
+        _add_node(pieces, 0, w)
+        _add(link, pieces, 0, v, route[r2, LST], False)
 
 
 @nb.njit(cache=True)
-def _insert(D, S, W, w):
+def _insert(A, cfg, w):
     """Insert unassigned client w at its best place next to a related client or in an unused vehicle."""
-    gain_cost = 0.0 if D.required[w] else -D.prize[w]
-    gain_viol = -1.0 if D.required[w] else 0.0
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    required = cl[w, 1] > 0.0
+    gain_cost = 0.0 if required else -cl[w, 0]
+    gain_viol = -1.0 if required else 0.0
     best_q = 0.0
     best_c = 0.0
     best_v = -1
     best_mode = -1
-    for i in range(D.neigh.shape[1]):
-        v = D.neigh[w, i]
-        r2 = S.rte[v]
-        if r2 < 0:
-            continue
-        for mode in range(2):
-            _set_insert(S, W, w, v, mode == 0)
-            W.counters[1] += 1
-            c, q = _eval(D, S, W, 0, r2)
-            dq = q - S.rviol[r2] + gain_viol
-            dc = c - S.rcost[r2] + gain_cost
-            if _better(dq - best_q, dc - best_c):
-                best_q, best_c, best_v, best_mode = dq, dc, v, mode
-    for t in range(len(S.free)):
-        slot = S.free[t]
+    for i in range(neigh.shape[1] + cfg[C_V]):
+        if i < neigh.shape[1]:
+            v = neigh[w, i]
+            slot = link[v, RTE]
+            modes = 2
+        else:
+            v = slots[1, i - neigh.shape[1]]
+            slot = v
+            modes = 1
         if slot < 0:
             continue
-        _reset(W)
-        _add_node(W, 0, w)
-        W.counters[1] += 1
-        c, q = _eval(D, S, W, 0, slot)
-        dq = q + gain_viol
-        dc = c + gain_cost
-        if _better(dq - best_q, dc - best_c):
-            best_q, best_c, best_v, best_mode = dq, dc, slot, 2
+        for mode in range(modes):
+            _set_insert(link, route, pieces, w, v, mode if modes == 2 else 2)
+            counters[1] += 1
+            c, q = _eval(dist, dur, seg, link, route, vt, pieces, cfg, 0, slot)
+            dq = q - rval[slot, VIOL] + gain_viol
+            dc = c - rval[slot, COST] + gain_cost
+            if _better(dq - best_q, dc - best_c):
+                best_q, best_c, best_v, best_mode = dq, dc, v, (mode if modes == 2 else 2)
     if best_mode < 0:
         return False
-    if best_mode == 2:
-        _reset(W)
-        _add_node(W, 0, w)
-        r = best_v
-    else:
-        _set_insert(S, W, w, best_v, best_mode == 0)
-        r = S.rte[best_v]
-    _apply(D, S, W, r, -1)
-    S.totals[0] += best_c
-    S.totals[1] += best_q
-    W.counters[0] += 1
+    _set_insert(link, route, pieces, w, best_v, best_mode)
+    _commit(A, cfg, best_v if best_mode == 2 else link[best_v, RTE], -1, best_c, best_q)
     return True
 
 
 @nb.njit(cache=True)
-def _change_types(D, S, W):
+def _change_types(A, cfg):
     """Move whole routes to unused vehicles of other types where that is better."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
     improved = False
-    n_types = len(S.free)
-    if n_types < 2:
+    if cfg[C_V] < 2:
         return False
-    for r in range(len(S.size)):
-        if S.size[r] == 0:
-            continue
-        for t in range(n_types):
-            slot = S.free[t]
-            if slot < 0 or t == S.rtype[r] or S.size[r] == 0:
+    for r in range(cfg[C_R]):
+        for t in range(cfg[C_V]):
+            slot = slots[1, t]
+            if slot < 0 or t == route[r, TYPE] or route[r, SIZE] == 0:
                 continue
-            _reset(W)
-            _add(S, W, 1, S.first[r], S.last[r], False)
-            if _try(D, S, W, r, slot, 0.0, 0.0):
+            _reset(pieces)
+            _add(link, pieces, 1, route[r, FST], route[r, LST], False)
+            ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r,
+                               slot, 0.0, 0.0)
+            if ok:
+                _commit(A, cfg, r, slot, dc, dq)
                 improved = True
     return improved
 
 
 @nb.njit(cache=True)
-def search(D, S, W, order, max_moves):
-    """One pass of the search over the clients in ``order``; stops early after ``max_moves`` applied moves
-    (< 0: no limit). Returns True when some move was applied."""
+def search(A, cfg, order, max_moves):
+    """One pass over the clients in ``order``; stops after ``max_moves`` applied moves (< 0: no limit).
+    Returns True when some move was applied."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
     improved = False
-    start = W.counters[0]
+    start = counters[0]
     for idx in range(len(order)):
-        if max_moves >= 0 and W.counters[0] - start >= max_moves:
+        if max_moves >= 0 and counters[0] - start >= max_moves:
             return improved
         u = order[idx]
-        if S.rte[u] < 0:
-            if _insert(D, S, W, u):
+        if link[u, RTE] < 0:
+            if _insert(A, cfg, u):
                 improved = True
             continue
-        if D.optional and not D.required[u] and _remove(D, S, W, u):
+        if cfg[C_OPTIONAL] and cl[u, 1] == 0.0 and _remove(A, cfg, u):
             improved = True
             continue
-        for i in range(D.neigh.shape[1]):
-            if max_moves >= 0 and W.counters[0] - start >= max_moves:
+        for i in range(neigh.shape[1]):
+            if max_moves >= 0 and counters[0] - start >= max_moves:
                 return improved
-            v = D.neigh[u, i]
-            if S.rte[v] < 0 or S.rte[u] < 0:
+            v = neigh[u, i]
+            if link[v, RTE] < 0 or link[u, RTE] < 0:
                 continue
-            moved = _intra(D, S, W, u, v) if S.rte[u] == S.rte[v] else _inter(D, S, W, u, v)
+            moved = _intra(A, cfg, u, v) if link[u, RTE] == link[v, RTE] else _inter(A, cfg, u, v)
             if moved:
                 improved = True
-        if S.rte[u] >= 0 and _to_empty(D, S, W, u):
+        if link[u, RTE] >= 0 and (max_moves < 0 or counters[0] - start < max_moves) and _to_empty(A, cfg, u):
             improved = True
-    if (max_moves < 0 or W.counters[0] - start < max_moves) and _change_types(D, S, W):
+    if (max_moves < 0 or counters[0] - start < max_moves) and _change_types(A, cfg):
         improved = True
     return improved
 
@@ -936,7 +942,7 @@ def search(D, S, W, order, max_moves):
 
 
 class LocalSearch:
-    """The compiled local search on one problem; :meth:`run` improves plans given as routes.
+    """The compiled local search on one problem; :meth:`load` a plan, :meth:`run`, read :meth:`routes`.
 
     ``granularity`` is the number of related clients each client is tried next to; ``max_segment`` the
     longest run of clients relocated at once; ``max_exchange`` the longest run swapped between routes.
@@ -947,8 +953,13 @@ class LocalSearch:
         self.problem = problem
         self.data = compile_problem(problem, granularity=granularity, max_segment=max_segment,
                                     max_exchange=max_exchange)
-        self.work = new_work(self.data, problem.n_clients)
-        self.state = new_state(self.data, problem)
+        self._default_slots = slot_sizes(problem)
+        self._set_arrays(*new_arrays(self.data, *self._default_slots))
+
+    def _set_arrays(self, arrays: Arrays, cfg: tuple[int, ...]) -> None:
+        self.arrays = arrays
+        self.cfg = cfg
+        self._packed = tuple(arrays)  # compiled code takes a plain tuple (no class in its cache index)
 
     def load(self, routes: Sequence[Route]) -> None:
         """Make ``routes`` the current plan (clients may be missing; none may appear twice)."""
@@ -970,42 +981,65 @@ class LocalSearch:
             seen[clients] = True
             used[route.vehicle_type] += 1
             kept.append((route.vehicle_type, clients))
-        self.state = new_state(self.data, p, used)
         seq = np.concatenate([c for _, c in kept]) if kept else np.zeros(0, np.int64)
         offsets = np.zeros(len(kept) + 1, np.int64)
         offsets[1:] = np.cumsum([len(c) for _, c in kept])
         types = np.array([t for t, _ in kept], dtype=np.int64)
-        load_routes(self.data, self.state, self.work, seq, offsets, types)
+        self.load_flat(seq, offsets, types, used)
+
+    def load_flat(self, seq: np.ndarray, offsets: np.ndarray, types: np.ndarray,
+                  used: Sequence[int] | None = None) -> None:
+        """Load routes given as flat arrays (``seq[offsets[i]:offsets[i+1]]`` driven by type ``types[i]``),
+        trusted to be valid."""
+        if used is None:
+            used = np.bincount(types, minlength=len(self.problem.vehicle_types)).tolist()
+        sizes = slot_sizes(self.problem, used)
+        if sizes == self._default_slots:
+            reset(self._packed, self.cfg)
+        else:
+            self._set_arrays(*new_arrays(self.data, *sizes))
+        load_routes(self._packed, self.cfg, seq.astype(np.int64), offsets.astype(np.int64),
+                    types.astype(np.int64))
+
+    def export_flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The current plan as ``(seq, offsets, types)``."""
+        n = self.problem.n_clients
+        seq = np.zeros(max(n, 1), np.int64)
+        offsets = np.zeros(self.cfg[C_R] + 1, np.int64)
+        types = np.zeros(self.cfg[C_R], np.int64)
+        count = export_routes(self._packed, self.cfg, seq, offsets, types)
+        return seq[:offsets[count]], offsets[:count + 1], types[:count]
 
     def routes(self) -> list[Route]:
         """The current plan."""
-        n = self.problem.n_clients
-        seq = np.zeros(max(n, 1), np.int64)
-        offsets = np.zeros(len(self.state.size) + 1, np.int64)
-        types = np.zeros(len(self.state.size), np.int64)
-        count = export_routes(self.state, seq, offsets, types)
-        return [Route(int(types[i]), tuple(seq[offsets[i]:offsets[i + 1]].tolist())) for i in range(count)]
+        seq, offsets, types = self.export_flat()
+        return [Route(int(types[i]), tuple(seq[offsets[i]:offsets[i + 1]].tolist())) for i in range(len(types))]
 
     @property
     def cost(self) -> float:
         """Cost of the current plan as the search counts it (the evaluator's, up to rounding)."""
-        return float(self.state.totals[0])
+        return float(self.arrays.sums[0])
 
     @property
     def violation(self) -> float:
         """Total violation of the current plan; 0 when feasible."""
-        return float(self.state.totals[1])
+        return float(self.arrays.sums[1])
 
     @property
     def moves(self) -> int:
         """Moves applied so far."""
-        return int(self.work.counters[0])
+        return int(self.arrays.counters[0])
+
+    @property
+    def evaluations(self) -> int:
+        """Moves evaluated so far."""
+        return int(self.arrays.counters[1])
 
     def run(self, *, time_limit: float = math.inf, max_passes: int | None = None, max_moves: int = -1,
-            seed: int = 0) -> bool:
+            seed: int | np.random.Generator = 0) -> bool:
         """Search until no move improves the current plan, ``time_limit`` seconds pass, ``max_passes``
         passes or ``max_moves`` moves are done. Returns True when the plan is a local optimum."""
-        rng = np.random.default_rng(seed)
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         deadline = time.perf_counter() + time_limit
         n = self.problem.n_clients
         passes = 0
@@ -1017,13 +1051,29 @@ class LocalSearch:
             if left == 0:
                 return False
             order = rng.permutation(n).astype(np.int64)
-            improved = search(self.data, self.state, self.work, order, left)
-            totals(self.data, self.state)  # recount, so that rounding does not build up
+            improved = search(self._packed, self.cfg, order, left)
+            totals(self._packed, self.cfg)  # recount, so that rounding does not build up
             passes += 1
             if not improved:
                 return True
             if time.perf_counter() >= deadline:
                 return False
+
+
+@nb.njit(cache=True)
+def reset(A, cfg):
+    """Empty every slot."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    for c in range(cfg[C_N]):
+        link[c, RTE] = -1
+    for r in range(cfg[C_R]):
+        route[r, FST] = -1
+        route[r, LST] = -1
+        route[r, SIZE] = 0
+        rval[r, COST] = 0.0
+        rval[r, VIOL] = 0.0
+    for t in range(cfg[C_V]):
+        slots[1, t] = slots[0, t]
 
 
 def improve(problem: Problem, solution: Solution | Sequence[Route], *, time_limit: float = math.inf,
