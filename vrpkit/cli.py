@@ -1,8 +1,9 @@
 """The ``vrpkit`` command: a thin layer over the Python API.
 
-``vrpkit solve | evaluate | info | convert | schema | bench``. Exit codes: 0 success (a feasible plan), 2 bad
-input (one line ``error: <message>`` on stderr, never a traceback), 3 no feasible plan exists or none was
-found, 130 interrupted.
+``vrpkit solve | evaluate | info | convert | schema | bench | map | plot | matrix | generate``. Exit codes: 0
+success (a feasible plan; for map, plot, matrix and generate: the file was written), 2 bad input (one line
+``error: <message>`` on stderr, never a traceback; also road networks that cannot be prepared, started or
+reached), 3 no feasible plan exists or none was found, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -403,6 +404,265 @@ def bench(
     show(bench_module.format_bench_table(rows), _console())
     if csv is not None:
         print(f"wrote {csv}", file=sys.stderr)
+
+
+# -- pictures ------------------------------------------------------------------------------------------------
+
+PATH_OPTIONS = ("pbf", "file", "cache_dir", "osrm_bin")
+"""Options of a provider spec that are paths: given on the command line, they are read from the working folder."""
+
+
+def parse_spec(text: str, option: str) -> dict[str, Any]:
+    """A matrix provider or road source given on the command line: ``osrm:pbf=city.osm.pbf,profile=car``,
+    ``osrm:url=http://127.0.0.1:5000``, ``osm:file=city.osm.pbf``, or a JSON object ``{"provider": ...}``.
+    Values are numbers, booleans or strings; relative paths are made absolute from the working folder."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            spec = json.loads(text)
+        except ValueError as err:
+            raise ValidationError(option, f"not a JSON object: {err}") from None
+        if not isinstance(spec, dict) or not isinstance(spec.get("provider"), str):
+            raise ValidationError(option, 'a JSON spec is an object with a "provider" name')
+    else:
+        name, _, rest = text.partition(":")
+        if not name.strip():
+            raise ValidationError(option, f"{text!r} names no provider")
+        spec = {"provider": name.strip()}
+        for item in filter(None, (part.strip() for part in rest.split(","))):
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise ValidationError(option, f'"{item}" is not key=value')
+            spec[key.strip()] = _spec_value(value.strip())
+    for key in PATH_OPTIONS:
+        if isinstance(spec.get(key), str):
+            spec[key] = str(Path(spec[key]).expanduser().absolute())
+    profile = spec.get("profile")
+    if isinstance(profile, str) and profile.endswith(".lua"):
+        spec["profile"] = str(Path(profile).expanduser().absolute())
+    return spec
+
+
+def _spec_value(value: str) -> Any:
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return value
+    return parsed if isinstance(parsed, bool | int | float) else value
+
+
+def _roads(problem: Any, roads: str | None) -> Any:
+    """The ``roads`` argument of the picture functions for ``--roads`` (None: the problem's own provider)."""
+    if roads is None:
+        return None
+    if roads.strip().lower() in ("straight", "none"):
+        return False
+    from vrpkit.maps import roads_spec
+
+    spec = parse_spec(roads, "--roads")
+    roads_spec(problem, spec)  # checked before any drawing
+    return spec
+
+
+def _geometry_note(problem: Any, roads: Any) -> str:
+    from vrpkit.maps import roads_spec
+
+    spec = roads_spec(problem, roads)
+    if spec is None:
+        return "straight lines"
+    source = spec.get("pbf") or spec.get("url") or spec.get("file")
+    return f"streets from {spec['provider']} ({Path(str(source)).name if spec.get('url') is None else source})"
+
+
+def _out_file(path: Path, suffixes: tuple[str, ...], what: str) -> None:
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; give a file name")
+    if path.suffix.lower() not in suffixes:
+        raise InputError(f"{path}: {what} are written as {' or '.join(suffixes)}")
+    if not path.parent.is_dir():
+        raise InputError(f"{path.parent}: no such folder")
+
+
+ROADS_HELP = ('Street geometry: "osrm:pbf=FILE", "osrm:url=URL", "osm:file=FILE" or "straight" (default: the '
+              "problem's own road provider, else straight lines).")
+
+
+@app.command(name="map")
+@_user_errors
+def map_(
+    problem_file: Annotated[Path, typer.Argument(metavar="PROBLEM", help="Problem file (.json, .vrp, .txt).")],
+    solution_file: Annotated[
+        Path, typer.Argument(metavar="SOLUTION", help="Solution JSON (full or short form) or .sol file.")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="The map page (.html).")],
+    roads: Annotated[str | None, typer.Option("--roads", metavar="SPEC", help=ROADS_HELP)] = None,
+    tiles: Annotated[
+        str, typer.Option("--tiles", metavar="NAME", help='Background tiles (a folium name or URL; "none").')
+    ] = "OpenStreetMap",
+) -> None:
+    """Draw a plan on an interactive map (HTML): a colour and a layer per route, numbered stops with popups,
+    depots, clients not visited, a legend. Leaflet is embedded: the page needs no network but for the tiles.
+
+    Lon/lat problems are drawn on map tiles, routes along the streets when a road source is known; planar
+    problems on a plain plane without tiles.
+    """
+    from vrpkit.maps import route_map, save_map
+
+    _out_file(output, (".html", ".htm"), "maps")
+    problem = _read_problem(problem_file)
+    evaluation = evaluate_file(problem, solution_file)
+    road_spec = _roads(problem, roads)
+    fmap = route_map(problem, evaluation, roads=road_spec, tiles=None if tiles.lower() == "none" else tiles)
+    save_map(fmap, output)
+    print(f"wrote {output} ({len(evaluation.routes)} routes, {_geometry_note(problem, road_spec)})",
+          file=sys.stderr)
+
+
+PLOT_KINDS = ("routes", "schedule", "convergence")
+
+
+@app.command()
+@_user_errors
+def plot(
+    problem_file: Annotated[Path, typer.Argument(metavar="PROBLEM", help="Problem file (.json, .vrp, .txt).")],
+    solution_file: Annotated[
+        Path, typer.Argument(metavar="SOLUTION", help="Solution JSON (full or short form) or .sol file.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="FILE", help="The figure (.png, .svg or .pdf).")
+    ],
+    kind: Annotated[
+        str, typer.Option("--kind", "-k", metavar="KIND", help="routes, schedule or convergence.")
+    ] = "routes",
+    roads: Annotated[str | None, typer.Option("--roads", metavar="SPEC", help=ROADS_HELP)] = None,
+    streets: Annotated[
+        bool | None, typer.Option("--streets/--no-streets",
+                                  help="Streets of the road source's local file behind the routes "
+                                       "(default: when there is one).")
+    ] = None,
+    dpi: Annotated[int, typer.Option("--dpi", metavar="N", help="Resolution of .png figures.")] = 150,
+) -> None:
+    """Draw a plan as a static figure: its routes (on the streets where known), each vehicle's schedule as
+    a Gantt chart (--kind schedule), or the solver run's best objective over time (--kind convergence, from
+    the stats.progress that solve -o writes)."""
+    from vrpkit import plot as plots
+
+    if kind not in PLOT_KINDS:
+        raise ValidationError("--kind", f'"{kind}" is not one of {", ".join(PLOT_KINDS)}')
+    if dpi < 1:
+        raise ValidationError("--dpi", f"{dpi} < 1")
+    _out_file(output, (".png", ".svg", ".pdf"), "figures")
+    if kind == "convergence":
+        _in_file(problem_file, "problem file")
+        fig = plots.plot_convergence(read_solution(solution_file))
+        note = "best objective over time"
+    else:
+        problem = _read_problem(problem_file)
+        evaluation = evaluate_file(problem, solution_file)
+        if kind == "routes":
+            road_spec = _roads(problem, roads)
+            fig = plots.plot_routes(problem, evaluation, roads=road_spec, streets=streets)
+            note = f"{len(evaluation.routes)} routes, {_geometry_note(problem, road_spec)}"
+        else:
+            fig = plots.plot_schedule(problem, evaluation)
+            note = f"schedule of {len(evaluation.routes)} routes"
+    plots.save_figure(fig, output, dpi=dpi)
+    print(f"wrote {output} ({note})", file=sys.stderr)
+
+
+# -- roads: matrices and generated instances -------------------------------------------------------------------
+
+
+@app.command()
+@_user_errors
+def matrix(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Problem file (.json, .vrp, .txt).")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="The matrices (.npz).")],
+    provider: Annotated[
+        str | None, typer.Option("--provider", "-p", metavar="SPEC",
+                                 help='Provider instead of the problem\'s own: "osrm:pbf=FILE", '
+                                      '"osrm:url=URL", "osm:file=FILE", "haversine:speed=40", ...')
+    ] = None,
+) -> None:
+    """Compute a problem's distance and duration matrices with its provider and save them (.npz with arrays
+    distance and duration) for {"provider": "explicit", "file": ...}. Road providers also report how far
+    each location was snapped to the streets."""
+    from rich import box
+    from rich.table import Table
+
+    from vrpkit.report import show
+    from vrpkit.roads import compute_and_save
+
+    _out_file(output, (".npz",), "matrices")
+    problem = _read_problem(file)
+    spec = parse_spec(provider, "--provider") if provider is not None else None
+    result = compute_and_save(problem, output, spec=spec)
+    console = _console()
+    print(result.summary(worst=0) if result.snap_distance is not None else
+          f"{result.provider} matrices {len(result.distance)}x{len(result.distance)}")
+    if result.snap_distance is not None:
+        table = Table("location", "id", "snapped (m)", "to lon", "to lat", box=box.SIMPLE_HEAD, pad_edge=False,
+                      show_edge=False, title="how far each location was snapped to the streets, farthest first",
+                      title_justify="left")
+        ids = problem.node_ids
+        order = sorted(range(len(ids)), key=lambda k: -float(result.snap_distance[k]))
+        for k in order:
+            lon, lat = (result.snapped[k] if result.snapped is not None else (math.nan, math.nan))
+            table.add_row(result.labels[k] if k < len(result.labels) else str(k), ids[k],
+                          f"{result.snap_distance[k]:.1f}", f"{lon:.6f}", f"{lat:.6f}")
+        show(table, console)
+    print(f"wrote {output} (arrays distance and duration; use it with "
+          f'"matrix": {{"provider": "explicit", "file": "{output.name}"}})', file=sys.stderr)
+
+
+@app.command()
+@_user_errors
+def generate(
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="The problem (.json).")],
+    n: Annotated[int, typer.Option("--n", "-n", metavar="N", help="Number of clients.")] = 100,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed.")] = 0,
+    variant: Annotated[str, typer.Option("--variant", metavar="NAME", help="cvrp or vrptw.")] = "cvrp",
+    osm: Annotated[
+        Path | None, typer.Option("--osm", metavar="FILE",
+                                  help="Draw the locations on the streets of this OpenStreetMap extract "
+                                       "(.osm.pbf) with OSRM matrices; else uniform in a square.")
+    ] = None,
+    capacity: Annotated[
+        int | None, typer.Option("--capacity", metavar="Q",
+                                 help="Vehicle capacity (default 50 in a square; by size on real roads).")
+    ] = None,
+    profile: Annotated[str, typer.Option("--profile", metavar="NAME", help="OSRM profile (with --osm).")] = "car",
+    inline_matrices: Annotated[
+        bool, typer.Option("--inline-matrices", help="With --osm: matrices in the JSON, not in an .npz beside.")
+    ] = False,
+) -> None:
+    """Generate a random instance (seeded).
+
+    Uniform (default): clients at integer points of [0,100]², the depot at the centre, demands 1-9, capacity
+    50, Euclidean distances. With --osm: clients and depot on the streets of an extract, OSRM distance
+    (m) and duration (s) matrices saved beside the JSON (.npz), capacity by size (50 for 100 clients).
+    """
+    _out_file(output, (".json",), "problems")
+    if n < 1:
+        raise ValidationError("--n", f"{n} < 1")
+    if capacity is not None and capacity < 1:
+        raise ValidationError("--capacity", f"{capacity} < 1")
+    if osm is not None:
+        from vrpkit.roads.generate import generate_osm_instance, save_instance
+
+        _in_file(osm, "OpenStreetMap file")
+        problem = generate_osm_instance(osm, n, seed=seed, variant=variant, profile=profile, capacity=capacity)
+        save_instance(problem, output, inline=inline_matrices)
+        beside = "" if inline_matrices else f" and {output.with_suffix('.npz')}"
+    else:
+        from vrpkit.generate import uniform_instance
+
+        options = {} if capacity is None else {"capacity": capacity}
+        problem = uniform_instance(n, seed=seed, variant=variant, **options)
+        _write_json(problem.to_dict(), output)
+        beside = ""
+    print(f"wrote {output}{beside} ({problem.variant}, {problem.n_clients} clients, capacity "
+          f"{problem.vehicle_types[0].capacity[0]})", file=sys.stderr)
 
 
 def main() -> None:

@@ -1,0 +1,575 @@
+"""Interactive maps of plans (folium / Leaflet) and the road geometry of routes.
+
+:func:`route_map` draws a plan on a folium map: one colour and one layer (toggled in the layer control) per
+route, drawn along the streets when a road source is known (see :func:`route_paths`), stops numbered in
+visiting order with a popup each (id, arrival, start of service, load, time windows), depots as squares,
+clients left out in a layer of their own, and a legend with each route's distance, duration and load.
+
+The page works offline apart from the map tiles: Leaflet's script and style sheet are embedded in the HTML
+(from the PyPI package ``XStatic-Leaflet``, Leaflet 1.9.3, BSD-2-Clause), and the map uses no other plugin,
+no jQuery and no icon font (folium's defaults load these from CDNs). Planar problems are drawn without tiles
+on Leaflet's ``L.CRS.Simple`` (x to the right, y up, one unit of the problem per pixel at zoom 0).
+
+Needs the ``maps`` extra (``pip install "vrpkit[maps]"``); folium is imported on first use.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import inspect
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from vrpkit.errors import ValidationError, VrpkitError
+from vrpkit.evaluate import Evaluation, evaluate
+from vrpkit.report import clock, fmt, km
+
+if TYPE_CHECKING:
+    import folium
+
+    from vrpkit.model import Problem
+
+PALETTE = (
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+    "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1",
+    "#636363", "#ad494a",
+)
+"""Route colours (route ``k`` gets ``PALETTE[k % len(PALETTE)]``), the same in maps and figures."""
+
+UNVISITED_COLOR = "#7f7f7f"
+MISSING_COLOR = "#d62728"
+EXTRA_HINT = 'pip install "vrpkit[maps]"'
+
+
+def route_color(k: int) -> str:
+    """The colour of route ``k``."""
+    return PALETTE[k % len(PALETTE)]
+
+
+# -- plans ------------------------------------------------------------------------------------------------
+
+
+def as_evaluation(problem: Problem, plan: Any) -> Evaluation:
+    """The evaluation of ``plan``: a solver :class:`~vrpkit.solvers.Result`, an :class:`Evaluation`, a
+    :class:`~vrpkit.Solution`, a list of :class:`~vrpkit.Route` or a solution JSON dict."""
+    if isinstance(plan, Evaluation):
+        return plan
+    if hasattr(plan, "evaluation") and hasattr(plan, "stats"):  # a solver Result
+        if plan.evaluation is None:
+            reasons = "; ".join(plan.stats.get("reasons") or []) or "the solver returned no plan"
+            raise VrpkitError(f"no plan to draw: {reasons}")
+        return plan.evaluation
+    return evaluate(problem, plan)
+
+
+def unvisited(problem: Problem, evaluation: Evaluation) -> list[int]:
+    """Clients on no route, in index order (optional ones left out and required ones missing)."""
+    seen = np.zeros(problem.n_clients, dtype=bool)
+    for r in evaluation.routes:
+        seen[list(r.clients)] = True
+    return np.flatnonzero(~seen).tolist()
+
+
+def route_nodes(problem: Problem, route: Any) -> list[int]:
+    """Node indices of a scheduled route: its start depot, its clients, its end depot (if not open)."""
+    nd = problem.n_depots
+    nodes = [route.start_depot, *(nd + c for c in route.clients)]
+    if route.end_depot is not None:
+        nodes.append(route.end_depot)
+    return nodes
+
+
+def node_points(problem: Problem) -> np.ndarray:
+    """``(n_nodes, 2)`` locations of the depots and clients; an error names the first node without one."""
+    points = problem.locations
+    if points is None:
+        missing = next(f"{kind}[{i}]" for kind, items in (("depots", problem.depots), ("clients", problem.clients))
+                       for i, item in enumerate(items) if item.location is None)
+        raise ValidationError(f"{missing}.location", "missing; a plan is drawn from the locations of its stops")
+    return np.asarray(points, dtype=float)
+
+
+# -- road geometry ----------------------------------------------------------------------------------------
+
+ROAD_SOURCES = ("osrm", "osm")
+
+
+def roads_spec(problem: Problem, roads: Mapping[str, Any] | bool | None = None) -> dict[str, Any] | None:
+    """Where route geometry comes from: ``roads`` (``{"provider": "osrm", "pbf": ...}``, ``{"provider":
+    "osrm", "url": ...}`` or ``{"provider": "osm", "file": ...}``), else the problem's own ``matrix`` when it
+    is a road provider; None (straight lines) for other providers or ``roads=False``."""
+    if roads is False:
+        return None
+    if roads is None or roads is True:
+        spec = dict(problem.matrix or {})
+        if spec.get("provider") in ROAD_SOURCES:
+            return spec
+        if roads is True:
+            raise ValidationError("roads", f'the problem\'s matrix provider "{spec.get("provider")}" has no '
+                                           "street geometry; name a road source (osrm or osm)")
+        return None
+    spec = dict(roads)
+    if spec.get("provider") in ("straight", "none", None) and len(spec) <= 1:
+        return None
+    if spec.get("provider") not in ROAD_SOURCES:
+        raise ValidationError("roads.provider", f'{spec.get("provider")!r} is not one of '
+                                                f'{", ".join(ROAD_SOURCES)} (or "straight")')
+    if problem.coordinates != "lonlat":
+        raise ValidationError("coordinates", 'street geometry needs "coordinates": "lonlat"')
+    return spec
+
+
+def route_paths(problem: Problem, plan: Any, *, roads: Mapping[str, Any] | bool | None = None) -> list[np.ndarray]:
+    """The drawn path of each route of ``plan``: an ``(m, 2)`` array of (x, y) or (lon, lat) points.
+
+    Along the streets when a road source is known (see :func:`roads_spec`): OSRM's fastest route through the
+    stops (``/route``, a server ``url`` or a local ``pbf`` with its own ``osrm-routed``), or the fastest path
+    on the ``osm`` provider's street graph; straight lines between the stops otherwise.
+    """
+    evaluation = as_evaluation(problem, plan)
+    points = node_points(problem)
+    stops = [points[route_nodes(problem, r)] for r in evaluation.routes]
+    spec = roads_spec(problem, roads)
+    if spec is None or not stops:
+        return stops
+    options = {k: v for k, v in spec.items() if k != "provider"}
+    if spec["provider"] == "osrm":
+        return _osrm_paths(stops, options, problem.base_dir)
+    return _osm_paths(stops, options, problem.base_dir)
+
+
+def _osrm_paths(stops: list[np.ndarray], options: dict[str, Any], base_dir: Any) -> list[np.ndarray]:
+    from vrpkit.roads.common import resolve_file
+    from vrpkit.roads.osrm import route_geometries
+
+    accepted = {k for k, p in inspect.signature(route_geometries).parameters.items()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    kwargs = {k: v for k, v in options.items() if k in accepted}
+    if kwargs.get("pbf") is not None:
+        kwargs["pbf"] = resolve_file(kwargs["pbf"], base_dir, "pbf")
+    profile = kwargs.get("profile")
+    if isinstance(profile, str) and profile.endswith(".lua") and not Path(profile).is_absolute() and base_dir:
+        kwargs["profile"] = str(Path(base_dir) / profile)
+    answers = route_geometries(stops, **kwargs)
+    return [_join(s, np.asarray(a["geometry"], dtype=float)) for s, a in zip(stops, answers, strict=True)]
+
+
+def _join(stops: np.ndarray, path: np.ndarray) -> np.ndarray:
+    """``path`` (between the snapped stops) from the first stop's own location to the last one's."""
+    if len(path) == 0:
+        return stops.copy()
+    return np.concatenate([stops[:1], path, stops[-1:]])
+
+
+def _osm_paths(stops: list[np.ndarray], options: dict[str, Any], base_dir: Any) -> list[np.ndarray]:
+    network = _street_network(options, base_dir)
+    sparse = _import("scipy.sparse", "scipy")
+    csgraph = _import("scipy.sparse.csgraph", "scipy")
+    n = network.n_nodes
+    indptr = np.searchsorted(network.tail, np.arange(n + 1))
+    graph = sparse.csr_matrix((network.travel_time, network.head, indptr), shape=(n, n))
+    snapped = [network.snap(s)[0] for s in stops]
+    sources = np.unique(np.concatenate([s[:-1] for s in snapped if len(s) > 1] or [np.zeros(0, dtype=np.int64)]))
+    row = {int(node): k for k, node in enumerate(sources)}
+    pred = np.empty((len(sources), n), dtype=np.int32)
+    chunk = max(1, (1 << 24) // max(n, 1))
+    for a in range(0, len(sources), chunk):
+        _, pred[a:a + chunk] = csgraph.dijkstra(graph, directed=True, indices=sources[a:a + chunk],
+                                                return_predecessors=True)
+    paths = []
+    for points, nodes in zip(stops, snapped, strict=True):
+        out = [points[0]]
+        for a, b in zip(nodes[:-1].tolist(), nodes[1:].tolist(), strict=True):
+            leg = [b]
+            p = pred[row[a]]
+            while leg[-1] != a and p[leg[-1]] >= 0:
+                leg.append(int(p[leg[-1]]))
+            out.extend(network.lonlat[leg[::-1]])
+        out.append(points[-1])
+        paths.append(np.asarray(out, dtype=float))
+    return paths
+
+
+def _street_network(options: Mapping[str, Any], base_dir: Any) -> Any:
+    from vrpkit.roads.common import resolve_file
+    from vrpkit.roads.osm import street_network
+
+    file = options.get("file") or options.get("pbf")
+    if file is None:
+        raise ValidationError("roads.file", "the street graph needs an OpenStreetMap file")
+    path = resolve_file(file, base_dir, "file" if "file" in options else "pbf")
+    network, _ = street_network(path, speeds=options.get("speeds"),
+                                maxspeed_factor=options.get("maxspeed_factor", 0.8),
+                                cache_dir=options.get("cache_dir"))
+    return network
+
+
+def street_segments(problem: Problem, roads: Mapping[str, Any] | bool | None = None) -> np.ndarray | None:
+    """The streets of the road source's local OpenStreetMap file as ``(k, 2, 2)`` lon/lat segments (each
+    two-way street once), for a background; None when the source is a server or there is none."""
+    spec = roads_spec(problem, roads)
+    if spec is None or not (spec.get("file") or spec.get("pbf")):
+        return None
+    network = _street_network(spec, problem.base_dir)
+    low, high = np.minimum(network.tail, network.head), np.maximum(network.tail, network.head)
+    _, first = np.unique(low.astype(np.int64) * network.n_nodes + high, return_index=True)
+    return np.stack([network.lonlat[low[first]], network.lonlat[high[first]]], axis=1)
+
+
+def _import(module: str, package: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise VrpkitError(f"{package} is needed for this: {EXTRA_HINT} ({err})") from None
+
+
+# -- text for people ----------------------------------------------------------------------------------------
+
+
+class Units:
+    """How a problem's numbers are shown: lon/lat problems in km and h:mm, others as plain numbers."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.real = problem.coordinates == "lonlat"
+
+    def distance(self, value: float) -> str:
+        return f"{km(value)} km" if self.real else fmt(value)
+
+    def time(self, value: float) -> str:
+        return clock(value) if self.real else fmt(value)
+
+    def windows(self, windows: Sequence[Sequence[float]]) -> str:
+        parts = []
+        for start, end in windows:
+            if start <= 0 and not np.isfinite(end):
+                return "any time"
+            parts.append(f"{self.time(start)}–{self.time(end) if np.isfinite(end) else ''}")
+        return ", ".join(parts)
+
+    def load(self, values: Sequence[float], capacity: Sequence[float] | None = None) -> str:
+        def amounts(xs: Sequence[float]) -> str:
+            return fmt(xs[0]) if len(xs) == 1 else "[" + ", ".join(fmt(x) for x in xs) + "]"
+
+        text = amounts(list(values))
+        if capacity is not None and np.isfinite(capacity).all():
+            text += " / " + amounts(list(capacity))
+        return text
+
+
+def route_summaries(problem: Problem, evaluation: Evaluation) -> list[dict[str, Any]]:
+    """Per route: ``label``, ``vehicle_type``, ``stops``, ``distance``, ``duration``, ``peak_load``,
+    ``capacity`` and the same as text (``text``: distance, duration and load), for legends."""
+    units = Units(problem)
+    out = []
+    for k, r in enumerate(evaluation.routes):
+        peak = np.max(np.array([r.start_load, *r.load], dtype=float), axis=0)
+        cap = problem.capacity[r.vehicle_type]
+        vt = problem.vehicle_types[r.vehicle_type].id
+        out.append({
+            "label": f"route {k}", "vehicle_type": vt, "stops": len(r.clients), "distance": r.distance,
+            "duration": r.duration, "peak_load": peak.tolist(), "capacity": cap.tolist(),
+            "text": f"{units.distance(r.distance)} · {units.time(r.duration)} · load {units.load(peak, cap)}",
+        })
+    return out
+
+
+def _stop_popup(problem: Problem, evaluation: Evaluation, k: int, i: int, units: Units) -> str:
+    r = evaluation.routes[k]
+    c = r.clients[i]
+    client = problem.clients[c]
+    cap = problem.capacity[r.vehicle_type]
+    rows = [("arrival", units.time(r.arrival[i])), ("start", units.time(r.start[i]))]
+    wait = r.start[i] - r.arrival[i]
+    if wait > 1e-9:
+        rows.append(("wait", units.time(wait)))
+    if client.service_time:
+        rows.append(("service", units.time(client.service_time)))
+    rows.append(("departure", units.time(r.departure[i])))
+    rows.append(("load after", units.load(r.load[i], cap)))
+    if any(client.delivery):
+        rows.append(("delivery", units.load(client.delivery)))
+    if any(client.pickup):
+        rows.append(("pickup", units.load(client.pickup)))
+    plural = "s" if len(client.time_windows) > 1 else ""
+    rows.append((f"time window{plural}", units.windows(client.time_windows)))
+    late = r.start[i] - client.time_windows[-1][1]
+    title = (f"<b>{html.escape(client.id)}</b><br>stop {i + 1} of route {k} "
+             f"({html.escape(problem.vehicle_types[r.vehicle_type].id)})")
+    if late > 1e-6:
+        title += f'<br><b style="color:{MISSING_COLOR}">late by {units.time(late)}</b>'
+    return title + _table(rows)
+
+
+def _table(rows: Sequence[tuple[str, str]]) -> str:
+    cells = "".join(f"<tr><td>{html.escape(a)}</td><td><b>{html.escape(b)}</b></td></tr>" for a, b in rows)
+    return f'<table class="vrpkit-popup">{cells}</table>'
+
+
+# -- the folium map ---------------------------------------------------------------------------------------
+
+
+def _folium() -> Any:
+    return _import("folium", "folium")
+
+
+def leaflet_assets() -> tuple[str, str]:
+    """Leaflet's script and style sheet (its images inlined as data URIs) from ``XStatic-Leaflet``."""
+    try:
+        import xstatic.pkg.leaflet as xleaflet
+    except ImportError as err:
+        raise VrpkitError(f"XStatic-Leaflet is needed to embed Leaflet in the page: {EXTRA_HINT} "
+                          f"({err})") from None
+    base = Path(xleaflet.BASE_DIR)
+    script = (base / "leaflet.js").read_text(encoding="utf-8")
+    style = (base / "leaflet.css").read_text(encoding="utf-8")
+
+    def inline(match: re.Match[str]) -> str:
+        image = base / match.group(1)
+        if not image.is_file():
+            return match.group(0)
+        return f"url(data:image/png;base64,{base64.b64encode(image.read_bytes()).decode()})"
+
+    style = re.sub(r"url\((images/[\w.-]+\.png)\)", inline, style)
+    script = re.sub(r"</(script)", r"<\\/\1", script, flags=re.IGNORECASE)
+    return script, style
+
+
+MAP_STYLE = """
+.vrpkit-stop{border-radius:50%;color:#fff;font:bold 10px/18px sans-serif;text-align:center;width:18px;
+ height:18px;border:1px solid #fff;box-shadow:0 0 2px #000}
+.vrpkit-depot{background:#111;color:#fff;font:bold 11px/20px sans-serif;text-align:center;width:20px;height:20px;
+ border:2px solid #fff;box-shadow:0 0 3px #000}
+.vrpkit-legend{position:absolute;right:10px;bottom:24px;z-index:1000;background:rgba(255,255,255,.92);
+ padding:6px 9px;font:12px/1.35 sans-serif;border-radius:4px;box-shadow:0 1px 5px rgba(0,0,0,.4);
+ max-height:45vh;max-width:min(480px,90vw);overflow:auto}
+.vrpkit-legend summary{cursor:pointer;white-space:normal}
+.vrpkit-legend table{border-collapse:collapse}.vrpkit-legend td{padding:1px 5px;white-space:nowrap}
+.vrpkit-swatch{display:inline-block;width:22px;height:4px;vertical-align:middle}
+table.vrpkit-popup td{padding:0 6px 0 0;white-space:nowrap}
+"""
+
+
+def _elements() -> tuple[type, type, type, type]:
+    """Small folium elements: raw header HTML, a popup/tooltip binding without jQuery, the legend, a script
+    (``MAP`` in its code is the map's variable)."""
+    from branca.element import Element, MacroElement
+    from jinja2 import Template
+
+    class Assets(Element):  # type: ignore[misc]
+        """Raw HTML for the page's header (not a template: Leaflet's code is kept as it is)."""
+
+        def __init__(self, content: str) -> None:
+            super().__init__()
+            self._name = "VrpkitAssets"
+            self.content = content
+
+        def render(self, **kwargs: Any) -> str:
+            return self.content
+
+    class Bind(MacroElement):  # type: ignore[misc]
+        _template = Template(
+            "{% macro script(this, kwargs) %}"
+            "{{ this._parent.get_name() }}.{{ this.method }}({{ this.content|tojson }}, "
+            "{{ this.options|tojson }});\n{% endmacro %}")
+
+        def __init__(self, method: str, content: str, **options: Any) -> None:
+            super().__init__()
+            self._name = "VrpkitBind"
+            self.method = method
+            self.content = content
+            self.options = options
+
+    class Legend(MacroElement):  # type: ignore[misc]
+        _template = Template("{% macro html(this, kwargs) %}{{ this.content }}{% endmacro %}")
+
+        def __init__(self, content: str) -> None:
+            super().__init__()
+            self._name = "VrpkitLegend"
+            self.content = content
+
+    class Script(MacroElement):  # type: ignore[misc]
+        _template = Template("{% macro script(this, kwargs) %}"
+                             "{{ this.code.replace('MAP', this._parent.get_name()) }}\n{% endmacro %}")
+
+        def __init__(self, code: str) -> None:
+            super().__init__()
+            self._name = "VrpkitScript"
+            self.code = code
+
+    return Assets, Bind, Legend, Script
+
+
+def route_map(
+    problem: Problem,
+    plan: Any,
+    *,
+    roads: Mapping[str, Any] | bool | None = None,
+    paths: Sequence[np.ndarray] | None = None,
+    tiles: str | None = "OpenStreetMap",
+    embed: bool = True,
+    legend: bool = True,
+) -> folium.Map:
+    """A folium map of ``plan`` (a solver result, an evaluation, a solution or its JSON) on ``problem``.
+
+    Routes follow the streets when a road source is known (``roads``, see :func:`route_paths`), or the given
+    ``paths`` (as :func:`route_paths` returns them). ``tiles`` names the background (a folium tile name or
+    URL; None for none; planar problems never have tiles). ``embed`` puts Leaflet into the page so that it
+    needs no network but for the tiles. Save it with :func:`save_map` (or ``.save(path)``); a notebook shows
+    it inline.
+    """
+    folium = _folium()
+    Assets, Bind, Legend, Script = _elements()
+    evaluation = as_evaluation(problem, plan)
+    points = node_points(problem)
+    if paths is None:
+        paths = route_paths(problem, evaluation, roads=roads)
+    if len(paths) != len(evaluation.routes):
+        raise ValidationError("paths", f"{len(paths)} paths for {len(evaluation.routes)} routes")
+    real = problem.coordinates == "lonlat"
+    units = Units(problem)
+
+    def latlng(xy: np.ndarray) -> list[list[float]]:
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        return xy[:, ::-1].tolist()
+
+    everything = np.concatenate([points, *[np.asarray(p, dtype=float).reshape(-1, 2) for p in paths]])
+    low, high = everything.min(axis=0), everything.max(axis=0)
+    center = ((low + high) / 2)[::-1].tolist()
+    if real:
+        fmap = folium.Map(location=center, tiles=tiles, zoom_start=13)
+        fmap.add_child(Script("L.control.scale({imperial: false}).addTo(MAP);"))
+    else:
+        fmap = folium.Map(location=center, tiles=None, crs="Simple", zoom_start=0)
+        fmap.options["minZoom"] = -20
+        fmap.options["zoomSnap"] = 0.25
+    if embed:
+        fmap.default_js = []
+        fmap.default_css = []
+        script, style = leaflet_assets()
+        fmap.get_root().header.add_child(Assets(f"<style>{style}</style>\n<script>{script}</script>"),
+                                         name="leaflet")
+    else:
+        fmap.default_js = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
+        fmap.default_css = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css")]
+    fmap.get_root().header.add_child(Assets(f"<style>{MAP_STYLE}</style>"), name="vrpkit_style")
+
+    ids = problem.node_ids
+    nd = problem.n_depots
+    summaries = route_summaries(problem, evaluation)
+    for k, (r, path) in enumerate(zip(evaluation.routes, paths, strict=True)):
+        color = route_color(k)
+        s = summaries[k]
+        name = (f'<span style="color:{color}">&#9632;</span> route {k} · {html.escape(s["vehicle_type"])} · '
+                f'{s["stops"]} stop{"s" * (s["stops"] != 1)}')
+        group = folium.FeatureGroup(name=name, show=True).add_to(fmap)
+        line = folium.PolyLine(latlng(path), color=color, weight=4, opacity=0.85,
+                               class_name=f"vrpkit-route vrpkit-route-{k}")
+        line.add_child(Bind("bindTooltip", f"route {k} ({html.escape(s['vehicle_type'])}): "
+                                           f"{html.escape(s['text'])}", sticky=True))
+        line.add_to(group)
+        for i, c in enumerate(r.clients):
+            icon = folium.DivIcon(html=f'<div class="vrpkit-stop" style="background:{color}">{i + 1}</div>',
+                                  icon_size=(18, 18), icon_anchor=(9, 9), class_name="vrpkit-stop-icon")
+            marker = folium.Marker(latlng(points[nd + c])[0], icon=icon)
+            marker.add_child(Bind("bindPopup", _stop_popup(problem, evaluation, k, i, units), maxWidth=320))
+            marker.add_child(Bind("bindTooltip", f"{html.escape(ids[nd + c])} (stop {i + 1} of route {k})"))
+            marker.add_to(group)
+
+    depots = folium.FeatureGroup(name="depots", show=True).add_to(fmap)
+    for d, depot in enumerate(problem.depots):
+        starting = [k for k, r in enumerate(evaluation.routes) if r.start_depot == d]
+        rows = [("opening", units.windows([depot.time_window])),
+                ("routes", ", ".join(map(str, starting)) or "none")]
+        icon = folium.DivIcon(html='<div class="vrpkit-depot">D</div>', icon_size=(24, 24), icon_anchor=(12, 12),
+                              class_name="vrpkit-depot-icon")
+        marker = folium.Marker(latlng(points[d])[0], icon=icon, z_index_offset=1000)
+        marker.add_child(Bind("bindPopup", f"<b>{html.escape(depot.id)}</b> (depot){_table(rows)}"))
+        marker.add_child(Bind("bindTooltip", f"depot {html.escape(depot.id)}"))
+        marker.add_to(depots)
+
+    left = unvisited(problem, evaluation)
+    if left:
+        missing = sum(bool(problem.required[c]) for c in left)
+        label = f"not visited ({len(left)}" + (f", {missing} required" if missing else "") + ")"
+        group = folium.FeatureGroup(name=label, show=True).add_to(fmap)
+        for c in left:
+            client = problem.clients[c]
+            required = bool(problem.required[c])
+            color = MISSING_COLOR if required else UNVISITED_COLOR
+            rows = [("status", "missing (required)" if required else "left out (optional)")]
+            if client.prize:
+                rows.append(("prize", fmt(client.prize)))
+            if any(client.delivery):
+                rows.append(("delivery", units.load(client.delivery)))
+            if any(client.pickup):
+                rows.append(("pickup", units.load(client.pickup)))
+            rows.append(("time window" + ("s" if len(client.time_windows) > 1 else ""),
+                         units.windows(client.time_windows)))
+            marker = folium.CircleMarker(latlng(points[nd + c])[0], radius=6, color=color, weight=2, fill=True,
+                                         fill_color="#ffffff", fill_opacity=0.9, dash_array="3 2",
+                                         class_name="vrpkit-unvisited")
+            marker.add_child(Bind("bindPopup", f"<b>{html.escape(client.id)}</b>{_table(rows)}"))
+            marker.add_child(Bind("bindTooltip", f"{html.escape(client.id)} (not visited)"))
+            marker.add_to(group)
+
+    folium.LayerControl(collapsed=len(evaluation.routes) > 25).add_to(fmap)
+    if legend:
+        fmap.add_child(Legend(_legend_html(problem, evaluation, summaries, units, len(left))))
+    fmap.fit_bounds([latlng(low)[0], latlng(high)[0]], padding=(30, 30))
+    return fmap
+
+
+def _legend_html(problem: Problem, evaluation: Evaluation, summaries: list[dict[str, Any]], units: Units,
+                 n_left: int) -> str:
+    rows = []
+    for k, s in enumerate(summaries):
+        rows.append(f'<tr><td><span class="vrpkit-swatch" style="background:{route_color(k)}"></span> {k}</td>'
+                    f'<td>{html.escape(s["vehicle_type"])}</td><td align="right">{s["stops"]}</td>'
+                    f'<td align="right">{units.distance(s["distance"])}</td>'
+                    f'<td align="right">{units.time(s["duration"])}</td>'
+                    f'<td align="right">{html.escape(units.load(s["peak_load"], s["capacity"]))}</td></tr>')
+    status = ("feasible" if evaluation.feasible
+              else f'<b style="color:{MISSING_COLOR}">infeasible ({len(evaluation.violations)} violations)</b>')
+    foot = (f"<tr><td colspan=2><b>total</b></td><td align=right>{sum(s['stops'] for s in summaries)}</td>"
+            f"<td align=right><b>{units.distance(evaluation.distance)}</b></td>"
+            f"<td align=right><b>{units.time(evaluation.duration)}</b></td><td></td></tr>")
+    extra = f"<br>{n_left} client{'s' * (n_left != 1)} not visited" if n_left else ""
+    name = problem.name if len(problem.name) <= 60 else problem.name[:57] + "..."
+    return (f'<div class="vrpkit-legend"><details open><summary><b>{html.escape(name)}</b> · '
+            f'cost {fmt(evaluation.cost)} · {status}{extra}</summary><table><tr><th>route</th><th>vehicle</th>'
+            f'<th>stops</th><th>distance</th><th>duration</th><th>load</th></tr>{"".join(rows)}{foot}</table>'
+            "</details></div>")
+
+
+def save_map(fmap: folium.Map, path: str | Path) -> Path:
+    """Write the map as a standalone HTML page."""
+    path = Path(path)
+    if path.is_dir():
+        raise VrpkitError(f"{path}: is a directory; give a file name")
+    path.write_text(fmap.get_root().render(), encoding="utf-8")
+    return path
+
+
+__all__ = [
+    "PALETTE",
+    "Units",
+    "as_evaluation",
+    "leaflet_assets",
+    "node_points",
+    "roads_spec",
+    "route_color",
+    "route_map",
+    "route_nodes",
+    "route_paths",
+    "route_summaries",
+    "save_map",
+    "street_segments",
+    "unvisited",
+]
