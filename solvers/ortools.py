@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from google.protobuf import text_format
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from vrpkit.diagnose import client_vehicle_feasibility, diagnose
@@ -59,6 +60,17 @@ if TYPE_CHECKING:
 _FIRST = {k.lower(): v for k, v in routing_enums_pb2.FirstSolutionStrategy.Value.items()
           if k not in ("UNSET", "EVALUATOR_STRATEGY")}
 _META = {k.lower(): v for k, v in routing_enums_pb2.LocalSearchMetaheuristic.Value.items() if k != "UNSET"}
+_INSERTION_LNS = (
+    "use_global_cheapest_insertion_path_lns", "use_local_cheapest_insertion_path_lns",
+    "use_global_cheapest_insertion_visit_types_lns", "use_local_cheapest_insertion_visit_types_lns",
+    "use_relocate_expensive_chain", "use_shortest_path_two_opt",
+)
+"""Operators that ``operators="tuned"`` turns off: on CVRPLIB X they cost more search time than they give."""
+_OPTIONAL_OPS = (
+    "use_relocate_path_global_cheapest_insertion_insert_unperformed", "use_make_chain_inactive",
+    "use_swap_active_chain", "use_shortest_path_swap_active",
+)
+"""Operators that only move optional clients in or out: turned off when every client is required."""
 _MAX_INT = 10**15
 """Largest magnitude a scaled total may reach: int64 is 9.2e18, leaving room for OR-Tools' own sums."""
 _STATUS = {v: k.removeprefix("ROUTING_").lower() for k, v in routing_enums_pb2.RoutingSearchStatus.Value.items()}
@@ -205,16 +217,23 @@ class ORToolsSolver:
     Options (keyword arguments, or in a spec string ``"ortools:first_solution=savings,gls_lambda=0.2"``):
 
     - ``first_solution``: an OR-Tools ``FirstSolutionStrategy`` name, any case (``savings``,
-      ``path_cheapest_arc``, ``parallel_cheapest_insertion``, ...). Default: ``savings`` when only capacities
-      constrain the routes, ``parallel_cheapest_insertion`` when times or lengths do or clients are optional.
+      ``path_cheapest_arc``, ``parallel_cheapest_insertion``, ...). Default: ``path_cheapest_arc`` when only
+      capacities constrain the routes, ``parallel_cheapest_insertion`` when times or lengths do or clients are
+      optional.
     - ``metaheuristic``: ``guided_local_search`` (default), ``tabu_search``, ``simulated_annealing``,
       ``greedy_descent``, ``generic_tabu_search`` or ``automatic``.
     - ``gls_lambda``: guided local search's lambda coefficient (OR-Tools' default 0.1).
-    - ``lns``: also use OR-Tools' path and inactive LNS operators (default False).
+    - ``operators``: the local search operators. ``tuned`` (default): OR-Tools' defaults without its
+      insertion-based LNS operators (cheapest-insertion path LNS, expensive-chain relocation), which cost more
+      search time than they give on CVRPLIB X, and without the operators for optional clients when every
+      client is required; ``ortools``: OR-Tools' defaults; ``all``: OR-Tools' defaults plus its path,
+      full-path and inactive LNS.
     - ``full_propagation``: OR-Tools' ``use_full_propagation`` (default False: faster).
     - ``vehicle_bound``: number of vehicles for each type with unlimited count (default: :func:`vehicle_bound`).
     - ``solution_limit``: stop after this many solutions (for reproducible runs).
     - ``log``: OR-Tools' search log on stderr.
+    - ``params``: OR-Tools ``RoutingSearchParameters`` in protobuf text format, applied last (for anything
+      else, e.g. ``"guided_local_search_reset_penalties_on_new_best_solution: true"``).
     """
 
     name = "ortools"
@@ -225,16 +244,17 @@ class ORToolsSolver:
         first_solution: str | None = None,
         metaheuristic: str | None = None,
         gls_lambda: float | None = None,
-        lns: bool = False,
+        operators: str = "tuned",
         full_propagation: bool = False,
         vehicle_bound: int | None = None,
         solution_limit: int | None = None,
         log: bool = False,
+        params: str | None = None,
         **unknown: Any,
     ) -> None:
         if unknown:
-            known = ("first_solution, metaheuristic, gls_lambda, lns, full_propagation, vehicle_bound, "
-                     "solution_limit, log")
+            known = ("first_solution, metaheuristic, gls_lambda, operators, full_propagation, vehicle_bound, "
+                     "solution_limit, log, params")
             names = ", ".join(f'"{k}"' for k in unknown)
             raise SolverError(f'solver "ortools": unknown option {names} (known: {known})')
         self.first_solution = _lookup("first_solution", first_solution, _FIRST)
@@ -247,11 +267,17 @@ class ORToolsSolver:
             if value is not None and not float(value).is_integer():
                 raise SolverError(f'solver "ortools": {key} must be an integer, got {value!r}')
         self.gls_lambda = gls_lambda
-        self.lns = bool(lns)
+        self.operators = _lookup("operators", operators, dict.fromkeys(("tuned", "ortools", "all"), 0))
         self.full_propagation = bool(full_propagation)
         self.vehicle_bound = None if vehicle_bound is None else int(vehicle_bound)
         self.solution_limit = None if solution_limit is None else int(solution_limit)
         self.log = bool(log)
+        self.params = params
+        if params is not None:
+            try:
+                text_format.Merge(params, pywrapcp.DefaultRoutingSearchParameters())
+            except text_format.ParseError as err:
+                raise SolverError(f'solver "ortools": params: {err}') from None
 
     def supports(self, problem: Problem) -> str | None:
         """Every problem the model can express is supported."""
@@ -262,7 +288,34 @@ class ORToolsSolver:
         a = problem.attributes
         if a & {"time_windows", "duration_limit", "distance_limit", "prizes"}:
             return "parallel_cheapest_insertion"
-        return "savings"
+        return "path_cheapest_arc"
+
+    def search_parameters(self, problem: Problem, time_limit: float) -> tuple[Any, str, str]:
+        """OR-Tools' search parameters for ``problem``, and the first-solution strategy and metaheuristic."""
+        first = self.first_solution or self.default_first_solution(problem)
+        meta = self.metaheuristic or "guided_local_search"
+        params = pywrapcp.DefaultRoutingSearchParameters()
+        params.first_solution_strategy = _FIRST[first]
+        params.local_search_metaheuristic = _META[meta]
+        if self.gls_lambda is not None:
+            params.guided_local_search_lambda_coefficient = float(self.gls_lambda)
+        params.use_full_propagation = self.full_propagation
+        ops = params.local_search_operators
+        if self.operators == "all":
+            ops.use_path_lns = ops.use_full_path_lns = ops.use_inactive_lns = pywrapcp.BOOL_TRUE
+        elif self.operators == "tuned":
+            for name in _INSERTION_LNS + (_OPTIONAL_OPS if problem.required.all() else ()):
+                setattr(ops, name, pywrapcp.BOOL_FALSE)
+        if self.solution_limit is not None:
+            params.solution_limit = self.solution_limit
+        params.log_search = self.log
+        if self.params:
+            try:
+                text_format.Merge(self.params, params)
+            except text_format.ParseError as err:
+                raise SolverError(f'solver "ortools": params: {err}') from None
+        params.time_limit.FromMilliseconds(max(10, int(time_limit * 1000)))
+        return params, first, meta
 
     def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress) -> Solution | None:
         started = time.perf_counter()
@@ -273,22 +326,8 @@ class ORToolsSolver:
         if problem.n_clients == 0 or not fleet(problem, feasible, self.vehicle_bound)[0]:
             return Solution((), {"vehicles": 0})  # nothing to serve, or only optional clients no one can serve
         model = _Model(problem, feasible, seed=seed, vehicle_bound=self.vehicle_bound)
-        first = self.first_solution or self.default_first_solution(problem)
-        meta = self.metaheuristic or "guided_local_search"
-        params = pywrapcp.DefaultRoutingSearchParameters()
-        params.first_solution_strategy = _FIRST[first]
-        params.local_search_metaheuristic = _META[meta]
-        if self.gls_lambda is not None:
-            params.guided_local_search_lambda_coefficient = float(self.gls_lambda)
-        params.use_full_propagation = self.full_propagation
-        if self.lns:
-            ops = params.local_search_operators
-            ops.use_path_lns = ops.use_inactive_lns = pywrapcp.BOOL_TRUE
-        if self.solution_limit is not None:
-            params.solution_limit = self.solution_limit
-        params.log_search = self.log
         remaining = max(0.01, time_limit - (time.perf_counter() - started))
-        params.time_limit.FromMilliseconds(max(10, int(remaining * 1000)))
+        params, first, meta = self.search_parameters(problem, remaining)
 
         routing, cost_scale = model.routing, model.scales.cost
         found = [0]
@@ -454,10 +493,6 @@ class _Model:
                 dim.SetSpanUpperBoundForVehicle(_floor(vt.max_duration, sc.time, horizon), v)
             if vt.cost_per_duration > 0:
                 dim.SetSpanCostCoefficientForVehicle(round(vt.cost_per_duration * sc.cost / sc.time), v)
-            if not waits:
-                continue
-            routing.AddVariableMinimizedByFinalizer(dim.CumulVar(routing.End(v)))
-            routing.AddVariableMaximizedByFinalizer(dim.CumulVar(routing.Start(v)))
 
     def _add_loads(self, client_idx: list[int]) -> None:
         p, routing = self.problem, self.routing

@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 import pytest
+from vrpkit.solvers import Progress, get_solver
+from vrpkit.solvers.ortools import ORToolsSolver, default_vehicle_bound, scales
 
 import vrpkit
 from vrpkit import Client, Depot, NoSolutionError, Problem, SolverError, VehicleType, evaluate
-from vrpkit.solvers import Progress, get_solver
-from vrpkit.solvers.ortools import ORToolsSolver, default_vehicle_bound, scales
 
 T = 0.5  # seconds: every instance here is tiny
 
@@ -52,7 +52,8 @@ def square(capacity: int, backhaul: str) -> Problem:
     return Problem(
         "square", backhaul=backhaul,
         depots=(Depot("D", (0, 0)),),
-        clients=(Client("d1", (4, 0), delivery=1), Client("p", (4, 3), pickup=2), Client("d2", (0, 3), delivery=1)),
+        clients=(Client("d1", (4, 0), delivery=1), Client("p", (4, 3), pickup=2),
+                 Client("d2", (0, 3), delivery=1)),
         vehicle_types=(VehicleType("v", capacity=capacity),),
     )
 
@@ -157,7 +158,8 @@ def test_multi_depot_and_start_end_depots():
 ])
 def test_heterogeneous_fleet_fixed_and_distance_costs(small_fixed, small_per_distance, expected, used):
     types = (VehicleType("big", count=1, capacity=2, fixed_cost=10),
-             VehicleType("small", count=2, capacity=1, fixed_cost=small_fixed, cost_per_distance=small_per_distance))
+             VehicleType("small", count=2, capacity=1, fixed_cost=small_fixed,
+                         cost_per_distance=small_per_distance))
     r = run(corner(vehicle_types=types))
     assert r.cost == expected
     assert {r.problem.vehicle_types[s.vehicle_type].id for s in r.evaluation.routes} == used
@@ -306,14 +308,14 @@ def test_vehicle_bound_for_unlimited_fleets(line):
 
 
 def test_options_from_spec_string(line):
-    r = run(line, "ortools:first_solution=PATH_CHEAPEST_ARC,metaheuristic=tabu_search,gls_lambda=0.2,lns=true")
-    assert (r.stats["first_solution"], r.stats["metaheuristic"]) == ("path_cheapest_arc", "tabu_search")
+    r = run(line, "ortools:first_solution=SAVINGS,metaheuristic=tabu_search,gls_lambda=0.2,operators=all")
+    assert (r.stats["first_solution"], r.stats["metaheuristic"]) == ("savings", "tabu_search")
     assert r.cost == 6
 
 
 def test_default_strategies():
     s = ORToolsSolver()
-    assert s.default_first_solution(corner()) == "savings"
+    assert s.default_first_solution(corner()) == "path_cheapest_arc"
     assert s.default_first_solution(corner(shift=(0, 100))) == "parallel_cheapest_insertion"
 
 
@@ -323,6 +325,8 @@ def test_default_strategies():
     ("ortools:metaheuristic=ants", 'unknown metaheuristic "ants"'),
     ("ortools:gls_lambda=-1", "gls_lambda must be a positive number"),
     ("ortools:vehicle_bound=2.5", "vehicle_bound must be an integer"),
+    ("ortools:operators=some", 'unknown operators "some"'),
+    ("ortools:params=time_limit_in_years: 3", "params: "),
 ])
 def test_bad_options(spec, message):
     with pytest.raises(SolverError, match=message):
@@ -378,3 +382,21 @@ def test_evaluator_agrees_on_a_float_instance_with_windows():
                 vehicle_types=(VehicleType("v", capacity=5, max_duration=25.5),))
     r = run(p)
     assert evaluate(p, r.solution).feasible
+
+
+def test_search_parameters_operators_and_params(line):
+    from ortools.constraint_solver import pywrapcp
+
+    def ops(problem, **options):
+        return ORToolsSolver(**options).search_parameters(problem, 1.0)[0].local_search_operators
+
+    assert ops(line).use_global_cheapest_insertion_path_lns == pywrapcp.BOOL_FALSE
+    assert ops(line).use_make_chain_inactive == pywrapcp.BOOL_FALSE
+    assert ops(line, operators="ortools").use_global_cheapest_insertion_path_lns == pywrapcp.BOOL_TRUE
+    assert ops(line, operators="all").use_path_lns == pywrapcp.BOOL_TRUE
+    prizes = line.replace(clients=(*line.clients[:2], Client("c3", (3, 0), delivery=1, required=False, prize=1)))
+    assert ops(prizes).use_make_chain_inactive == pywrapcp.BOOL_TRUE
+    solver = ORToolsSolver(params="guided_local_search_lambda_coefficient: 0.25 solution_limit: 7")
+    params = solver.search_parameters(line, 2.0)[0]
+    assert params.guided_local_search_lambda_coefficient == 0.25 and params.solution_limit == 7
+    assert params.time_limit.seconds == 2

@@ -13,6 +13,7 @@ test as an array, for solvers that want to restrict which vehicles may visit a c
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,13 +40,25 @@ class _Trips:
 
 
 def _shortest_from(weights: np.ndarray, source: int) -> np.ndarray:
-    """Dense Dijkstra: shortest path lengths from ``source`` to every node (non-negative weights)."""
+    """Shortest path lengths from ``source`` to every node (non-negative weights).
+
+    Starts from the direct arcs and relaxes all arcs at once until nothing improves: one pass when the matrix
+    satisfies the triangle inequality, a few for rounded or road matrices; dense Dijkstra beyond that.
+    """
     n = len(weights)
     dist = weights[source].astype(float).copy()
     dist[source] = 0.0
+    chunk = max(1, 2**22 // max(n, 1))
+    for _ in range(8):
+        best = dist.copy()
+        for k in range(0, n, chunk):
+            np.minimum(best, (dist[k:k + chunk, None] + weights[k:k + chunk]).min(axis=0), out=best)
+        if not (best < dist).any():
+            return dist
+        dist = best
     done = np.zeros(n, dtype=bool)
-    done[source] = True
-    for _ in range(n - 1):
+    dist[source] = 0.0
+    for _ in range(n):
         masked = np.where(done, np.inf, dist)
         k = int(np.argmin(masked))
         if not math.isfinite(masked[k]):
@@ -55,7 +68,18 @@ def _shortest_from(weights: np.ndarray, source: int) -> np.ndarray:
     return dist
 
 
+_CACHE: weakref.WeakKeyDictionary[Problem, _Trips] = weakref.WeakKeyDictionary()
+
+
 def _trips(problem: Problem) -> _Trips:
+    """The single-client trips of ``problem``, computed once per problem (problems are immutable)."""
+    trips = _CACHE.get(problem)
+    if trips is None:
+        trips = _CACHE[problem] = _compute_trips(problem)
+    return trips
+
+
+def _compute_trips(problem: Problem) -> _Trips:
     nd, n = problem.n_depots, problem.n_clients
     service = np.concatenate([np.zeros(nd), problem.service_time])
     time_w = problem.duration + service[:, None]  # leaving i for j: service at i, then travel
