@@ -191,7 +191,10 @@ def _osm_paths(stops: list[np.ndarray], options: dict[str, Any], base_dir: Any) 
                 leg.append(int(p[leg[-1]]))
             out.extend(network.lonlat[leg[::-1]])
         out.append(points[-1])
-        paths.append(np.asarray(out, dtype=float))
+        path = np.asarray(out, dtype=float)
+        keep = np.ones(len(path), dtype=bool)
+        keep[1:] = np.any(path[1:] != path[:-1], axis=1)  # a stop on a node, or a leg's end and the next start
+        paths.append(path[keep])
     return paths
 
 

@@ -82,7 +82,7 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
         raise VrpkitError(f"{path}: is a directory; give a file name")
     FigureCanvasAgg(fig)
     try:
-        fig.savefig(path, dpi=dpi)
+        fig.savefig(path, dpi=dpi, bbox_inches="tight", pad_inches=0.1)
     except ValueError as err:  # an unknown format
         raise VrpkitError(f"{path}: {err}") from None
     return path
@@ -109,15 +109,15 @@ def plot_routes(
     ``paths``. ``streets`` draws the street network of a local OpenStreetMap file behind (default: when the
     road source has one). ``numbers`` numbers the stops (default: up to :data:`MAX_NUMBERED` stops).
     """
-    fig, ax = _axes(ax, (9, 8))
-    from matplotlib.collections import LineCollection
-
     evaluation = as_evaluation(problem, plan)
+    points = node_points(problem)
     if paths is None:
         paths = route_paths(problem, evaluation, roads=roads)
     if len(paths) != len(evaluation.routes):
         raise ValidationError("paths", f"{len(paths)} paths for {len(evaluation.routes)} routes")
-    points = node_points(problem)
+    fig, ax = _axes(ax, _route_figsize(problem, points, paths, legend and bool(evaluation.routes)))
+    from matplotlib.collections import LineCollection
+
     nd = problem.n_depots
     if streets is not False:
         try:
@@ -169,6 +169,17 @@ def plot_routes(
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False,
                   ncols=1 if len(evaluation.routes) <= 30 else 2)
     return fig
+
+
+def _route_figsize(problem: Problem, points: np.ndarray, paths: Sequence[np.ndarray],
+                   legend: bool) -> tuple[float, float]:
+    """A figure size that fits the drawing's aspect: 8 inches of plot wide, 3 to 10 high, plus the legend."""
+    xy = np.concatenate([points, *[np.asarray(p, dtype=float).reshape(-1, 2) for p in paths]])
+    width, height = np.ptp(xy, axis=0)
+    if problem.coordinates == "lonlat":
+        width *= math.cos(math.radians(float(np.mean(xy[:, 1]))))
+    ratio = height / width if width > 0 else 1.0
+    return 8 + 4.5 * legend, float(np.clip(8 * ratio, 3, 10)) + 1
 
 
 def _short(text: str, width: int = 90) -> str:
