@@ -68,6 +68,7 @@ class Progress:
 
 _REGISTRY: dict[str, tuple[str, str]] = {
     "ortools": ("vrpkit.solvers.ortools", "ORToolsSolver"),
+    "aco": ("vrpkit.solvers.aco", "ACOSolver"),
 }
 """name -> (module, class); imported only when asked for, so that a missing extra names itself."""
 

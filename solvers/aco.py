@@ -1,0 +1,466 @@
+"""vrpkit's ant colony solver (``solver="aco"``): a Max-Min Ant System with the compiled local search.
+
+Each iteration, every ant builds a complete plan (all ants at once, in compiled code): from the depot of a
+vehicle it chooses the next client among the ``candidates`` nearest clients of where it stands, with
+probability proportional to ``pheromone ** alpha * visibility ** beta`` (visibility: the inverse of the
+distance), keeping only clients that leave the route feasible for every attribute of the model (the same
+segment arithmetic as :mod:`vrpkit.solvers.localsearch`: capacities, time windows, service times, shifts,
+duration and distance limits, open routes, strict and mixed backhaul). When no candidate fits it takes the
+most attractive feasible client of all; when none fits at all the route is closed and a vehicle opened
+(vehicle type and first client are drawn together among the vehicles left). Optional clients are taken
+only while their prize exceeds the detour. The best ants are then improved by the local search.
+
+Pheromone (Stützle and Hoos, 2000): evaporation by ``rho``, deposit ``1 / cost`` on the arcs of the
+iteration's best plan, or of the best plan so far every ``best_every`` iterations; trails stay within
+``[tau_min, tau_max]`` with ``tau_max = 1 / (rho * best cost)``; all trails are reset to ``tau_max`` when
+the best plan has not improved for ``restart`` iterations.
+
+Reproducibility: the same seed and ``iterations`` (with a time limit that is not reached) give the same plan
+on the same machine. Compiled code is cached on disk; the first run on a machine compiles it (tens of
+seconds, not counted in the time limit).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numba as nb
+import numpy as np
+from vrpkit.solvers.localsearch import CPD, LocalSearch, cat, score, unsupported
+
+from vrpkit.diagnose import diagnose
+from vrpkit.errors import NoSolutionError, SolverError
+from vrpkit.evaluate import Evaluation, evaluate
+from vrpkit.model import Problem
+from vrpkit.solution import Route, Solution
+
+if TYPE_CHECKING:
+    from vrpkit.solvers.base import Progress
+
+_jit = nb.njit(cache=True, _nrt=False)
+
+
+class ACOSolver:
+    """Max-Min Ant System with local search (see the module docstring).
+
+    Options (keyword arguments, or ``"aco:ants=20,beta=3"``):
+
+    - ``ants``: ants per iteration (default 20);
+    - ``alpha``, ``beta``: weights of pheromone and visibility (1 and 3);
+    - ``rho``: evaporation rate (0.05);
+    - ``candidates``: nearest clients an ant considers first (20);
+    - ``ls_ants``: how many of the iteration's best ants the local search improves (1);
+    - ``granularity``: related clients per client in the local search (20);
+    - ``best_every``: deposit on the best plan so far every this many iterations (3);
+    - ``restart``: iterations without improvement before the trails are reset (100);
+    - ``iterations``: stop after this many iterations (default: only the time limit);
+    - ``device``: ``"cpu"`` (the only one so far).
+    """
+
+    name = "aco"
+
+    def __init__(self, *, ants: int = 20, alpha: float = 1.0, beta: float = 3.0, rho: float = 0.05,
+                 candidates: int = 20, ls_ants: int = 1, granularity: int = 20, best_every: int = 3,
+                 restart: int = 100, iterations: int | None = None, device: str = "cpu",
+                 **unknown: Any) -> None:
+        if unknown:
+            names = ", ".join(f'"{k}"' for k in unknown)
+            raise SolverError(f'solver "aco": unknown option {names} (known: ants, alpha, beta, rho, candidates, '
+                              "ls_ants, granularity, best_every, restart, iterations, device)")
+        for key, value, low in (("ants", ants, 1), ("candidates", candidates, 1), ("ls_ants", ls_ants, 0),
+                                ("granularity", granularity, 1), ("best_every", best_every, 1),
+                                ("restart", restart, 1), ("iterations", iterations, 1)):
+            if value is None and key == "iterations":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise SolverError(f'solver "aco": {key} must be an integer >= {low}, got {value!r}')
+        for key, value in (("alpha", alpha), ("beta", beta)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise SolverError(f'solver "aco": {key} must be a number >= 0, got {value!r}')
+        if isinstance(rho, bool) or not isinstance(rho, int | float) or not 0 < rho < 1:
+            raise SolverError(f'solver "aco": rho must be in (0, 1), got {rho!r}')
+        if device != "cpu":
+            raise SolverError(f'solver "aco": device "{device}" is not available (only "cpu" so far)')
+        self.ants = ants
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+        self.rho = float(rho)
+        self.candidates = candidates
+        self.ls_ants = min(ls_ants, ants)
+        self.granularity = granularity
+        self.best_every = best_every
+        self.restart = restart
+        self.iterations = iterations
+        self.device = device
+
+    def supports(self, problem: Problem) -> str | None:
+        """None, or why not: every attribute of the model is supported except several time windows per
+        client."""
+        return unsupported(problem)
+
+    def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress | None = None
+              ) -> Solution | None:
+        started = time.perf_counter()
+        reasons = diagnose(problem)
+        if reasons:
+            raise NoSolutionError("no feasible plan exists", reasons)
+        if problem.n_clients == 0:
+            return Solution((), {"iterations": 0})
+        colony = Colony(problem, self, seed)
+        deadline = started + time_limit
+        while True:
+            improved = colony.iterate(deadline)
+            if improved and progress is not None:
+                progress.update(colony.best_cost)
+            if self.iterations is not None and colony.iteration >= self.iterations:
+                break
+            if time.perf_counter() >= deadline:
+                break
+        if colony.best is None or colony.best_violation > 0:
+            raise NoSolutionError("no feasible plan found", [colony.failure_reason()])
+        stats = {"iterations": colony.iteration, "restarts": colony.restarts, "aco_cost": colony.best_cost,
+                 "local_search_moves": colony.ls.moves}
+        return Solution(tuple(colony.best), stats)
+
+    def solve_many(self, problems: Sequence[Problem], *, time_limit: float, seed: int = 0
+                   ) -> list[tuple[Solution | None, Evaluation | None]]:
+        """Solve several problems, ``time_limit`` seconds each; each plan comes with the evaluator's verdict
+        (None, None when no plan was found)."""
+        out: list[tuple[Solution | None, Evaluation | None]] = []
+        for problem in problems:
+            reason = self.supports(problem)
+            if reason:
+                raise SolverError(f'solver "aco" does not support {problem.name}: {reason}')
+            try:
+                plan = self.solve(problem, time_limit=time_limit, seed=seed)
+            except NoSolutionError:
+                out.append((None, None))
+                continue
+            out.append((plan, evaluate(problem, plan)))
+        return out
+
+
+class Colony:
+    """The state of one run: pheromone, the best plan, the local search."""
+
+    def __init__(self, problem: Problem, params: ACOSolver, seed: int) -> None:
+        self.problem = problem
+        self.params = params
+        self.rng = np.random.default_rng(seed)
+        self.ls = LocalSearch(problem, granularity=params.granularity)
+        data = self.ls.data
+        self.cfg = self.ls.cfg
+        n, nd = problem.n_clients, problem.n_depots
+        m = nd + n
+        dist = problem.distance
+        self.symmetric = bool(np.allclose(dist, dist.T))
+        eta = 1.0 / np.maximum(dist, 1e-9 * max(1.0, float(dist.max())))
+        self.eta_beta = eta ** params.beta
+        k = max(1, min(params.candidates, n))
+        order = np.argsort(dist[:, nd:], axis=1, kind="stable")
+        cand = np.empty((m, k), np.int64)
+        for i in range(m):  # drop the node itself from its own list (clients only)
+            row = order[i]
+            if i >= nd:
+                row = row[row != i - nd]
+            cand[i] = row[:k] if len(row) >= k else np.pad(row, (0, k - len(row)), constant_values=-1)
+        self.cand = cand
+        self.counts = np.array([-1 if vt.count is None else vt.count for vt in problem.vehicle_types], np.int64)
+        self.start_nodes = problem.vehicle_start.astype(np.int64)
+        self.end_nodes = np.where(problem.vehicle_end < 0, m, problem.vehicle_end).astype(np.int64)
+        self.data = data
+        self.tau = np.ones((m + 1, m + 1))
+        self.tau_max = 1.0
+        self.tau_min = 0.0
+        self.iteration = 0
+        self.restarts = 0
+        self.stale = 0
+        self.best: list[Route] | None = None
+        self.best_arcs: np.ndarray | None = None
+        self.best_cost = math.inf
+        self.best_violation = math.inf
+        ants = params.ants
+        self.out_seq = np.zeros((ants, max(n, 1)), np.int64)
+        self.out_offsets = np.zeros((ants, n + 2), np.int64)
+        self.out_types = np.zeros((ants, n + 1), np.int64)
+        self.out_routes = np.zeros(ants, np.int64)
+        self.out_cost = np.zeros(ants)
+        self.out_missing = np.zeros(ants, np.int64)
+        self.visited = np.zeros((ants, max(n, 1)), np.bool_)
+        self.used = np.zeros((ants, len(problem.vehicle_types)), np.int64)
+        self.scratch = np.zeros((ants, 6, data.node.shape[1]))
+        self.pick_w = np.zeros((ants, max(k, len(problem.vehicle_types) * k)))
+        self.pick_c = np.zeros((ants, self.pick_w.shape[1]), np.int64)
+        self.pick_v = np.zeros((ants, self.pick_w.shape[1]), np.int64)
+
+    def failure_reason(self) -> str:
+        if self.best is None:
+            return "no ant built a plan"
+        return f"the best plan found still breaks constraints (total violation {self.best_violation:g})"
+
+    def weights(self) -> np.ndarray:
+        """``pheromone ** alpha * visibility ** beta`` between the problem's nodes."""
+        m = self.eta_beta.shape[0]
+        tau = self.tau[:m, :m]
+        return (tau if self.params.alpha == 1.0 else tau ** self.params.alpha) * self.eta_beta
+
+    def iterate(self, deadline: float) -> bool:
+        """One iteration: construct, improve, update the trails. Returns True when the best plan improved."""
+        p = self.params
+        n = self.problem.n_clients
+        rand = self.rng.random((p.ants, 2 * n + 2))
+        weights = self.weights()
+        construct(self.data.dist, self.data.dur, self.cfg, self.data.node, self.data.start, self.data.end,
+                  self.data.vt, self.data.cl, weights, self.cand, self.counts, self.start_nodes, self.end_nodes,
+                  rand, self.out_seq, self.out_offsets, self.out_types, self.out_routes, self.out_cost,
+                  self.out_missing, self.visited, self.used, self.scratch, self.pick_w, self.pick_c,
+                  self.pick_v)
+        self.iteration += 1
+        order = np.lexsort((self.out_cost, self.out_missing))
+        iter_best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray] | None = None
+        for a in order[:max(1, p.ls_ants)]:
+            r = int(self.out_routes[a])
+            offsets = self.out_offsets[a, :r + 1]
+            seq = self.out_seq[a, :offsets[-1]]
+            types = self.out_types[a, :r]
+            self.ls.load_flat(seq, offsets, types)
+            if p.ls_ants > 0:
+                self.ls.run(time_limit=max(0.0, deadline - time.perf_counter()), seed=self.rng)
+            key = (self.ls.violation, self.ls.cost)
+            if iter_best is None or key < (iter_best[0], iter_best[1]):
+                s, o, t = self.ls.export_flat()
+                iter_best = (key[0], key[1], s.copy(), o.copy(), t.copy())
+        assert iter_best is not None
+        viol, cost, seq, offsets, types = iter_best
+        arcs = self._arcs(seq, offsets, types)
+        improved = (viol, cost) < (self.best_violation, self.best_cost - 1e-9)
+        if improved:
+            self.best_violation, self.best_cost = viol, cost
+            self.best = [Route(int(types[i]), tuple(seq[offsets[i]:offsets[i + 1]].tolist()))
+                         for i in range(len(types))]
+            self.best_arcs = arcs
+            self.stale = 0
+            self._set_bounds()
+        else:
+            self.stale += 1
+        self._update(arcs, cost)
+        if self.stale >= p.restart:
+            self.tau.fill(self.tau_max)
+            self.stale = 0
+            self.restarts += 1
+        return improved
+
+    def _set_bounds(self) -> None:
+        p = self.params
+        n = max(2, self.problem.n_clients)
+        cost = max(self.best_cost, 1e-9)
+        first = self.tau_min == 0.0
+        self.tau_max = 1.0 / (p.rho * cost)
+        root = 0.05 ** (1.0 / n)
+        avg = max(2.0, self.cand.shape[1] / 2.0)
+        self.tau_min = self.tau_max * (1.0 - root) / ((avg - 1.0) * root)
+        if first:
+            self.tau.fill(self.tau_max)
+
+    def _arcs(self, seq: np.ndarray, offsets: np.ndarray, types: np.ndarray) -> np.ndarray:
+        """Arcs (from, to) of a plan in matrix nodes, with the virtual end of open routes."""
+        nd = self.problem.n_depots
+        froms, tos = [], []
+        for i in range(len(types)):
+            nodes = nd + seq[offsets[i]:offsets[i + 1]]
+            path = np.concatenate(([self.start_nodes[types[i]]], nodes, [self.end_nodes[types[i]]]))
+            froms.append(path[:-1])
+            tos.append(path[1:])
+        if not froms:
+            return np.zeros((2, 0), np.int64)
+        return np.vstack((np.concatenate(froms), np.concatenate(tos)))
+
+    def _update(self, arcs: np.ndarray, cost: float) -> None:
+        p = self.params
+        self.tau *= 1.0 - p.rho
+        use_best = self.best_arcs is not None and self.iteration % p.best_every == 0
+        deposit_arcs = self.best_arcs if use_best else arcs
+        amount = 1.0 / max(self.best_cost if use_best else cost, 1e-9)
+        if deposit_arcs is not None and deposit_arcs.shape[1]:
+            np.add.at(self.tau, (deposit_arcs[0], deposit_arcs[1]), amount)
+            if self.symmetric:
+                np.add.at(self.tau, (deposit_arcs[1], deposit_arcs[0]), amount)
+        if self.tau_min > 0:
+            np.clip(self.tau, self.tau_min, self.tau_max, out=self.tau)
+
+
+@_jit
+def _fits(dist, dur, cfg, node, end, vt, cl, scratch, a, prefix, v, c, cur, end_node, tmp, full):
+    """Whether client c can follow the route in scratch[a, prefix] (vehicle type v, last node cur): the route
+    closed after c must be feasible, and an optional client must be worth its detour."""
+    cat(dist, dur, cfg, scratch[a], prefix, node, c, scratch[a], tmp)
+    cat(dist, dur, cfg, scratch[a], tmp, end, v, scratch[a], full)
+    _cost, viol = score(scratch[a], full, vt, cfg, v, False)
+    if viol > 0.0:
+        return False
+    if cl[c, 1] == 0.0:
+        nd_c = int(node[c, 0])
+        detour = dist[cur, nd_c] + dist[nd_c, end_node] - dist[cur, end_node]
+        return cl[c, 0] > vt[v, CPD] * detour
+    return True
+
+
+@_jit
+def construct(dist, dur, cfg, node, start, end, vt, cl, weight, cand, counts, start_nodes, end_nodes, rand,
+              seq, offsets, types, n_routes, costs, missing, visited, used, scratch, pick_w, pick_c, pick_v):
+    """Build one plan per ant (row of ``rand``); see the module docstring. Rows of ``scratch[a]``: 0 and 1
+    the route so far (alternating), 2 and 3 trials."""
+    n_ants = rand.shape[0]
+    n = node.shape[0]
+    n_types = start.shape[0]
+    k = cand.shape[1]
+    width = node.shape[1]
+    nd = dist.shape[0] - 1 - n  # depots come first; the last node is the virtual end of open routes
+    for a in range(n_ants):
+        for c in range(n):
+            visited[a, c] = False
+        for t in range(n_types):
+            used[a, t] = 0
+        left = 0
+        for c in range(n):
+            if cl[c, 1] > 0.0:
+                left += 1
+        step = 0
+        j = 0
+        r = 0
+        total = 0.0
+        offsets[a, 0] = 0
+        while left > 0:
+            # Open a vehicle: draw (type, first client) among the candidates of each usable type's depot.
+            count = 0
+            wsum = 0.0
+            for t in range(n_types):
+                if counts[t] >= 0 and used[a, t] >= counts[t]:
+                    continue
+                s = start_nodes[t]
+                for f in range(width):
+                    scratch[a, 0, f] = start[t, f]
+                for i in range(k):
+                    c = cand[s, i]
+                    if c < 0 or visited[a, c] or cl[c, 1] == 0.0:
+                        continue
+                    if _fits(dist, dur, cfg, node, end, vt, cl, scratch, a, 0, t, c, s, end_nodes[t], 2, 3):
+                        w = weight[s, nd + c]
+                        pick_w[a, count] = w
+                        pick_c[a, count] = c
+                        pick_v[a, count] = t
+                        count += 1
+                        wsum += w
+            chosen = -1
+            v = -1
+            if count > 0:
+                x = rand[a, step] * wsum
+                step += 1
+                acc = 0.0
+                chosen = pick_c[a, count - 1]
+                v = pick_v[a, count - 1]
+                for i in range(count):
+                    acc += pick_w[a, i]
+                    if acc >= x:
+                        chosen = pick_c[a, i]
+                        v = pick_v[a, i]
+                        break
+            else:
+                best = -1.0
+                for t in range(n_types):
+                    if counts[t] >= 0 and used[a, t] >= counts[t]:
+                        continue
+                    s = start_nodes[t]
+                    for f in range(width):
+                        scratch[a, 0, f] = start[t, f]
+                    for c in range(n):
+                        if visited[a, c] or cl[c, 1] == 0.0:
+                            continue
+                        w = weight[s, nd + c]
+                        if w > best and _fits(dist, dur, cfg, node, end, vt, cl, scratch, a, 0, t, c, s,
+                                              end_nodes[t], 2, 3):
+                            best = w
+                            chosen = c
+                            v = t
+            if chosen < 0:
+                break  # no vehicle left can serve any client left
+            used[a, v] += 1
+            for f in range(width):
+                scratch[a, 0, f] = start[v, f]
+            cat(dist, dur, cfg, scratch[a], 0, node, chosen, scratch[a], 1)
+            row = 1
+            cur = nd + chosen
+            visited[a, chosen] = True
+            left -= 1
+            seq[a, j] = chosen
+            j += 1
+            e = end_nodes[v]
+            # Extend the route while some client fits.
+            while True:
+                count = 0
+                wsum = 0.0
+                for i in range(k):
+                    c = cand[cur, i]
+                    if c < 0 or visited[a, c]:
+                        continue
+                    if _fits(dist, dur, cfg, node, end, vt, cl, scratch, a, row, v, c, cur, e, 2, 3):
+                        w = weight[cur, nd + c]
+                        pick_w[a, count] = w
+                        pick_c[a, count] = c
+                        count += 1
+                        wsum += w
+                nxt = -1
+                if count > 0:
+                    x = rand[a, step] * wsum
+                    step += 1
+                    acc = 0.0
+                    nxt = pick_c[a, count - 1]
+                    for i in range(count):
+                        acc += pick_w[a, i]
+                        if acc >= x:
+                            nxt = pick_c[a, i]
+                            break
+                else:
+                    best = -1.0
+                    for c in range(n):
+                        if visited[a, c]:
+                            continue
+                        w = weight[cur, nd + c]
+                        if w > best and _fits(dist, dur, cfg, node, end, vt, cl, scratch, a, row, v, c,
+                                              cur, e, 2, 3):
+                            best = w
+                            nxt = c
+                if nxt < 0:
+                    break
+                other = 1 - row
+                cat(dist, dur, cfg, scratch[a], row, node, nxt, scratch[a], other)
+                row = other
+                cur = nd + nxt
+                visited[a, nxt] = True
+                if cl[nxt, 1] > 0.0:
+                    left -= 1
+                seq[a, j] = nxt
+                j += 1
+            cat(dist, dur, cfg, scratch[a], row, end, v, scratch[a], 4)
+            cost, _viol = score(scratch[a], 4, vt, cfg, v, False)
+            total += cost
+            types[a, r] = v
+            r += 1
+            offsets[a, r] = j
+        lost = 0
+        for c in range(n):
+            if not visited[a, c]:
+                if cl[c, 1] > 0.0:
+                    lost += 1
+                else:
+                    total += cl[c, 0]
+        n_routes[a] = r
+        costs[a] = total
+        missing[a] = lost
+    return 0
+
+
+__all__ = ["ACOSolver", "Colony", "construct"]
