@@ -313,7 +313,7 @@ def plot_convergence(
     ``progress-<label>``), continued flat to the end of the run (``tail-<label>``) when its runtime is known.
     """
     fig, ax = _axes(ax, (8, 4.5))
-    if isinstance(runs, Mapping) and not ("progress" in runs or "stats" in runs):
+    if isinstance(runs, Mapping) and not ("progress" in runs or "stats" in runs or "routes" in runs):
         items = list(runs.items())
     else:
         stats = getattr(runs, "stats", None) or (runs.get("stats") if isinstance(runs, Mapping) else None) or {}
