@@ -1,0 +1,111 @@
+"""The ant colony solver: exact optima on tiny problems, feasible plans for every attribute, reproducibility,
+options and errors, and a CVRPLIB X instance."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import pytest
+from conftest import needs_data
+from test_localsearch import VARIANTS, random_problem, square
+from vrpkit.solvers import get_solver
+from vrpkit.solvers.aco import ACOSolver
+
+import vrpkit
+from vrpkit import Client, Depot, Problem, Route, SolverError, VehicleType, evaluate
+
+
+def test_finds_the_optimum_of_a_tiny_problem():
+    result = vrpkit.solve(square(capacity=2), "aco", time_limit=5, seed=1, iterations=5)
+    assert result.feasible
+    assert result.cost == pytest.approx(40 + 10 * math.sqrt(2))
+    assert result.stats["iterations"] == 5
+
+
+def test_open_routes_and_prizes():
+    assert vrpkit.solve(square(end_depot=None), "aco", iterations=3).cost == pytest.approx(30.0)
+    clients = (Client("near", (1, 0), prize=5, required=False), Client("far", (50, 0), prize=5, required=False),
+               Client("must", (0, 2)))
+    p = Problem("prizes", (Depot("o", (0, 0)),), clients, (VehicleType("v"),))
+    result = vrpkit.solve(p, "aco", iterations=3)
+    # o -> must -> near -> o (2 + sqrt 5 + 1) and far's prize lost.
+    assert result.cost == pytest.approx(3 + math.sqrt(5) + 5)
+    assert result.evaluation.unassigned == (1,)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_every_attribute_gives_feasible_plans(variant):
+    p = random_problem(5, n=30, **VARIANTS[variant])
+    singles = evaluate(p, [Route(i % len(p.vehicle_types), (i,)) for i in range(p.n_clients)])
+    result = vrpkit.solve(p, "aco", time_limit=10, seed=0, iterations=3, ants=8)
+    assert result.feasible, result.evaluation.violations
+    assert result.cost < singles.cost
+
+
+def test_fleet_limits_are_kept():
+    # Three vehicles of capacity 10 for deliveries of 9 + 9 + 9 + 1 + 1 + 1: each route takes one 9.
+    clients = tuple(Client(f"c{i}", (10 * (i % 3) + 1, 5 * (i // 3)), delivery=9 if i < 3 else 1)
+                    for i in range(6))
+    p = Problem("fleet", (Depot("o", (0, 0)),), clients, (VehicleType("v", count=3, capacity=10),))
+    result = vrpkit.solve(p, "aco", iterations=5)
+    assert result.feasible
+    assert len(result.evaluation.routes) == 3
+
+
+def test_same_seed_and_iterations_give_the_same_plan():
+    p = random_problem(2, n=40)
+    a = vrpkit.solve(p, "aco", time_limit=30, seed=3, iterations=4)
+    b = vrpkit.solve(p, "aco", time_limit=30, seed=3, iterations=4)
+    assert a.solution.routes == b.solution.routes
+    assert a.stats["progress"][-1][1] == pytest.approx(a.cost)
+
+
+def test_progress_and_batch():
+    stream = io.StringIO()
+    result = vrpkit.solve(random_problem(4, n=30), "aco", iterations=6, progress=stream)
+    objectives = [obj for _, obj in result.stats["progress"]]
+    assert objectives == sorted(objectives, reverse=True)
+    assert objectives[-1] == pytest.approx(result.cost)
+    assert "best objective" in stream.getvalue()
+    problems = [random_problem(s, n=20) for s in range(3)]
+    out = ACOSolver(iterations=2, ants=5).solve_many(problems, time_limit=10)
+    assert len(out) == 3
+    for (plan, ev), p in zip(out, problems, strict=True):
+        assert plan is not None and ev.feasible and ev.cost == evaluate(p, plan).cost
+
+
+def test_options_and_errors():
+    assert get_solver("aco:ants=7,beta=2.5").ants == 7
+    with pytest.raises(SolverError, match="unknown option"):
+        get_solver("aco:colour=red")
+    with pytest.raises(SolverError, match="rho"):
+        ACOSolver(rho=1.5)
+    with pytest.raises(SolverError, match='device "cuda"'):
+        ACOSolver(device="cuda")
+    multi = Problem("tw2", (Depot("o", (0, 0)),), (Client("a", (1, 0), time_windows=((0, 5), (10, 20))),),
+                    (VehicleType("v"),))
+    assert "several time windows" in ACOSolver().supports(multi)
+    with pytest.raises(SolverError, match="several time windows"):
+        vrpkit.solve(multi, "aco")
+
+
+def test_no_plan_exists():
+    p = Problem("heavy", (Depot("o", (0, 0)),), (Client("a", (1, 0), delivery=5),),
+                (VehicleType("v", capacity=3),))
+    result = vrpkit.solve(p, "aco", iterations=1)
+    assert result.status == "no_solution"
+    assert any("capacity" in reason for reason in result.stats["reasons"])
+
+
+def test_cvrplib_x_instance():
+    from vrpkit.io import read_problem
+
+    folder = needs_data("cvrplib", "X")
+    p = read_problem(folder / "X-n101-k25.vrp")
+    with open(folder / "bks.csv") as f:
+        bks = {row["instance"]: float(row["bks"]) for row in csv.DictReader(f)}
+    result = vrpkit.solve(p, "aco", time_limit=30, seed=0, iterations=15)
+    assert result.feasible
+    assert result.cost <= 1.06 * bks["X-n101-k25"]
