@@ -44,6 +44,15 @@ def test_every_attribute_gives_feasible_plans(variant):
     assert result.cost < singles.cost
 
 
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_ants_alone_build_feasible_plans(variant):
+    # Without local search the plan is an ant's own: its feasibility rules must match the evaluator's.
+    p = random_problem(6, n=30, **VARIANTS[variant])
+    result = vrpkit.solve(p, "aco", seed=2, iterations=2, ants=6, ls_ants=0)
+    assert result.feasible, result.evaluation.violations
+    assert result.stats["local_search_moves"] == 0
+
+
 def test_fleet_limits_are_kept():
     # Three vehicles of capacity 10 for deliveries of 9 + 9 + 9 + 1 + 1 + 1: each route takes one 9.
     clients = tuple(Client(f"c{i}", (10 * (i % 3) + 1, 5 * (i // 3)), delivery=9 if i < 3 else 1)
