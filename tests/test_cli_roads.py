@@ -298,6 +298,23 @@ def test_point_off_the_map_is_one_line_and_leaves_no_server(osrm_env: dict[str, 
     assert not osrm_routed_using(Path(osrm_env["VRPKIT_CACHE_DIR"]))
 
 
+def test_problem_with_the_osrm_provider_is_drawn_on_its_streets(osrm_env: dict[str, str], tmp_path: Path) -> None:
+    pytest.importorskip("folium")
+    (tmp_path / "monaco.osm.pbf").symlink_to(MONACO)  # read relative to the problem's folder
+    problem_file = write(tmp_path / "p.json", {**LONLAT, "matrix": {"provider": "osrm", "pbf": "monaco.osm.pbf"}})
+    solution = write(tmp_path / "sol.json", {"routes": [{"stops": ["a", "b"]}, {"stops": ["c"]}]})
+    done = vrpkit_cli("map", problem_file, solution, "-o", tmp_path / "plan.html", env=osrm_env)
+    assert done.returncode == 0, done.stderr
+    assert "(2 routes, streets from osrm (monaco.osm.pbf))" in done.stderr
+    done = vrpkit_cli("map", problem_file, solution, "-o", tmp_path / "straight.html", "--roads", "straight",
+                      env=osrm_env)
+    assert done.returncode == 0, done.stderr
+    assert "(2 routes, straight lines)" in done.stderr
+    streets, straight = ((tmp_path / name).stat().st_size for name in ("plan.html", "straight.html"))
+    assert streets > straight + 1000  # the street geometry
+    assert not osrm_routed_using(Path(osrm_env["VRPKIT_CACHE_DIR"]))
+
+
 def test_matrix_reports_how_far_each_location_was_snapped(osrm_env: dict[str, str], tmp_path: Path) -> None:
     problem_file = write(tmp_path / "lonlat.json", LONLAT)
     done = vrpkit_cli("matrix", problem_file, "-o", tmp_path / "m.npz", "--provider", f"osrm:pbf={MONACO}",

@@ -16,6 +16,7 @@ Needs the ``maps`` extra (``pip install "vrpkit[maps]"``); folium is imported on
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import inspect
 import re
@@ -322,6 +323,7 @@ def _folium() -> Any:
     return _import("folium", "folium")
 
 
+@functools.cache
 def leaflet_assets() -> tuple[str, str]:
     """Leaflet's script and style sheet (its images inlined as data URIs) from ``XStatic-Leaflet``."""
     try:
@@ -522,7 +524,7 @@ def route_map(
             marker.add_child(Bind("bindTooltip", f"{html.escape(client.id)} (not visited)"))
             marker.add_to(group)
 
-    folium.LayerControl(collapsed=len(evaluation.routes) > 25).add_to(fmap)
+    folium.LayerControl(collapsed=len(evaluation.routes) > 10).add_to(fmap)
     if legend:
         fmap.add_child(Legend(_legend_html(problem, evaluation, summaries, units, len(left))))
     fmap.fit_bounds([latlng(low)[0], latlng(high)[0]], padding=(30, 30))
