@@ -91,6 +91,7 @@ def test_the_page_loads_nothing_but_tiles(wait: Problem) -> None:
     assert not re.search(r"<script[^>]*\bsrc=", text)
     assert not re.search(r"<link[^>]*\bhref=", text)
     assert "Leaflet 1.9.3" in text and "L.CRS.Simple" in text  # planar: no tiles, a plain plane
+    assert "BSD 2-Clause License" in text and "Copyright (c) 2010-2022, Vladimir Agafonkin" in text
     assert "tile.openstreetmap.org" not in text
     assert "$(" not in text.replace(leaflet_assets()[0], "")  # no jQuery anywhere (folium's popups need it)
     _, style = leaflet_assets()

@@ -346,6 +346,38 @@ def leaflet_assets() -> tuple[str, str]:
     return script, style
 
 
+LEAFLET_LICENSE = """\
+Leaflet 1.9.3 (https://leafletjs.com), embedded below from the PyPI package XStatic-Leaflet.
+
+BSD 2-Clause License
+
+Copyright (c) 2010-2022, Vladimir Agafonkin
+Copyright (c) 2010-2011, CloudMade
+All rights reserved.
+
+Redistribution and use in source and binary forms, with or without
+modification, are permitted provided that the following conditions are met:
+
+1. Redistributions of source code must retain the above copyright notice, this
+   list of conditions and the following disclaimer.
+
+2. Redistributions in binary form must reproduce the above copyright notice,
+   this list of conditions and the following disclaimer in the documentation
+   and/or other materials provided with the distribution.
+
+THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS"
+AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE
+IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+"""
+"""Leaflet's licence, written into every page that embeds it (its terms ask for the notice in copies)."""
+
 MAP_STYLE = """
 .vrpkit-stop{border-radius:50%;color:#fff;font:bold 10px/18px sans-serif;text-align:center;width:18px;
  height:18px;border:1px solid #fff;box-shadow:0 0 2px #000}
@@ -458,8 +490,8 @@ def route_map(
         fmap.default_js = []
         fmap.default_css = []
         script, style = leaflet_assets()
-        fmap.get_root().header.add_child(Assets(f"<style>{style}</style>\n<script>{script}</script>"),
-                                         name="leaflet")
+        assets = f"<!--\n{LEAFLET_LICENSE}-->\n<style>{style}</style>\n<script>{script}</script>"
+        fmap.get_root().header.add_child(Assets(assets), name="leaflet")
     else:
         fmap.default_js = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
         fmap.default_css = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css")]
