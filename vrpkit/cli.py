@@ -602,7 +602,7 @@ def matrix(
           f"{result.provider} matrices {len(result.distance)}x{len(result.distance)}")
     if result.snap_distance is not None:
         table = Table("location", "id", "snapped (m)", "to lon", "to lat", box=box.SIMPLE_HEAD, pad_edge=False,
-                      show_edge=False, title="how far each location was snapped to the streets, farthest first",
+                      show_edge=False, title="each location snapped to the streets (farthest first)",
                       title_justify="left")
         ids = problem.node_ids
         order = sorted(range(len(ids)), key=lambda k: -float(result.snap_distance[k]))
