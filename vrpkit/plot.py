@@ -312,15 +312,16 @@ def plot_convergence(
     dict or a list of ``[seconds, objective]``. Each run is a step line through its points (``gid``
     ``progress-<label>``), continued flat to the end of the run (``tail-<label>``) when its runtime is known.
     """
-    fig, ax = _axes(ax, (8, 4.5))
     if isinstance(runs, Mapping) and not ("progress" in runs or "stats" in runs or "routes" in runs):
         items = list(runs.items())
     else:
         stats = getattr(runs, "stats", None) or (runs.get("stats") if isinstance(runs, Mapping) else None) or {}
         items = [(label or str(stats.get("solver") or "run"), runs)]
-    drawn = 0
-    for k, (name, run) in enumerate(items):
-        points, runtime = progress_of(run)
+    progress = [(name, *progress_of(run)) for name, run in items]
+    if not any(points for _, points, _ in progress):
+        raise ValidationError("stats.progress", "empty: the run recorded no solution")
+    fig, ax = _axes(ax, (8, 4.5))
+    for k, (name, points, runtime) in enumerate(progress):
         if not points:
             continue
         color = route_color(k)
@@ -331,9 +332,6 @@ def plot_convergence(
         if runtime is not None and runtime > t[-1]:
             ax.plot([t[-1], runtime], [v[-1], v[-1]], color=color, linestyle="--", linewidth=1,
                     gid=f"tail-{name}")
-        drawn += 1
-    if not drawn:
-        raise ValidationError("stats.progress", "empty: the run recorded no solution")
     if log_time:
         ax.set_xscale("symlog", linthresh=0.1)
     ax.set_xlabel("seconds")
