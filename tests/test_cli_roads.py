@@ -63,6 +63,12 @@ def write(path: Path, data: Any) -> Path:
     return path
 
 
+def needs_map() -> None:
+    """Skip unless folium and the embedded Leaflet (the maps extra) are installed."""
+    pytest.importorskip("folium")
+    pytest.importorskip("xstatic.pkg.leaflet")
+
+
 def one_line_error(done: subprocess.CompletedProcess[str], code: int = 2) -> str:
     assert done.returncode == code, done.stderr
     lines = done.stderr.strip().splitlines()
@@ -176,7 +182,7 @@ def solved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def test_cli_map_and_plots(tmp_path: Path, solved: tuple[Path, Path]) -> None:
-    pytest.importorskip("folium")
+    needs_map()
     pytest.importorskip("matplotlib")
     problem_file, solution = solved
     done = vrpkit_cli("map", problem_file, solution, "-o", tmp_path / "plan.html")
@@ -231,7 +237,7 @@ def lonlat_solved(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_unreachable_osrm_server_is_one_line(lonlat_solved: tuple[Path, Path], tmp_path: Path) -> None:
-    pytest.importorskip("folium")
+    needs_map()
     from vrpkit.roads.osrm import free_port
 
     problem_file, solution = lonlat_solved
@@ -299,7 +305,7 @@ def test_point_off_the_map_is_one_line_and_leaves_no_server(osrm_env: dict[str, 
 
 
 def test_problem_with_the_osrm_provider_is_drawn_on_its_streets(osrm_env: dict[str, str], tmp_path: Path) -> None:
-    pytest.importorskip("folium")
+    needs_map()
     (tmp_path / "monaco.osm.pbf").symlink_to(MONACO)  # read relative to the problem's folder
     problem_file = write(tmp_path / "p.json", {**LONLAT, "matrix": {"provider": "osrm", "pbf": "monaco.osm.pbf"}})
     solution = write(tmp_path / "sol.json", {"routes": [{"stops": ["a", "b"]}, {"stops": ["c"]}]})
@@ -336,7 +342,7 @@ def test_matrix_reports_how_far_each_location_was_snapped(osrm_env: dict[str, st
 
 def test_generated_monaco_instance_solves_and_is_drawn_on_the_streets(osrm_env: dict[str, str],
                                                                        tmp_path: Path) -> None:
-    pytest.importorskip("folium")
+    needs_map()
     pytest.importorskip("matplotlib")
     pytest.importorskip("osmnx")
     problem_file = tmp_path / "monaco.json"
