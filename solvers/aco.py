@@ -2,13 +2,14 @@
 
 Each iteration, every ant builds a complete plan (all ants at once, in compiled code): from the depot of a
 vehicle it chooses the next client among the ``candidates`` nearest clients of where it stands, with
-probability proportional to ``pheromone ** alpha * visibility ** beta`` (visibility: the inverse of the
-distance), keeping only clients that leave the route feasible for every attribute of the model (the same
-segment arithmetic as :mod:`vrpkit.solvers.localsearch`: capacities, time windows, service times, shifts,
-duration and distance limits, open routes, strict and mixed backhaul). When no candidate fits it takes the
-most attractive feasible client of all; when none fits at all the route is closed and a vehicle opened
-(vehicle type and first client are drawn together among the vehicles left). Optional clients are taken
-only while their prize exceeds the detour. The best ants are then improved by the local search.
+probability proportional to ``pheromone ** alpha * visibility`` (visibility: ``distance ** -beta``, times
+``savings ** gamma``), keeping only clients that leave the route feasible for every attribute of the model
+(the same segment arithmetic as :mod:`vrpkit.solvers.localsearch`: capacities, time windows, service times,
+shifts, duration and distance limits, open routes, strict and mixed backhaul). When no candidate fits, the
+route is closed (or, with ``fill``, the most attractive client that fits is taken from all the others) and
+a vehicle opened: vehicle type and first client are drawn together among the vehicles left, from all
+clients when no candidate of their depots fits. Optional clients are taken only while their prize exceeds
+the detour. The best ants are then improved by the local search.
 
 Pheromone (Stützle and Hoos, 2000): evaporation by ``rho``, deposit ``1 / cost`` on the arcs of the
 iteration's best plan, or of the best plan so far every ``best_every`` iterations; trails stay within
@@ -49,9 +50,12 @@ class ACOSolver:
     Options (keyword arguments, or ``"aco:ants=20,beta=3"``):
 
     - ``ants``: ants per iteration (default 20);
-    - ``alpha``, ``beta``: weights of pheromone and visibility (1 and 3);
-    - ``rho``: evaporation rate (0.05);
-    - ``candidates``: nearest clients an ant considers first (20);
+    - ``alpha``, ``beta``: weights of pheromone and visibility (1 and 2);
+    - ``gamma``: weight of the savings of joining two clients (Clarke and Wright) in the visibility (0);
+    - ``rho``: evaporation rate (0.3: trails converge within the few hundred iterations of a short run);
+    - ``candidates``: nearest clients an ant considers (20);
+    - ``fill``: when no candidate fits, take the most attractive client that fits among all the others
+      instead of closing the route (False: compact routes are better starts for the local search);
     - ``ls_ants``: how many of the iteration's best ants the local search improves (1);
     - ``granularity``: related clients per client in the local search (20);
     - ``best_every``: deposit on the best plan so far every this many iterations (3);
@@ -62,13 +66,15 @@ class ACOSolver:
 
     name = "aco"
 
-    def __init__(self, *, ants: int = 20, alpha: float = 1.0, beta: float = 3.0, rho: float = 0.05,
+    def __init__(self, *, ants: int = 20, alpha: float = 1.0, beta: float = 2.0, gamma: float = 0.0,
+                 rho: float = 0.3,
                  candidates: int = 20, ls_ants: int = 1, granularity: int = 20, best_every: int = 3,
-                 restart: int = 100, iterations: int | None = None, device: str = "cpu",
+                 restart: int = 100, iterations: int | None = None, fill: bool = False, device: str = "cpu",
                  **unknown: Any) -> None:
         if unknown:
             names = ", ".join(f'"{k}"' for k in unknown)
-            raise SolverError(f'solver "aco": unknown option {names} (known: ants, alpha, beta, rho, candidates, '
+            raise SolverError(f'solver "aco": unknown option {names} (known: ants, alpha, beta, gamma, rho, '
+                              "candidates, "
                               "ls_ants, granularity, best_every, restart, iterations, device)")
         for key, value, low in (("ants", ants, 1), ("candidates", candidates, 1), ("ls_ants", ls_ants, 0),
                                 ("granularity", granularity, 1), ("best_every", best_every, 1),
@@ -77,7 +83,7 @@ class ACOSolver:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise SolverError(f'solver "aco": {key} must be an integer >= {low}, got {value!r}')
-        for key, value in (("alpha", alpha), ("beta", beta)):
+        for key, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise SolverError(f'solver "aco": {key} must be a number >= 0, got {value!r}')
         if isinstance(rho, bool) or not isinstance(rho, int | float) or not 0 < rho < 1:
@@ -87,6 +93,7 @@ class ACOSolver:
         self.ants = ants
         self.alpha = float(alpha)
         self.beta = float(beta)
+        self.gamma = float(gamma)
         self.rho = float(rho)
         self.candidates = candidates
         self.ls_ants = min(ls_ants, ants)
@@ -95,6 +102,7 @@ class ACOSolver:
         self.restart = restart
         self.iterations = iterations
         self.device = device
+        self.fill = bool(fill)
 
     def supports(self, problem: Problem) -> str | None:
         """None, or why not: every attribute of the model is supported except several time windows per
@@ -103,6 +111,7 @@ class ACOSolver:
 
     def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress | None = None
               ) -> Solution | None:
+        warm_up()
         started = time.perf_counter()
         reasons = diagnose(problem)
         if reasons:
@@ -157,8 +166,7 @@ class Colony:
         m = nd + n
         dist = problem.distance
         self.symmetric = bool(np.allclose(dist, dist.T))
-        eta = 1.0 / np.maximum(dist, 1e-9 * max(1.0, float(dist.max())))
-        self.eta_beta = eta ** params.beta
+        self.eta_beta = visibility(problem, params.beta, params.gamma)
         k = max(1, min(params.candidates, n))
         order = np.argsort(dist[:, nd:], axis=1, kind="stable")
         cand = np.empty((m, k), np.int64)
@@ -217,7 +225,7 @@ class Colony:
                   self.data.vt, self.data.cl, weights, self.cand, self.counts, self.start_nodes, self.end_nodes,
                   rand, self.out_seq, self.out_offsets, self.out_types, self.out_routes, self.out_cost,
                   self.out_missing, self.visited, self.used, self.scratch, self.pick_w, self.pick_c,
-                  self.pick_v)
+                  self.pick_v, self.params.fill)
         self.iteration += 1
         order = np.lexsort((self.out_cost, self.out_missing))
         iter_best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -292,6 +300,39 @@ class Colony:
             np.clip(self.tau, self.tau_min, self.tau_max, out=self.tau)
 
 
+_warm = False
+
+
+def warm_up() -> None:
+    """Compile the colony and the local search (or load them from the disk cache) once per process, on a
+    tiny problem, so that time limits count solving only."""
+    global _warm
+    if _warm:
+        return
+    _warm = True
+    from vrpkit.model import Client, Depot, VehicleType
+
+    clients = tuple(Client(f"c{i}", (float(i), 1.0), delivery=1) for i in range(4))
+    tiny = Problem("warm-up", (Depot("d", (0.0, 0.0)),), clients, (VehicleType("v", capacity=2),))
+    Colony(tiny, ACOSolver(ants=2), 0).iterate(math.inf)
+
+
+def visibility(problem: Problem, beta: float, gamma: float) -> np.ndarray:
+    """``(1 / distance) ** beta * savings ** gamma`` between nodes; savings (Clarke and Wright) of joining
+    clients i and j, relative to their nearest depot, normalised by the mean and kept positive."""
+    dist = problem.distance
+    nd = problem.n_depots
+    tiny = 1e-9 * max(1.0, float(dist.max()))
+    out = (1.0 / np.maximum(dist, tiny)) ** beta
+    if gamma > 0 and problem.n_clients > 1:
+        to_depot = dist[nd:, :nd].min(axis=1)
+        from_depot = dist[:nd, nd:].min(axis=0)
+        savings = to_depot[:, None] + from_depot[None, :] - dist[nd:, nd:]
+        savings = np.maximum(savings / max(float(savings.mean()), tiny), 1e-3)
+        out[nd:, nd:] *= savings ** gamma
+    return out
+
+
 @_jit
 def _fits(dist, dur, cfg, node, end, vt, cl, scratch, a, prefix, v, c, cur, end_node, tmp, full):
     """Whether client c can follow the route in scratch[a, prefix] (vehicle type v, last node cur): the route
@@ -310,7 +351,8 @@ def _fits(dist, dur, cfg, node, end, vt, cl, scratch, a, prefix, v, c, cur, end_
 
 @_jit
 def construct(dist, dur, cfg, node, start, end, vt, cl, weight, cand, counts, start_nodes, end_nodes, rand,
-              seq, offsets, types, n_routes, costs, missing, visited, used, scratch, pick_w, pick_c, pick_v):
+              seq, offsets, types, n_routes, costs, missing, visited, used, scratch, pick_w, pick_c, pick_v,
+              fill):
     """Build one plan per ant (row of ``rand``); see the module docstring. Rows of ``scratch[a]``: 0 and 1
     the route so far (alternating), 2 and 3 trials."""
     n_ants = rand.shape[0]
@@ -423,7 +465,7 @@ def construct(dist, dur, cfg, node, start, end, vt, cl, weight, cand, counts, st
                         if acc >= x:
                             nxt = pick_c[a, i]
                             break
-                else:
+                elif fill:
                     best = -1.0
                     for c in range(n):
                         if visited[a, c]:

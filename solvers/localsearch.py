@@ -1044,6 +1044,7 @@ class LocalSearch:
             seed: int | np.random.Generator = 0) -> bool:
         """Search until no move improves the current plan, ``time_limit`` seconds pass, ``max_passes``
         passes or ``max_moves`` moves are done. Returns True when the plan is a local optimum."""
+        warm_up()
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         deadline = time.perf_counter() + time_limit
         n = self.problem.n_clients
@@ -1079,6 +1080,26 @@ def reset(A, cfg):
         rval[r, VIOL] = 0.0
     for t in range(cfg[C_V]):
         slots[1, t] = slots[0, t]
+
+
+_warm = False
+
+
+def warm_up() -> None:
+    """Compile the search (or load it from the disk cache) once per process, on a tiny problem, so that time
+    limits count searching only."""
+    global _warm
+    if _warm:
+        return
+    _warm = True
+    from vrpkit.model import Client, Depot, VehicleType
+
+    clients = tuple(Client(f"c{i}", (float(i), 1.0), delivery=1) for i in range(4))
+    tiny = Problem("warm-up", (Depot("d", (0.0, 0.0)),), clients, (VehicleType("v", capacity=2),))
+    ls = LocalSearch(tiny)
+    ls.load([Route(0, (0, 1, 2, 3))])
+    ls.run()
+    ls.routes()
 
 
 def improve(problem: Problem, solution: Solution | Sequence[Route], *, time_limit: float = math.inf,

@@ -18,7 +18,7 @@ from vrpkit import Client, Depot, Problem, Route, SolverError, VehicleType, eval
 
 
 def test_finds_the_optimum_of_a_tiny_problem():
-    result = vrpkit.solve(square(capacity=2), "aco", time_limit=5, seed=1, iterations=5)
+    result = vrpkit.solve(square(capacity=2), "aco", time_limit=60, seed=1, iterations=5)
     assert result.feasible
     assert result.cost == pytest.approx(40 + 10 * math.sqrt(2))
     assert result.stats["iterations"] == 5
