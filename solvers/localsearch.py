@@ -851,8 +851,9 @@ def _set_insert(link, route, pieces, w, v, mode):
 
 
 @_jit
-def _insert(A, cfg, w):
-    """Insert unassigned client w at its best place next to a related client or in an unused vehicle."""
+def _insert(A, cfg, w, allow_empty, strict):
+    """Insert unassigned client w at its best place next to a related client, or in an unused vehicle when
+    ``allow_empty``; when ``strict``, only where the route's violation does not grow."""
     dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
     required = cl[w, 1] > 0.0
     gain_cost = 0.0 if required else -cl[w, 0]
@@ -861,7 +862,7 @@ def _insert(A, cfg, w):
     best_c = 0.0
     best_v = -1
     best_mode = -1
-    for i in range(neigh.shape[1] + cfg[C_V]):
+    for i in range(neigh.shape[1] + (cfg[C_V] if allow_empty else 0)):
         if i < neigh.shape[1]:
             v = neigh[w, i]
             slot = link[v, RTE]
@@ -878,6 +879,8 @@ def _insert(A, cfg, w):
             c, q = _eval(dist, dur, seg, link, route, vt, pieces, cfg, 0, slot)
             dq = q - rval[slot, VIOL] + gain_viol
             dc = c - rval[slot, COST] + gain_cost
+            if strict and q - rval[slot, VIOL] > 1e-9:
+                continue
             if _better(dq - best_q, dc - best_c):
                 best_q, best_c, best_v, best_mode = dq, dc, v, (mode if modes == 2 else 2)
     if best_mode < 0:
@@ -910,9 +913,77 @@ def _change_types(A, cfg):
 
 
 @_jit
-def search(A, cfg, order, max_moves):
-    """One pass over the clients in ``order``; stops after ``max_moves`` applied moves (< 0: no limit).
-    Returns True when some move was applied."""
+def _save(A, B):
+    """Copy the plan of A into the backup B (or back, with the arguments swapped)."""
+    for x, y in ((A[2], B[0]), (A[5], B[3])):  # segments, route values
+        for i in range(x.shape[0]):
+            for f in range(x.shape[1]):
+                y[i, f] = x[i, f]
+    for x, y in ((A[3], B[1]), (A[4], B[2]), (A[8], B[4])):  # links, routes, slots
+        for i in range(x.shape[0]):
+            for f in range(x.shape[1]):
+                y[i, f] = x[i, f]
+    B[5][0] = A[12][0]
+    B[5][1] = A[12][1]
+
+
+@_jit
+def _restore(A, B):
+    for x, y in ((B[0], A[2]), (B[3], A[5])):
+        for i in range(x.shape[0]):
+            for f in range(x.shape[1]):
+                y[i, f] = x[i, f]
+    for x, y in ((B[1], A[3]), (B[2], A[4]), (B[4], A[8])):
+        for i in range(x.shape[0]):
+            for f in range(x.shape[1]):
+                y[i, f] = x[i, f]
+    A[12][0] = B[5][0]
+    A[12][1] = B[5][1]
+
+
+@_jit
+def _eliminate(A, B, cfg, r):
+    """Empty route r by inserting each of its clients at its best feasible place in the other routes; kept
+    when the plan gets better (e.g. a vehicle's fixed cost saved), undone otherwise."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    members = B[6]
+    size = route[r, SIZE]
+    if size == 0:
+        return False
+    _save(A, B)
+    moves = counters[0]
+    before_cost = sums[0]
+    before_viol = sums[1]
+    x = route[r, FST]
+    i = 0
+    while x >= 0:
+        members[i] = x
+        i += 1
+        x = link[x, NXT]
+    _clear(link, route, r)
+    _rebuild(A, cfg, r, members, 0)
+    _update_free(route, slots, route[r, TYPE])
+    totals(A, cfg)
+    for i in range(size):
+        w = members[i]
+        if not _insert(A, cfg, w, False, True) and cl[w, 1] > 0.0:
+            _restore(A, B)
+            counters[0] = moves
+            return False
+    totals(A, cfg)
+    if _better(sums[1] - before_viol, sums[0] - before_cost):
+        counters[0] = moves + 1
+        return True
+    _restore(A, B)
+    counters[0] = moves
+    return False
+
+
+@_jit
+def search(A, B, cfg, order, max_moves):
+    """One pass over the clients in ``order``, then (at a local optimum) over the routes to empty; stops
+    after ``max_moves`` applied moves (< 0: no limit). Returns True when some move was applied. B is the
+    backup space of :func:`_eliminate`."""
     dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
     improved = False
     start = counters[0]
@@ -921,7 +992,7 @@ def search(A, cfg, order, max_moves):
             return improved
         u = order[idx]
         if link[u, RTE] < 0:
-            if _insert(A, cfg, u):
+            if _insert(A, cfg, u, True, False):
                 improved = True
             continue
         if cfg[C_OPTIONAL] and cl[u, 1] == 0.0 and _remove(A, cfg, u):
@@ -940,6 +1011,10 @@ def search(A, cfg, order, max_moves):
             improved = True
     if (max_moves < 0 or counters[0] - start < max_moves) and _change_types(A, cfg):
         improved = True
+    if not improved:
+        for r in range(cfg[C_R]):
+            if (max_moves < 0 or counters[0] - start < max_moves) and _eliminate(A, B, cfg, r):
+                improved = True
     return improved
 
 
@@ -965,6 +1040,8 @@ class LocalSearch:
         self.arrays = arrays
         self.cfg = cfg
         self._packed = tuple(arrays)  # compiled code takes a plain tuple (no class in its cache index)
+        self._backup = (arrays.seg.copy(), arrays.link.copy(), arrays.route.copy(), arrays.rval.copy(),
+                        arrays.slots.copy(), arrays.sums.copy(), np.zeros(max(1, cfg[C_N]), np.int64))
 
     def load(self, routes: Sequence[Route]) -> None:
         """Make ``routes`` the current plan (clients may be missing; none may appear twice)."""
@@ -1057,7 +1134,7 @@ class LocalSearch:
             if left == 0:
                 return False
             order = rng.permutation(n).astype(np.int64)
-            improved = search(self._packed, self.cfg, order, left)
+            improved = search(self._packed, self._backup, self.cfg, order, left)
             totals(self._packed, self.cfg)  # recount, so that rounding does not build up
             passes += 1
             if not improved:
