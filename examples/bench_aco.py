@@ -9,18 +9,26 @@ Usage::
     python examples/bench_aco.py --time-limit 5 --smallest 3
     python examples/bench_aco.py --instances X-n101-k25 X-n106-k14 --solver aco:beta=2 --solver ortools
     python examples/bench_aco.py --set solomon --smallest 5
+    python examples/bench_aco.py --open --smallest 3     # open-route versions of the X instances (no BKS)
 
-Needs the shared data next to the repository (``../shared/data``) or ``--data``.
+Needs the shared data next to the repository (``../shared/data``) or ``--data``. With ``--open`` every
+vehicle of an X instance ends its route at its last client (OVRP); there is no BKS, so the table compares
+the solvers' costs with each other: ``ratio`` is a solver's cost over the first solver's.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 
-from vrpkit.bench import format_bench_table, run_bench, summarize
+import vrpkit
+from vrpkit.bench import find_instances, format_bench_table, run_bench, select_instances, summarize
+from vrpkit.io import read_problem
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -35,10 +43,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--solver", action="append", help="solver specs (default: aco and ortools)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--csv", type=Path, help="write every row to this CSV file")
+    parser.add_argument("--open", action="store_true", help="open routes (X instances only; no BKS)")
     args = parser.parse_args(argv)
 
     console = Console(width=120)
     solvers = args.solver or ["aco", "ortools"]
+    if args.open:
+        bench_open(args, solvers, console)
+        return
     rows = run_bench(args.set, args.data, solvers, time_limit=args.time_limit, seed=args.seed,
                      smallest=None if args.instances else args.smallest, instances=args.instances,
                      csv_path=args.csv, console=console)
@@ -47,6 +59,31 @@ def main(argv: list[str] | None = None) -> None:
         gap = "-" if s.mean_gap is None else f"{s.mean_gap:.2f} %"
         console.print(f"{s.solver}: mean gap {gap} over {s.feasible}/{s.instances} feasible, "
                       f"mean runtime {s.mean_runtime:.1f} s")
+
+
+def bench_open(args: argparse.Namespace, solvers: list[str], console: Console) -> None:
+    """Open-route versions of the chosen X instances, each solver's cost and its ratio to the first's."""
+    chosen = select_instances(find_instances("cvrplib-x", args.data),
+                              smallest=None if args.instances else args.smallest, instances=args.instances)
+    table = Table("instance", "n", *(f"{s} cost" for s in solvers), *(f"{s} ratio" for s in solvers[1:]),
+                  title="open routes (OVRP), cost by the evaluator")
+    ratios: dict[str, list[float]] = {s: [] for s in solvers[1:]}
+    for inst in chosen:
+        closed = read_problem(inst.path)
+        problem = closed.replace(vehicle_types=tuple(replace(vt, end_depot=None) for vt in closed.vehicle_types))
+        costs = []
+        for spec in solvers:
+            result = vrpkit.solve(problem, spec, time_limit=args.time_limit, seed=args.seed)
+            costs.append(result.cost if result.feasible else float("inf"))
+            console.print(f"{inst.name} {spec} {result.status} cost {result.cost:.0f} "
+                          f"({result.stats.get('runtime', 0):.1f} s)", highlight=False)
+        for spec, cost in zip(solvers[1:], costs[1:], strict=True):
+            ratios[spec].append(cost / costs[0])
+        table.add_row(inst.name, str(inst.n), *(f"{c:.0f}" for c in costs),
+                      *(f"{c / costs[0]:.4f}" for c in costs[1:]))
+    console.print(table)
+    for spec, values in ratios.items():
+        console.print(f"{spec}: mean cost ratio to {solvers[0]} {statistics.fmean(values):.4f}")
 
 
 if __name__ == "__main__":

@@ -122,7 +122,7 @@ class ACOSolver:
         deadline = started + time_limit
         while True:
             improved = colony.iterate(deadline)
-            if improved and progress is not None:
+            if improved and progress is not None and colony.best_violation == 0:
                 progress.update(colony.best_cost)
             if self.iterations is not None and colony.iteration >= self.iterations:
                 break
