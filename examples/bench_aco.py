@@ -10,10 +10,13 @@ Usage::
     python examples/bench_aco.py --instances X-n101-k25 X-n106-k14 --solver aco:beta=2 --solver ortools
     python examples/bench_aco.py --set solomon --smallest 5
     python examples/bench_aco.py --open --smallest 3     # open-route versions of the X instances (no BKS)
+    python examples/bench_aco.py --variants --time-limit 5  # VRPB, HFVRP, MDVRPTW, PCVRPTW with their BKS
 
 Needs the shared data next to the repository (``../shared/data``) or ``--data``. With ``--open`` every
 vehicle of an X instance ends its route at its last client (OVRP); there is no BKS, so the table compares
-the solvers' costs with each other: ``ratio`` is a solver's cost over the first solver's.
+the solvers' costs with each other: ``ratio`` is a solver's cost over the first solver's. With
+``--variants`` the instances of ``variants/`` are solved and their cost, in the units of their ``.sol``
+files (see :func:`vrpkit.io.vrplib.sol_cost_scale`), compared with the BKS.
 """
 
 from __future__ import annotations
@@ -44,12 +47,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--csv", type=Path, help="write every row to this CSV file")
     parser.add_argument("--open", action="store_true", help="open routes (X instances only; no BKS)")
+    parser.add_argument("--variants", action="store_true", help="the instances of the variants folder")
     args = parser.parse_args(argv)
 
     console = Console(width=120)
     solvers = args.solver or ["aco", "ortools"]
     if args.open:
         bench_open(args, solvers, console)
+        return
+    if args.variants:
+        bench_variants(args, solvers, console)
         return
     rows = run_bench(args.set, args.data, solvers, time_limit=args.time_limit, seed=args.seed,
                      smallest=None if args.instances else args.smallest, instances=args.instances,
@@ -84,6 +91,46 @@ def bench_open(args: argparse.Namespace, solvers: list[str], console: Console) -
     console.print(table)
     for spec, values in ratios.items():
         console.print(f"{spec}: mean cost ratio to {solvers[0]} {statistics.fmean(values):.4f}")
+
+
+def bench_variants(args: argparse.Namespace, solvers: list[str], console: Console) -> None:
+    """Every instance of ``variants/*/`` (or ``--instances``), gap of each solver to the ``.sol`` BKS."""
+    from vrpkit.io.vrplib import read_sol, sol_cost_scale
+
+    paths = sorted((args.data / "variants").glob("*/*.vrp"))
+    if args.instances:
+        paths = [p for p in paths if p.stem in args.instances]
+    table = Table("variant", "instance", "n", "bks", *(f"{s} gap %" for s in solvers), title="variants")
+    gaps: dict[str, list[float]] = {s: [] for s in solvers}
+    for path in paths:
+        problem = read_problem(path)
+        kind = _spec(path, "TYPE")
+        scale = sol_cost_scale(kind)
+        bks = float(read_sol(path.with_suffix(".sol"), problem).stats["cost"])
+        cells = []
+        for spec in solvers:
+            result = vrpkit.solve(problem, spec, time_limit=args.time_limit, seed=args.seed)
+            if result.feasible:
+                gap = (result.cost * scale - bks) / bks * 100
+                gaps[spec].append(gap)
+                cells.append(f"{gap:.2f}")
+            else:
+                cells.append(result.status)
+            console.print(f"{path.stem} {spec} {result.status} cost {result.cost * scale:.0f} bks {bks:.0f}",
+                          highlight=False)
+        table.add_row(path.parent.name, path.stem, str(problem.n_clients), f"{bks:.0f}", *cells)
+    console.print(table)
+    for spec, values in gaps.items():
+        mean = f"{statistics.fmean(values):.2f} %" if values else "-"
+        console.print(f"{spec}: mean gap {mean} over {len(values)}/{len(paths)} feasible")
+
+
+def _spec(path: Path, key: str) -> str | None:
+    for line in path.read_text().splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip().upper() == key:
+            return value.strip()
+    return None
 
 
 if __name__ == "__main__":

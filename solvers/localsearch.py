@@ -20,13 +20,19 @@ neighbourhoods, Toth and Vigo 2003), first improvement:
   exchange of route tails (2-opt*); relocation into an unused vehicle;
 - inside a route: relocation (or-opt), swap and 2-opt (reversal);
 - removal and insertion of optional clients (prizes), insertion of clients a plan left out, and moving a
-  whole route to another vehicle type.
+  whole route to another vehicle type;
+- at a local optimum, route elimination: each client of a route goes to its best feasible place in the other
+  routes, kept only when the plan gets better (this is what saves vehicles when they have a fixed cost).
 
 A move is applied when it lowers the total violation of the plan (load, time warp, duration, distance,
 backhaul order, fleet size, missing clients), or keeps it and lowers the cost. A feasible plan thus stays
 feasible and never gets more expensive; an infeasible one is repaired where the moves allow it.
 
 Not supported: clients with several time windows (:func:`unsupported` says so).
+
+Cost of a pass: O(n * granularity) move evaluations of O(1) each between routes; an applied move rebuilds
+the segments of the routes it changes (O(their length)). On CVRPLIB X, descending from an ant's plan to a
+local optimum takes about 15 ms at n = 100 and under 1 s at n = 1000 (one core; ``examples/bench_aco.py``).
 """
 
 from __future__ import annotations
