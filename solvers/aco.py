@@ -55,7 +55,8 @@ class ACOSolver:
     - ``rho``: evaporation rate (0.3: trails converge within the few hundred iterations of a short run);
     - ``candidates``: nearest clients an ant considers (20);
     - ``fill``: when no candidate fits, take the most attractive client that fits among all the others
-      instead of closing the route (False: compact routes are better starts for the local search);
+      instead of closing the route (False: compact routes are better starts for the local search; always on
+      when every vehicle type has a limited count, where routes must be full);
     - ``ls_ants``: how many of the iteration's best ants the local search improves (1);
     - ``granularity``: related clients per client in the local search (20);
     - ``best_every``: deposit on the best plan so far every this many iterations (3);
@@ -177,6 +178,8 @@ class Colony:
             cand[i] = row[:k] if len(row) >= k else np.pad(row, (0, k - len(row)), constant_values=-1)
         self.cand = cand
         self.counts = np.array([-1 if vt.count is None else vt.count for vt in problem.vehicle_types], np.int64)
+        # With a limited fleet every route must be filled: take any client that fits when no candidate does.
+        self.fill = params.fill or bool((self.counts >= 0).all())
         self.start_nodes = problem.vehicle_start.astype(np.int64)
         self.end_nodes = np.where(problem.vehicle_end < 0, m, problem.vehicle_end).astype(np.int64)
         self.data = data
@@ -225,7 +228,7 @@ class Colony:
                   self.data.vt, self.data.cl, weights, self.cand, self.counts, self.start_nodes, self.end_nodes,
                   rand, self.out_seq, self.out_offsets, self.out_types, self.out_routes, self.out_cost,
                   self.out_missing, self.visited, self.used, self.scratch, self.pick_w, self.pick_c,
-                  self.pick_v, self.params.fill)
+                  self.pick_v, self.fill)
         self.iteration += 1
         order = np.lexsort((self.out_cost, self.out_missing))
         iter_best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray] | None = None

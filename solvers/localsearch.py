@@ -88,7 +88,7 @@ class Data(NamedTuple):
     start: np.ndarray  # (V, F) start depot segment per vehicle type
     end: np.ndarray  # (V, F) end depot (or virtual end) segment per vehicle type
     vt: np.ndarray  # (V, 5 + K) fixed cost, cost per distance, per duration, max duration, max distance, capacity
-    cl: np.ndarray  # (N, 2) prize, required (1.0 or 0.0)
+    cl: np.ndarray  # (N, 2) prize, violation when left out (0 for optional clients)
     neigh: np.ndarray  # (N, k) related clients, nearest first
     flags: tuple[int, ...]  # cfg entries C_K .. C_MAXEX
 
@@ -176,7 +176,9 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
     vtab[:, CAP:] = problem.capacity
     cl = np.zeros((n, 2))
     cl[:, 0] = problem.prize
-    cl[:, 1] = problem.required
+    # A required client left out counts as a violation of 1 plus its load, so that inserting it where it
+    # overloads a route (which other moves can then relieve) is a step towards feasibility.
+    cl[:, 1] = problem.required * (1.0 + np.maximum(delivery, pickup).sum(axis=1))
     use_time = bool({"time_windows", "duration_limit"} & problem.attributes) or any(
         vt.cost_per_duration > 0 for vt in vts)
     has_pickup = bool(problem.pickup.any())
@@ -574,7 +576,7 @@ def totals(A, cfg):
     for c in range(cfg[C_N]):
         if link[c, RTE] < 0:
             if cl[c, 1] > 0.0:
-                viol += 1.0
+                viol += cl[c, 1]
             else:
                 cost += cl[c, 0]
     sums[0] = cost
@@ -863,7 +865,7 @@ def _insert(A, cfg, w, allow_empty, strict):
     dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
     required = cl[w, 1] > 0.0
     gain_cost = 0.0 if required else -cl[w, 0]
-    gain_viol = -1.0 if required else 0.0
+    gain_viol = -cl[w, 1]
     best_q = 0.0
     best_c = 0.0
     best_v = -1

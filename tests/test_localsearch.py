@@ -85,10 +85,13 @@ def test_rejects_duplicates_and_several_windows():
 def random_problem(seed: int, n: int = 24, *, tw: bool = False, backhaul: str | None = None, open_: bool = False,
                    depots: int = 1, types: int = 1, prizes: bool = False, dims: int = 1,
                    max_distance: float = math.inf, max_duration: float = math.inf,
-                   duration_cost: float = 0.0) -> Problem:
-    """A random instance in which a route to each single client is feasible."""
+                   duration_cost: float = 0.0, hours: bool = False) -> Problem:
+    """A random instance in which a route to each single client is feasible. ``hours``: the depots open
+    from 0 to 300 and vehicle shifts run from 20 to 350 (with ``tw``)."""
     rng = np.random.default_rng(seed)
-    depot_list = tuple(Depot(f"d{i}", tuple(rng.uniform(30, 70, 2))) for i in range(depots))
+    depot_window = (0.0, 300.0) if hours else (0.0, math.inf)
+    depot_list = tuple(Depot(f"d{i}", tuple(rng.uniform(30, 70, 2)), time_window=depot_window)
+                       for i in range(depots))
     centre = np.array(depot_list[0].location)
     clients = []
     for i in range(n):
@@ -114,7 +117,8 @@ def random_problem(seed: int, n: int = 24, *, tw: bool = False, backhaul: str | 
         vts.append(VehicleType(f"v{t}", capacity=cap, start_depot=f"d{t % depots}",
                                end_depot=None if open_ else f"d{t % depots}", fixed_cost=10.0 * t,
                                cost_per_distance=1.0 + 0.25 * t, cost_per_duration=duration_cost,
-                               shift=(0.0, 400.0) if tw else (0.0, math.inf), max_distance=max_distance,
+                               shift=((20.0, 350.0) if hours else (0.0, 400.0)) if tw else (0.0, math.inf),
+                               max_distance=max_distance,
                                max_duration=max_duration))
     return Problem(f"random{seed}", depot_list, tuple(clients), tuple(vts),
                    backhaul="strict" if backhaul == "strict" else "mixed")
@@ -130,6 +134,7 @@ VARIANTS = {
     "multi depot, heterogeneous": {"depots": 2, "types": 3},
     "prizes": {"prizes": True},
     "distance and duration limits": {"tw": True, "max_distance": 180.0, "max_duration": 200.0},
+    "depot hours and shifts": {"tw": True, "hours": True, "duration_cost": 0.2},
 }
 
 
