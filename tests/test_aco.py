@@ -63,6 +63,19 @@ def test_fleet_limits_are_kept():
     assert len(result.evaluation.routes) == 3
 
 
+def test_tight_heterogeneous_fleet():
+    # Deliveries 4 + 4 + 3 + 3 + 2 + 2 = 18 fill the fleet exactly: one vehicle of 10 and two of 4.
+    demands = (4, 3, 2, 4, 3, 2)
+    clients = tuple(Client(f"c{i}", (math.cos(i), math.sin(i)), delivery=q) for i, q in enumerate(demands))
+    fleet = (VehicleType("big", count=1, capacity=10, fixed_cost=5), VehicleType("small", count=2, capacity=4))
+    p = Problem("tight", (Depot("o", (0, 0)),), clients, fleet)
+    for seed in range(3):
+        result = vrpkit.solve(p, "aco", seed=seed, iterations=3, ants=4)
+        assert result.feasible, result.evaluation.violations
+        loads = sorted(r.start_load[0] for r in result.evaluation.routes)
+        assert loads == [4, 4, 10]
+
+
 def test_same_seed_and_iterations_give_the_same_plan():
     p = random_problem(2, n=40)
     a = vrpkit.solve(p, "aco", time_limit=30, seed=3, iterations=4)
