@@ -324,6 +324,12 @@ def _route(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Violati
         t_start = t0 + min(delay, latest)
         arrival, start, departure, late, _ = _times(d, clients, start_node, t_start)
     t_end = departure[-1] + (dur[nd + clients[-1]][end_node] if end_node is not None else 0.0)
+    if not any(late) and not all(d.single_window[c] for c in clients):
+        end_close = d.depot_tw[end_node][1] if end_node is not None else INF
+        later = _later_window_start(d, clients, start_node, end_node, t_start, t_end, t0 + max(latest, 0.0),
+                                    min(shift_end, end_close))
+        if later is not None:
+            t_start, t_end, (arrival, start, departure, late, _) = later
     duration = t_end - t_start
 
     # Loads.
@@ -387,6 +393,38 @@ def _route(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Violati
         arrival=tuple(arrival), start=tuple(start), departure=tuple(departure), load=tuple(loads),
         start_load=start_load,
     )
+
+
+def _later_window_start(
+    d: _Data, clients: tuple[int, ...], start_node: int, end_node: int | None, t_start: float, t_end: float,
+    latest_start: float, latest_end: float,
+) -> tuple[float, float, tuple[list[float], list[float], list[float], list[float], float]] | None:
+    """With several windows at some stop, a later departure that reaches that stop in one of its later windows
+    may avoid more waiting than the first-window schedule: the shortest such schedule without lateness (or
+    None when none is shorter than ``t_end - t_start``)."""
+    nd = d.nd
+    best = None
+    best_duration = t_end - t_start
+    prefix = 0.0  # travel and service from the depot to each stop, without waiting
+    prev = start_node
+    for c in clients:
+        prefix += d.dur[prev][nd + c]
+        prev = nd + c
+        if not d.single_window[c]:
+            for a, _ in d.windows[c]:
+                s = a - prefix
+                if not t_start + _EPS < s <= latest_start + _EPS:
+                    continue
+                times = _times(d, clients, start_node, s)
+                if any(times[3]):
+                    continue
+                s = s + min(times[4], max(latest_start - s, 0.0))
+                times = _times(d, clients, start_node, s)
+                end = times[2][-1] + (d.dur[nd + clients[-1]][end_node] if end_node is not None else 0.0)
+                if not any(times[3]) and end <= latest_end + _EPS and end - s < best_duration - _EPS:
+                    best, best_duration = (s, end, times), end - s
+        prefix += d.service[c]
+    return best
 
 
 def _times(
