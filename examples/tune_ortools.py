@@ -8,8 +8,9 @@ the same load on a shared machine. Gaps are to the best-known solutions shipped 
     python examples/tune_ortools.py solomon --time-limit 10 default=ortools
 
 X instances (default: the 10 smallest) use ``{"provider": "euclidean", "round": "nearest"}`` and an unlimited
-fleet. Solomon instances keep the file's fleet and get a fixed cost per vehicle larger than any route's
-distance, so that fewer vehicles always win (Solomon's objective is vehicles first, then distance).
+fleet. Solomon instances are those of ``vrpkit.bench``: the file's fleet, with a fixed cost per vehicle larger
+than the distance of any plan, so that fewer vehicles always win (Solomon's objective is vehicles first, then
+distance).
 """
 
 from __future__ import annotations
@@ -17,28 +18,17 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import vrpkit
+from vrpkit.bench import bench_problem
 from vrpkit.io import read_problem
 from vrpkit.model import Problem
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 X_SMALL = ["X-n101-k25", "X-n106-k14", "X-n110-k13", "X-n115-k10", "X-n120-k6", "X-n125-k30", "X-n129-k18",
            "X-n134-k13", "X-n139-k10", "X-n143-k7"]
-
-
-def route_distance_bound(problem: Problem) -> float:
-    """No route is longer than the sum of every node's longest outgoing edge."""
-    return float(problem.distance.max(axis=1).sum())
-
-
-def with_vehicle_cost(problem: Problem, fixed_cost: float) -> Problem:
-    types = tuple(replace(vt, fixed_cost=fixed_cost) for vt in problem.vehicle_types)
-    return problem.replace(vehicle_types=types)
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
@@ -60,9 +50,7 @@ def load(kind: str, names: list[str]) -> list[tuple[str, Problem, dict[str, floa
         for path in sorted(folder.glob("*.txt")):
             if names and path.stem not in names:
                 continue
-            problem = read_problem(path)
-            out.append((path.stem, with_vehicle_cost(problem, math.ceil(route_distance_bound(problem))),
-                        bks[path.stem]))
+            out.append((path.stem, bench_problem("solomon", path), bks[path.stem]))
     return out
 
 
@@ -105,6 +93,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def summarise(kind: str, rows: list[dict], labels: list[str]) -> None:
+    """A per-instance table (gap %, and vehicles for Solomon), then one summary line per configuration."""
+    print()
+    names = list(dict.fromkeys(r["instance"] for r in rows))
+    cell = {(r["instance"], r["config"]): r for r in rows}
+    print(f"{'instance':<12}" + "".join(f"{label:>16}" for label in labels))
+    for name in names:
+        line = f"{name:<12}"
+        for label in labels:
+            r = cell.get((name, label), {})
+            if r.get("status") != "feasible":
+                text = r.get("status", "")
+            elif kind == "solomon":
+                text = f"{r['vehicles']}/{r['bks_vehicles']} {r['gap']:+.2f}%"
+            else:
+                text = f"{r['gap']:.2f}%"
+            line += f"{text:>16}"
+        print(line)
     print()
     for label in labels:
         mine = [r for r in rows if r["config"] == label]

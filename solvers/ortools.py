@@ -65,7 +65,8 @@ _INSERTION_LNS = (
     "use_global_cheapest_insertion_visit_types_lns", "use_local_cheapest_insertion_visit_types_lns",
     "use_relocate_expensive_chain", "use_shortest_path_two_opt",
 )
-"""Operators that ``operators="tuned"`` turns off: on CVRPLIB X they cost more search time than they give."""
+"""Operators that ``operators="tuned"`` turns off when only capacities constrain the routes: on CVRPLIB X they
+cost more search time than they give."""
 _OPTIONAL_OPS = (
     "use_relocate_path_global_cheapest_insertion_insert_unperformed", "use_make_chain_inactive",
     "use_swap_active_chain", "use_shortest_path_swap_active",
@@ -158,34 +159,90 @@ def _first_fit_bins(items: np.ndarray, capacity: np.ndarray) -> int:
     return len(loads)
 
 
+def _greedy_routes(problem: Problem, vehicle_type: int, clients: np.ndarray) -> int:
+    """Routes of a nearest-neighbour plan of ``clients`` with vehicles of one type (every constraint checked
+    as the evaluator does; a client that cannot even start a route counts as a route of its own)."""
+    nd = problem.n_depots
+    vt = problem.vehicle_types[vehicle_type]
+    s, e = int(problem.vehicle_start[vehicle_type]), int(problem.vehicle_end[vehicle_type])
+    dwin = problem.depot_windows
+    t0 = max(vt.shift[0], dwin[s, 0])
+    end_limit = min(vt.shift[1], dwin[e, 1]) if e >= 0 else vt.shift[1]
+    dist, dur = problem.distance, problem.duration
+    back_t = dur[nd:, e] if e >= 0 else np.zeros(problem.n_clients)
+    back_d = dist[nd:, e] if e >= 0 else np.zeros(problem.n_clients)
+    windows, service = problem.time_windows, problem.service_time
+    deliv, pick, cap = problem.delivery, problem.pickup, problem.capacity[vehicle_type]
+    strict = problem.backhaul == "strict"
+    has_delivery = deliv.any(axis=1)
+    eps = 1e-6
+    remaining = np.zeros(problem.n_clients, dtype=bool)
+    remaining[clients] = True
+    routes = 0
+    while remaining.any():
+        routes += 1
+        node, time_, length = s, t0, 0.0
+        delivered, picked, peak = np.zeros(problem.n_dims), np.zeros(problem.n_dims), np.zeros(problem.n_dims)
+        after_pickup = False
+        served = 0
+        while True:
+            cand = np.flatnonzero(remaining)
+            if not len(cand):
+                break
+            arrival = time_ + dur[node, nd + cand]
+            open_ = windows[cand, :, 1] >= arrival[:, None] - eps
+            begin = np.maximum(arrival, windows[cand, open_.argmax(axis=1), 0])
+            leave = begin + service[cand]
+            new_length = length + dist[node, nd + cand]
+            new_peak = np.maximum(peak + deliv[cand], picked + pick[cand])
+            ok = (open_.any(axis=1) & (leave + back_t[cand] <= end_limit + eps)
+                  & (leave + back_t[cand] - t0 <= vt.max_duration + eps)
+                  & (new_length + back_d[cand] <= vt.max_distance + eps) & (new_peak <= cap + eps).all(axis=1))
+            if strict and after_pickup:
+                ok &= ~has_delivery[cand]
+            if not ok.any():
+                break
+            k = int(np.flatnonzero(ok)[np.argmin(begin[ok])])
+            c = int(cand[k])
+            remaining[c] = False
+            served += 1
+            node, time_, length = nd + c, float(leave[k]), float(new_length[k])
+            peak, delivered, picked = new_peak[k], delivered + deliv[c], picked + pick[c]
+            after_pickup = after_pickup or bool(pick[c].any())
+        if not served:  # cannot start a route on its own (a matrix that breaks the triangle inequality)
+            remaining[np.flatnonzero(remaining)[0]] = False
+    return routes
+
+
 def default_vehicle_bound(problem: Problem, vehicle_type: int, feasible: np.ndarray | None = None) -> int:
     """How many vehicles of an unlimited type OR-Tools gets.
 
-    Rule: when the type's routes are constrained by capacity only (no time windows, shift, depot hours,
-    duration or distance limit), a first-fit-decreasing packing of the clients it can serve into its
-    capacity is a feasible plan, so that many vehicles always suffice; OR-Tools gets that number plus a
-    margin of ``max(2, 10%)`` for the search to move clients between routes. Without capacity one route
-    suffices: closed routes get 2 vehicles, open routes (where several can be cheaper) one per client.
-    Otherwise (time windows, shifts or length limits) the bound is the number of clients the type can serve
-    at all: one route per client is always enough. The bound never exceeds the number of clients the type
-    can serve.
+    Rule: take a plan that serves every client the type can serve with vehicles of this type only, and give
+    OR-Tools its number of routes plus a margin of ``max(2, 10%)`` (room for the search to move clients
+    between routes), never more than the number of those clients. When only capacity constrains the routes,
+    the plan is a first-fit-decreasing packing of the clients into the capacity (each bin is a feasible
+    route: deliveries first, so the peak load is the larger of its deliveries and pickups); without capacity
+    either, one closed route serves everything, while open routes get one vehicle per client (several open
+    routes can be cheaper than one). When times or lengths constrain the routes, the plan is a nearest-
+    neighbour construction that checks every constraint. A feasible plan with that many routes exists, so the
+    bound never makes a feasible problem infeasible.
     """
     if feasible is None:
         feasible = client_vehicle_feasibility(problem)[vehicle_type]
-    n = int(feasible.sum())
+    clients = np.flatnonzero(feasible)
+    n = len(clients)
     if n == 0:
         return 0
     vt = problem.vehicle_types[vehicle_type]
-    if "time_windows" in problem.attributes or math.isfinite(vt.max_duration) or math.isfinite(vt.max_distance):
-        return n
     cap = problem.capacity[vehicle_type]
-    if not np.isfinite(cap).any():
-        # One route can serve everything; several may be cheaper (open routes, non-metric matrices).
+    if "time_windows" in problem.attributes or math.isfinite(vt.max_duration) or math.isfinite(vt.max_distance):
+        routes = _greedy_routes(problem, vehicle_type, clients)
+    elif not np.isfinite(cap).any():
         return n if vt.end_depot is None else min(n, 2)
-    # A bin holding deliveries D and pickups P is one feasible route (deliveries first): peak max(D, P).
-    items = np.hstack([problem.delivery[feasible], problem.pickup[feasible]]).astype(float)
-    bins = _first_fit_bins(items, np.concatenate([cap, cap]))
-    return min(n, bins + max(2, math.ceil(0.1 * bins)))
+    else:
+        items = np.hstack([problem.delivery[clients], problem.pickup[clients]]).astype(float)
+        routes = _first_fit_bins(items, np.concatenate([cap, cap]))
+    return min(n, routes + max(2, math.ceil(0.1 * routes)))
 
 
 def fleet(problem: Problem, feasible: np.ndarray, bound: int | None = None) -> tuple[list[int], dict[str, int]]:
@@ -223,10 +280,11 @@ class ORToolsSolver:
     - ``metaheuristic``: ``guided_local_search`` (default), ``tabu_search``, ``simulated_annealing``,
       ``greedy_descent``, ``generic_tabu_search`` or ``automatic``.
     - ``gls_lambda``: guided local search's lambda coefficient (OR-Tools' default 0.1).
-    - ``operators``: the local search operators. ``tuned`` (default): OR-Tools' defaults without its
-      insertion-based LNS operators (cheapest-insertion path LNS, expensive-chain relocation), which cost more
-      search time than they give on CVRPLIB X, and without the operators for optional clients when every
-      client is required; ``ortools``: OR-Tools' defaults; ``all``: OR-Tools' defaults plus its path,
+    - ``operators``: the local search operators. ``tuned`` (default): OR-Tools' defaults, without the
+      operators for optional clients when every client is required, and, when only capacities constrain the
+      routes, without the insertion-based LNS operators (cheapest-insertion path LNS, expensive-chain
+      relocation), which cost more search time than they give on CVRPLIB X (with time windows they help
+      empty routes: kept); ``ortools``: OR-Tools' defaults; ``all``: OR-Tools' defaults plus its path,
       full-path and inactive LNS.
     - ``full_propagation``: OR-Tools' ``use_full_propagation`` (default False: faster).
     - ``vehicle_bound``: number of vehicles for each type with unlimited count (default: :func:`vehicle_bound`).
@@ -304,7 +362,9 @@ class ORToolsSolver:
         if self.operators == "all":
             ops.use_path_lns = ops.use_full_path_lns = ops.use_inactive_lns = pywrapcp.BOOL_TRUE
         elif self.operators == "tuned":
-            for name in _INSERTION_LNS + (_OPTIONAL_OPS if problem.required.all() else ()):
+            timed = bool(problem.attributes & {"time_windows", "duration_limit", "distance_limit"})
+            off = (() if timed else _INSERTION_LNS) + (_OPTIONAL_OPS if problem.required.all() else ())
+            for name in off:
                 setattr(ops, name, pywrapcp.BOOL_FALSE)
         if self.solution_limit is not None:
             params.solution_limit = self.solution_limit

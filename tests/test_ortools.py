@@ -4,6 +4,7 @@ instances worked out by hand, options, errors and the integer scaling."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -297,8 +298,12 @@ def test_vehicle_bound_for_unlimited_fleets(line):
                    vehicle_types=(VehicleType("v", capacity=5),))
     assert default_vehicle_bound(many, 0) == 2 + 2  # two full bins and a margin of 2
     assert default_vehicle_bound(line, 0) == 3  # never more than the clients
-    timed = many.replace(vehicle_types=(VehicleType("v", capacity=5, shift=(0, 100)),))
-    assert default_vehicle_bound(timed, 0) == 10  # times limit the routes: one per client is the safe bound
+    # Times: a nearest-neighbour plan that checks every constraint. With a shift (0, 20) it has 2 routes
+    # (c0..c4 back at 10, c5..c9 back at 20); when every client must be served at exactly 10, one route each.
+    timed = many.replace(vehicle_types=(VehicleType("v", capacity=5, shift=(0, 20)),))
+    assert default_vehicle_bound(timed, 0) == 4
+    exact = many.replace(clients=tuple(replace(c, time_windows=((10, 10),)) for c in many.clients))
+    assert default_vehicle_bound(exact, 0) == 10
     r = run(many)
     assert r.stats["vehicles"] == 4 and r.stats["vehicle_bound"] == {"v": 4}
     assert run(many, "ortools:vehicle_bound=2").stats["vehicles"] == 2
@@ -392,6 +397,8 @@ def test_search_parameters_operators_and_params(line):
 
     assert ops(line).use_global_cheapest_insertion_path_lns == pywrapcp.BOOL_FALSE
     assert ops(line).use_make_chain_inactive == pywrapcp.BOOL_FALSE
+    timed = line.replace(vehicle_types=(VehicleType("v", capacity=3, shift=(0, 100)),))
+    assert ops(timed).use_global_cheapest_insertion_path_lns == pywrapcp.BOOL_TRUE
     assert ops(line, operators="ortools").use_global_cheapest_insertion_path_lns == pywrapcp.BOOL_TRUE
     assert ops(line, operators="all").use_path_lns == pywrapcp.BOOL_TRUE
     prizes = line.replace(clients=(*line.clients[:2], Client("c3", (3, 0), delivery=1, required=False, prize=1)))
@@ -400,3 +407,15 @@ def test_search_parameters_operators_and_params(line):
     params = solver.search_parameters(line, 2.0)[0]
     assert params.guided_local_search_lambda_coefficient == 0.25 and params.solution_limit == 7
     assert params.time_limit.seconds == 2
+
+
+def test_later_window_avoids_waiting_within_max_duration():
+    # A (at 1) is open [0, 2] and [20, 21]; B (at 2) opens at 22; max_duration 10. Serving A in its first
+    # window means waiting ~20 before B; leaving at 20 serves A at 21 and B at 22: back at 24, duration 4.
+    p = Problem("later", depots=(Depot("D", (0, 0)),),
+                clients=(Client("A", (1, 0), time_windows=((0, 2), (20, 21))),
+                         Client("B", (2, 0), time_windows=((22, 30),))),
+                vehicle_types=(VehicleType("v", count=1, max_duration=10),))
+    r = run(p)
+    s = r.evaluation.routes[0]
+    assert r.cost == 4 and (s.start_time, s.start, s.duration) == (20, (21, 22), 4)
