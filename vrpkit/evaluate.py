@@ -6,8 +6,9 @@ Schedule rules. A vehicle leaves its start depot at the earliest time its shift 
 at a client starts on arrival, or at the start of the first of its time windows that has not yet closed (the
 vehicle waits). Arriving after the last window closes is lateness (a ``time_window`` violation of that many
 time units; service starts on arrival). Once the route is scheduled, departure from the depot is delayed as
-much as possible without making any stop late, moving a stop to another of its windows, or making the route
-end later, so that a route's duration leaves out avoidable waiting. Open routes (``end_depot`` None) end
+much as possible without making any stop late or the route end later, so that a route's duration leaves out
+avoidable waiting; with several windows at a stop, departures that reach it at the start of a later window
+are tried too, and the shortest lateness-free schedule is kept. Open routes (``end_depot`` None) end
 when service at their last client ends.
 
 Load: a vehicle leaves with every delivery of its route on board; at each client it drops the delivery and
