@@ -104,6 +104,8 @@ def test_options_and_errors():
         get_solver("aco:colour=red")
     with pytest.raises(SolverError, match="rho"):
         ACOSolver(rho=1.5)
+    with pytest.raises(SolverError, match="fill"):
+        ACOSolver(fill=3)
     with pytest.raises(SolverError, match='device "cuda"'):
         ACOSolver(device="cuda")
     multi = Problem("tw2", (Depot("o", (0, 0)),), (Client("a", (1, 0), time_windows=((0, 5), (10, 20))),),
