@@ -331,6 +331,7 @@ def test_default_strategies():
     ("ortools:gls_lambda=-1", "gls_lambda must be a positive number"),
     ("ortools:vehicle_bound=2.5", "vehicle_bound must be an integer"),
     ("ortools:operators=some", 'unknown operators "some"'),
+    ("ortools:restarts=-1", "restarts must be a non-negative integer"),
     ("ortools:params=time_limit_in_years: 3", "params: "),
 ])
 def test_bad_options(spec, message):
@@ -419,3 +420,13 @@ def test_later_window_avoids_waiting_within_max_duration():
     r = run(p)
     s = r.evaluation.routes[0]
     assert r.cost == 4 and (s.start_time, s.start, s.duration) == (20, (21, 22), 4)
+
+
+def test_restarts_continue_from_the_best_plan():
+    # Heterogeneous fleet: the best plan's routes are put back on vehicles of their own types each round.
+    types = (VehicleType("big", count=1, capacity=2, fixed_cost=10),
+             VehicleType("small", count=2, capacity=1, fixed_cost=1))
+    r = run(corner(vehicle_types=types), "ortools:restarts=2", time_limit=0.9)
+    assert r.stats["restarts"] == 2 and r.cost == 16
+    values = [v for _, v in r.stats["progress"]]
+    assert values == sorted(values, reverse=True) and values[-1] == 16
