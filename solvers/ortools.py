@@ -543,9 +543,10 @@ class _Model:
                 routing.AddDisjunction([idx], int(penalties[i]))
             ok = feasible[:, i]
             if not ok.all():
-                allowed = [v for tt in np.flatnonzero(ok) for v in vehicles_of[tt]]
-                if allowed:
-                    routing.SetAllowedVehiclesForIndex(allowed, idx)
+                banned = [v for tt in np.flatnonzero(~ok) for v in vehicles_of[tt]]
+                if len(banned) < n_veh:
+                    # VehicleVar: OR-Tools 9.15's SetAllowedVehiclesForIndex rejects Python lists.
+                    routing.VehicleVar(idx).RemoveValues(banned)
                 else:
                     routing.ActiveVar(idx).SetValue(0)
         self.build_time = time.perf_counter() - t_build
