@@ -9,10 +9,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from vrpkit.solvers import Progress, get_solver
-from vrpkit.solvers.ortools import ORToolsSolver, default_vehicle_bound, scales
+from vrpkit.solvers.ortools import ORToolsSolver, _Model, default_vehicle_bound, scales
 
 import vrpkit
 from vrpkit import Client, Depot, NoSolutionError, Problem, SolverError, VehicleType, evaluate
+from vrpkit.diagnose import client_vehicle_feasibility
 
 T = 0.5  # seconds: every instance here is tiny
 
@@ -347,8 +348,12 @@ def test_progress_and_stats(line):
 
 def test_same_seed_same_plan():
     p = random_problem(np.random.default_rng(11), 12, "mixed")
-    plans = [run(p, "ortools:solution_limit=30", time_limit=30, seed=seed).solution.routes for seed in (5, 5, 0)]
+    plans = [run(p, "ortools:solution_limit=30", time_limit=30, seed=seed).solution.routes for seed in (5, 5)]
     assert plans[0] == plans[1]
+    # The seed orders the clients in OR-Tools' model: 0 keeps the problem's order, others permute it.
+    feasible = client_vehicle_feasibility(p)
+    order = {seed: _Model(p, feasible, seed=seed, vehicle_bound=None).node.tolist() for seed in (0, 5)}
+    assert order[0] == [0, 1, *range(2, 14), -1] and sorted(order[5]) == sorted(order[0]) and order[5] != order[0]
 
 
 # -- no plan ---------------------------------------------------------------------------------------------
