@@ -277,8 +277,8 @@ def problem_schema() -> dict[str, Any]:
     return schema
 
 
-def load_json(path: str | Path) -> Any:
-    """Read a JSON file; a missing, empty, truncated or non-JSON file is an :class:`InputError`."""
+def read_text(path: str | Path) -> str:
+    """A text file's content; a missing, unreadable, non-UTF-8 or empty file is an :class:`InputError`."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -292,6 +292,13 @@ def load_json(path: str | Path) -> Any:
         raise InputError(f"{path}: cannot read ({err.strerror})") from None
     if not text.strip():
         raise InputError(f"{path}: the file is empty")
+    return text
+
+
+def load_json(path: str | Path) -> Any:
+    """Read a JSON file; a missing, empty, truncated or non-JSON file is an :class:`InputError`."""
+    path = Path(path)
+    text = read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:

@@ -52,6 +52,7 @@ import numpy as np
 
 from vrpkit.errors import InputError, ValidationError
 from vrpkit.evaluate import Evaluation, evaluate
+from vrpkit.io.json import read_text
 from vrpkit.matrix import euclidean_matrix
 from vrpkit.model import INF, Client, Depot, Problem, VehicleType
 from vrpkit.solution import Route, Solution
@@ -103,20 +104,6 @@ def sol_cost_scale(kind: str | None) -> float:
 # -- reading files ---------------------------------------------------------------------------------------
 
 
-def _read_text(path: Path) -> str:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a text file (not UTF-8)") from None
-    except OSError as err:
-        raise InputError(f"{path}: cannot read ({err.strerror})") from None
-    if not text.strip():
-        raise InputError(f"{path}: the file is empty")
-    return text
 
 
 def _spec_value(text: str, key: str) -> str | None:
@@ -136,7 +123,7 @@ def read_vrplib(path: str | Path, *, round: str | None = None, cost_divisor: flo
     module's table). Raises :class:`InputError` for unreadable files and features that cannot be mapped.
     """
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path)
     import vrplib
 
     try:
@@ -398,7 +385,7 @@ def read_solomon(path: str | Path) -> Problem:
     and its ``DUE DATE`` closes it (vehicles must be back by then).
     """
     path = Path(path)
-    _read_text(path)
+    read_text(path)
     import vrplib
 
     try:
@@ -458,7 +445,7 @@ def read_sol(path: str | Path, problem: Problem) -> Solution:
     The ``Cost`` line and other ``key value`` lines are kept in ``stats`` (numbers converted).
     """
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path)
     clients = problem.client_index
     depots = problem.depot_index
     bounds = _vehicle_numbers(problem)
