@@ -25,6 +25,11 @@ from vrpkit.errors import InputError, SolverError, ValidationError, VrpkitError
 EXIT_INPUT = 2
 EXIT_INFEASIBLE = 3
 
+ProblemArg = Annotated[Path, typer.Argument(metavar="PROBLEM", help="Problem file (.json, .vrp, .txt).")]
+SolutionArg = Annotated[
+    Path, typer.Argument(metavar="SOLUTION", help="Solution JSON (full or short form) or .sol file.")
+]
+
 app = typer.Typer(
     name="vrpkit",
     help="Describe a vehicle routing problem once, solve it, check and explain the plan.",
@@ -227,10 +232,8 @@ def _json_type(value: Any) -> str:
 @app.command()
 @_user_errors
 def evaluate(
-    problem_file: Annotated[Path, typer.Argument(metavar="PROBLEM", help="Problem file (.json, .vrp, .txt).")],
-    solution_file: Annotated[
-        Path, typer.Argument(metavar="SOLUTION", help='Solution JSON (full or short form) or .sol file.')
-    ],
+    problem_file: ProblemArg,
+    solution_file: SolutionArg,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write the evaluated plan here.")
     ] = None,
@@ -490,10 +493,8 @@ ROADS_HELP = ('Street geometry: "osrm:pbf=FILE", "osrm:url=URL", "osm:file=FILE"
 @app.command(name="map")
 @_user_errors
 def map_(
-    problem_file: Annotated[Path, typer.Argument(metavar="PROBLEM", help="Problem file (.json, .vrp, .txt).")],
-    solution_file: Annotated[
-        Path, typer.Argument(metavar="SOLUTION", help="Solution JSON (full or short form) or .sol file.")
-    ],
+    problem_file: ProblemArg,
+    solution_file: SolutionArg,
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="The map page (.html).")],
     roads: Annotated[str | None, typer.Option("--roads", metavar="SPEC", help=ROADS_HELP)] = None,
     tiles: Annotated[
@@ -524,10 +525,8 @@ PLOT_KINDS = ("routes", "schedule", "convergence")
 @app.command()
 @_user_errors
 def plot(
-    problem_file: Annotated[Path, typer.Argument(metavar="PROBLEM", help="Problem file (.json, .vrp, .txt).")],
-    solution_file: Annotated[
-        Path, typer.Argument(metavar="SOLUTION", help="Solution JSON (full or short form) or .sol file.")
-    ],
+    problem_file: ProblemArg,
+    solution_file: SolutionArg,
     output: Annotated[
         Path, typer.Option("--output", "-o", metavar="FILE", help="The figure (.png, .svg or .pdf).")
     ],
