@@ -72,6 +72,8 @@ _OPTIONAL_OPS = (
     "use_swap_active_chain", "use_shortest_path_swap_active",
 )
 """Operators that only move optional clients in or out: turned off when every client is required."""
+_FALLBACKS = ("parallel_cheapest_insertion", "savings", "local_cheapest_insertion", "path_cheapest_arc")
+"""First-solution strategies tried in turn when the default one fails outright."""
 _MAX_INT = 10**15
 """Largest magnitude a scaled total may reach: int64 is 9.2e18, leaving room for OR-Tools' own sums."""
 _STATUS = {v: k.removeprefix("ROUTING_").lower() for k, v in routing_enums_pb2.RoutingSearchStatus.Value.items()}
@@ -274,9 +276,12 @@ class ORToolsSolver:
     Options (keyword arguments, or in a spec string ``"ortools:first_solution=savings,gls_lambda=0.2"``):
 
     - ``first_solution``: an OR-Tools ``FirstSolutionStrategy`` name, any case (``savings``,
-      ``path_cheapest_arc``, ``parallel_cheapest_insertion``, ...). Default: ``path_cheapest_arc`` when only
-      capacities constrain the routes, ``parallel_cheapest_insertion`` when times or lengths do or clients are
-      optional.
+      ``path_cheapest_arc``, ``parallel_cheapest_insertion``, ...). Default: ``parallel_cheapest_insertion``
+      when times or lengths constrain the routes or clients are optional; else ``savings`` for a limited
+      heterogeneous fleet (fewer vehicles than clients), ``path_cheapest_arc`` otherwise. When the default
+      fails outright (OR-Tools status ``fail``, time left), the next of ``parallel_cheapest_insertion``,
+      ``savings``, ``local_cheapest_insertion``, ``path_cheapest_arc`` is tried; a strategy given as an
+      option is used alone.
     - ``metaheuristic``: ``guided_local_search`` (default), ``tabu_search``, ``simulated_annealing``,
       ``greedy_descent``, ``generic_tabu_search`` or ``automatic``.
     - ``gls_lambda``: guided local search's lambda coefficient (OR-Tools' default 0.1).
@@ -359,11 +364,15 @@ class ORToolsSolver:
         a = problem.attributes
         if a & {"time_windows", "duration_limit", "distance_limit", "prizes"}:
             return "parallel_cheapest_insertion"
+        counts = [vt.count for vt in problem.vehicle_types]
+        if "heterogeneous_fleet" in a and None not in counts and sum(counts) < problem.n_clients:
+            return "savings"  # a small mixed fleet: path_cheapest_arc can run out of time placing every client
         return "path_cheapest_arc"
 
-    def search_parameters(self, problem: Problem, time_limit: float) -> tuple[Any, str, str]:
+    def search_parameters(self, problem: Problem, time_limit: float, *, first: str | None = None
+                          ) -> tuple[Any, str, str]:
         """OR-Tools' search parameters for ``problem``, and the first-solution strategy and metaheuristic."""
-        first = self.first_solution or self.default_first_solution(problem)
+        first = first or self.first_solution or self.default_first_solution(problem)
         meta = self.metaheuristic or "guided_local_search"
         params = pywrapcp.DefaultRoutingSearchParameters()
         params.first_solution_strategy = _FIRST[first]
@@ -398,18 +407,23 @@ class ORToolsSolver:
         feasible = client_vehicle_feasibility(problem)
         if problem.n_clients == 0 or not fleet(problem, feasible, self.vehicle_bound)[0]:
             return Solution((), {"vehicles": 0})  # nothing to serve, or only optional clients no one can serve
+        first = self.first_solution or self.default_first_solution(problem)
+        # When the default strategy fails outright (not for lack of time), the next one is tried.
+        fallbacks = [] if self.first_solution else [f for f in _FALLBACKS if f != first]
+        failed: list[str] = []
         rounds = 1 + self.restarts
         best: tuple[int, _Model, Any] | None = None
         found = [0]
-        statuses = []
-        for k in range(rounds):
+        statuses: list[str] = []
+        k = 0
+        while k < rounds:
+            left = time_limit - (time.perf_counter() - started)
+            if (k or failed) and left < 0.05:
+                break
             # Round k > 0: another client order (a different search trajectory), started from the best plan.
             model = _Model(problem, feasible, seed=seed if k == 0 else _round_seed(seed, k),
                            vehicle_bound=self.vehicle_bound)
-            left = time_limit - (time.perf_counter() - started)
-            if k and left < 0.05:
-                break
-            params, first, meta = self.search_parameters(problem, max(0.01, left / (rounds - k)))
+            params, _, meta = self.search_parameters(problem, max(0.01, left / (rounds - k)), first=first)
             routing, cost_scale = model.routing, model.scales.cost
 
             def on_solution(routing: Any = routing, cost_scale: int = cost_scale) -> None:
@@ -427,6 +441,13 @@ class ORToolsSolver:
             statuses.append(_STATUS.get(routing.status(), str(routing.status())))
             if assignment is not None and (best is None or assignment.ObjectiveValue() < best[0]):
                 best = (int(assignment.ObjectiveValue()), model, assignment)
+            if best is None:
+                failed.append(first)
+                if statuses[-1] != "fail" or not fallbacks:
+                    break
+                first = fallbacks.pop(0)
+                continue
+            k += 1
         if best is None:
             raise NoSolutionError("no feasible plan found",
                                   [f"no feasible plan found within {_seconds(time_limit)} s (OR-Tools status: "
@@ -438,8 +459,9 @@ class ORToolsSolver:
             "ortools_objective_raw": raw,
             "ortools_status": statuses[-1],
             "first_solution": first,
+            "first_solution_failed": failed,
             "metaheuristic": meta,
-            "restarts": len(statuses) - 1,
+            "restarts": k - 1,
             "vehicles": model.n_vehicles,
             "vehicle_bound": model.bounds,
             "time_scale": model.scales.time,

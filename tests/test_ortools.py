@@ -8,12 +8,14 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from conftest import needs_data
 from vrpkit.solvers import Progress, get_solver
 from vrpkit.solvers.ortools import ORToolsSolver, _Model, default_vehicle_bound, scales
 
 import vrpkit
 from vrpkit import Client, Depot, NoSolutionError, Problem, SolverError, VehicleType, evaluate
 from vrpkit.diagnose import client_vehicle_feasibility
+from vrpkit.io import read_problem
 
 T = 0.5  # seconds: every instance here is tiny
 
@@ -319,8 +321,12 @@ def test_options_from_spec_string(line):
     assert r.cost == 6
 
 
-def test_default_strategies():
+def test_default_strategies(line):
     s = ORToolsSolver()
+    mixed = line.replace(vehicle_types=(VehicleType("a", count=1, capacity=2),
+                                        VehicleType("b", count=1, capacity=1)))
+    assert s.default_first_solution(mixed) == "savings"
+    assert run(mixed).cost == 6 + 2  # D-c1-D with b, D-c2-c3-D with a
     assert s.default_first_solution(corner()) == "path_cheapest_arc"
     assert s.default_first_solution(corner(shift=(0, 100))) == "parallel_cheapest_insertion"
 
@@ -435,3 +441,15 @@ def test_restarts_continue_from_the_best_plan():
     assert r.stats["restarts"] == 2 and r.cost == 16
     values = [v for _, v in r.stats["progress"]]
     assert values == sorted(values, reverse=True) and values[-1] == 16
+
+
+def test_fallback_when_the_default_first_solution_fails(monkeypatch):
+    # A small mixed fleet (capacity 84% used): local cheapest insertion fails outright on it.
+    p = read_problem(needs_data("variants", "HFVRP", "X115-HVRP.vrp"))
+    assert ORToolsSolver().default_first_solution(p) == "savings"
+    chosen = vrpkit.solve(p, "ortools:first_solution=local_cheapest_insertion", time_limit=1)
+    assert chosen.status == "no_solution"  # a strategy given as an option is used alone
+    monkeypatch.setattr(ORToolsSolver, "default_first_solution", lambda self, problem: "local_cheapest_insertion")
+    r = run(p, time_limit=1.5)
+    assert r.stats["first_solution_failed"] == ["local_cheapest_insertion"]
+    assert r.stats["first_solution"] == "parallel_cheapest_insertion"
