@@ -17,8 +17,6 @@ problem on the streets of an extract.
 from __future__ import annotations
 
 import inspect
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vrpkit.errors import ValidationError
-from vrpkit.roads.cache import CACHE_ENV, cache_root
+from vrpkit.roads.cache import CACHE_ENV, cache_root, save_arrays
 from vrpkit.roads.common import RoadError, RoadMatrices, node_labels
 
 if TYPE_CHECKING:
@@ -88,16 +86,7 @@ def compute_and_save(problem: Problem, path: str | Path, *, spec: Mapping[str, A
         arrays["snap_distance"] = result.snap_distance
     if result.snapped is not None:
         arrays["snapped"] = result.snapped
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_arrays(Path(path), **arrays)
     return result
 
 
