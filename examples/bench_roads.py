@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -33,24 +32,10 @@ import numpy as np
 from vrpkit.errors import VrpkitError
 from vrpkit.roads.generate import sample_street_points
 from vrpkit.roads.osm import osm_matrices, street_network
-from vrpkit.roads.osrm import OsrmServer, free_port, osrm_matrices, prepare
+from vrpkit.roads.osrm import OsrmServer, free_port, osrm_children, osrm_matrices, prepare
 
 QUERY = "?annotations=duration,distance&generate_hints=false"
 DEFAULT_PBF = Path(__file__).resolve().parents[2] / "shared" / "data" / "osm" / "monaco.osm.pbf"
-
-
-def osrm_children() -> set[int]:
-    """osrm-routed processes started by this process that still run (Linux)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
-        if name == "osrm-routed" and int(rest[1]) == os.getpid() and rest[0] != "Z":
-            found.add(int(stat.parent.name))
-    return found
 
 
 def timed(fns: list[Any], repeat: int) -> tuple[list[float], list[Any]]:

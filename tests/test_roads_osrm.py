@@ -33,6 +33,7 @@ from vrpkit.roads.osrm import (
     PreparedData,
     find_executable,
     free_port,
+    osrm_children,
     osrm_matrices,
     osrm_version,
     prepare,
@@ -60,20 +61,6 @@ TWO_PARTS = """<?xml version='1.0' encoding='UTF-8'?>
 </osm>
 """
 """A straight residential street 1-2-3 (787 m) and, 1.1 km north of it, another one with no link to it."""
-
-
-def osrm_children() -> set[int]:
-    """PIDs of the osrm-routed processes that this Python process started and that still run."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
-        if name == "osrm-routed" and int(rest[1]) == os.getpid() and rest[0] != "Z":
-            found.add(int(stat.parent.name))
-    return found
 
 
 def running(pid: int) -> bool:

@@ -84,6 +84,21 @@ _KEPT = ("prepared_s", "requests", "computed_s")
 """Details of a computation that its cache entry keeps."""
 
 
+def osrm_children() -> set[int]:
+    """PIDs of the osrm-routed processes that this Python process started and that still run (Linux: read
+    from /proc; empty elsewhere). Used to check that no server is left behind."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        if name == "osrm-routed" and int(rest[1]) == os.getpid() and rest[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
 class MissingExecutableError(RoadError):
     """An OSRM executable is not installed (or not where ``osrm_bin`` / ``$VRPKIT_OSRM_BIN`` points)."""
 
