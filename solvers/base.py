@@ -69,10 +69,11 @@ class Progress:
 _REGISTRY: dict[str, tuple[str, str]] = {
     "ortools": ("vrpkit.solvers.ortools", "ORToolsSolver"),
     "aco": ("vrpkit.solvers.aco", "ACOSolver"),
+    "pyvrp": ("vrpkit.solvers.pyvrp", "PyVRPSolver"),
 }
 """name -> (module, class); imported only when asked for, so that a missing extra names itself."""
 
-_EXTRAS: dict[str, str] = {}
+_EXTRAS: dict[str, str] = {"pyvrp": "hgs"}
 """name -> the pip extra that installs the solver's dependencies."""
 
 
