@@ -5,7 +5,8 @@ vehicle it chooses the next client among the ``candidates`` nearest clients of w
 probability proportional to ``pheromone ** alpha * visibility`` (visibility: ``distance ** -beta``, times
 ``savings ** gamma``), keeping only clients that leave the route feasible for every attribute of the model
 (the same segment arithmetic as :mod:`vrpkit.solvers.localsearch`: capacities, time windows, service times,
-shifts, duration and distance limits, open routes, strict and mixed backhaul). When no candidate fits, the
+shifts, duration and distance limits, open routes, strict and mixed backhaul; a client with several time
+windows is served in the earliest that fits). When no candidate fits, the
 route is closed (or, for half the ants by default, the most attractive client that fits is taken from all
 the others, see ``fill``) and a vehicle opened: vehicle type and first client are drawn together among the
 vehicles left, from all clients when no candidate of their depots fits. Optional clients are taken only
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numba as nb
 import numpy as np
-from vrpkit.solvers.localsearch import CPD, LocalSearch, cat, score, unsupported
+from vrpkit.solvers.localsearch import CPD, EARLY, FIRST, LATE, LocalSearch, cat, score, unsupported
 
 from vrpkit.diagnose import diagnose
 from vrpkit.errors import NoSolutionError, SolverError
@@ -108,8 +109,7 @@ class ACOSolver:
         self.fill = int(fill)
 
     def supports(self, problem: Problem) -> str | None:
-        """None, or why not: every attribute of the model is supported except several time windows per
-        client."""
+        """None, or why not (every attribute of the model is supported)."""
         return unsupported(problem)
 
     def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress | None = None
@@ -226,7 +226,7 @@ class Colony:
         n = self.problem.n_clients
         rand = self.rng.random((p.ants, 2 * n + 2))
         weights = self.weights()
-        construct(self.data.dist, self.data.dur, self.cfg, self.data.node, self.data.start, self.data.end,
+        construct(self.data.dist, self.data.dur, self.cfg, self.data.alt, self.data.start, self.data.end,
                   self.data.vt, self.data.cl, weights, self.cand, self.counts, self.start_nodes, self.end_nodes,
                   rand, self.out_seq, self.out_offsets, self.out_types, self.out_routes, self.out_cost,
                   self.out_missing, self.visited, self.used, self.scratch, self.pick_w, self.pick_c,
@@ -339,32 +339,39 @@ def visibility(problem: Problem, beta: float, gamma: float) -> np.ndarray:
 
 
 @_jit
-def _fits(dist, dur, cfg, node, end, vt, cl, scratch, a, prefix, v, c, cur, end_node, tmp, full):
-    """Whether client c can follow the route in scratch[a, prefix] (vehicle type v, last node cur): the route
-    closed after c must be feasible, and an optional client must be worth its detour."""
-    cat(dist, dur, cfg, scratch[a], prefix, node, c, scratch[a], tmp)
-    cat(dist, dur, cfg, scratch[a], tmp, end, v, scratch[a], full)
-    _cost, viol = score(scratch[a], full, vt, cfg, v, False)
-    if viol > 0.0:
-        return False
+def _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, prefix, v, c, cur, end_node, tmp, full):
+    """The row of ``alt`` (client c in its earliest window that fits) with which c can follow the route in
+    scratch[a, prefix] (vehicle type v, last node cur), or -1: the route closed after c must be feasible, and
+    an optional client must be worth its detour."""
+    n = cl.shape[0]
     if cl[c, 1] == 0.0:
-        nd_c = int(node[c, 0])
+        nd_c = int(alt[c, FIRST])
         detour = dist[cur, nd_c] + dist[nd_c, end_node] - dist[cur, end_node]
-        return cl[c, 0] > vt[v, CPD] * detour
-    return True
+        if cl[c, 0] <= vt[v, CPD] * detour:
+            return -1
+    for w in range(alt.shape[0] // n):
+        row = w * n + c
+        if w > 0 and alt[row, EARLY] == alt[row - n, EARLY] and alt[row, LATE] == alt[row - n, LATE]:
+            break  # the last window, repeated
+        cat(dist, dur, cfg, scratch[a], prefix, alt, row, scratch[a], tmp)
+        cat(dist, dur, cfg, scratch[a], tmp, end, v, scratch[a], full)
+        _cost, viol = score(scratch[a], full, vt, cfg, v, False)
+        if viol <= 0.0:
+            return row
+    return -1
 
 
 @_jit
-def construct(dist, dur, cfg, node, start, end, vt, cl, weight, cand, counts, start_nodes, end_nodes, rand,
+def construct(dist, dur, cfg, alt, start, end, vt, cl, weight, cand, counts, start_nodes, end_nodes, rand,
               seq, offsets, types, n_routes, costs, missing, visited, used, scratch, pick_w, pick_c, pick_v,
               fill):
     """Build one plan per ant (row of ``rand``); see the module docstring. Rows of ``scratch[a]``: 0 and 1
     the route so far (alternating), 2 and 3 trials."""
     n_ants = rand.shape[0]
-    n = node.shape[0]
+    n = cl.shape[0]
     n_types = start.shape[0]
     k = cand.shape[1]
-    width = node.shape[1]
+    width = alt.shape[1]
     nd = dist.shape[0] - 1 - n  # depots come first; the last node is the virtual end of open routes
     for a in range(n_ants):
         for c in range(n):
@@ -394,10 +401,11 @@ def construct(dist, dur, cfg, node, start, end, vt, cl, weight, cand, counts, st
                     c = cand[s, i]
                     if c < 0 or visited[a, c] or cl[c, 1] == 0.0:
                         continue
-                    if _fits(dist, dur, cfg, node, end, vt, cl, scratch, a, 0, t, c, s, end_nodes[t], 2, 3):
+                    row = _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, 0, t, c, s, end_nodes[t], 2, 3)
+                    if row >= 0:
                         w = weight[s, nd + c]
                         pick_w[a, count] = w
-                        pick_c[a, count] = c
+                        pick_c[a, count] = row
                         pick_v[a, count] = t
                         count += 1
                         wsum += w
@@ -427,17 +435,20 @@ def construct(dist, dur, cfg, node, start, end, vt, cl, weight, cand, counts, st
                         if visited[a, c] or cl[c, 1] == 0.0:
                             continue
                         w = weight[s, nd + c]
-                        if w > best and _fits(dist, dur, cfg, node, end, vt, cl, scratch, a, 0, t, c, s,
-                                              end_nodes[t], 2, 3):
-                            best = w
-                            chosen = c
-                            v = t
+                        if w > best:
+                            row = _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, 0, t, c, s, end_nodes[t],
+                                        2, 3)
+                            if row >= 0:
+                                best = w
+                                chosen = row
+                                v = t
             if chosen < 0:
                 break  # no vehicle left can serve any client left
             used[a, v] += 1
             for f in range(width):
                 scratch[a, 0, f] = start[v, f]
-            cat(dist, dur, cfg, scratch[a], 0, node, chosen, scratch[a], 1)
+            cat(dist, dur, cfg, scratch[a], 0, alt, chosen, scratch[a], 1)
+            chosen = chosen % n
             row = 1
             cur = nd + chosen
             visited[a, chosen] = True
@@ -453,10 +464,11 @@ def construct(dist, dur, cfg, node, start, end, vt, cl, weight, cand, counts, st
                     c = cand[cur, i]
                     if c < 0 or visited[a, c]:
                         continue
-                    if _fits(dist, dur, cfg, node, end, vt, cl, scratch, a, row, v, c, cur, e, 2, 3):
+                    fit = _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, row, v, c, cur, e, 2, 3)
+                    if fit >= 0:
                         w = weight[cur, nd + c]
                         pick_w[a, count] = w
-                        pick_c[a, count] = c
+                        pick_c[a, count] = fit
                         count += 1
                         wsum += w
                 nxt = -1
@@ -476,14 +488,16 @@ def construct(dist, dur, cfg, node, start, end, vt, cl, weight, cand, counts, st
                         if visited[a, c]:
                             continue
                         w = weight[cur, nd + c]
-                        if w > best and _fits(dist, dur, cfg, node, end, vt, cl, scratch, a, row, v, c,
-                                              cur, e, 2, 3):
-                            best = w
-                            nxt = c
+                        if w > best:
+                            fit = _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, row, v, c, cur, e, 2, 3)
+                            if fit >= 0:
+                                best = w
+                                nxt = fit
                 if nxt < 0:
                     break
                 other = 1 - row
-                cat(dist, dur, cfg, scratch[a], row, node, nxt, scratch[a], other)
+                cat(dist, dur, cfg, scratch[a], row, alt, nxt, scratch[a], other)
+                nxt = nxt % n
                 row = other
                 cur = nd + nxt
                 visited[a, nxt] = True

@@ -28,7 +28,11 @@ A move is applied when it lowers the total violation of the plan (load, time war
 backhaul order, fleet size, missing clients), or keeps it and lowers the cost. A feasible plan thus stays
 feasible and never gets more expensive; an infeasible one is repaired where the moves allow it.
 
-Not supported: clients with several time windows (:func:`unsupported` says so).
+Clients with several time windows: each client of a route is served in one of its windows, chosen when a
+plan is loaded (in route order, the earliest window it reaches without lateness) and changed by a window move
+where that makes the plan better; the other moves keep the windows of the clients they move, and a client left
+out is inserted with the first of its windows that lets it in. The evaluator schedules the returned plan
+itself, choosing among all windows.
 
 Cost of a pass: O(n * granularity) move evaluations of O(1) each between routes; an applied move rebuilds
 the segments of the routes it changes (O(their length)). On CVRPLIB X, descending from an ant's plan to a
@@ -57,7 +61,7 @@ TOL = 1e-7
 
 # Entries of the ``cfg`` tuple of integers that every compiled function gets.
 (C_N, C_V, C_R, C_K, C_ND, C_TIME, C_SIMPLE, C_STRICT, C_OPTIONAL, C_MAXSEG, C_MAXEX, C_FWD, C_BWD, C_START,
- C_END, C_ROUTE, C_BUF) = range(17)
+ C_END, C_ROUTE, C_BUF, C_ALT, C_NWIN) = range(19)
 N_BUF = 8
 # Columns of ``link`` (per client), ``route`` (per slot), ``rval`` (per slot) and ``vt`` (per vehicle type).
 NXT, PRV, RTE, POS = range(4)
@@ -73,9 +77,8 @@ _jit_inline = nb.njit(cache=True, inline="always", _nrt=False)
 
 
 def unsupported(problem: Problem) -> str | None:
-    """Why the local search cannot handle ``problem``, or None."""
-    if "multiple_time_windows" in problem.attributes:
-        return "clients with several time windows are not supported"
+    """Why the local search cannot handle ``problem``, or None (every attribute of the model is supported)."""
+    del problem
     return None
 
 
@@ -84,7 +87,8 @@ class Data(NamedTuple):
 
     dist: np.ndarray  # (M, M)
     dur: np.ndarray  # (M, M)
-    node: np.ndarray  # (N, F) segment of each client alone
+    node: np.ndarray  # (N, F) segment of each client alone, with its first time window
+    alt: np.ndarray  # (W * N, F) row w * N + c: client c alone with its window w (the last one repeated)
     start: np.ndarray  # (V, F) start depot segment per vehicle type
     end: np.ndarray  # (V, F) end depot (or virtual end) segment per vehicle type
     vt: np.ndarray  # (V, 5 + K) fixed cost, cost per distance, per duration, max duration, max distance, capacity
@@ -98,7 +102,8 @@ class Arrays(NamedTuple):
 
     ``seg`` rows: client segments (N), prefix segments from the route's first client to each client (N),
     suffix segments from each client to its route's last client (N), start and end depots per type (2V),
-    whole routes with depots per slot (R), scratch rows.
+    whole routes with depots per slot (R), scratch rows (N_BUF), then each client alone with each of its time
+    windows (W * N, row ``C_ALT + w * N + c``; W = 1 unless clients have several windows).
     """
 
     dist: np.ndarray
@@ -153,6 +158,10 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
     node[:, LOAD:LOAD + k_dims] = delivery
     node[:, LOAD + k_dims:LOAD + 2 * k_dims] = pickup
     node[:, LOAD + 2 * k_dims:] = np.maximum(delivery, pickup)
+    n_windows = problem.time_windows.shape[1]
+    alt = np.tile(node, (n_windows, 1))
+    alt[:, EARLY] = problem.time_windows[:, :, 0].T.reshape(-1)
+    alt[:, LATE] = problem.time_windows[:, :, 1].T.reshape(-1)
 
     start = np.zeros((n_types, fields))
     end = np.zeros((n_types, fields))
@@ -185,7 +194,7 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
     strict = problem.backhaul == "strict" and has_pickup
     flags = (k_dims, nd, int(use_time), int(not use_time and not has_pickup), int(strict),
              int(not problem.required.all()), int(max_segment), int(max_exchange))
-    return Data(dist=dist, dur=dur, node=node, start=start, end=end, vt=vtab, cl=cl,
+    return Data(dist=dist, dur=dur, node=node, alt=alt, start=start, end=end, vt=vtab, cl=cl,
                 neigh=neighbours(problem, granularity), flags=flags)
 
 
@@ -236,10 +245,12 @@ def new_arrays(data: Data, sizes: Sequence[int], excess: Sequence[bool]) -> tupl
     n, fields = data.node.shape
     n_types = len(sizes)
     r = int(sum(sizes))
-    cfg = (n, n_types, r, *data.flags, n, 2 * n, 3 * n, 3 * n + n_types, 3 * n + 2 * n_types,
-           3 * n + 2 * n_types + r)
-    seg = np.zeros((cfg[C_BUF] + N_BUF, fields))
+    buf = 3 * n + 2 * n_types + r
+    cfg = (n, n_types, r, *data.flags, n, 2 * n, 3 * n, 3 * n + n_types, 3 * n + 2 * n_types, buf,
+           buf + N_BUF, data.alt.shape[0] // n if n else 1)
+    seg = np.zeros((cfg[C_ALT] + data.alt.shape[0], fields))
     seg[:n] = data.node
+    seg[cfg[C_ALT]:] = data.alt
     seg[cfg[C_START]:cfg[C_START] + n_types] = data.start
     seg[cfg[C_END]:cfg[C_END] + n_types] = data.end
     route = np.zeros((r, 5), np.int64)
@@ -546,6 +557,9 @@ def _update_free(route, slots, t):
 def load_routes(A, cfg, seq, offsets, types):
     """Fill an empty plan with routes ``seq[offsets[i]:offsets[i+1]]`` of vehicle types ``types[i]``."""
     dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    if cfg[C_NWIN] > 1:
+        for c in range(cfg[C_N]):
+            _set_window(seg, cfg, c, 0)
     for i in range(len(types)):
         t = types[i]
         slot = -1
@@ -557,10 +571,108 @@ def load_routes(A, cfg, seq, offsets, types):
         hi = offsets[i + 1]
         for j in range(lo, hi):
             nodes[0, j - lo] = seq[j]
+        if cfg[C_NWIN] > 1:
+            _pick_windows(dist, dur, seg, cfg, t, nodes[0], hi - lo)
         _rebuild(A, cfg, slot, nodes[0], hi - lo)
     for t in range(cfg[C_V]):
         _update_free(route, slots, t)
     totals(A, cfg)
+
+
+@_jit_inline
+def _same_window(seg, a, b):
+    return seg[a, EARLY] == seg[b, EARLY] and seg[a, LATE] == seg[b, LATE]
+
+
+@_jit_inline
+def _set_window(seg, cfg, c, w):
+    """Serve client c in its time window w."""
+    row = cfg[C_ALT] + w * cfg[C_N] + c
+    seg[c, EARLY] = seg[row, EARLY]
+    seg[c, LATE] = seg[row, LATE]
+
+
+@_jit
+def _pick_windows(dist, dur, seg, cfg, v, members, n):
+    """Give each client of a route (vehicle type v) the earliest of its windows that it reaches without
+    lateness when the clients before it keep theirs (the latest when it is late for all)."""
+    buf = cfg[C_BUF]
+    acc = buf + 6
+    nxt = buf + 7
+    width = seg.shape[1]
+    for f in range(width):
+        seg[acc, f] = seg[cfg[C_START] + v, f]
+    for i in range(n):
+        c = members[i]
+        chosen = cfg[C_NWIN] - 1
+        for w in range(cfg[C_NWIN]):
+            row = cfg[C_ALT] + w * cfg[C_N] + c
+            if w > 0 and _same_window(seg, row, row - cfg[C_N]):
+                break
+            cat(dist, dur, cfg, seg, acc, seg, row, seg, nxt)
+            if seg[nxt, TWARP] <= seg[acc, TWARP] + TOL:
+                chosen = w
+                break
+        _set_window(seg, cfg, c, chosen)
+        cat(dist, dur, cfg, seg, acc, seg, c, seg, nxt)
+        for f in range(width):
+            seg[acc, f] = seg[nxt, f]
+
+
+@_jit
+def _windows(A, cfg):
+    """Serve each client of several windows in another of its windows where the plan gets better."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    n = cfg[C_N]
+    buf = cfg[C_BUF]
+    improved = False
+    for c in range(n):
+        r = link[c, RTE]
+        if r < 0:
+            continue
+        v = route[r, TYPE]
+        prv = link[c, PRV]
+        nxt = link[c, NXT]
+        best_w = -1
+        best_q = 0.0
+        best_c = 0.0
+        for w in range(cfg[C_NWIN]):
+            row = cfg[C_ALT] + w * n + c
+            if w > 0 and _same_window(seg, row, row - n):
+                break
+            if _same_window(seg, row, c):
+                continue
+            counters[1] += 1
+            acc = cfg[C_START] + v
+            if prv >= 0:
+                cat(dist, dur, cfg, seg, acc, seg, cfg[C_FWD] + prv, seg, buf + 2)
+                acc = buf + 2
+            cat(dist, dur, cfg, seg, acc, seg, row, seg, buf + 3)
+            acc = buf + 3
+            if nxt >= 0:
+                cat(dist, dur, cfg, seg, acc, seg, cfg[C_BWD] + nxt, seg, buf + 2)
+                acc = buf + 2
+            cat(dist, dur, cfg, seg, acc, seg, cfg[C_END] + v, seg, buf + 4)
+            cost, viol = score(seg, buf + 4, vt, cfg, v, route[r, EXC] != 0)
+            dq = viol - rval[r, VIOL]
+            dc = cost - rval[r, COST]
+            if _better(dq - best_q, dc - best_c):
+                best_w, best_q, best_c = w, dq, dc
+        if best_w < 0:
+            continue
+        _set_window(seg, cfg, c, best_w)
+        size = 0
+        x = route[r, FST]
+        while x >= 0:
+            nodes[0, size] = x
+            size += 1
+            x = link[x, NXT]
+        _rebuild(A, cfg, r, nodes[0], size)
+        sums[0] += best_c
+        sums[1] += best_q
+        counters[0] += 1
+        improved = True
+    return improved
 
 
 @_jit
@@ -923,8 +1035,8 @@ def _change_types(A, cfg):
 @_jit
 def _save(A, B):
     """Copy the plan of A into the backup B (or back, with the arguments swapped)."""
-    for x, y in ((A[2], B[0]), (A[5], B[3])):  # segments, route values
-        for i in range(x.shape[0]):
+    for x, y in ((A[2], B[0]), (A[5], B[3])):  # segments (not the constant window rows), route values
+        for i in range(y.shape[0]):
             for f in range(x.shape[1]):
                 y[i, f] = x[i, f]
     for x, y in ((A[3], B[1]), (A[4], B[2]), (A[8], B[4])):  # links, routes, slots
@@ -1000,8 +1112,14 @@ def search(A, B, cfg, order, max_moves):
             return improved
         u = order[idx]
         if link[u, RTE] < 0:
-            if _insert(A, cfg, u, True, False):
-                improved = True
+            for w in range(cfg[C_NWIN]):
+                row = cfg[C_ALT] + w * cfg[C_N] + u
+                if w > 0 and _same_window(seg, row, row - cfg[C_N]):
+                    break
+                _set_window(seg, cfg, u, w)
+                if _insert(A, cfg, u, True, False):
+                    improved = True
+                    break
             continue
         if cfg[C_OPTIONAL] and cl[u, 1] == 0.0 and _remove(A, cfg, u):
             improved = True
@@ -1018,6 +1136,8 @@ def search(A, B, cfg, order, max_moves):
         if link[u, RTE] >= 0 and (max_moves < 0 or counters[0] - start < max_moves) and _to_empty(A, cfg, u):
             improved = True
     if (max_moves < 0 or counters[0] - start < max_moves) and _change_types(A, cfg):
+        improved = True
+    if cfg[C_NWIN] > 1 and (max_moves < 0 or counters[0] - start < max_moves) and _windows(A, cfg):
         improved = True
     if not improved:
         for r in range(cfg[C_R]):
@@ -1048,8 +1168,9 @@ class LocalSearch:
         self.arrays = arrays
         self.cfg = cfg
         self._packed = tuple(arrays)  # compiled code takes a plain tuple (no class in its cache index)
-        self._backup = (arrays.seg.copy(), arrays.link.copy(), arrays.route.copy(), arrays.rval.copy(),
-                        arrays.slots.copy(), arrays.sums.copy(), np.zeros(max(1, cfg[C_N]), np.int64))
+        self._backup = (arrays.seg[:cfg[C_ALT]].copy(), arrays.link.copy(), arrays.route.copy(),
+                        arrays.rval.copy(), arrays.slots.copy(), arrays.sums.copy(),
+                        np.zeros(max(1, cfg[C_N]), np.int64))
 
     def load(self, routes: Sequence[Route]) -> None:
         """Make ``routes`` the current plan (clients may be missing; none may appear twice)."""

@@ -9,7 +9,7 @@ import math
 
 import pytest
 from conftest import needs_data
-from test_localsearch import VARIANTS, random_problem, square
+from test_localsearch import VARIANTS, random_problem, square, two_window_line
 from vrpkit.solvers import get_solver
 from vrpkit.solvers.aco import ACOSolver
 
@@ -22,6 +22,16 @@ def test_finds_the_optimum_of_a_tiny_problem():
     assert result.feasible
     assert result.cost == pytest.approx(40 + 10 * math.sqrt(2))
     assert result.stats["iterations"] == 5
+
+
+def test_several_windows_per_client():
+    # See test_localsearch.two_window_line: b then a, b served at 40 in its second window (cost 40 + 40).
+    p = two_window_line()
+    result = vrpkit.solve(p, "aco", iterations=3, ants=4)
+    assert result.feasible
+    assert result.cost == pytest.approx(80.0)
+    plain = vrpkit.solve(p, "aco", iterations=2, ants=4, ls_ants=0)
+    assert plain.feasible
 
 
 def test_open_routes_and_prizes():
@@ -108,11 +118,6 @@ def test_options_and_errors():
         ACOSolver(fill=3)
     with pytest.raises(SolverError, match='device "cuda"'):
         ACOSolver(device="cuda")
-    multi = Problem("tw2", (Depot("o", (0, 0)),), (Client("a", (1, 0), time_windows=((0, 5), (10, 20))),),
-                    (VehicleType("v"),))
-    assert "several time windows" in ACOSolver().supports(multi)
-    with pytest.raises(SolverError, match="several time windows"):
-        vrpkit.solve(multi, "aco")
 
 
 def test_no_plan_exists():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from vrpkit.solvers.localsearch import LocalSearch, improve
 
-from vrpkit import Client, Depot, Problem, Route, Solution, SolverError, ValidationError, VehicleType, evaluate
+from vrpkit import Client, Depot, Problem, Route, Solution, ValidationError, VehicleType, evaluate
 
 
 def square(**vehicle) -> Problem:
@@ -72,22 +72,46 @@ def test_optional_clients_are_taken_only_when_their_prize_pays():
     assert ev.cost == pytest.approx(2 + 5)
 
 
-def test_rejects_duplicates_and_several_windows():
+def test_rejects_duplicates():
     p = square()
     with pytest.raises(ValidationError, match="twice"):
         improve(p, [Route(0, (0, 1)), Route(0, (1,))])
-    multi = Problem("tw2", (Depot("o", (0, 0)),),
-                    (Client("a", (1, 0), time_windows=((0, 5), (10, 20))),), (VehicleType("v"),))
-    with pytest.raises(SolverError, match="several time windows"):
-        LocalSearch(multi)
+    with pytest.raises(ValidationError, match="vehicle_type"):
+        improve(p, [Route(3, (0,))])
+
+
+def two_window_line() -> Problem:
+    """Clients on a line at 10 and 20 (speed 1, no service time, cost per duration 1); b opens at 0-15 or
+    40-50, a at 0-100. Either order drives 40 and reaches b at 20 at the earliest: too late for 0-15, so b is
+    served at 40 in its second window, leaving the depot at 20 (o -> a -> b) and back at 60: cost 40 + 40."""
+    clients = (Client("a", (10, 0), time_windows=((0, 100),)),
+               Client("b", (20, 0), time_windows=((0, 15), (40, 50))))
+    return Problem("tw2", (Depot("o", (0, 0)),), clients, (VehicleType("v", cost_per_duration=1.0),))
+
+
+def test_several_windows_per_client():
+    p = two_window_line()
+    a_b = [Route(0, (0, 1))]
+    assert evaluate(p, a_b).cost == pytest.approx(80.0)
+    ls = LocalSearch(p)
+    ls.load(a_b)  # b gets its second window: the first one cannot be met
+    assert ls.violation == 0
+    assert ls.cost == pytest.approx(80.0)
+    ls.load([Route(0, (0,))])  # b left out: inserted with the first window that lets it in
+    ls.run()
+    ev = evaluate(p, ls.routes())
+    assert ev.feasible
+    assert ls.violation == 0
+    assert ev.cost == pytest.approx(80.0) == ls.cost
 
 
 def random_problem(seed: int, n: int = 24, *, tw: bool = False, backhaul: str | None = None, open_: bool = False,
                    depots: int = 1, types: int = 1, prizes: bool = False, dims: int = 1,
                    max_distance: float = math.inf, max_duration: float = math.inf,
-                   duration_cost: float = 0.0, hours: bool = False) -> Problem:
+                   duration_cost: float = 0.0, hours: bool = False, two_windows: bool = False) -> Problem:
     """A random instance in which a route to each single client is feasible. ``hours``: the depots open
-    from 0 to 300 and vehicle shifts run from 20 to 350 (with ``tw``)."""
+    from 0 to 300 and vehicle shifts run from 20 to 350 (with ``tw``). ``two_windows``: every other client
+    has an earlier, narrow window before the one it can always be served in (with ``tw``)."""
     rng = np.random.default_rng(seed)
     depot_window = (0.0, 300.0) if hours else (0.0, math.inf)
     depot_list = tuple(Depot(f"d{i}", tuple(rng.uniform(30, 70, 2)), time_window=depot_window)
@@ -107,6 +131,9 @@ def random_problem(seed: int, n: int = 24, *, tw: bool = False, backhaul: str | 
         if tw:
             a = float(rng.uniform(0, 150))
             windows = ((a, max(a + float(rng.uniform(10, 60)), far)),)
+            if two_windows and i % 2 == 0:
+                early = float(rng.uniform(0, 60))
+                windows = ((early, early + float(rng.uniform(5, 20))), (max(a, early + 40), windows[0][1] + 40))
         clients.append(Client(f"c{i}", tuple(loc), delivery=delivery, pickup=pickup,
                               service_time=5.0 if tw else 0.0, time_windows=windows,
                               prize=float(rng.uniform(0, 60)) if prizes else 0.0,
@@ -135,6 +162,7 @@ VARIANTS = {
     "prizes": {"prizes": True},
     "distance and duration limits": {"tw": True, "max_distance": 180.0, "max_duration": 200.0},
     "depot hours and shifts": {"tw": True, "hours": True, "duration_cost": 0.2},
+    "several time windows": {"tw": True, "two_windows": True},
 }
 
 
