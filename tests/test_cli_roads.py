@@ -96,6 +96,14 @@ def test_uniform_instance_follows_its_recipe() -> None:
     assert not np.array_equal(uniform_instance(200, seed=8).locations, problem.locations)
 
 
+def test_uniform_ovrp_is_the_cvrp_with_open_routes() -> None:
+    closed = uniform_instance(30, seed=4)
+    problem = uniform_instance(30, seed=4, variant="ovrp")
+    assert problem.variant == "OVRP" and problem.vehicle_types[0].end_depot is None
+    assert np.array_equal(problem.distance, closed.distance)
+    assert np.array_equal(problem.delivery, closed.delivery)
+
+
 def test_uniform_vrptw_windows_can_each_be_met_alone() -> None:
     problem = uniform_instance(50, seed=1, variant="vrptw", horizon=400, service_time=10)
     assert problem.variant == "VRPTW"
@@ -120,7 +128,7 @@ def test_cli_generate_uniform(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--variant", "tsp"], 'variant: "tsp" is not one of cvrp, vrptw'),
+    (["--variant", "tsp"], 'variant: "tsp" is not one of cvrp, ovrp, vrptw'),
     (["--n", "0"], "--n: 0 < 1"),
     (["--capacity", "5"], "capacity: 5 < the largest demand 9"),
     (["--osm", "nowhere.osm.pbf"], "nowhere.osm.pbf: no such file"),

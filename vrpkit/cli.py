@@ -620,7 +620,8 @@ def generate(
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="The problem (.json).")],
     n: Annotated[int, typer.Option("--n", "-n", metavar="N", help="Number of clients.")] = 100,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed.")] = 0,
-    variant: Annotated[str, typer.Option("--variant", metavar="NAME", help="cvrp or vrptw.")] = "cvrp",
+    variant: Annotated[str, typer.Option("--variant", metavar="NAME",
+                                             help="cvrp, vrptw, or ovrp (open routes; without --osm).")] = "cvrp",
     osm: Annotated[
         Path | None, typer.Option("--osm", metavar="FILE",
                                   help="Draw the locations on the streets of this OpenStreetMap extract "

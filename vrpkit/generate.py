@@ -6,7 +6,8 @@ demands uniform in ``demand`` (1-9) and one vehicle type of ``capacity`` 50 with
 are Euclidean (unrounded unless ``round`` says otherwise, see :mod:`vrpkit.matrix`) and durations equal
 distances. ``variant="vrptw"`` adds a service time and a time window per client that a vehicle serving only
 that client can meet, inside the depot's opening ``[0, horizon]`` (as :mod:`vrpkit.roads.generate` does on
-real roads). Real-road instances: :func:`vrpkit.roads.generate.generate_osm_instance`.
+real roads). ``variant="ovrp"`` is the CVRP with open routes: vehicles end at their last client.
+Real-road instances: :func:`vrpkit.roads.generate.generate_osm_instance`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import math
 import numpy as np
 
 from vrpkit.errors import ValidationError
-from vrpkit.model import Client, Depot, Problem, VehicleType
+from vrpkit.model import SAME_AS_START, Client, Depot, Problem, VehicleType
 
-VARIANTS = ("cvrp", "vrptw")
+VARIANTS = ("cvrp", "ovrp", "vrptw")
 
 
 def uniform_instance(
@@ -73,8 +74,9 @@ def uniform_instance(
                     for i, ((x, y), q) in enumerate(zip(points.tolist(), demands.tolist(), strict=True)))
     label = name or f"uniform-{variant}-n{n_clients}-s{seed}"
     spec = {"provider": "euclidean"} if round == "none" else {"provider": "euclidean", "round": round}
+    end = None if variant == "ovrp" else SAME_AS_START
     return Problem(label, (Depot("depot", depot_xy, depot_window),), clients,
-                   (VehicleType("vehicle", capacity=capacity),), matrix=spec)
+                   (VehicleType("vehicle", capacity=capacity, end_depot=end),), matrix=spec)
 
 
 def round_(x: float) -> int:
