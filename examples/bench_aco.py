@@ -10,11 +10,13 @@ Usage::
     python examples/bench_aco.py --instances X-n101-k25 X-n106-k14 --solver aco:beta=2 --solver ortools
     python examples/bench_aco.py --set solomon --smallest 5
     python examples/bench_aco.py --open --smallest 3     # open-route versions of the X instances (no BKS)
+    python examples/bench_aco.py --generated ovrp --count 20 --n 100 --solver aco --solver ortools --solver pyvrp
     python examples/bench_aco.py --variants --time-limit 5  # VRPB, HFVRP, MDVRPTW, PCVRPTW with their BKS
 
 Needs the shared data next to the repository (``../shared/data``) or ``--data``. With ``--open`` every
 vehicle of an X instance ends its route at its last client (OVRP); there is no BKS, so the table compares
-the solvers' costs with each other: ``ratio`` is a solver's cost over the first solver's. With
+the solvers' costs with each other: ``ratio`` is a solver's cost over the first solver's; so does
+``--generated`` (instances of :func:`vrpkit.generate.uniform_instance`, seeds 0 to ``count - 1``). With
 ``--variants`` the instances of ``variants/`` are solved and their cost, in the units of their ``.sol``
 files (see :func:`vrpkit.io.vrplib.sol_cost_scale`), compared with the BKS.
 """
@@ -22,6 +24,7 @@ files (see :func:`vrpkit.io.vrplib.sol_cost_scale`), compared with the BKS.
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 from dataclasses import replace
 from pathlib import Path
@@ -31,7 +34,9 @@ from rich.table import Table
 
 import vrpkit
 from vrpkit.bench import find_instances, format_bench_table, run_bench, select_instances, summarize
+from vrpkit.generate import VARIANTS, uniform_instance
 from vrpkit.io import read_problem
+from vrpkit.model import Problem
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -48,12 +53,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--csv", type=Path, help="write every row to this CSV file")
     parser.add_argument("--open", action="store_true", help="open routes (X instances only; no BKS)")
     parser.add_argument("--variants", action="store_true", help="the instances of the variants folder")
+    parser.add_argument("--generated", choices=VARIANTS, help="generated instances of this variant instead")
+    parser.add_argument("--count", type=int, default=20, help="how many generated instances (default: 20)")
+    parser.add_argument("--n", type=int, default=100, help="clients per generated instance (default: 100)")
     args = parser.parse_args(argv)
 
     console = Console(width=120)
     solvers = args.solver or ["aco", "ortools"]
     if args.open:
         bench_open(args, solvers, console)
+        return
+    if args.generated:
+        bench_generated(args, solvers, console)
         return
     if args.variants:
         bench_variants(args, solvers, console)
@@ -69,28 +80,52 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def bench_open(args: argparse.Namespace, solvers: list[str], console: Console) -> None:
-    """Open-route versions of the chosen X instances, each solver's cost and its ratio to the first's."""
+    """Open-route versions of the chosen X instances."""
     chosen = select_instances(find_instances("cvrplib-x", args.data),
                               smallest=None if args.instances else args.smallest, instances=args.instances)
-    table = Table("instance", "n", *(f"{s} cost" for s in solvers), *(f"{s} ratio" for s in solvers[1:]),
-                  title="open routes (OVRP), cost by the evaluator")
-    ratios: dict[str, list[float]] = {s: [] for s in solvers[1:]}
+    problems = []
     for inst in chosen:
         closed = read_problem(inst.path)
-        problem = closed.replace(vehicle_types=tuple(replace(vt, end_depot=None) for vt in closed.vehicle_types))
-        costs = []
+        problems.append(closed.replace(
+            vehicle_types=tuple(replace(vt, end_depot=None) for vt in closed.vehicle_types)))
+    compare(problems, solvers, args, console, "open routes (OVRP), cost by the evaluator")
+
+
+def bench_generated(args: argparse.Namespace, solvers: list[str], console: Console) -> None:
+    """``--count`` instances drawn by :func:`vrpkit.generate.uniform_instance` (seeds 0, 1, ...)."""
+    problems = [uniform_instance(args.n, seed=s, variant=args.generated) for s in range(args.count)]
+    compare(problems, solvers, args, console,
+            f"{args.count} generated {args.generated} instances, {args.n} clients, cost by the evaluator")
+
+
+def compare(problems: list[Problem], solvers: list[str], args: argparse.Namespace, console: Console,
+            title: str) -> None:
+    """Each solver's cost per problem, its ratio to the first solver's, the mean cost per solver and on how
+    many problems the first solver is better than each other."""
+    table = Table("instance", "n", *(f"{s} cost" for s in solvers), *(f"{s} / {solvers[0]}" for s in solvers[1:]),
+                  title=title)
+    costs: dict[str, list[float]] = {s: [] for s in solvers}
+    for problem in problems:
+        row = []
         for spec in solvers:
             result = vrpkit.solve(problem, spec, time_limit=args.time_limit, seed=args.seed)
-            costs.append(result.cost if result.feasible else float("inf"))
-            console.print(f"{inst.name} {spec} {result.status} cost {result.cost:.0f} "
+            row.append(result.cost if result.feasible else math.inf)
+            costs[spec].append(row[-1])
+            console.print(f"{problem.name} {spec} {result.status} cost {result.cost:.2f} "
                           f"({result.stats.get('runtime', 0):.1f} s)", highlight=False)
-        for spec, cost in zip(solvers[1:], costs[1:], strict=True):
-            ratios[spec].append(cost / costs[0])
-        table.add_row(inst.name, str(inst.n), *(f"{c:.0f}" for c in costs),
-                      *(f"{c / costs[0]:.4f}" for c in costs[1:]))
+        table.add_row(problem.name, str(problem.n_clients), *(f"{c:.2f}" for c in row),
+                      *(f"{c / row[0]:.4f}" for c in row[1:]))
     console.print(table)
-    for spec, values in ratios.items():
-        console.print(f"{spec}: mean cost ratio to {solvers[0]} {statistics.fmean(values):.4f}")
+    first = costs[solvers[0]]
+    for spec, values in costs.items():
+        line = f"{spec}: mean cost {statistics.fmean(values):.2f}"
+        if spec != solvers[0]:
+            wins = sum(a < b - 1e-6 for a, b in zip(first, values, strict=True))
+            ties = sum(abs(a - b) <= 1e-6 for a, b in zip(first, values, strict=True))
+            ratio = statistics.fmean(b / a for a, b in zip(first, values, strict=True))
+            line += (f", mean ratio to {solvers[0]} {ratio:.4f}; {solvers[0]} better on {wins} of {len(first)}"
+                     f" ({ties} ties)")
+        console.print(line)
 
 
 def bench_variants(args: argparse.Namespace, solvers: list[str], console: Console) -> None:
