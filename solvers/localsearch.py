@@ -1143,7 +1143,35 @@ def search(A, B, cfg, order, max_moves):
         for r in range(cfg[C_R]):
             if (max_moves < 0 or counters[0] - start < max_moves) and _eliminate(A, B, cfg, r):
                 improved = True
+    if not improved and cfg[C_NWIN] > 1 and (max_moves < 0 or counters[0] - start < max_moves):
+        improved = _repick(A, B, cfg)
     return improved
+
+
+@_jit
+def _repick(A, B, cfg):
+    """Choose every routed client's window afresh as :func:`load_routes` does; kept when the plan gets
+    better, undone otherwise."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    _save(A, B)
+    before_cost = sums[0]
+    before_viol = sums[1]
+    for r in range(cfg[C_R]):
+        size = 0
+        x = route[r, FST]
+        while x >= 0:
+            nodes[0, size] = x
+            size += 1
+            x = link[x, NXT]
+        if size > 0:
+            _pick_windows(dist, dur, seg, cfg, route[r, TYPE], nodes[0], size)
+            _rebuild(A, cfg, r, nodes[0], size)
+    totals(A, cfg)
+    if _better(sums[1] - before_viol, sums[0] - before_cost):
+        counters[0] += 1
+        return True
+    _restore(A, B)
+    return False
 
 
 # -- Python API -------------------------------------------------------------------------------------------
