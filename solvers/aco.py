@@ -63,7 +63,9 @@ class ACOSolver:
     - ``best_every``: deposit on the best plan so far every this many iterations (3);
     - ``restart``: iterations without improvement before the trails are reset (100);
     - ``iterations``: stop after this many iterations (default: only the time limit);
-    - ``device``: ``"cpu"`` (the only one so far).
+    - ``device``: ``"cpu"`` (default: compiled with numba), ``"torch"`` (the torch backend on the CPU) or a
+      CUDA device, ``"cuda"``, ``"cuda:1"`` (the torch backend on that GPU; :mod:`vrpkit.solvers.aco_torch`,
+      extra ``gpu``). The torch backend builds the ants of many instances at once: use :meth:`solve_many`.
     """
 
     name = "aco"
@@ -92,8 +94,8 @@ class ACOSolver:
                 raise SolverError(f'solver "aco": {key} must be a number >= 0, got {value!r}')
         if isinstance(rho, bool) or not isinstance(rho, int | float) or not 0 < rho < 1:
             raise SolverError(f'solver "aco": rho must be in (0, 1), got {rho!r}')
-        if device != "cpu":
-            raise SolverError(f'solver "aco": device "{device}" is not available (only "cpu" so far)')
+        if not isinstance(device, str) or not (device in ("cpu", "torch") or device.split(":")[0] == "cuda"):
+            raise SolverError(f'solver "aco": device must be "cpu", "torch" or "cuda[:N]", got {device!r}')
         self.ants = ants
         self.alpha = float(alpha)
         self.beta = float(beta)
@@ -114,6 +116,9 @@ class ACOSolver:
 
     def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress | None = None
               ) -> Solution | None:
+        if self.device != "cpu":
+            return _torch_backend().solve_torch(problem, self, device=self.device, time_limit=time_limit,
+                                                seed=seed, progress=progress)
         warm_up()
         started = time.perf_counter()
         reasons = diagnose(problem)
@@ -140,12 +145,16 @@ class ACOSolver:
     def solve_many(self, problems: Sequence[Problem], *, time_limit: float, seed: int = 0
                    ) -> list[tuple[Solution | None, Evaluation | None]]:
         """Solve several problems, ``time_limit`` seconds each; each plan comes with the evaluator's verdict
-        (None, None when no plan was found)."""
-        out: list[tuple[Solution | None, Evaluation | None]] = []
+        (None, None when no plan was found). The torch backend solves problems of the same size as one batch."""
         for problem in problems:
             reason = self.supports(problem)
             if reason:
                 raise SolverError(f'solver "aco" does not support {problem.name}: {reason}')
+        if self.device != "cpu":
+            return _torch_backend().solve_many_torch(problems, self, device=self.device, time_limit=time_limit,
+                                                     seed=seed)
+        out: list[tuple[Solution | None, Evaluation | None]] = []
+        for problem in problems:
             try:
                 plan = self.solve(problem, time_limit=time_limit, seed=seed)
             except NoSolutionError:
@@ -153,6 +162,15 @@ class ACOSolver:
                 continue
             out.append((plan, evaluate(problem, plan)))
         return out
+
+
+def _torch_backend() -> Any:
+    try:
+        from vrpkit.solvers import aco_torch
+    except ImportError as err:
+        raise SolverError(f'solver "aco": the torch backend needs torch: pip install \'vrpkit[gpu]\' ({err})'
+                          ) from err
+    return aco_torch
 
 
 class Colony:

@@ -116,8 +116,9 @@ def test_options_and_errors():
         ACOSolver(rho=1.5)
     with pytest.raises(SolverError, match="fill"):
         ACOSolver(fill=3)
-    with pytest.raises(SolverError, match='device "cuda"'):
-        ACOSolver(device="cuda")
+    with pytest.raises(SolverError, match="device must be"):
+        ACOSolver(device="tpu")
+    assert ACOSolver(device="cuda:1").device == "cuda:1"
 
 
 def test_no_plan_exists():
