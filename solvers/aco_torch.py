@@ -1,0 +1,706 @@
+"""The ant colony of :mod:`vrpkit.solvers.aco` on torch tensors: ``device="cuda"`` (a GPU) or ``"torch"`` (CPU).
+
+The algorithm is the compiled colony's (Max-Min Ant System, see :mod:`vrpkit.solvers.aco`), batched over
+problems of one shape (clients, depots, vehicle types, capacity dimensions, windows per client) and over
+ants: every tensor of the construction has the shape ``(B, A, ...)`` for ``B`` problems and ``A`` ants, and
+one construction step moves every ant of every problem at once.
+
+One step: an ant with an open route tries every client after it; an ant without one tries every (vehicle
+type still available, client) pair from that type's start depot. The route's segment summary is concatenated
+with the client's segment and the end depot's (the segment arithmetic of :mod:`vrpkit.solvers.localsearch`:
+capacities, time windows, service times, shifts, duration and distance limits, open routes, strict and mixed
+backhaul), and the closed route must stay feasible; an optional client must be worth its detour. The ant
+draws among the feasible clients of the ``candidates`` nearest its position, with probability proportional
+to ``pheromone ** alpha * visibility``. When none fits, an open route is closed, or (``fill``) the most
+attractive feasible client among all others is taken; a vehicle is opened with the most attractive feasible
+(type, client) pair. Ants that have finished wait, masked, for the others. With several time windows per
+client, a client joins the route in its earliest window with which the closed route stays feasible (all
+windows are tried at once).
+
+Pheromone, per problem: evaporation, deposit on the iteration's best plan (or the best so far every
+``best_every`` iterations), bounds and restarts exactly as :class:`vrpkit.solvers.aco.Colony`.
+
+Local search: the best ``ls_ants`` ants of each problem are improved by the compiled CPU local search
+(:class:`vrpkit.solvers.localsearch.LocalSearch`, one per problem); ``ls_ants=0`` keeps the whole run on the
+device.
+
+Time and reproducibility: :func:`solve_many_torch` gives a batch of ``B`` problems ``B * time_limit`` seconds
+in all (``iterations`` may stop it earlier). The same seed, ``iterations`` and batch on the same device give
+the same plans (with a time limit that is not reached); a problem's plan depends on the other problems of
+its batch, which share one random stream.
+
+Tensors are float64 (the local search's tolerances); the step loop reads the device once per step, to stop
+when every ant has finished.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+from vrpkit.solvers.localsearch import (
+    BACK,
+    BAD,
+    CAP,
+    CPD,
+    CPT,
+    DIST,
+    DUR,
+    EARLY,
+    FIRST,
+    FIXED,
+    LAST,
+    LATE,
+    LINE,
+    LOAD,
+    MAXDIST,
+    MAXDUR,
+    TOL,
+    TWARP,
+    LocalSearch,
+    compile_problem,
+)
+
+from vrpkit.diagnose import diagnose
+from vrpkit.errors import NoSolutionError, SolverError
+from vrpkit.evaluate import Evaluation, evaluate
+from vrpkit.model import Problem
+from vrpkit.solution import Route, Solution
+
+try:
+    import torch
+except ImportError:  # the "gpu" extra is not installed
+    torch = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from vrpkit.solvers.aco import ACOSolver
+    from vrpkit.solvers.base import Progress
+
+DTYPE = "float64"
+STEP_BUDGET = 1 << 24
+"""Most elements of one (B, A, V, N, W) tensor of a construction step; larger groups are split."""
+MATRIX_BUDGET = 1 << 26
+"""Most elements of the (B, M, M) matrices of one batch."""
+
+
+# -- devices ----------------------------------------------------------------------------------------------
+
+
+def resolve_device(device: str) -> torch.device:
+    """The torch device for an ``ACOSolver`` device string: ``"torch"`` is the CPU, ``"cuda"`` or
+    ``"cuda:N"`` a GPU. Raises :class:`SolverError` when torch or the GPU is missing."""
+    if torch is None:
+        raise SolverError(f'solver "aco": device "{device}" needs torch (pip install "vrpkit[gpu]")')
+    if device == "torch":
+        return torch.device("cpu")
+    if device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit()):
+        if not torch.cuda.is_available():
+            build = "without CUDA" if torch.version.cuda is None else f"with CUDA {torch.version.cuda}"
+            raise SolverError(f'solver "aco": device "{device}" is not available (torch {torch.__version__} '
+                              f'built {build}, no GPU found); use device "torch" for torch on the CPU')
+        index = int(device[5:]) if ":" in device else torch.cuda.current_device()
+        if index >= torch.cuda.device_count():
+            raise SolverError(f'solver "aco": device "{device}" is not available '
+                              f"({torch.cuda.device_count()} GPU(s) found)")
+        return torch.device("cuda", index)
+    raise SolverError(f'solver "aco": unknown device "{device}" (known: cpu, torch, cuda, cuda:N)')
+
+
+# -- segments on tensors (ports of localsearch.cat and localsearch.score) ----------------------------------
+
+
+def cat(a: torch.Tensor, b: torch.Tensor, d: torch.Tensor, t: torch.Tensor, k_dims: int) -> torch.Tensor:
+    """Segment ``a`` followed by segment ``b`` (``(..., F)`` rows, broadcast), with ``d`` and ``t`` the
+    distance and duration from a's last node to b's first. Times and backhaul order are always computed;
+    :func:`score` reads them only where the problem has them."""
+    delta = a[..., DUR] - a[..., TWARP] + t
+    wait = (b[..., EARLY] - delta - a[..., LATE]).clamp_min(0.0)
+    warp = (a[..., EARLY] + delta - b[..., LATE]).clamp_min(0.0)
+    cols = [None] * (LOAD + 3 * k_dims)
+    cols[FIRST] = a[..., FIRST].expand_as(delta)
+    cols[LAST] = b[..., LAST].expand_as(delta)
+    cols[DIST] = a[..., DIST] + b[..., DIST] + d
+    cols[DUR] = a[..., DUR] + b[..., DUR] + t + wait
+    cols[TWARP] = a[..., TWARP] + b[..., TWARP] + warp
+    cols[EARLY] = torch.maximum(b[..., EARLY] - delta, a[..., EARLY]) - wait
+    cols[LATE] = torch.minimum(b[..., LATE] - delta, a[..., LATE]) + warp
+    cols[LINE] = torch.maximum(a[..., LINE], b[..., LINE])
+    cols[BACK] = torch.maximum(a[..., BACK], b[..., BACK])
+    cols[BAD] = a[..., BAD] + b[..., BAD] + ((a[..., BACK] > 0) & (b[..., LINE] > 0)).to(a.dtype)
+    cols[BAD + 1] = torch.zeros_like(delta)  # RCUM: only the local search's stored prefixes use it
+    shape = delta.shape
+    d0, p0, m0 = LOAD, LOAD + k_dims, LOAD + 2 * k_dims
+    deliv = a[..., d0:p0] + b[..., d0:p0]
+    pick = a[..., p0:m0] + b[..., p0:m0]
+    peak = torch.maximum(a[..., m0:] + b[..., d0:p0], b[..., m0:] + a[..., p0:m0])
+    head = torch.stack([c.expand(shape) for c in cols[:LOAD]], dim=-1)
+    return torch.cat([head, deliv.expand(*shape, k_dims), pick.expand(*shape, k_dims),
+                      peak.expand(*shape, k_dims)], dim=-1)
+
+
+def score(seg: torch.Tensor, vt: torch.Tensor, use_time: torch.Tensor, strict: torch.Tensor, k_dims: int
+          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cost and violation of whole routes ``seg`` (with depots, ``(..., F)``) driven by vehicle types whose
+    rows ``vt`` broadcast with them; ``use_time`` and ``strict`` are boolean flags (broadcast)."""
+    zero = torch.zeros((), dtype=seg.dtype, device=seg.device)
+    cost = vt[..., FIXED] + vt[..., CPD] * seg[..., DIST]
+    over = seg[..., LOAD + 2 * k_dims:] - vt[..., CAP:]
+    viol = torch.where(over > TOL, over, zero).sum(-1)
+    dur_over = seg[..., DUR] - vt[..., MAXDUR]
+    time_viol = torch.where(seg[..., TWARP] > TOL, seg[..., TWARP], zero) + torch.where(
+        dur_over > TOL, dur_over, zero)
+    cost = cost + torch.where(use_time, vt[..., CPT] * seg[..., DUR], zero)
+    viol = viol + torch.where(use_time, time_viol, zero)
+    dist_over = seg[..., DIST] - vt[..., MAXDIST]
+    viol = viol + torch.where(dist_over > TOL, dist_over, zero)
+    viol = viol + torch.where(strict, seg[..., BAD], zero)
+    return cost, viol
+
+
+def _rows(mat: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``mat[b, idx[b, ...]]`` for ``mat`` (B, R, ...) and integer ``idx`` (B, ...): (B, ..., mat's rest)."""
+    b, r = mat.shape[:2]
+    rest = mat.shape[2:]
+    offset = (torch.arange(b, device=idx.device) * r).view(b, *([1] * (idx.dim() - 1)))
+    flat = mat.reshape(b * r, *rest).index_select(0, (idx + offset).reshape(-1))
+    return flat.view(*idx.shape, *rest)
+
+
+def _pair(mat: torch.Tensor, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+    """``mat[b, i[b, ...], j[b, ...]]`` for ``mat`` (B, R, C)."""
+    b, _, c = mat.shape
+    return mat.reshape(b, -1).gather(1, (i * c + j).reshape(b, -1)).view(i.shape)
+
+
+# -- problems as stacked arrays ----------------------------------------------------------------------------
+
+
+def shape_key(problem: Problem) -> tuple[int, int, int, int, int]:
+    """Problems with the same key are solved in one batch: clients, depots, vehicle types, capacity
+    dimensions, windows per client."""
+    return (problem.n_clients, problem.n_depots, len(problem.vehicle_types), problem.n_dims,
+            int(problem.time_windows.shape[1]))
+
+
+def _arrays(problem: Problem, params: ACOSolver) -> dict[str, np.ndarray]:
+    """One problem's static arrays for the colony."""
+    from vrpkit.solvers.aco import visibility
+
+    data = compile_problem(problem)
+    n, nd = problem.n_clients, problem.n_depots
+    m = nd + n
+    node = data.alt.reshape(-1, n, data.alt.shape[1]).transpose(1, 0, 2)  # (N, W, F): client c in window w
+    dist = problem.distance
+    k = max(1, min(params.candidates, n))
+    to_clients = dist[:, nd:].astype(float, copy=True)
+    to_clients[np.arange(nd, m), np.arange(n)] = np.inf  # a client is not its own candidate
+    order = np.argsort(to_clients, axis=1, kind="stable")[:, :k]
+    cand = np.zeros((m, n), bool)
+    np.put_along_axis(cand, order, True, axis=1)
+    cand[np.arange(nd, m), np.arange(n)] = False
+    counts = np.array([-1 if vt.count is None else vt.count for vt in problem.vehicle_types], np.int64)
+    fill = 1 if params.fill == 1 or (counts >= 0).all() else params.fill
+    use_time = bool({"time_windows", "duration_limit"} & problem.attributes) or any(
+        vt.cost_per_duration > 0 for vt in problem.vehicle_types)
+    return {
+        "dist": data.dist, "dur": data.dur, "node": node, "start": data.start, "end": data.end, "vt": data.vt,
+        "prize": problem.prize.astype(float), "required": problem.required.copy(),
+        "eta": visibility(problem, params.beta, params.gamma), "cand": cand, "counts": counts,
+        "start_nodes": problem.vehicle_start.astype(np.int64),
+        "end_nodes": np.where(problem.vehicle_end < 0, m, problem.vehicle_end).astype(np.int64),
+        "use_time": np.array(use_time),
+        "strict": np.array(problem.backhaul == "strict" and bool(problem.pickup.any())),
+        "symmetric": np.array(bool(np.allclose(dist, dist.T))), "fill": np.array(fill, np.int64),
+    }
+
+
+class Plans(NamedTuple):
+    """One plan per problem (B rows): clients in visiting order (``seq``), the route of each position
+    (``posr``), the vehicle type of each route (``rtype``), their lengths; violation and cost."""
+
+    seq: torch.Tensor  # (B, N + 1) long; positions >= length are padding
+    posr: torch.Tensor  # (B, N + 1) long
+    rtype: torch.Tensor  # (B, N + 1) long; routes >= nroutes are padding
+    length: torch.Tensor  # (B,) long
+    nroutes: torch.Tensor  # (B,) long
+    viol: torch.Tensor  # (B,) float
+    cost: torch.Tensor  # (B,) float
+
+
+class TorchColony:
+    """The state of one batched run: pheromone per problem, the best plans, the local searches."""
+
+    def __init__(self, problems: Sequence[Problem], params: ACOSolver, device: torch.device, seed: int) -> None:
+        keys = {shape_key(p) for p in problems}
+        if len(keys) != 1:
+            raise SolverError("aco (torch): a batch needs problems of one shape, got "
+                              + ", ".join(map(str, sorted(keys))))
+        self.problems = list(problems)
+        self.params = params
+        self.device = device
+        self.dtype = getattr(torch, DTYPE)
+        p0 = problems[0]
+        self.B, self.A = len(problems), params.ants
+        self.N, self.D, self.V, self.K, self.W = shape_key(p0)
+        self.M = self.D + self.N
+        arrays = [_arrays(p, params) for p in problems]
+
+        def stack(name: str, dtype: Any = None) -> torch.Tensor:
+            out = torch.from_numpy(np.stack([a[name] for a in arrays]))
+            return out.to(device=device, dtype=dtype or out.dtype)
+
+        f = self.dtype
+        self.dist, self.dur, self.node = stack("dist", f), stack("dur", f), stack("node", f)
+        self.start, self.end, self.vt = stack("start", f), stack("end", f), stack("vt", f)
+        self.prize, self.required, self.eta = stack("prize", f), stack("required"), stack("eta", f)
+        self.cand, self.counts = stack("cand"), stack("counts")
+        self.start_nodes, self.end_nodes = stack("start_nodes"), stack("end_nodes")
+        self.use_time, self.strict, self.symmetric = stack("use_time"), stack("strict"), stack("symmetric")
+        fill = stack("fill")
+        odd = (torch.arange(self.A, device=device) % 2 == 1)[None, :]
+        self.fills = (fill[:, None] == 1) | ((fill[:, None] == 2) & odd)  # (B, A)
+        n = self.N
+        self.dist_end, self.dur_end = self._to_end(self.dist), self._to_end(self.dur)
+        self.k = max(1, min(params.candidates, n))
+        self.gen = torch.Generator(device=device)
+        self.gen.manual_seed(int(seed))
+        self.rngs = [np.random.default_rng((int(seed), b)) for b in range(self.B)]
+        self.ls = [LocalSearch(p, granularity=params.granularity) for p in problems] if params.ls_ants else []
+        self.use_ls = bool(self.ls)
+        m1 = self.M + 1
+        self.tau = torch.ones((self.B, m1, m1), dtype=f, device=device)
+        self.tau_max = torch.ones(self.B, dtype=f, device=device)
+        self.tau_min = torch.zeros(self.B, dtype=f, device=device)
+        self.stale = torch.zeros(self.B, dtype=torch.long, device=device)
+        self.restarts = torch.zeros(self.B, dtype=torch.long, device=device)
+        self.iteration = 0
+        long = torch.long
+        self.best = Plans(
+            seq=torch.zeros((self.B, n + 1), dtype=long, device=device),
+            posr=torch.full((self.B, n + 1), -1, dtype=long, device=device),
+            rtype=torch.zeros((self.B, n + 1), dtype=long, device=device),
+            length=torch.zeros(self.B, dtype=long, device=device),
+            nroutes=torch.zeros(self.B, dtype=long, device=device),
+            viol=torch.full((self.B,), math.inf, dtype=f, device=device),
+            cost=torch.full((self.B,), math.inf, dtype=f, device=device))
+
+    def _to_end(self, mat: torch.Tensor) -> torch.Tensor:
+        """``mat[b, client c, end node of type t]`` as (B, V, N)."""
+        b, nd, n = self.B, self.D, self.N
+        rows = mat[:, nd:nd + n, :]  # (B, N, M + 1)
+        idx = self.end_nodes[:, None, :].expand(b, n, self.V)
+        return rows.gather(2, idx).transpose(1, 2).contiguous()
+
+    # -- construction -------------------------------------------------------------------------------------
+
+    def weights(self) -> torch.Tensor:
+        """``pheromone ** alpha * visibility`` between the problems' nodes (B, M, M)."""
+        m = self.M
+        tau = self.tau[:, :m, :m]
+        return (tau if self.params.alpha == 1.0 else tau ** self.params.alpha) * self.eta
+
+    def fits(self, prefix: torch.Tensor, frm: torch.Tensor, drows: torch.Tensor, trows: torch.Tensor
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Which client may follow each route prefix, and in which window.
+
+        ``prefix`` (B, A, V, F): a route so far, driven by vehicle type v (the third axis); ``frm`` (B, A, V)
+        its last node, ``drows``/``trows`` (B, A, V, M + 1) the distance and duration rows of that node.
+        Returns ``ok`` (B, A, V, N): the route closed after the client is feasible (score of
+        ``cat(cat(prefix, client), end)`` without violation, as ``aco._fits``) and an optional client's prize
+        exceeds its detour; and ``win`` (B, A, V, N): the client's earliest window that keeps it feasible.
+        """
+        nd, n, k = self.D, self.N, self.K
+        d1 = drows[..., nd:nd + n]  # (B, A, V, N)
+        t1 = trows[..., nd:nd + n]
+        e_nodes = self.end_nodes[:, None, :, None].expand(*frm.shape, 1)
+        d_fe = drows.gather(3, e_nodes).squeeze(3)[..., None]  # prefix's last node to the end (B, A, V, 1)
+        p = prefix[..., None, :]  # (B, A, V, 1, F)
+        c = self.node[:, None, None, :, 0, :]  # (B, 1, 1, N, F): window-free fields
+        e = self.end[:, None, :, None, :]  # (B, 1, V, 1, F)
+        vt = self.vt[:, None, :, None, :]  # (B, 1, V, 1, 5 + K)
+        d2 = self.dist_end[:, None]  # (B, 1, V, N)
+        t2 = self.dur_end[:, None]
+
+        # Distance, loads and backhaul order do not depend on the window.
+        dist = p[..., DIST] + c[..., DIST] + d1 + e[..., DIST] + d2
+        ok = dist - vt[..., MAXDIST] <= TOL
+        d0, p0, m0 = LOAD, LOAD + k, LOAD + 2 * k
+        pick = p[..., p0:m0] + c[..., p0:m0]
+        peak = torch.maximum(p[..., m0:] + c[..., d0:p0], c[..., m0:] + p[..., p0:m0])
+        peak = torch.maximum(peak + e[..., d0:p0], e[..., m0:] + pick)
+        ok = ok & (peak - vt[..., CAP:] <= TOL).all(-1)
+        back = torch.maximum(p[..., BACK], c[..., BACK])
+        bad = p[..., BAD] + c[..., BAD] + ((p[..., BACK] > 0) & (c[..., LINE] > 0)).to(dist.dtype)
+        bad = bad + e[..., BAD] + ((back > 0) & (e[..., LINE] > 0)).to(dist.dtype)
+        ok = ok & ((bad <= 0) | ~self.strict[:, None, None, None])
+
+        # Times, one column per window of the client (B, A, V, N, W).
+        p, e, vt = p[..., None, :], e[..., None, :], vt[..., None, :]
+        t1, t2 = t1[..., None], t2[..., None]
+        early, late = self.node[:, None, None, :, :, EARLY], self.node[:, None, None, :, :, LATE]
+        service = self.node[:, None, None, :, :1, DUR]
+        delta = p[..., DUR] - p[..., TWARP] + t1
+        wait = (early - delta - p[..., LATE]).clamp_min(0.0)
+        warp = (p[..., EARLY] + delta - late).clamp_min(0.0)
+        o_dur = p[..., DUR] + service + t1 + wait
+        o_warp = p[..., TWARP] + warp  # a client alone has no time warp
+        o_early = torch.maximum(early - delta, p[..., EARLY]) - wait
+        o_late = torch.minimum(late - delta, p[..., LATE]) + warp
+        delta = o_dur - o_warp + t2
+        wait = (e[..., EARLY] - delta - o_late).clamp_min(0.0)
+        warp = (o_early + delta - e[..., LATE]).clamp_min(0.0)
+        y_dur = o_dur + e[..., DUR] + t2 + wait
+        y_warp = o_warp + e[..., TWARP] + warp
+        in_time = (y_warp <= TOL) & (y_dur - vt[..., MAXDUR] <= TOL)
+        in_time = in_time | ~self.use_time[:, None, None, None, None]
+        windows = torch.arange(self.W, device=in_time.device)
+        win = torch.where(in_time, windows, self.W).amin(-1)
+        ok = ok & (win < self.W)
+
+        optional = ~self.required[:, None, None, :]
+        detour = d1 + d2 - d_fe
+        worth = self.prize[:, None, None, :] > self.vt[:, None, :, None, CPD] * detour
+        return ok & (worth | ~optional), win.clamp_max(self.W - 1)
+
+    def construct(self, weight: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every ant of every problem builds a plan (see the module docstring)."""
+        B, A, N, V, D, W = self.B, self.A, self.N, self.V, self.D, self.W
+        F = self.node.shape[-1]
+        m1 = self.M + 1
+        dev, f, long = self.device, self.dtype, torch.long
+        zero = torch.zeros((), dtype=f, device=dev)
+        tiny = torch.finfo(f).tiny
+        R = torch.zeros((B, A, F), dtype=f, device=dev)
+        cur = torch.zeros((B, A), dtype=long, device=dev)
+        v = torch.full((B, A), -1, dtype=long, device=dev)
+        visited = torch.zeros((B, A, N + 1), dtype=torch.bool, device=dev)  # column N: writes to ignore
+        used = torch.zeros((B, A, V), dtype=long, device=dev)
+        left = self.required.sum(1, keepdim=True).expand(B, A).clone()
+        done = torch.zeros((B, A), dtype=torch.bool, device=dev)
+        seq = torch.zeros((B, A, N + 1), dtype=long, device=dev)
+        posr = torch.full((B, A, N + 1), -1, dtype=long, device=dev)
+        rtype = torch.zeros((B, A, N + 1), dtype=long, device=dev)
+        j = torch.zeros((B, A), dtype=long, device=dev)
+        r = torch.zeros((B, A), dtype=long, device=dev)
+        total = torch.zeros((B, A), dtype=f, device=dev)
+        types = torch.arange(V, device=dev)
+        start = self.start[:, None]  # (B, 1, V, F)
+        counts = self.counts[:, None, :]
+        required = self.required[:, None, None, :]
+        node_rows = self.node.reshape(B, N * W, F)
+        # Each step an ant takes a client, closes its route or finishes; it closes only routes it opened
+        # with a client, so 2 N + 1 steps finish every ant (the loop stops as soon as they are).
+        for _ in range(2 * N + 2):
+            route_open = v >= 0
+            done = done | (~route_open & (left <= 0))
+            opening = ~route_open & ~done
+            if not bool((route_open | opening).any()):  # the one read from the device per step
+                break
+            avail = (counts < 0) | (used < counts)
+            slot = torch.where(route_open[..., None], types == v[..., None], avail & opening[..., None])
+            prefix = torch.where(route_open[..., None, None], R[:, :, None, :], start)  # (B, A, V, F)
+            frm = torch.where(route_open[..., None], cur[..., None], self.start_nodes[:, None, :])  # (B, A, V)
+            drows = _rows(self.dist, frm)
+            trows = _rows(self.dur, frm)
+            ok, win = self.fits(prefix, frm, drows, trows)
+            ok = ok & slot[..., None] & ~visited[:, :, None, :N] & (route_open[..., None, None] | required)
+            w = _rows(weight, frm)[..., D:]  # (B, A, V, N)
+            near = _rows(self.cand, frm)
+            drawn = torch.where(ok & near, w.clamp_min(tiny), zero).view(B, A, V * N)
+            cum = drawn.cumsum(-1)
+            wsum = cum[..., -1:]
+            u = torch.rand((B, A, 1), generator=self.gen, dtype=f, device=dev)
+            idx = torch.searchsorted(cum, u * wsum, right=True)
+            idx = torch.minimum(idx, (cum < wsum).sum(-1, keepdim=True)).squeeze(-1)
+            has = wsum.squeeze(-1) > 0
+            best_w, best_i = torch.where(ok, w, -1.0).view(B, A, V * N).max(-1)
+            can_fill = (best_w >= 0) & (opening | self.fills)
+            pick = has | can_fill
+            idx = torch.where(has, idx, best_i)
+            t_ch, c_ch = idx // N, idx % N
+            w_ch = win.view(B, A, V * N).gather(-1, idx[..., None]).squeeze(-1)
+            p_ch = prefix.gather(2, t_ch[..., None, None].expand(B, A, 1, F)).squeeze(2)
+            flat = (t_ch * m1 + D + c_ch)[..., None]
+            d = drows.reshape(B, A, V * m1).gather(-1, flat).squeeze(-1)
+            t = trows.reshape(B, A, V * m1).gather(-1, flat).squeeze(-1)
+            grown = cat(p_ch, _rows(node_rows, c_ch * W + w_ch), d, t, self.K)
+            R = torch.where(pick[..., None], grown, R)
+            opened = pick & opening
+            cur = torch.where(pick, D + c_ch, cur)
+            v = torch.where(pick, t_ch, v)
+            visited.scatter_(2, torch.where(pick, c_ch, N)[..., None], True)
+            left = left - (pick & self.required.gather(1, c_ch)).long()
+            used.scatter_add_(2, t_ch[..., None], opened.long()[..., None])
+            at = torch.where(pick, j, N)[..., None]
+            seq.scatter_(2, at, c_ch[..., None])
+            posr.scatter_(2, at, r[..., None])
+            rtype.scatter_(2, torch.where(opened, r, N)[..., None], t_ch[..., None])
+            j = j + pick.long()
+            # Close the routes that could not grow; ants that could not open a vehicle are finished.
+            close = route_open & ~pick
+            done = done | (opening & ~pick)
+            vc = v.clamp_min(0)
+            e_node = self.end_nodes.gather(1, vc)
+            whole = cat(R, _rows(self.end, vc), _pair(self.dist, cur, e_node), _pair(self.dur, cur, e_node),
+                        self.K)
+            cost, _ = score(whole, _rows(self.vt, vc), self.use_time[:, None], self.strict[:, None], self.K)
+            total = total + torch.where(close, cost, zero)
+            r = r + close.long()
+            v = torch.where(close, -1, v)
+        out = ~visited[..., :N]
+        missing = (out & self.required[:, None, :]).sum(-1)
+        total = total + torch.where(out & ~self.required[:, None, :], self.prize[:, None, :], zero).sum(-1)
+        return {"seq": seq, "posr": posr, "rtype": rtype, "length": j, "nroutes": r, "cost": total,
+                "missing": missing}
+
+    # -- iteration ----------------------------------------------------------------------------------------
+
+    def iterate(self, deadline: float) -> torch.Tensor:
+        """One iteration: construct, improve, update the trails. Returns which problems' best plan improved
+        (B,) on the device."""
+        ants = self.construct(self.weights())
+        self.iteration += 1
+        it = self._improve(ants, deadline) if self.use_ls else self._iteration_best(ants)
+        p = self.params
+        best = self.best
+        improved = (it.viol < best.viol) | ((it.viol == best.viol) & (it.cost < best.cost - 1e-9))
+        self.best = Plans(*(torch.where(improved.view(-1, *([1] * (x.dim() - 1))), y, x)
+                            for x, y in zip(best, it, strict=True)))
+        self.stale = torch.where(improved, 0, self.stale + 1)
+        self._set_bounds(improved)
+        self._update(it)
+        restart = self.stale >= p.restart
+        self.tau = torch.where(restart[:, None, None], self.tau_max[:, None, None], self.tau)
+        self.stale = torch.where(restart, 0, self.stale)
+        self.restarts = self.restarts + restart.long()
+        return improved
+
+    def _iteration_best(self, ants: dict[str, torch.Tensor]) -> Plans:
+        """Each problem's best ant: fewest missing clients, then lowest cost."""
+        missing, cost = ants["missing"], ants["cost"]
+        fewest = missing == missing.min(1, keepdim=True).values
+        a = torch.where(fewest, cost, math.inf).argmin(1)
+        return self._take(ants, a[:, None], squeeze=True)
+
+    def _take(self, ants: dict[str, torch.Tensor], a: torch.Tensor, *, squeeze: bool = False) -> Plans:
+        """Ants ``a`` (B, L) of each problem as plans (B, L, ...) or, with ``squeeze`` and L = 1, (B, ...)."""
+        B, L = a.shape
+        n1 = self.N + 1
+
+        def rows(x: torch.Tensor) -> torch.Tensor:
+            return x.gather(1, a[..., None].expand(B, L, n1))
+
+        def one(x: torch.Tensor) -> torch.Tensor:
+            return x.gather(1, a)
+
+        out = Plans(rows(ants["seq"]), rows(ants["posr"]), rows(ants["rtype"]), one(ants["length"]),
+                    one(ants["nroutes"]), one(ants["missing"]).to(self.dtype), one(ants["cost"]))
+        return Plans(*(x.squeeze(1) for x in out)) if squeeze else out
+
+    def _improve(self, ants: dict[str, torch.Tensor], deadline: float) -> Plans:
+        """The local search on each problem's ``ls_ants`` best ants (fewest missing clients, then lowest
+        cost), on the CPU; the best result per problem."""
+        B, n1 = self.B, self.N + 1
+        L = self.params.ls_ants
+        cost, missing = ants["cost"], ants["missing"]
+        by_cost = torch.sort(cost, dim=1, stable=True).indices
+        order = by_cost.gather(1, torch.sort(missing.gather(1, by_cost), dim=1, stable=True).indices)
+        seq, posr, rtype, length, nroutes = (x.cpu().numpy() for x in self._take(ants, order[:, :L])[:5])
+        out_seq = np.zeros((B, n1), np.int64)
+        out_posr = np.full((B, n1), -1, np.int64)
+        out_rtype = np.zeros((B, n1), np.int64)
+        out_len = np.zeros(B, np.int64)
+        out_nr = np.zeros(B, np.int64)
+        out_viol = np.zeros(B)
+        out_cost = np.zeros(B)
+        for b in range(B):
+            ls = self.ls[b]
+            best: tuple[tuple[float, float], np.ndarray, np.ndarray, np.ndarray] | None = None
+            for a in range(L):
+                n, nr = length[b, a], nroutes[b, a]
+                offsets = np.searchsorted(posr[b, a, :n], np.arange(nr + 1))
+                ls.load_flat(seq[b, a, :n], offsets, rtype[b, a, :nr])
+                ls.run(time_limit=max(0.0, deadline - time.perf_counter()), seed=self.rngs[b])
+                key = (ls.violation, ls.cost)
+                if best is None or key < best[0]:
+                    s, o, t = ls.export_flat()
+                    best = (key, s.copy(), o.copy(), t.copy())
+            assert best is not None
+            (out_viol[b], out_cost[b]), s, o, t = best
+            out_len[b], out_nr[b] = len(s), len(t)
+            out_seq[b, :len(s)] = s
+            out_posr[b, :len(s)] = np.repeat(np.arange(len(t)), np.diff(o))
+            out_rtype[b, :len(t)] = t
+        dev = self.device
+
+        def up(x: np.ndarray, dtype: Any = None) -> torch.Tensor:
+            return torch.from_numpy(x).to(device=dev, dtype=dtype)
+
+        return Plans(up(out_seq), up(out_posr), up(out_rtype), up(out_len), up(out_nr), up(out_viol, self.dtype),
+                     up(out_cost, self.dtype))
+
+    def arcs(self, plans: Plans) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Arcs (from, to) of each problem's plan in matrix nodes, with the virtual end of open routes:
+        (B, 2 N + 2) each, and which are real."""
+        nd = self.D
+        n1 = self.N + 1
+        pos = torch.arange(n1, device=self.device)[None, :]
+        valid = pos < plans.length[:, None]
+        prev_posr = torch.roll(plans.posr, 1, dims=1)
+        next_posr = torch.roll(plans.posr, -1, dims=1)
+        first = valid & ((pos == 0) | (plans.posr != prev_posr))
+        last = valid & ((pos == plans.length[:, None] - 1) | (plans.posr != next_posr))
+        t = plans.rtype.gather(1, plans.posr.clamp_min(0))
+        node = nd + plans.seq
+        frm = torch.where(first, self.start_nodes.gather(1, t), torch.roll(node, 1, dims=1))
+        end = self.end_nodes.gather(1, t)
+        return torch.cat([frm, node], 1), torch.cat([node, end], 1), torch.cat([valid, last], 1)
+
+    def _set_bounds(self, improved: torch.Tensor) -> None:
+        p = self.params
+        n = max(2, self.N)
+        cost = self.best.cost.clamp_min(1e-9)
+        first = improved & (self.tau_min == 0.0)
+        tau_max = 1.0 / (p.rho * cost)
+        root = 0.05 ** (1.0 / n)
+        avg = max(2.0, self.k / 2.0)
+        tau_min = tau_max * (1.0 - root) / ((avg - 1.0) * root)
+        self.tau_max = torch.where(improved, tau_max, self.tau_max)
+        self.tau_min = torch.where(improved, tau_min, self.tau_min)
+        self.tau = torch.where(first[:, None, None], self.tau_max[:, None, None], self.tau)
+
+    def _update(self, it: Plans) -> None:
+        p = self.params
+        self.tau = self.tau * (1.0 - p.rho)
+        use_best = self.iteration % p.best_every == 0  # every problem has a best plan by now
+        plans = self.best if use_best else it
+        amount = 1.0 / plans.cost.clamp_min(1e-9)
+        frm, to, real = self.arcs(plans)
+        values = torch.where(real, amount[:, None], 0.0)
+        b = torch.arange(self.B, device=self.device)[:, None].expand_as(frm)
+        self.tau.index_put_((b, frm, to), values, accumulate=True)
+        self.tau.index_put_((b, to, frm), torch.where(self.symmetric[:, None], values, 0.0), accumulate=True)
+        bounded = (self.tau_min > 0)[:, None, None]
+        clipped = torch.minimum(torch.maximum(self.tau, self.tau_min[:, None, None]), self.tau_max[:, None, None])
+        self.tau = torch.where(bounded, clipped, self.tau)
+
+    # -- results ------------------------------------------------------------------------------------------
+
+    def results(self) -> list[tuple[list[Route], float, float]]:
+        """Each problem's best plan so far, its violation (0: feasible) and cost as the colony counts them."""
+        seq, posr, rtype, length, nroutes, viol, cost = (x.cpu().numpy() for x in self.best)
+        out = []
+        for b in range(self.B):
+            n, nr = int(length[b]), int(nroutes[b])
+            offsets = np.searchsorted(posr[b, :n], np.arange(nr + 1))
+            routes = [Route(int(rtype[b, i]), tuple(seq[b, offsets[i]:offsets[i + 1]].tolist()))
+                      for i in range(nr)]
+            out.append((routes, float(viol[b]), float(cost[b])))
+        return out
+
+    def stats(self, b: int) -> dict[str, Any]:
+        return {"iterations": self.iteration, "restarts": int(self.restarts[b]),
+                "aco_cost": float(self.best.cost[b]), "local_search_moves": self.ls[b].moves if self.ls else 0,
+                "device": str(self.device), "batch": self.B}
+
+
+# -- entry points -----------------------------------------------------------------------------------------
+
+
+def _run(colony: TorchColony, deadline: float, progress: Progress | None = None) -> None:
+    iterations = colony.params.iterations
+    while True:
+        improved = colony.iterate(deadline)
+        if progress is not None:
+            best_viol, best_cost = float(colony.best.viol[0]), float(colony.best.cost[0])
+            if bool(improved[0]) and best_viol == 0:
+                progress.update(best_cost)
+        if iterations is not None and colony.iteration >= iterations:
+            break
+        if time.perf_counter() >= deadline:
+            break
+
+
+def _warm_up(params: ACOSolver) -> None:
+    if params.ls_ants > 0:
+        from vrpkit.solvers.localsearch import warm_up
+
+        warm_up()
+
+
+def _failure(viol: float, routes: list[Route]) -> str:
+    if not routes and math.isinf(viol):
+        return "no ant built a plan"
+    return f"the best plan found still breaks constraints (total violation {viol:g})"
+
+
+def solve_torch(problem: Problem, params: ACOSolver, *, device: str, time_limit: float, seed: int,
+                progress: Progress | None = None) -> Solution:
+    """Solve one problem with the colony on ``device`` (``"torch"``, ``"cuda"``, ``"cuda:N"``) within
+    ``time_limit`` seconds; raises :class:`NoSolutionError` when no feasible plan exists or was found."""
+    dev = resolve_device(device)
+    _warm_up(params)
+    started = time.perf_counter()
+    reasons = diagnose(problem)
+    if reasons:
+        raise NoSolutionError("no feasible plan exists", reasons)
+    if problem.n_clients == 0:
+        return Solution((), {"iterations": 0, "device": str(dev)})
+    colony = TorchColony([problem], params, dev, seed)
+    _run(colony, started + time_limit, progress)
+    routes, viol, _cost = colony.results()[0]
+    if viol > 0:
+        raise NoSolutionError("no feasible plan found", [_failure(viol, routes)])
+    return Solution(tuple(routes), colony.stats(0))
+
+
+def batches(problems: Sequence[Problem], ants: int) -> list[list[int]]:
+    """Indices of ``problems`` grouped by :func:`shape_key` (in order of first appearance), each group split
+    so that a batch's step tensors stay within :data:`STEP_BUDGET` and its matrices within
+    :data:`MATRIX_BUDGET` elements."""
+    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for i, p in enumerate(problems):
+        groups[shape_key(p)].append(i)
+    out = []
+    for (n, nd, nv, _k, w), idx in groups.items():
+        per_problem = max(ants * nv * n * w, 3 * (nd + n + 1) ** 2)
+        size = max(1, min(STEP_BUDGET // max(1, ants * nv * n * w), MATRIX_BUDGET // per_problem))
+        out.extend(idx[s:s + size] for s in range(0, len(idx), size))
+    return out
+
+
+def solve_many_torch(problems: Sequence[Problem], params: ACOSolver, *, device: str, time_limit: float,
+                     seed: int = 0) -> list[tuple[Solution | None, Evaluation | None]]:
+    """Solve many problems on ``device``, those of one shape as one batch (see :func:`batches`); a batch
+    of ``B`` problems gets ``B * time_limit`` seconds (``params.iterations`` may stop it earlier). Each
+    plan comes with the evaluator's verdict; (None, None) when none was found."""
+    dev = resolve_device(device)
+    _warm_up(params)
+    out: list[tuple[Solution | None, Evaluation | None]] = [(None, None)] * len(problems)
+    todo = []
+    for i, p in enumerate(problems):
+        if diagnose(p):
+            continue
+        if p.n_clients == 0:
+            plan = Solution((), {"iterations": 0, "device": str(dev)})
+            out[i] = (plan, evaluate(p, plan))
+            continue
+        todo.append(i)
+    chosen = [problems[i] for i in todo]
+    for batch in batches(chosen, params.ants):
+        started = time.perf_counter()
+        colony = TorchColony([chosen[i] for i in batch], params, dev, seed)
+        _run(colony, started + len(batch) * time_limit)
+        for b, (i, (routes, viol, _cost)) in enumerate(zip(batch, colony.results(), strict=True)):
+            if viol > 0:
+                continue
+            plan = Solution(tuple(routes), colony.stats(b))
+            out[todo[i]] = (plan, evaluate(chosen[i], plan))
+    return out
+
+
+__all__ = ["Plans", "TorchColony", "batches", "cat", "resolve_device", "score", "solve_many_torch", "solve_torch"]
