@@ -1,0 +1,431 @@
+"""PyVRP backend (``solver="pyvrp"``, extra ``hgs``): the reference for the classic variants.
+
+PyVRP 0.14 runs an iterated local search (late-acceptance hill climbing over a penalised local search, with
+restarts). How vrpkit's model maps onto PyVRP's:
+
+- Locations: the problem's nodes (depots, then clients), plus one *sink* location when some routes are open.
+  The sink is reached from every location at zero distance and duration; open vehicle types end there, so an
+  open route ends when service at its last client ends, as the evaluator has it.
+- Depots: one PyVRP depot per vrpkit depot with its opening hours (vehicles start inside them and end before
+  they close). PyVRP makes a vehicle that reaches its end depot before it opens wait; the evaluator does not,
+  so a depot that opens after 0 and ends routes gets a second PyVRP depot at the same place that opens at 0.
+- Vehicle types: ``count`` (unlimited: one per client), capacity vector, start and end depot, ``shift`` as
+  the vehicle's time window, ``max_duration`` as PyVRP's shift duration, ``max_distance``, fixed cost, cost
+  per distance and per duration. A type that cannot leave its depot within its shift serves nobody and is
+  left out.
+- Clients: delivery and pickup vectors (PyVRP loads every delivery at the depot and collects pickups on the
+  way, with the capacity checked all along the route: the evaluator's mixed backhaul), one time window,
+  service time, ``required`` and ``prize``.
+
+Not supported (:meth:`PyVRPSolver.supports` says so): several time windows per client, and strict backhaul
+(PyVRP cannot keep pickups after deliveries on a route).
+
+Integers: PyVRP works on integers. Distances, durations, times and loads are multiplied by ``scale`` and the
+cost coefficients by ``cost_multiplier`` (:func:`scales`, the one place where scaling happens), so the
+objective counts in units of ``1 / (scale * cost_multiplier)``. Both are 1 when the data are integers, and
+then PyVRP's objective equals the evaluator's cost. Otherwise ``scale`` is the smallest power of ten that
+makes the values integral, at most the one that brings the largest arc to at least 10^5 units (5 to 6
+significant digits per arc), and ``cost_multiplier`` the smallest power of ten that makes the cost
+coefficients integral, at most the one that gives the smallest coefficient 4 significant digits. Times,
+service times and distances are rounded up and limits (window ends, shift end, duration and distance limits)
+down, so a plan that PyVRP finds feasible is feasible for the evaluator too; the objective then differs from
+the evaluator's cost by a fraction of a unit of ``1 / scale`` per arc. Loads are scaled like times, and
+PyVRP's penalty bounds by ``cost_multiplier``, so that penalties weigh against costs as in unscaled PyVRP.
+The cost users see is always the evaluator's.
+
+Determinism: for one seed, PyVRP's search is deterministic; stopped by ``max_iterations`` or
+``no_improvement`` before the time limit, runs are reproducible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyvrp
+from pyvrp.constants import MAX_VALUE
+
+from vrpkit.diagnose import diagnose
+from vrpkit.errors import NoSolutionError, SolverError
+from vrpkit.model import Problem
+from vrpkit.solution import Route, Solution
+
+if TYPE_CHECKING:
+    from vrpkit.solvers.base import Progress
+
+_INT_MAX = int(np.iinfo(np.int64).max)
+_MAX_TOTAL = 10**15
+"""Largest scaled cost bound: int64 is 9.2e18, leaving room for PyVRP's penalties."""
+_TARGET_ARC = 10**5
+"""With non-integral data, the largest arc is scaled to at least this many units (see :func:`scales`)."""
+_COEF_DIGITS = 10**4
+"""With non-integral cost coefficients, the smallest one is scaled to at least this many units."""
+
+
+@dataclass(frozen=True)
+class Scales:
+    """Integer factors: PyVRP distance, time and load unit = ``1 / unit``; objective unit =
+    ``1 / (unit * cost)``."""
+
+    unit: int
+    cost: int
+
+    @property
+    def objective(self) -> int:
+        """PyVRP objective units per cost unit."""
+        return self.unit * self.cost
+
+
+def _integral(values: np.ndarray, scale: int = 1) -> bool:
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)] * scale
+    return bool(np.all(np.abs(values - np.rint(values)) < 1e-9 * np.maximum(1.0, np.abs(values))))
+
+
+def _time_values(problem: Problem) -> np.ndarray:
+    vts = problem.vehicle_types
+    return np.concatenate([
+        problem.distance.ravel(), problem.duration.ravel(), problem.service_time, problem.time_windows.ravel(),
+        problem.depot_windows.ravel(),
+        np.array([x for vt in vts for x in (*vt.shift, vt.max_duration, vt.max_distance)], dtype=float),
+    ])
+
+
+def _cost_bound(problem: Problem) -> float:
+    """An upper bound on the cost of any sensible plan, in problem units (one route per client at most)."""
+    values = _time_values(problem)
+    finite = values[np.isfinite(values)]
+    horizon = float(finite.max(initial=0.0) + problem.service_time.sum() + problem.duration.max(axis=1).sum())
+    longest = float(problem.distance.max(axis=1).sum())
+    n = max(problem.n_clients, 1)
+    per_plan = max(n * vt.fixed_cost + vt.cost_per_distance * longest + n * vt.cost_per_duration * horizon
+                   for vt in problem.vehicle_types)
+    return per_plan + float(problem.prize.sum()) + 1.0
+
+
+def scales(problem: Problem, unit: int | None = None) -> Scales:
+    """The scaling factors (see the module docstring); ``unit`` overrides the automatic ``unit``."""
+    values = _time_values(problem)
+    if unit is None:
+        unit = 1
+        if not _integral(values):
+            steps = np.concatenate([problem.distance.ravel(), problem.duration.ravel(), problem.service_time])
+            top = float(steps.max(initial=0.0)) or float(np.abs(values[np.isfinite(values)]).max(initial=1.0))
+            k = max(0, math.ceil(math.log10(_TARGET_ARC / top))) if top > 0 else 0
+            unit = next((10**j for j in range(k + 1) if _integral(values, 10**j)), 10**k)
+            top_matrix = float(max(problem.distance.max(initial=0.0), problem.duration.max(initial=0.0)))
+            while unit > 1 and top_matrix * unit > MAX_VALUE:
+                unit //= 10
+    vts = problem.vehicle_types
+    coefs = np.array([x for vt in vts for x in (vt.cost_per_distance, vt.cost_per_duration)], dtype=float)
+    lump = np.concatenate([np.array([vt.fixed_cost for vt in vts], dtype=float), problem.prize]) * unit
+    positive = coefs[coefs > 0]
+    smallest = float(positive.min()) if len(positive) else 1.0
+    cap = 10 ** max(0, math.ceil(math.log10(_COEF_DIGITS / smallest)))
+    cost = next((10**j for j in range(round(math.log10(cap)) + 1)
+                 if _integral(coefs, 10**j) and _integral(lump, 10**j)), cap)
+    bound = _cost_bound(problem)
+    while cost > 1 and bound * unit * cost > _MAX_TOTAL:
+        cost //= 10
+    while unit > 1 and bound * unit * cost > _MAX_TOTAL:
+        unit //= 10
+    return Scales(int(unit), int(cost))
+
+
+def _up(x: Any, scale: int) -> np.ndarray:
+    """Round ``x * scale`` up (times, distances, loads: conservative), tolerating float noise."""
+    return np.ceil(np.asarray(x, dtype=float) * scale - 1e-6).astype(np.int64)
+
+
+def _down(x: float, scale: int) -> int | None:
+    """Round a limit ``x * scale`` down; None for an infinite limit (PyVRP's default: unbounded)."""
+    if not math.isfinite(x):
+        return None
+    return math.floor(x * scale + 1e-6)
+
+
+class _Model:
+    """PyVRP's ``ProblemData`` for one problem (see the module docstring), and the way back."""
+
+    def __init__(self, problem: Problem, sc: Scales) -> None:
+        p = problem
+        self.scales = sc
+        nd, n = p.n_depots, p.n_clients
+        s, m = sc.unit, sc.cost
+        vts = p.vehicle_types
+        ends = p.vehicle_end
+        has_sink = bool((ends < 0).any())
+        n_loc = p.n_nodes + has_sink
+
+        points = p.locations
+        xy = points.tolist() if points is not None else [[0.0, 0.0]] * p.n_nodes
+        if has_sink:
+            xy.append(xy[int(p.vehicle_start[int(np.flatnonzero(ends < 0)[0])])])
+        locations = [pyvrp.Location(float(x), float(y), name=name)
+                     for (x, y), name in zip(xy, [*p.node_ids, "open-route end"][:n_loc], strict=True)]
+
+        dist = np.zeros((n_loc, n_loc), dtype=np.int64)
+        dur = np.zeros((n_loc, n_loc), dtype=np.int64)
+        dist[:p.n_nodes, :p.n_nodes] = _up(p.distance, s)
+        dur[:p.n_nodes, :p.n_nodes] = _up(p.duration, s)
+        np.fill_diagonal(dist, 0)  # only ever used by empty routes
+        np.fill_diagonal(dur, 0)
+
+        # Depots: vrpkit depots, then end copies that open at 0, then the sink.
+        opens = [int(_up(d.time_window[0], s)) for d in p.depots]
+        closes = [_down(d.time_window[1], s) for d in p.depots]
+        depots = [pyvrp.Depot(d, tw_early=opens[d], **_late(closes[d]), name=p.depots[d].id) for d in range(nd)]
+        end_copy: dict[int, int] = {}
+        for e in sorted({int(e) for e in ends if e >= 0}):
+            if opens[e] > 0:
+                end_copy[e] = len(depots)
+                depots.append(pyvrp.Depot(e, **_late(closes[e]), name=f"{p.depots[e].id} (end)"))
+        sink = len(depots)
+        if has_sink:
+            depots.append(pyvrp.Depot(n_loc - 1, name="open-route end"))
+
+        # Loads: the capacity dimensions some vehicle type limits (none when no type has a capacity).
+        cap = p.capacity
+        limited = bool(np.isfinite(cap).any())
+        delivery = p.delivery * s if limited else np.zeros((n, 0), dtype=np.int64)
+        pickup = p.pickup * s if limited else np.zeros((n, 0), dtype=np.int64)
+        big = (p.delivery.sum(axis=0) + p.pickup.sum(axis=0)) * s + 1
+
+        clients = []
+        service = _up(p.service_time, s)
+        for i, c in enumerate(p.clients):
+            (a, b), = c.time_windows
+            early = int(_up(a, s))
+            late = _down(b, s)
+            clients.append(pyvrp.Client(
+                nd + i, delivery=delivery[i].tolist(), pickup=pickup[i].tolist(), service_duration=int(service[i]),
+                tw_early=early, **_late(None if late is None else max(late, early)),
+                prize=0 if c.required else round(c.prize * s * m), required=bool(c.required), name=c.id,
+            ))
+
+        types, self.vtype = [], []
+        for t, vt in enumerate(vts):
+            start, end = int(p.vehicle_start[t]), int(ends[t])
+            early = max(int(_up(vt.shift[0], s)), opens[start])
+            shift_end = _down(vt.shift[1], s)
+            start_late = min(x for x in (shift_end, closes[start], _INT_MAX) if x is not None)
+            end_close = closes[end] if end >= 0 else None
+            if early > start_late or (end_close is not None and end_close < early):
+                continue  # cannot leave (or get back) within its shift and the depots' hours: serves nobody
+            kwargs: dict[str, Any] = {}
+            if shift_end is not None:
+                kwargs["tw_late"] = shift_end
+            for key, value in (("shift_duration", _down(vt.max_duration, s)),
+                               ("max_distance", _down(vt.max_distance, s))):
+                if value is not None:
+                    kwargs[key] = value
+            capacity = [int(c * s) if math.isfinite(c) else int(b) for c, b in zip(cap[t], big, strict=True)]
+            types.append(pyvrp.VehicleType(
+                num_available=vt.count if vt.count is not None else max(n, 1),
+                capacity=capacity if limited else [],
+                start_depot=start, end_depot=sink if end < 0 else end_copy.get(end, end),
+                fixed_cost=round(vt.fixed_cost * s * m), tw_early=early,
+                unit_distance_cost=_coef(vt.cost_per_distance, m),
+                unit_duration_cost=_coef(vt.cost_per_duration, m),
+                start_late=start_late if start_late < _INT_MAX else None, name=vt.id, **kwargs,
+            ))
+            self.vtype.append(t)
+        self.data = pyvrp.ProblemData(locations, clients, depots, types, [dist], [dur]) if types else None
+
+    def routes(self, solution: Any) -> tuple[Route, ...]:
+        """The routes of a PyVRP solution, as vrpkit routes (client indices)."""
+        return tuple(
+            Route(self.vtype[r.vehicle_type()], tuple(a.idx for a in r if a.is_client()))
+            for r in solution.routes()
+        )
+
+
+def _late(value: int | None) -> dict[str, int]:
+    """``tw_late`` keyword for a finite limit; none (PyVRP's unbounded default) otherwise."""
+    return {} if value is None else {"tw_late": value}
+
+
+def _coef(value: float, multiplier: int) -> int:
+    """A cost coefficient in PyVRP's integers; a positive one never rounds to zero."""
+    out = round(value * multiplier)
+    return max(out, 1) if value > 0 else 0
+
+
+class _Stop:
+    """PyVRP's stopping criterion: the deadline, optional iteration limits, and progress on each new best."""
+
+    def __init__(self, deadline: float, progress: Progress, per_cost: int, *, max_iterations: int | None,
+                 no_improvement: int | None) -> None:
+        self.deadline = deadline
+        self.progress = progress
+        self.per_cost = per_cost
+        self.max_iterations = max_iterations
+        self.no_improvement = no_improvement
+        self.iterations = 0
+        self.since_best = 0
+        self.best = _INT_MAX
+        self.improvements = 0
+
+    def __call__(self, best_cost: int) -> bool:
+        if best_cost < self.best:  # the cost of an infeasible best is INT_MAX
+            self.best = best_cost
+            self.since_best = 0
+            self.improvements += 1
+            self.progress.update(best_cost / self.per_cost)
+        else:
+            self.since_best += 1
+        self.iterations += 1
+        if self.max_iterations is not None and self.iterations > self.max_iterations:
+            return True
+        if self.no_improvement is not None and self.best < _INT_MAX and self.since_best >= self.no_improvement:
+            return True
+        return time.perf_counter() >= self.deadline
+
+
+@contextlib.contextmanager
+def _log_to_stderr(enabled: bool) -> Iterator[None]:
+    """While solving with ``log``: PyVRP's progress display (its ``pyvrp`` logger, which PyVRP sends to stdout)
+    goes to stderr, so that stdout keeps only the plan."""
+    if not enabled:
+        yield
+        return
+    logger = logging.getLogger("pyvrp")
+    to_stdout = [h for h in logger.handlers  # PyVRP's own: a plain stream handler on stdout
+                 if type(h) is logging.StreamHandler and h.stream not in (sys.stderr, sys.__stderr__)]
+    handler = logging.StreamHandler(sys.stderr)
+    for h in to_stdout:
+        logger.removeHandler(h)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        for h in to_stdout:
+            logger.addHandler(h)
+
+
+def _positive_int(key: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (number and value > 0 and float(value).is_integer()):
+        raise SolverError(f'solver "pyvrp": {key} must be a positive integer, got {value!r}')
+    return int(value)
+
+
+class PyVRPSolver:
+    """PyVRP's iterated local search.
+
+    Options (keyword arguments, or in a spec string ``"pyvrp:max_iterations=2000"``):
+
+    - ``max_iterations``: stop after this many iterations (reproducible runs; the time limit still holds).
+    - ``no_improvement``: stop after this many iterations without a better feasible plan.
+    - ``scale``: the integer factor for distances, times and loads (default: see :func:`scales`).
+    - ``params``: a PyVRP ``SolveParams`` TOML file (``pyvrp.SolveParams.from_file``) for its search knobs.
+    - ``log``: PyVRP's own progress display, on stderr.
+    """
+
+    name = "pyvrp"
+
+    def __init__(
+        self,
+        *,
+        max_iterations: int | None = None,
+        no_improvement: int | None = None,
+        scale: int | None = None,
+        params: str | None = None,
+        log: bool = False,
+        **unknown: Any,
+    ) -> None:
+        if unknown:
+            names = ", ".join(f'"{k}"' for k in unknown)
+            raise SolverError(f'solver "pyvrp": unknown option {names} '
+                              "(known: max_iterations, no_improvement, scale, params, log)")
+        self.max_iterations = _positive_int("max_iterations", max_iterations)
+        self.no_improvement = _positive_int("no_improvement", no_improvement)
+        self.scale = _positive_int("scale", scale)
+        self.log = bool(log)
+        self.params = params
+        self.solve_params = pyvrp.SolveParams()
+        if params is not None:
+            try:
+                self.solve_params = pyvrp.SolveParams.from_file(str(params))
+            except OSError as err:
+                raise SolverError(f'solver "pyvrp": params: {params}: {err.strerror or err}') from None
+            except (ValueError, TypeError, AttributeError) as err:
+                raise SolverError(f'solver "pyvrp": params: {params}: {err}') from None
+
+    def supports(self, problem: Problem) -> str | None:
+        """None, or why PyVRP cannot model ``problem`` exactly."""
+        many = [c.id for c in problem.clients if len(c.time_windows) > 1]
+        if many:
+            more = f" and {len(many) - 1} more" if len(many) > 1 else ""
+            return (f"client {many[0]}{more} has several time windows (PyVRP has one per client); "
+                    "try the ortools solver")
+        if "backhaul" in problem.attributes:
+            return ("strict backhaul (pickups after all deliveries on a route) cannot be expressed in PyVRP, "
+                    'which mixes them; use backhaul "mixed" or the ortools solver')
+        return None
+
+    def _solve_params(self, sc: Scales) -> Any:
+        """The search parameters, with the penalty bounds in the scaled cost unit."""
+        sp = self.solve_params
+        if sc.cost == 1:
+            return sp
+        penalty = replace(sp.penalty, min_penalty=sp.penalty.min_penalty * sc.cost,
+                          max_penalty=sp.penalty.max_penalty * sc.cost)
+        return pyvrp.SolveParams(ils=sp.ils, penalty=penalty, neighbourhood=sp.neighbourhood,
+                                 operators=sp.operators, display_interval=sp.display_interval,
+                                 perturbation=sp.perturbation)
+
+    def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress) -> Solution | None:
+        started = time.perf_counter()
+        reason = self.supports(problem)
+        if reason:
+            raise SolverError(f'solver "pyvrp" does not support this problem: {reason}')
+        reasons = diagnose(problem)
+        if reasons:
+            raise NoSolutionError("no feasible plan exists", reasons)
+        sc = scales(problem, self.scale)
+        model = _Model(problem, sc)
+        if problem.n_clients == 0 or model.data is None:
+            return Solution((), {"vehicles": 0})  # nothing to serve, or only optional clients no one can serve
+        build_time = time.perf_counter() - started
+        stop = _Stop(started + time_limit, progress, sc.objective, max_iterations=self.max_iterations,
+                     no_improvement=self.no_improvement)
+        with _log_to_stderr(self.log), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = pyvrp.solve(model.data, stop, seed=seed % 2**32, collect_stats=self.log, display=self.log,
+                              params=self._solve_params(sc))
+        notes = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
+        best = res.best
+        if not best.is_feasible():
+            what = [f"{k} {v}" for k, v in (("missing clients", best.num_missing_clients()),
+                                            ("excess load", sum(best.excess_load())),
+                                            ("time warp", best.time_warp()),
+                                            ("excess distance", best.excess_distance())) if v]
+            detail = f" (PyVRP's best plan has {', '.join(what)}, in scaled units)" if what else ""
+            raise NoSolutionError("no feasible plan found",
+                                  [f"no feasible plan found within {time_limit:g} s{detail}", *notes])
+        raw = int(pyvrp.CostEvaluator([0] * model.data.num_load_dimensions, 0, 0).cost(best))
+        stats = {
+            "pyvrp_objective": raw / sc.objective,
+            "pyvrp_objective_raw": raw,
+            "iterations": res.num_iterations,
+            "improvements": stop.improvements,
+            "vehicles": int(model.data.num_vehicles),
+            "scale": sc.unit,
+            "cost_scale": sc.objective,
+            "build_time": round(build_time, 4),
+        }
+        if notes:
+            stats["warnings"] = notes
+        return Solution(model.routes(best), stats)
