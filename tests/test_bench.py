@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import statistics
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from vrpkit.bench import (
     find_instances,
     format_bench_table,
     gap_percent,
+    reference_gaps,
     run_bench,
     select_instances,
     summarize,
@@ -240,6 +244,43 @@ def test_gap_formula() -> None:
     row = BenchRow("cvrplib-x", "X", 1, "s", 0, 1.0, "feasible", True, 105.0, 105.0, 2, 100.0, None,
                    gap_percent(105.0, 100.0), 0.5)
     assert "5.00" in str(format_bench_table([row]))
+
+
+def test_reference_gaps_by_hand() -> None:
+    def row(instance: str, solver: str, cost: float, feasible: bool = True) -> BenchRow:
+        return BenchRow("cvrplib-x", instance, 1, solver, 0, 1.0, "feasible" if feasible else "infeasible",
+                        feasible, cost, cost, 2, 100.0, None, gap_percent(cost, 100.0) if feasible else None, 0.5)
+
+    rows = [row("X1", "s", 110.0), row("X1", "ref", 100.0), row("X2", "s", 90.0), row("X2", "ref", 80.0),
+            row("X3", "s", 120.0), row("X3", "ref", 100.0, feasible=False),
+            row("X4", "s", 130.0, feasible=False), row("X4", "ref", 100.0)]
+    # Gaps only where both plans are feasible; none for the reference's own rows.
+    assert reference_gaps(rows, "ref") == [10.0, None, 12.5, None, None, None, None, None]
+    by_solver = {s.solver: s for s in summarize(rows, "ref")}
+    assert by_solver["s"].mean_gap_to_reference == pytest.approx(11.25)
+    assert by_solver["ref"].mean_gap_to_reference is None
+    assert all(s.mean_gap_to_reference is None for s in summarize(rows))
+    text = str(format_bench_table(rows, "ref"))
+    assert "(reference: ref)" in text and "gap ref %" in text and "12.50" in text and "11.25" in text
+    assert "gap ref %" not in str(format_bench_table(rows))
+
+
+def test_pyvrp_as_the_reference_from_the_command_line(tmp_path: Path) -> None:
+    needs(X_DIR)
+    pytest.importorskip("pyvrp")
+    table = tmp_path / "bench.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "vrpkit", "bench", "--set", "cvrplib-x", "--data", str(DATA), "--smallest", "1",
+         "--time-limit", "1", "--solver", "ortools", "--reference", "pyvrp", "--csv", str(table)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(table.open()))
+    assert [(r["solver"], r["status"]) for r in rows] == [("ortools", "feasible"), ("pyvrp", "feasible")]
+    ortools, pyvrp = (float(r["cost"]) for r in rows)
+    assert 27591 <= pyvrp < 27591 * 1.03  # X-n101-k25 within 3 % of its BKS in one second
+    assert "(reference: pyvrp)" in done.stdout and "gap ref %" in done.stdout
+    (line,) = [x for x in done.stdout.splitlines() if "X-n101-k25" in x and "ortools" in x]
+    assert f"{gap_percent(ortools, pyvrp):.2f}" in line
 
 
 # -- with OR-Tools -----------------------------------------------------------------------------------------

@@ -13,6 +13,10 @@ Sets:
 Every plan is checked and costed by :func:`vrpkit.evaluate` (through :func:`vrpkit.solve`); the gap is
 ``(cost - bks) / bks * 100`` for feasible plans and empty otherwise. ``n`` is the number of clients
 (``X-n101-k25`` has 100).
+
+A *reference* solver (``vrpkit bench --reference pyvrp``; PyVRP is the reference for the classic variants)
+adds each solver's gap to the reference's cost on the same instance, ``(cost - ref) / ref * 100``, when both
+plans are feasible (for Solomon, on distance: compare it where the vehicles are equal).
 """
 
 from __future__ import annotations
@@ -79,6 +83,9 @@ class BenchSummary:
     mean_runtime: float
     bks_vehicles_matched: int | None
     """Solomon: how many plans use no more vehicles than the BKS (None for other sets)."""
+    mean_gap_to_reference: float | None = None
+    """Mean gap to the reference solver over the instances where both plans are feasible (see
+    :func:`reference_gaps`); None without a reference, for the reference itself, or when there is none."""
 
 
 @dataclass(frozen=True)
@@ -351,12 +358,24 @@ def _line(row: BenchRow) -> str:
 # -- summary and table ---------------------------------------------------------------------------------------
 
 
-def summarize(rows: Sequence[BenchRow]) -> list[BenchSummary]:
-    """One mean row per solver, in the order the solvers first appear."""
+def reference_gaps(rows: Sequence[BenchRow], reference: str) -> list[float | None]:
+    """Each row's gap (%) to the ``reference`` solver's cost on the same instance: None for the reference's own
+    rows, and where either plan is not feasible."""
+    ref = {r.instance: r.cost for r in rows if r.solver == reference and r.feasible and r.cost}
+    return [gap_percent(r.cost, ref[r.instance])
+            if r.solver != reference and r.feasible and r.cost is not None and r.instance in ref else None
+            for r in rows]
+
+
+def summarize(rows: Sequence[BenchRow], reference: str | None = None) -> list[BenchSummary]:
+    """One mean row per solver, in the order the solvers first appear (with the mean gap to ``reference``
+    when given)."""
     out = []
+    to_ref = reference_gaps(rows, reference) if reference else [None] * len(rows)
     for solver in dict.fromkeys(r.solver for r in rows):
         mine = [r for r in rows if r.solver == solver]
         gaps = [r.gap for r in mine if r.gap is not None]
+        ref_gaps = [g for r, g in zip(rows, to_ref, strict=True) if r.solver == solver and g is not None]
         with_bks_vehicles = [r for r in mine if r.bks_vehicles is not None]
         matched = (sum(1 for r in with_bks_vehicles if r.feasible and r.vehicles is not None
                        and r.vehicles <= r.bks_vehicles)  # type: ignore[operator]
@@ -368,6 +387,7 @@ def summarize(rows: Sequence[BenchRow]) -> list[BenchSummary]:
             mean_gap=statistics.fmean(gaps) if gaps else None,
             mean_runtime=statistics.fmean(r.runtime for r in mine),
             bks_vehicles_matched=matched,
+            mean_gap_to_reference=statistics.fmean(ref_gaps) if ref_gaps else None,
         ))
     return out
 
@@ -381,12 +401,17 @@ class BenchTable(Table):
         return buffer.getvalue().rstrip("\n")
 
 
-def format_bench_table(rows: Sequence[BenchRow]) -> BenchTable:
-    """The rows as a table, then one mean row per solver (mean gap, mean runtime, feasible count)."""
+def format_bench_table(rows: Sequence[BenchRow], reference: str | None = None) -> BenchTable:
+    """The rows as a table, then one mean row per solver (mean gap, mean runtime, feasible count); with a
+    ``reference`` solver, a column of gaps to its cost (:func:`reference_gaps`)."""
     solomon = any(r.bks_vehicles is not None for r in rows)
-    table = BenchTable(title="benchmark" if not rows else f"benchmark {rows[0].set}")
-    for name, justify in (("instance", "left"), ("n", "right"), ("solver", "left"), ("status", "left"),
-                          ("distance" if solomon else "cost", "right"), ("bks", "right"), ("gap %", "right")):
+    title = "benchmark" if not rows else f"benchmark {rows[0].set}"
+    table = BenchTable(title=f"{title} (reference: {reference})" if reference else title)
+    columns = [("instance", "left"), ("n", "right"), ("solver", "left"), ("status", "left"),
+               ("distance" if solomon else "cost", "right"), ("bks", "right"), ("gap %", "right")]
+    if reference:
+        columns.append(("gap ref %", "right"))
+    for name, justify in columns:
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     if solomon:
         table.add_column("vehicles", justify="right")
@@ -394,16 +419,21 @@ def format_bench_table(rows: Sequence[BenchRow]) -> BenchTable:
     else:
         table.add_column("vehicles", justify="right")
     table.add_column("time s", justify="right")
+    to_ref = reference_gaps(rows, reference) if reference else None
     for k, r in enumerate(rows):
-        cells = [r.instance, str(r.n), r.solver, r.status, _fmt(r.cost), _fmt(r.bks),
-                 _gap(r.gap), "-" if r.vehicles is None else str(r.vehicles)]
+        cells = [r.instance, str(r.n), r.solver, r.status, _fmt(r.cost), _fmt(r.bks), _gap(r.gap)]
+        if to_ref is not None:
+            cells.append("ref" if r.solver == reference else _gap(to_ref[k]))
+        cells.append("-" if r.vehicles is None else str(r.vehicles))
         if solomon:
             cells.append("-" if r.bks_vehicles is None else str(r.bks_vehicles))
         cells.append(f"{r.runtime:.2f}")
         table.add_row(*cells, end_section=k == len(rows) - 1)
-    for s in summarize(rows):
-        cells = [f"mean ({s.feasible}/{s.instances} feasible)", "", s.solver, "", "", "",
-                 _gap(s.mean_gap), ""]
+    for s in summarize(rows, reference):
+        cells = [f"mean ({s.feasible}/{s.instances} feasible)", "", s.solver, "", "", "", _gap(s.mean_gap)]
+        if reference:
+            cells.append("ref" if s.solver == reference else _gap(s.mean_gap_to_reference))
+        cells.append("")
         if solomon:
             cells.append("" if s.bks_vehicles_matched is None else f"{s.bks_vehicles_matched} at bks")
         cells.append(f"{s.mean_runtime:.2f}")
@@ -421,6 +451,7 @@ __all__ = [
     "find_instances",
     "format_bench_table",
     "gap_percent",
+    "reference_gaps",
     "run_bench",
     "select_instances",
     "summarize",

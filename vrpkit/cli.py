@@ -384,6 +384,11 @@ def bench(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed.")] = 0,
     csv: Annotated[Path | None, typer.Option("--csv", metavar="FILE", help="Also write the rows as CSV.")] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", metavar="SOLVER",
+                     help="Also show each solver's gap to this solver (e.g. pyvrp; added if not a --solver)."),
+    ] = None,
 ) -> None:
     """Run solvers on a benchmark set: cost, gap to the best known solution and time per instance."""
     from vrpkit import bench as bench_module
@@ -399,12 +404,15 @@ def bench(
     for name, value in (("--max-n", max_n), ("--smallest", smallest)):
         if value is not None and value < 1:
             raise ValidationError(name, f"{value} < 1")
+    specs = list(solvers or ["ortools"])
+    if reference is not None and reference not in specs:
+        specs.append(reference)
     rows = bench_module.run_bench(
-        set_name, data, list(solvers or ["ortools"]), time_limit=time_limit, seed=seed, max_n=max_n,
+        set_name, data, specs, time_limit=time_limit, seed=seed, max_n=max_n,
         smallest=smallest, instances=instances or None, csv_path=csv, progress=True,
         console=_console(stderr=True),
     )
-    show(bench_module.format_bench_table(rows), _console())
+    show(bench_module.format_bench_table(rows, reference), _console())
     if csv is not None:
         print(f"wrote {csv}", file=sys.stderr)
 
