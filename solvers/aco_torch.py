@@ -265,6 +265,7 @@ class TorchColony:
         self.fills = (fill[:, None] == 1) | ((fill[:, None] == 2) & odd)  # (B, A)
         n = self.N
         self.dist_end, self.dur_end = self._to_end(self.dist), self._to_end(self.dur)
+        self._static()
         self.k = max(1, min(params.candidates, n))
         self.gen = torch.Generator(device=device)
         self.gen.manual_seed(int(seed))
@@ -288,6 +289,30 @@ class TorchColony:
             viol=torch.full((self.B,), math.inf, dtype=f, device=device),
             cost=torch.full((self.B,), math.inf, dtype=f, device=device))
 
+    def _static(self) -> None:
+        """What :meth:`fits` reads at every step, shaped to broadcast over (B, A, V, N[, W or K])."""
+        if self.end[..., [DUR, TWARP, EARLY, LINE, BACK, BAD]].any() or self.end[..., LOAD:].any():
+            raise SolverError("aco (torch): end depot segments are expected to carry no load, service or wait")
+        k = self.K
+        c = self.node[:, None, None, :, 0, :]  # (B, 1, 1, N, F): a client alone, window-free fields
+        e = self.end[:, None, :, None, :]  # (B, 1, V, 1, F)
+        vt = self.vt[:, None, :, None, :]  # (B, 1, V, 1, 5 + K)
+        self.static = {
+            "dist_room": vt[..., MAXDIST] + TOL - (c[..., DIST] + e[..., DIST] + self.dist_end[:, None]),
+            "c_del": c[..., LOAD:LOAD + k], "c_peak": c[..., LOAD + 2 * k:], "cap_room": vt[..., CAP:] + TOL,
+            "c_line": c[..., LINE] > 0, "strict": self.strict[:, None, None, None],
+            "c_early": self.node[:, None, None, :, :, EARLY], "c_late": self.node[:, None, None, :, :, LATE],
+            "c_service": c[..., DUR, None], "t_end": self.dur_end[:, None, :, :, None],
+            "e_early": e[..., EARLY, None], "e_late": e[..., LATE, None], "dur_room": vt[..., MAXDUR, None] + TOL,
+            "no_time": ~self.use_time[:, None, None, None, None],
+            "required": self.required[:, None, None, :], "prize": self.prize[:, None, None, :],
+            "cpd": vt[..., CPD], "d_end": self.dist_end[:, None],
+        }
+        self.capacitated = bool(torch.isfinite(self.vt[..., CAP:]).any())
+        self.any_strict = bool(self.strict.any())
+        self.any_time, self.all_time = bool(self.use_time.any()), bool(self.use_time.all())
+        self.any_optional = bool((~self.required).any())
+
     def _to_end(self, mat: torch.Tensor) -> torch.Tensor:
         """``mat[b, client c, end node of type t]`` as (B, V, N)."""
         b, nd, n = self.B, self.D, self.N
@@ -303,77 +328,66 @@ class TorchColony:
         tau = self.tau[:, :m, :m]
         return (tau if self.params.alpha == 1.0 else tau ** self.params.alpha) * self.eta
 
-    def fits(self, prefix: torch.Tensor, frm: torch.Tensor, drows: torch.Tensor, trows: torch.Tensor
-             ) -> tuple[torch.Tensor, torch.Tensor]:
+    def fits(self, prefix: torch.Tensor, frm: torch.Tensor, drows: torch.Tensor
+             ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Which client may follow each route prefix, and in which window.
 
         ``prefix`` (B, A, V, F): a route so far, driven by vehicle type v (the third axis); ``frm`` (B, A, V)
-        its last node, ``drows``/``trows`` (B, A, V, M + 1) the distance and duration rows of that node.
-        Returns ``ok`` (B, A, V, N): the route closed after the client is feasible (score of
-        ``cat(cat(prefix, client), end)`` without violation, as ``aco._fits``) and an optional client's prize
-        exceeds its detour; and ``win`` (B, A, V, N): the client's earliest window that keeps it feasible.
+        its last node, ``drows`` (B, A, V, M + 1) the distance row of that node. Returns ``ok`` (B, A, V, N):
+        the route closed after the client is feasible (the score of ``cat(cat(prefix, client), end)`` has
+        no violation, as in ``aco._fits``) and an optional client's prize exceeds its detour; and ``win``
+        (B, A, V, N): the client's earliest window that keeps it feasible (None with one window per client).
+        End depots carry no load, no service and no time warp; checks that no problem of the batch needs
+        are skipped.
         """
         nd, n, k = self.D, self.N, self.K
         d1 = drows[..., nd:nd + n]  # (B, A, V, N)
-        t1 = trows[..., nd:nd + n]
-        e_nodes = self.end_nodes[:, None, :, None].expand(*frm.shape, 1)
-        d_fe = drows.gather(3, e_nodes).squeeze(3)[..., None]  # prefix's last node to the end (B, A, V, 1)
         p = prefix[..., None, :]  # (B, A, V, 1, F)
-        c = self.node[:, None, None, :, 0, :]  # (B, 1, 1, N, F): window-free fields
-        e = self.end[:, None, :, None, :]  # (B, 1, V, 1, F)
-        vt = self.vt[:, None, :, None, :]  # (B, 1, V, 1, 5 + K)
-        d2 = self.dist_end[:, None]  # (B, 1, V, N)
-        t2 = self.dur_end[:, None]
-
-        # Distance, loads and backhaul order do not depend on the window.
-        dist = p[..., DIST] + c[..., DIST] + d1 + e[..., DIST] + d2
-        ok = dist - vt[..., MAXDIST] <= TOL
-        d0, p0, m0 = LOAD, LOAD + k, LOAD + 2 * k
-        pick = p[..., p0:m0] + c[..., p0:m0]
-        peak = torch.maximum(p[..., m0:] + c[..., d0:p0], c[..., m0:] + p[..., p0:m0])
-        peak = torch.maximum(peak + e[..., d0:p0], e[..., m0:] + pick)
-        ok = ok & (peak - vt[..., CAP:] <= TOL).all(-1)
-        back = torch.maximum(p[..., BACK], c[..., BACK])
-        bad = p[..., BAD] + c[..., BAD] + ((p[..., BACK] > 0) & (c[..., LINE] > 0)).to(dist.dtype)
-        bad = bad + e[..., BAD] + ((back > 0) & (e[..., LINE] > 0)).to(dist.dtype)
-        ok = ok & ((bad <= 0) | ~self.strict[:, None, None, None])
-
-        # Times, one column per window of the client (B, A, V, N, W).
-        p, e, vt = p[..., None, :], e[..., None, :], vt[..., None, :]
-        t1, t2 = t1[..., None], t2[..., None]
-        early, late = self.node[:, None, None, :, :, EARLY], self.node[:, None, None, :, :, LATE]
-        service = self.node[:, None, None, :, :1, DUR]
-        delta = p[..., DUR] - p[..., TWARP] + t1
-        wait = (early - delta - p[..., LATE]).clamp_min(0.0)
-        warp = (p[..., EARLY] + delta - late).clamp_min(0.0)
-        o_dur = p[..., DUR] + service + t1 + wait
-        o_warp = p[..., TWARP] + warp  # a client alone has no time warp
-        o_early = torch.maximum(early - delta, p[..., EARLY]) - wait
-        o_late = torch.minimum(late - delta, p[..., LATE]) + warp
-        delta = o_dur - o_warp + t2
-        wait = (e[..., EARLY] - delta - o_late).clamp_min(0.0)
-        warp = (o_early + delta - e[..., LATE]).clamp_min(0.0)
-        y_dur = o_dur + e[..., DUR] + t2 + wait
-        y_warp = o_warp + e[..., TWARP] + warp
-        in_time = (y_warp <= TOL) & (y_dur - vt[..., MAXDUR] <= TOL)
-        in_time = in_time | ~self.use_time[:, None, None, None, None]
-        windows = torch.arange(self.W, device=in_time.device)
-        win = torch.where(in_time, windows, self.W).amin(-1)
-        ok = ok & (win < self.W)
-
-        optional = ~self.required[:, None, None, :]
-        detour = d1 + d2 - d_fe
-        worth = self.prize[:, None, None, :] > self.vt[:, None, :, None, CPD] * detour
-        return ok & (worth | ~optional), win.clamp_max(self.W - 1)
+        s = self.static
+        ok = p[..., DIST] + d1 <= s["dist_room"]
+        if self.capacitated:
+            p0, m0 = LOAD + k, LOAD + 2 * k
+            fit = (p[..., m0:] + s["c_del"] <= s["cap_room"]) & (s["c_peak"] + p[..., p0:m0] <= s["cap_room"])
+            ok = ok & (fit.squeeze(-1) if k == 1 else fit.all(-1))
+        if self.any_strict:  # no delivery after a pickup; a depot has neither
+            bad = (p[..., BAD] > 0) | ((p[..., BACK] > 0) & s["c_line"])
+            ok = ok & ~(bad & s["strict"])
+        win = None
+        if self.any_time:  # one column per window of the client (B, A, V, N, W)
+            q = p[..., None, :]
+            t1 = _rows(self.dur, frm)[..., nd:nd + n, None]
+            early, late = s["c_early"], s["c_late"]
+            delta = q[..., DUR] - q[..., TWARP] + t1
+            wait = (early - (delta + q[..., LATE])).clamp_min(0.0)
+            warp = ((q[..., EARLY] + delta) - late).clamp_min(0.0)
+            o_dur = q[..., DUR] + s["c_service"] + t1 + wait
+            o_warp = q[..., TWARP] + warp
+            o_early = torch.maximum(early - delta, q[..., EARLY]) - wait
+            o_late = torch.minimum(late - delta, q[..., LATE]) + warp
+            delta = o_dur - o_warp + s["t_end"]
+            wait = (s["e_early"] - delta - o_late).clamp_min(0.0)
+            warp = (o_early + delta - s["e_late"]).clamp_min(0.0)
+            in_time = (o_warp + warp <= TOL) & (o_dur + s["t_end"] + wait <= s["dur_room"])
+            if not self.all_time:
+                in_time = in_time | s["no_time"]
+            if self.W == 1:
+                ok = ok & in_time.squeeze(-1)
+            else:
+                ok = ok & in_time.any(-1)
+                win = in_time.to(torch.uint8).argmax(-1)  # the first window that fits
+        if self.any_optional:
+            e_nodes = self.end_nodes[:, None, :, None].expand(*frm.shape, 1)
+            detour = d1 + s["d_end"] - drows.gather(3, e_nodes)
+            ok = ok & (s["required"] | (s["prize"] > s["cpd"] * detour))
+        return ok, win
 
     def construct(self, weight: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every ant of every problem builds a plan (see the module docstring)."""
         B, A, N, V, D, W = self.B, self.A, self.N, self.V, self.D, self.W
         F = self.node.shape[-1]
-        m1 = self.M + 1
         dev, f, long = self.device, self.dtype, torch.long
         zero = torch.zeros((), dtype=f, device=dev)
-        tiny = torch.finfo(f).tiny
+        weight = weight.clamp_min(torch.finfo(f).tiny)  # every client that fits can be drawn
         R = torch.zeros((B, A, F), dtype=f, device=dev)
         cur = torch.zeros((B, A), dtype=long, device=dev)
         v = torch.full((B, A), -1, dtype=long, device=dev)
@@ -391,7 +405,7 @@ class TorchColony:
         start = self.start[:, None]  # (B, 1, V, F)
         counts = self.counts[:, None, :]
         required = self.required[:, None, None, :]
-        node_rows = self.node.reshape(B, N * W, F)
+        node_rows = self.node.transpose(1, 2).reshape(B, W * N, F)  # row w N + c: client c in window w
         # Each step an ant takes a client, closes its route or finishes; it closes only routes it opened
         # with a client, so 2 N + 1 steps finish every ant (the loop stops as soon as they are).
         for _ in range(2 * N + 2):
@@ -405,12 +419,11 @@ class TorchColony:
             prefix = torch.where(route_open[..., None, None], R[:, :, None, :], start)  # (B, A, V, F)
             frm = torch.where(route_open[..., None], cur[..., None], self.start_nodes[:, None, :])  # (B, A, V)
             drows = _rows(self.dist, frm)
-            trows = _rows(self.dur, frm)
-            ok, win = self.fits(prefix, frm, drows, trows)
+            ok, win = self.fits(prefix, frm, drows)
             ok = ok & slot[..., None] & ~visited[:, :, None, :N] & (route_open[..., None, None] | required)
             w = _rows(weight, frm)[..., D:]  # (B, A, V, N)
             near = _rows(self.cand, frm)
-            drawn = torch.where(ok & near, w.clamp_min(tiny), zero).view(B, A, V * N)
+            drawn = torch.where(ok & near, w, zero).view(B, A, V * N)
             cum = drawn.cumsum(-1)
             wsum = cum[..., -1:]
             u = torch.rand((B, A, 1), generator=self.gen, dtype=f, device=dev)
@@ -422,12 +435,11 @@ class TorchColony:
             pick = has | can_fill
             idx = torch.where(has, idx, best_i)
             t_ch, c_ch = idx // N, idx % N
-            w_ch = win.view(B, A, V * N).gather(-1, idx[..., None]).squeeze(-1)
+            w_ch = c_ch if win is None else c_ch + N * win.view(B, A, V * N).gather(-1, idx[..., None]).squeeze(-1)
             p_ch = prefix.gather(2, t_ch[..., None, None].expand(B, A, 1, F)).squeeze(2)
-            flat = (t_ch * m1 + D + c_ch)[..., None]
-            d = drows.reshape(B, A, V * m1).gather(-1, flat).squeeze(-1)
-            t = trows.reshape(B, A, V * m1).gather(-1, flat).squeeze(-1)
-            grown = cat(p_ch, _rows(node_rows, c_ch * W + w_ch), d, t, self.K)
+            f_ch = frm.gather(2, t_ch[..., None]).squeeze(-1)
+            grown = cat(p_ch, _rows(node_rows, w_ch), _pair(self.dist, f_ch, D + c_ch),
+                        _pair(self.dur, f_ch, D + c_ch), self.K)
             R = torch.where(pick[..., None], grown, R)
             opened = pick & opening
             cur = torch.where(pick, D + c_ch, cur)

@@ -60,8 +60,7 @@ def test_the_feasibility_mask_is_the_evaluators(variant):
         route: list[int] = []
         while True:
             frm = torch.full((1, 1, n_types), last)
-            ok, win = colony.fits(prefix.expand(1, 1, n_types, width), frm, _rows(colony.dist, frm),
-                                  _rows(colony.dur, frm))
+            ok, win = colony.fits(prefix.expand(1, 1, n_types, width), frm, _rows(colony.dist, frm))
             free = [c for c in range(p.n_clients) if c not in route]
             if not free:
                 break
@@ -76,8 +75,8 @@ def test_the_feasibility_mask_is_the_evaluators(variant):
                 break
             c = int(rng.choice(fitting))
             i, j = torch.tensor(last), torch.tensor(nd + c)
-            prefix = cat(prefix, colony.node[0, c, win[0, 0, t, c]], colony.dist[0, i, j], colony.dur[0, i, j],
-                         p.n_dims)
+            w = 0 if win is None else win[0, 0, t, c]
+            prefix = cat(prefix, colony.node[0, c, w], colony.dist[0, i, j], colony.dur[0, i, j], p.n_dims)
             route.append(c)
             last = nd + c
     assert checked > 40
