@@ -18,8 +18,10 @@ iteration's best plan, or of the best plan so far every ``best_every`` iteration
 the best plan has not improved for ``restart`` iterations.
 
 Reproducibility: the same seed and ``iterations`` (with a time limit that is not reached) give the same plan
-on the same machine. Compiled code is cached on disk; the first run on a machine compiles it (tens of
-seconds, not counted in the time limit).
+on the same machine. The time limit counts everything from the call: an iteration starts only when the
+ants are expected to be built before it is reached, and the local search stops at it (after its current
+pass). Compiled code is cached on disk; the first run on a machine compiles it (about a minute, which the
+time limit of that run then does not cover).
 """
 
 from __future__ import annotations
@@ -119,8 +121,9 @@ class ACOSolver:
         if self.device != "cpu":
             return _torch_backend().solve_torch(problem, self, device=self.device, time_limit=time_limit,
                                                 seed=seed, progress=progress)
-        warm_up()
         started = time.perf_counter()
+        if warm_up():
+            started = time.perf_counter()  # compiled now: not counted
         reasons = diagnose(problem)
         if reasons:
             raise NoSolutionError("no feasible plan exists", reasons)
@@ -134,7 +137,7 @@ class ACOSolver:
                 progress.update(colony.best_cost)
             if self.iterations is not None and colony.iteration >= self.iterations:
                 break
-            if time.perf_counter() >= deadline:
+            if time.perf_counter() + colony.construct_seconds >= deadline:
                 break
         if colony.best is None or colony.best_violation > 0:
             raise NoSolutionError("no feasible plan found", [colony.failure_reason()])
@@ -207,6 +210,7 @@ class Colony:
         self.tau_max = 1.0
         self.tau_min = 0.0
         self.iteration = 0
+        self.construct_seconds = 0.0
         self.restarts = 0
         self.stale = 0
         self.best: list[Route] | None = None
@@ -244,11 +248,13 @@ class Colony:
         n = self.problem.n_clients
         rand = self.rng.random((p.ants, 2 * n + 2))
         weights = self.weights()
+        built = time.perf_counter()
         construct(self.data.dist, self.data.dur, self.cfg, self.data.alt, self.data.start, self.data.end,
                   self.data.vt, self.data.cl, weights, self.cand, self.counts, self.start_nodes, self.end_nodes,
                   rand, self.out_seq, self.out_offsets, self.out_types, self.out_routes, self.out_cost,
                   self.out_missing, self.visited, self.used, self.scratch, self.pick_w, self.pick_c,
                   self.pick_v, self.fill)
+        self.construct_seconds = time.perf_counter() - built
         self.iteration += 1
         order = np.lexsort((self.out_cost, self.out_missing))
         iter_best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -326,18 +332,21 @@ class Colony:
 _warm = False
 
 
-def warm_up() -> None:
-    """Compile the colony and the local search (or load them from the disk cache) once per process, on a
-    tiny problem, so that time limits count solving only."""
+def warm_up() -> bool:
+    """Load the compiled colony and local search from the disk cache once per process (running them on a
+    tiny problem). Returns True when that took long enough to have compiled them (the first run on a
+    machine, or after a change of the code)."""
     global _warm
     if _warm:
-        return
+        return False
     _warm = True
+    started = time.perf_counter()
     from vrpkit.model import Client, Depot, VehicleType
 
     clients = tuple(Client(f"c{i}", (float(i), 1.0), delivery=1) for i in range(4))
     tiny = Problem("warm-up", (Depot("d", (0.0, 0.0)),), clients, (VehicleType("v", capacity=2),))
     Colony(tiny, ACOSolver(ants=2), 0).iterate(math.inf)
+    return time.perf_counter() - started > 10.0
 
 
 def visibility(problem: Problem, beta: float, gamma: float) -> np.ndarray:
