@@ -34,6 +34,15 @@ def run(problem: Problem, seed: int = 0, **options) -> tuple:
     return plan, evaluate(problem, plan)
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """torch on one thread: its multi-threaded operations crawl on a busy shared CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def route_feasible(p: Problem, route: Route) -> bool:
     """The evaluator finds no violation on ``route`` (the plan's other clients are left out)."""
     return all(v.constraint == "missing_client" for v in evaluate(p, [route]).violations)
