@@ -181,7 +181,8 @@ class _Model:
 
         # Depots: vrpkit depots, then end copies that open at 0, then the sink.
         opens = [int(_up(d.time_window[0], s)) for d in p.depots]
-        closes = [_down(d.time_window[1], s) for d in p.depots]
+        closes = [None if c is None else max(c, o)  # a window narrower than one unit keeps its start
+                  for c, o in zip((_down(d.time_window[1], s) for d in p.depots), opens, strict=True)]
         depots = [pyvrp.Depot(d, tw_early=opens[d], **_late(closes[d]), name=p.depots[d].id) for d in range(nd)]
         end_copy: dict[int, int] = {}
         for e in sorted({int(e) for e in ends if e >= 0}):
