@@ -3,6 +3,7 @@ for every attribute, exact optima on tiny problems, reproducibility, batches, an
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -202,23 +203,39 @@ def test_a_batch_of_mixed_shapes():
         solve_torch(heavy, ACOSolver(), device="torch", time_limit=1, seed=0)
 
 
-def test_pheromone_update_of_one_plan():
-    # One problem, one plan o -> a -> b -> o; rho 0.5: trails start at 1, are set to tau_max = 1 / (rho cost)
-    # on the first improvement, evaporate by half and get 1 / cost on the plan's arcs (both ways).
-    p = square(capacity=2).replace(clients=square().clients[:2])
-    colony = TorchColony([p], ACOSolver(ants=4, rho=0.5, ls_ants=0), torch.device("cpu"), 0)
+def test_pheromone_bounds_deposit_and_restart():
+    # After the first iteration: trails set to tau_max = 1 / (rho cost) when the first plan is found, evaporated
+    # by rho, and the plan's arcs (both ways: distances are symmetric) get 1 / cost, which brings them back to
+    # tau_max; every other trail is (1 - rho) tau_max, above tau_min.
+    clients = tuple(Client(f"c{i}", (10 * math.cos(i * math.pi / 4), 10 * math.sin(i * math.pi / 4)))
+                    for i in range(8))
+    p = Problem("circle", (Depot("o", (0, 0)),), clients, (VehicleType("v"),))
+    colony = TorchColony([p], ACOSolver(ants=4, rho=0.3, ls_ants=0), torch.device("cpu"), 0)
     colony.iterate(math.inf)
-    cost = 10 + 10 + math.sqrt(200)
-    assert float(colony.best.cost[0]) == pytest.approx(cost)
+    routes, viol, stats = colony.results()[0]
+    cost = stats["aco_cost"]
+    assert viol == 0 and cost == pytest.approx(evaluate(p, routes).cost)
+    tau_max = 1 / (0.3 * cost)
+    root = 0.05 ** (1 / 8)
+    assert float(colony.tau_max[0]) == pytest.approx(tau_max)
+    assert float(colony.tau_min[0]) == pytest.approx(tau_max * (1 - root) / ((4 - 1) * root))  # 8 candidates
+    arcs = set()
+    for route in routes:
+        path = [0, *(1 + c for c in route.clients), 0]
+        arcs |= {(i, j) for a, b in itertools.pairwise(path) for i, j in ((a, b), (b, a))}
     tau = colony.tau[0].numpy()
-    tau_max = 1 / (0.5 * cost)
-    root = 0.05 ** 0.5
-    tau_min = tau_max * (1 - root) / ((2 - 1) * root)
-    arcs = {(0, 1), (1, 2), (2, 0), (1, 0), (2, 1), (0, 2)}
-    for i in range(4):
-        for j in range(4):
-            want = tau_max / 2 + (1 / cost if (i, j) in arcs else 0.0)
-            assert tau[i, j] == pytest.approx(min(max(want, tau_min), tau_max))
+    assert tau.shape == (10, 10)  # the depot, 8 clients and the virtual end of open routes
+    for i in range(10):
+        for j in range(10):
+            assert tau[i, j] == pytest.approx(tau_max if (i, j) in arcs else 0.7 * tau_max)
+    # One client: the first plan is the best; two iterations without improvement reset every trail.
+    single = Problem("one", (Depot("o", (0, 0)),), (Client("a", (3, 4)),), (VehicleType("v"),))
+    colony = TorchColony([single], ACOSolver(ants=2, restart=2, ls_ants=0), torch.device("cpu"), 0)
+    for _ in range(3):
+        colony.iterate(math.inf)
+    assert int(colony.restarts[0]) == 1
+    assert float(colony.best.cost[0]) == pytest.approx(10.0)
+    assert bool((colony.tau == colony.tau_max[0]).all())
 
 
 def test_row_and_pair_gathers():
