@@ -982,29 +982,40 @@ def _insert(A, cfg, w, allow_empty, strict):
     best_c = 0.0
     best_v = -1
     best_mode = -1
-    for i in range(neigh.shape[1] + (cfg[C_V] if allow_empty else 0)):
-        if i < neigh.shape[1]:
-            v = neigh[w, i]
-            slot = link[v, RTE]
-            modes = 2
-        else:
-            v = slots[1, i - neigh.shape[1]]
-            slot = v
-            modes = 1
-        if slot < 0:
-            continue
-        for mode in range(modes):
-            _set_insert(link, route, pieces, w, v, mode if modes == 2 else 2)
-            counters[1] += 1
-            c, q = _eval(dist, dur, seg, link, route, vt, pieces, cfg, 0, slot)
-            dq = q - rval[slot, VIOL] + gain_viol
-            dc = c - rval[slot, COST] + gain_cost
-            if strict and q - rval[slot, VIOL] > 1e-9:
+    best_win = 0
+    n = cfg[C_N]
+    for win in range(cfg[C_NWIN]):  # each of w's windows (one pass without several)
+        if win > 0:
+            row = cfg[C_ALT] + win * n + w
+            if _same_window(seg, row, row - n):
+                break
+        if cfg[C_NWIN] > 1:
+            _set_window(seg, cfg, w, win)
+        for i in range(neigh.shape[1] + (cfg[C_V] if allow_empty else 0)):
+            if i < neigh.shape[1]:
+                v = neigh[w, i]
+                slot = link[v, RTE]
+                modes = 2
+            else:
+                v = slots[1, i - neigh.shape[1]]
+                slot = v
+                modes = 1
+            if slot < 0:
                 continue
-            if _better(dq - best_q, dc - best_c):
-                best_q, best_c, best_v, best_mode = dq, dc, v, (mode if modes == 2 else 2)
+            for mode in range(modes):
+                _set_insert(link, route, pieces, w, v, mode if modes == 2 else 2)
+                counters[1] += 1
+                c, q = _eval(dist, dur, seg, link, route, vt, pieces, cfg, 0, slot)
+                dq = q - rval[slot, VIOL] + gain_viol
+                dc = c - rval[slot, COST] + gain_cost
+                if strict and q - rval[slot, VIOL] > 1e-9:
+                    continue
+                if _better(dq - best_q, dc - best_c):
+                    best_q, best_c, best_v, best_mode, best_win = dq, dc, v, (mode if modes == 2 else 2), win
     if best_mode < 0:
         return False
+    if cfg[C_NWIN] > 1:
+        _set_window(seg, cfg, w, best_win)
     _set_insert(link, route, pieces, w, best_v, best_mode)
     _commit(A, cfg, best_v if best_mode == 2 else link[best_v, RTE], -1, best_c, best_q)
     return True
@@ -1112,14 +1123,8 @@ def search(A, B, cfg, order, max_moves):
             return improved
         u = order[idx]
         if link[u, RTE] < 0:
-            for w in range(cfg[C_NWIN]):
-                row = cfg[C_ALT] + w * cfg[C_N] + u
-                if w > 0 and _same_window(seg, row, row - cfg[C_N]):
-                    break
-                _set_window(seg, cfg, u, w)
-                if _insert(A, cfg, u, True, False):
-                    improved = True
-                    break
+            if _insert(A, cfg, u, True, False):
+                improved = True
             continue
         if cfg[C_OPTIONAL] and cl[u, 1] == 0.0 and _remove(A, cfg, u):
             improved = True
@@ -1135,6 +1140,9 @@ def search(A, B, cfg, order, max_moves):
                 improved = True
         if link[u, RTE] >= 0 and (max_moves < 0 or counters[0] - start < max_moves) and _to_empty(A, cfg, u):
             improved = True
+        if (cfg[C_NWIN] > 1 and link[u, RTE] >= 0 and (max_moves < 0 or counters[0] - start < max_moves)
+                and not _same_window(seg, cfg[C_ALT] + u, cfg[C_ALT] + cfg[C_N] + u) and _reinsert(A, B, cfg, u)):
+            improved = True
     if (max_moves < 0 or counters[0] - start < max_moves) and _change_types(A, cfg):
         improved = True
     if cfg[C_NWIN] > 1 and (max_moves < 0 or counters[0] - start < max_moves) and _windows(A, cfg):
@@ -1146,6 +1154,38 @@ def search(A, B, cfg, order, max_moves):
     if not improved and cfg[C_NWIN] > 1 and (max_moves < 0 or counters[0] - start < max_moves):
         improved = _repick(A, B, cfg)
     return improved
+
+
+@_jit
+def _reinsert(A, B, cfg, u):
+    """Take client u (of several windows) out of its route and insert it at its best place in any of its
+    windows; kept when the plan gets better, undone otherwise."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    _save(A, B)
+    moves = counters[0]
+    before_cost = sums[0]
+    before_viol = sums[1]
+    r = link[u, RTE]
+    members = B[6]
+    size = 0
+    x = route[r, FST]
+    while x >= 0:
+        if x != u:
+            members[size] = x
+            size += 1
+        x = link[x, NXT]
+    _clear(link, route, r)
+    _rebuild(A, cfg, r, members, size)
+    _update_free(route, slots, route[r, TYPE])
+    totals(A, cfg)
+    if _insert(A, cfg, u, True, False):
+        totals(A, cfg)
+        if _better(sums[1] - before_viol, sums[0] - before_cost):
+            counters[0] = moves + 1
+            return True
+    _restore(A, B)
+    counters[0] = moves
+    return False
 
 
 @_jit
