@@ -34,6 +34,7 @@ from rich.table import Table
 
 import vrpkit
 from vrpkit.bench import find_instances, format_bench_table, run_bench, select_instances, summarize
+from vrpkit.errors import SolverError
 from vrpkit.generate import VARIANTS, uniform_instance
 from vrpkit.io import read_problem
 from vrpkit.model import Problem
@@ -144,7 +145,12 @@ def bench_variants(args: argparse.Namespace, solvers: list[str], console: Consol
         bks = float(read_sol(path.with_suffix(".sol"), problem).stats["cost"])
         cells = []
         for spec in solvers:
-            result = vrpkit.solve(problem, spec, time_limit=args.time_limit, seed=args.seed)
+            try:
+                result = vrpkit.solve(problem, spec, time_limit=args.time_limit, seed=args.seed)
+            except SolverError as err:  # a solver that does not support this variant
+                cells.append("unsupported")
+                console.print(f"{path.stem} {spec}: {err}", highlight=False)
+                continue
             if result.feasible:
                 gap = (result.cost * scale - bks) / bks * 100
                 gaps[spec].append(gap)
