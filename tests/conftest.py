@@ -19,6 +19,30 @@ def needs_data(*parts: str) -> Path:
     return path
 
 
+def routes(result) -> set[tuple[str, ...]]:
+    """The routes of a result as tuples of client ids."""
+    ids = [c.id for c in result.problem.clients]
+    return {tuple(ids[c] for c in r.clients) for r in result.solution.routes}
+
+
+def undirected(result) -> set[tuple[str, ...]]:
+    """The routes of a result, each in the orientation that sorts first."""
+    return {min(r, r[::-1]) for r in routes(result)}
+
+
+def corner(**vehicle) -> Problem:
+    """Depot D at (0, 0), a at (3, 0), b at (0, 4): Da = 3, Db = 4, ab = 5.
+
+    One route D-a-b-D costs 12; two routes D-a-D + D-b-D cost 6 + 8 = 14. Open: D-a-b = 8, D-b-a = 9, two
+    open routes D-a + D-b = 7. Keywords: ``clients``, ``depot``, ``vehicle_types``, else those of the one
+    vehicle type.
+    """
+    clients = vehicle.pop("clients", (Client("a", (3, 0), delivery=1), Client("b", (0, 4), delivery=1)))
+    depot = vehicle.pop("depot", Depot("D", (0, 0)))
+    types = vehicle.pop("vehicle_types", None) or (VehicleType("v", **vehicle),)
+    return Problem("corner", depots=(depot,), clients=clients, vehicle_types=types)
+
+
 @pytest.fixture
 def triangle() -> Problem:
     """Depot D at (0, 0); a at (3, 4), b at (3, 0): Da = 5, Db = 3, ab = 4.

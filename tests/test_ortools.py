@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import needs_data
+from conftest import corner, needs_data, routes, undirected
 from vrpkit.solvers import Progress, get_solver
 from vrpkit.solvers.ortools import ORToolsSolver, _Model, default_vehicle_bound, scales
 
@@ -25,26 +25,6 @@ def run(problem: Problem, spec: str = "ortools", **kw) -> vrpkit.Result:
     assert result.status == "feasible", (result.status, result.stats.get("reasons"),
                                          result.evaluation and result.evaluation.violations)
     return result
-
-
-def routes(result: vrpkit.Result) -> set[tuple[str, ...]]:
-    ids = [c.id for c in result.problem.clients]
-    return {tuple(ids[c] for c in r.clients) for r in result.solution.routes}
-
-
-def undirected(result: vrpkit.Result) -> set[tuple[str, ...]]:
-    return {min(r, r[::-1]) for r in routes(result)}
-
-
-def corner(**vehicle) -> Problem:
-    """Depot D at (0, 0), a at (3, 0), b at (0, 4): Da = 3, Db = 4, ab = 5.
-
-    One route D-a-b-D costs 12; two routes D-a-D + D-b-D cost 6 + 8 = 14. Open: D-a-b = 8, D-b-a = 9, two
-    open routes D-a + D-b = 7.
-    """
-    clients = vehicle.pop("clients", (Client("a", (3, 0), delivery=1), Client("b", (0, 4), delivery=1)))
-    types = vehicle.pop("vehicle_types", None) or (VehicleType("v", **vehicle),)
-    return Problem("corner", depots=(Depot("D", (0, 0)),), clients=clients, vehicle_types=types)
 
 
 def square(capacity: int, backhaul: str) -> Problem:
