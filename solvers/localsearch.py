@@ -1101,6 +1101,15 @@ def _eliminate(A, B, cfg, r):
             _restore(A, B)
             counters[0] = moves
             return False
+    return _keep_if_better(A, B, cfg, moves, before_cost, before_viol)
+
+
+@_jit
+def _keep_if_better(A, B, cfg, moves, before_cost, before_viol):
+    """After a compound move: keep it (one move more than ``moves``) when the plan is better than before,
+    else restore the plan saved in B."""
+    counters = A[11]
+    sums = A[12]
     totals(A, cfg)
     if _better(sums[1] - before_viol, sums[0] - before_cost):
         counters[0] = moves + 1
@@ -1179,10 +1188,7 @@ def _reinsert(A, B, cfg, u):
     _update_free(route, slots, route[r, TYPE])
     totals(A, cfg)
     if _insert(A, cfg, u, True, False):
-        totals(A, cfg)
-        if _better(sums[1] - before_viol, sums[0] - before_cost):
-            counters[0] = moves + 1
-            return True
+        return _keep_if_better(A, B, cfg, moves, before_cost, before_viol)
     _restore(A, B)
     counters[0] = moves
     return False
@@ -1206,12 +1212,7 @@ def _repick(A, B, cfg):
         if size > 0:
             _pick_windows(dist, dur, seg, cfg, route[r, TYPE], nodes[0], size)
             _rebuild(A, cfg, r, nodes[0], size)
-    totals(A, cfg)
-    if _better(sums[1] - before_viol, sums[0] - before_cost):
-        counters[0] += 1
-        return True
-    _restore(A, B)
-    return False
+    return _keep_if_better(A, B, cfg, counters[0], before_cost, before_viol)
 
 
 # -- Python API -------------------------------------------------------------------------------------------
