@@ -25,6 +25,7 @@ from vrpkit.solvers.aco_torch import (  # noqa: E402
 )
 from vrpkit.solvers.base import Progress  # noqa: E402
 
+import vrpkit  # noqa: E402
 from vrpkit import Client, Depot, NoSolutionError, Problem, Route, SolverError, VehicleType, evaluate  # noqa: E402
 from vrpkit.generate import uniform_instance  # noqa: E402
 
@@ -258,3 +259,15 @@ def test_devices():
             solve_torch(square(), ACOSolver(), device=name, time_limit=1, seed=0)
     with pytest.raises(SolverError, match="not available"):
         solve_many_torch([square()], ACOSolver(), device="cuda", time_limit=1, seed=0)
+
+
+def test_the_device_option_selects_the_torch_backend():
+    p = square(capacity=2)
+    result = vrpkit.solve(p, "aco:device=torch", time_limit=60, iterations=3, ants=4)
+    assert result.feasible and result.stats["device"] == "cpu"
+    assert result.cost == pytest.approx(40 + 10 * math.sqrt(2))
+    out = ACOSolver(device="torch", iterations=2, ants=4).solve_many([p, square()], time_limit=60)
+    assert [o[0].stats["batch"] for o in out] == [2, 2]  # one shape (capacities may differ): one batch
+    assert out[1][1].cost == pytest.approx(40.0)
+    with pytest.raises(SolverError, match="not available"):
+        vrpkit.solve(p, "aco:device=cuda:3", time_limit=1)
