@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vrpkit import Client, Depot, Problem, VehicleType
+from vrpkit import Client, Depot, Problem, Route, VehicleType
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -28,6 +28,26 @@ def routes(result) -> set[tuple[str, ...]]:
 def undirected(result) -> set[tuple[str, ...]]:
     """The routes of a result, each in the orientation that sorts first."""
     return {min(r, r[::-1]) for r in routes(result)}
+
+
+def nearest_neighbour(p: Problem) -> list[Route]:
+    """A CVRP plan in which each route goes to the nearest client that fits the capacity, until none does."""
+    dist, nd, cap = p.distance, p.n_depots, p.capacity[0, 0]
+    demand = p.delivery[:, 0]
+    left, routes = set(range(p.n_clients)), []
+    while left:
+        here, load, route = 0, 0, []
+        while True:
+            fits = [c for c in left if load + demand[c] <= cap]
+            if not fits:
+                break
+            c = min(fits, key=lambda c: dist[here, nd + c])
+            route.append(c)
+            left.remove(c)
+            load += demand[c]
+            here = nd + c
+        routes.append(Route(0, tuple(route)))
+    return routes
 
 
 def corner(**vehicle) -> Problem:

@@ -8,13 +8,14 @@ import io
 import math
 
 import pytest
-from conftest import needs_data
+from conftest import nearest_neighbour, needs_data
 from test_localsearch import VARIANTS, random_problem, square, two_window_line
 from vrpkit.solvers import get_solver
 from vrpkit.solvers.aco import ACOSolver
 
 import vrpkit
 from vrpkit import Client, Depot, Problem, Route, SolverError, VehicleType, evaluate
+from vrpkit.generate import uniform_instance
 
 
 def test_finds_the_optimum_of_a_tiny_problem():
@@ -61,6 +62,17 @@ def test_ants_alone_build_feasible_plans(variant):
     result = vrpkit.solve(p, "aco", seed=2, iterations=2, ants=6, ls_ants=0)
     assert result.feasible, result.evaluation.violations
     assert result.stats["local_search_moves"] == 0
+
+
+def test_beats_nearest_neighbour_on_generated_instances():
+    for seed in range(3):
+        p = uniform_instance(60, seed=seed)
+        nn = evaluate(p, nearest_neighbour(p))
+        assert nn.feasible
+        with_ls = vrpkit.solve(p, "aco", seed=seed, iterations=5)
+        assert with_ls.feasible and with_ls.cost < 0.9 * nn.cost
+        ants_alone = vrpkit.solve(p, "aco", seed=seed, iterations=20, ls_ants=0)
+        assert ants_alone.feasible and ants_alone.cost < nn.cost
 
 
 def test_fleet_limits_are_kept():

@@ -11,6 +11,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from conftest import nearest_neighbour  # noqa: E402
 from test_localsearch import VARIANTS, random_problem, square, two_window_line  # noqa: E402
 from vrpkit.solvers.aco import ACOSolver  # noqa: E402
 from vrpkit.solvers.aco_torch import (  # noqa: E402
@@ -153,26 +154,6 @@ def test_same_seed_same_plan_and_progress():
     objectives = [obj for _, obj in progress.history]
     assert objectives == sorted(objectives, reverse=True)
     assert objectives[-1] == pytest.approx(evaluate(p, plan).cost)
-
-
-def nearest_neighbour(p: Problem) -> list[Route]:
-    """Each route goes to the nearest client that fits the capacity, until none does."""
-    dist, nd, cap = p.distance, p.n_depots, p.capacity[0, 0]
-    demand = p.delivery[:, 0]
-    left, routes = set(range(p.n_clients)), []
-    while left:
-        here, load, route = 0, 0, []
-        while True:
-            fits = [c for c in left if load + demand[c] <= cap]
-            if not fits:
-                break
-            c = min(fits, key=lambda c: dist[here, nd + c])
-            route.append(c)
-            left.remove(c)
-            load += demand[c]
-            here = nd + c
-        routes.append(Route(0, tuple(route)))
-    return routes
 
 
 def test_beats_nearest_neighbour_on_generated_instances():
