@@ -163,6 +163,11 @@ VARIANTS = {
     "distance and duration limits": {"tw": True, "max_distance": 180.0, "max_duration": 200.0},
     "depot hours and shifts": {"tw": True, "hours": True, "duration_cost": 0.2},
     "several time windows": {"tw": True, "two_windows": True},
+    "all at once, mixed backhaul": {"tw": True, "two_windows": True, "backhaul": "mixed", "open_": True,
+                                    "depots": 2, "types": 3, "prizes": True, "dims": 2, "max_distance": 250.0,
+                                    "max_duration": 300.0, "hours": True, "duration_cost": 0.2},
+    "all at once, strict backhaul": {"tw": True, "backhaul": "strict", "depots": 2, "types": 2, "prizes": True,
+                                     "dims": 2, "max_distance": 250.0, "hours": True},
 }
 
 
