@@ -45,6 +45,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+from vrpkit.solvers.aco import fill_mode
 from vrpkit.solvers.localsearch import (
     BACK,
     BAD,
@@ -206,7 +207,7 @@ def _arrays(problem: Problem, params: ACOSolver, data: Data) -> dict[str, np.nda
     np.put_along_axis(cand, order, True, axis=1)
     cand[np.arange(nd, m), np.arange(n)] = False
     counts = np.array([-1 if vt.count is None else vt.count for vt in problem.vehicle_types], np.int64)
-    fill = 1 if params.fill == 1 or (counts >= 0).all() else params.fill
+    fill = fill_mode(problem, params.fill)
     use_time = bool({"time_windows", "duration_limit"} & problem.attributes) or any(
         vt.cost_per_duration > 0 for vt in problem.vehicle_types)
     return {

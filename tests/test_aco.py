@@ -11,7 +11,7 @@ import pytest
 from conftest import nearest_neighbour, needs_data
 from test_localsearch import VARIANTS, random_problem, square, two_window_line
 from vrpkit.solvers import get_solver
-from vrpkit.solvers.aco import ACOSolver
+from vrpkit.solvers.aco import ACOSolver, fill_mode
 
 import vrpkit
 from vrpkit import Client, Depot, Problem, Route, SolverError, VehicleType, evaluate
@@ -73,6 +73,14 @@ def test_beats_nearest_neighbour_on_generated_instances():
         assert with_ls.feasible and with_ls.cost < 0.9 * nn.cost
         ants_alone = vrpkit.solve(p, "aco", seed=seed, iterations=20, ls_ants=0)
         assert ants_alone.feasible and ants_alone.cost < nn.cost
+
+
+def test_fill_rule_by_size_and_fleet():
+    small, large = uniform_instance(199, seed=0), uniform_instance(200, seed=0)
+    assert (fill_mode(small, None), fill_mode(large, None)) == (2, 0)
+    assert (fill_mode(small, 0), fill_mode(large, 2)) == (0, 2)
+    limited = small.replace(vehicle_types=(VehicleType("v", capacity=50, count=30),))
+    assert fill_mode(limited, None) == fill_mode(limited, 0) == 1
 
 
 def test_fleet_limits_are_kept():
