@@ -488,6 +488,19 @@ def _collect(link, pieces, nodes, k):
     return n
 
 
+@_jit_inline
+def _members(link, route, r, out, skip):
+    """Write the clients of slot r, in order, to ``out`` (all but ``skip``); returns how many."""
+    size = 0
+    x = route[r, FST]
+    while x >= 0:
+        if x != skip:
+            out[size] = x
+            size += 1
+        x = link[x, NXT]
+    return size
+
+
 @_jit
 def _clear(link, route, r):
     x = route[r, FST]
@@ -661,13 +674,7 @@ def _windows(A, cfg):
         if best_w < 0:
             continue
         _set_window(seg, cfg, c, best_w)
-        size = 0
-        x = route[r, FST]
-        while x >= 0:
-            nodes[0, size] = x
-            size += 1
-            x = link[x, NXT]
-        _rebuild(A, cfg, r, nodes[0], size)
+        _rebuild(A, cfg, r, nodes[0], _members(link, route, r, nodes[0], -1))
         sums[0] += best_c
         sums[1] += best_q
         counters[0] += 1
@@ -1085,12 +1092,7 @@ def _eliminate(A, B, cfg, r):
     moves = counters[0]
     before_cost = sums[0]
     before_viol = sums[1]
-    x = route[r, FST]
-    i = 0
-    while x >= 0:
-        members[i] = x
-        i += 1
-        x = link[x, NXT]
+    _members(link, route, r, members, -1)
     _clear(link, route, r)
     _rebuild(A, cfg, r, members, 0)
     _update_free(route, slots, route[r, TYPE])
@@ -1176,13 +1178,7 @@ def _reinsert(A, B, cfg, u):
     before_viol = sums[1]
     r = link[u, RTE]
     members = B[6]
-    size = 0
-    x = route[r, FST]
-    while x >= 0:
-        if x != u:
-            members[size] = x
-            size += 1
-        x = link[x, NXT]
+    size = _members(link, route, r, members, u)
     _clear(link, route, r)
     _rebuild(A, cfg, r, members, size)
     _update_free(route, slots, route[r, TYPE])
@@ -1203,12 +1199,7 @@ def _repick(A, B, cfg):
     before_cost = sums[0]
     before_viol = sums[1]
     for r in range(cfg[C_R]):
-        size = 0
-        x = route[r, FST]
-        while x >= 0:
-            nodes[0, size] = x
-            size += 1
-            x = link[x, NXT]
+        size = _members(link, route, r, nodes[0], -1)
         if size > 0:
             _pick_windows(dist, dur, seg, cfg, route[r, TYPE], nodes[0], size)
             _rebuild(A, cfg, r, nodes[0], size)
