@@ -184,6 +184,30 @@ def fill_mode(problem: Problem, fill: int | None) -> int:
     return fill
 
 
+def candidate_lists(problem: Problem, k: int) -> np.ndarray:
+    """The ``k`` clients nearest each node ``(M, k)``, nearest first, a client never its own candidate; -1
+    pads the lists of clients when there are only ``k`` clients."""
+    nd, m = problem.n_depots, problem.n_nodes
+    order = np.argsort(problem.distance[:, nd:], axis=1, kind="stable")
+    cand = np.empty((m, k), np.int64)
+    for i in range(m):  # drop the node itself from its own list (clients only)
+        row = order[i]
+        if i >= nd:
+            row = row[row != i - nd]
+        cand[i] = row[:k] if len(row) >= k else np.pad(row, (0, k - len(row)), constant_values=-1)
+    return cand
+
+
+def fleet_counts(problem: Problem) -> np.ndarray:
+    """Vehicles per type, -1 where unlimited."""
+    return np.array([-1 if vt.count is None else vt.count for vt in problem.vehicle_types], np.int64)
+
+
+def end_nodes(problem: Problem) -> np.ndarray:
+    """Each vehicle type's end node; open routes end at the virtual node ``n_nodes``."""
+    return np.where(problem.vehicle_end < 0, problem.n_nodes, problem.vehicle_end).astype(np.int64)
+
+
 def _torch_backend() -> Any:
     try:
         from vrpkit.solvers import aco_torch
@@ -209,18 +233,11 @@ class Colony:
         self.symmetric = bool(np.allclose(dist, dist.T))
         self.eta_beta = visibility(problem, params.beta, params.gamma)
         k = max(1, min(params.candidates, n))
-        order = np.argsort(dist[:, nd:], axis=1, kind="stable")
-        cand = np.empty((m, k), np.int64)
-        for i in range(m):  # drop the node itself from its own list (clients only)
-            row = order[i]
-            if i >= nd:
-                row = row[row != i - nd]
-            cand[i] = row[:k] if len(row) >= k else np.pad(row, (0, k - len(row)), constant_values=-1)
-        self.cand = cand
-        self.counts = np.array([-1 if vt.count is None else vt.count for vt in problem.vehicle_types], np.int64)
+        self.cand = candidate_lists(problem, k)
+        self.counts = fleet_counts(problem)
         self.fill = fill_mode(problem, params.fill)
         self.start_nodes = problem.vehicle_start.astype(np.int64)
-        self.end_nodes = np.where(problem.vehicle_end < 0, m, problem.vehicle_end).astype(np.int64)
+        self.end_nodes = end_nodes(problem)
         self.data = data
         self.tau = np.ones((m + 1, m + 1))
         self.tau_max = 1.0

@@ -45,10 +45,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from vrpkit.solvers.aco import fill_mode
+from vrpkit.solvers.aco import candidate_lists, end_nodes, fill_mode, fleet_counts, visibility
 from vrpkit.solvers.localsearch import (
     BACK,
     BAD,
+    C_K,
+    C_STRICT,
+    C_TIME,
     CAP,
     CPD,
     CPT,
@@ -193,31 +196,23 @@ def shape_key(problem: Problem) -> tuple[int, int, int, int, int]:
 
 def _arrays(problem: Problem, params: ACOSolver, data: Data) -> dict[str, np.ndarray]:
     """One problem's static arrays for the colony (``data``: the problem compiled by the local search)."""
-    from vrpkit.solvers.aco import visibility
-
-    n, nd = problem.n_clients, problem.n_depots
-    m = nd + n
+    n = problem.n_clients
+    m = problem.n_nodes
     node = data.alt.reshape(-1, n, data.alt.shape[1]).transpose(1, 0, 2)  # (N, W, F): client c in window w
     dist = problem.distance
-    k = max(1, min(params.candidates, n))
-    to_clients = dist[:, nd:].astype(float, copy=True)
-    to_clients[np.arange(nd, m), np.arange(n)] = np.inf  # a client is not its own candidate
-    order = np.argsort(to_clients, axis=1, kind="stable")[:, :k]
-    cand = np.zeros((m, n), bool)
-    np.put_along_axis(cand, order, True, axis=1)
-    cand[np.arange(nd, m), np.arange(n)] = False
-    counts = np.array([-1 if vt.count is None else vt.count for vt in problem.vehicle_types], np.int64)
+    lists = candidate_lists(problem, max(1, min(params.candidates, n)))
+    cand = np.zeros((m, n + 1), bool)  # the k nearest as a mask; -1 (no candidate) lands in the last column
+    np.put_along_axis(cand, np.where(lists < 0, n, lists), True, axis=1)
+    cand = cand[:, :n]
     fill = fill_mode(problem, params.fill)
-    use_time = bool({"time_windows", "duration_limit"} & problem.attributes) or any(
-        vt.cost_per_duration > 0 for vt in problem.vehicle_types)
     return {
         "dist": data.dist, "dur": data.dur, "node": node, "start": data.start, "end": data.end, "vt": data.vt,
         "prize": problem.prize.astype(float), "required": problem.required.copy(),
-        "eta": visibility(problem, params.beta, params.gamma), "cand": cand, "counts": counts,
+        "eta": visibility(problem, params.beta, params.gamma), "cand": cand, "counts": fleet_counts(problem),
         "start_nodes": problem.vehicle_start.astype(np.int64),
-        "end_nodes": np.where(problem.vehicle_end < 0, m, problem.vehicle_end).astype(np.int64),
-        "use_time": np.array(use_time),
-        "strict": np.array(problem.backhaul == "strict" and bool(problem.pickup.any())),
+        "end_nodes": end_nodes(problem),
+        "use_time": np.array(bool(data.flags[C_TIME - C_K])),
+        "strict": np.array(bool(data.flags[C_STRICT - C_K])),
         "symmetric": np.array(bool(np.allclose(dist, dist.T))), "fill": np.array(fill, np.int64),
     }
 
