@@ -50,6 +50,14 @@ def nearest_neighbour(p: Problem) -> list[Route]:
     return routes
 
 
+def two_depot_line(*vehicle_types: VehicleType) -> Problem:
+    """Depots D1 at 0 and D2 at 10 on a line, clients a at 1 and b at 9 (delivery 1 each): one vehicle from
+    each depot costs 1 + 1 + 1 + 1 = 4; one from D1 to D2 through a and b costs 10."""
+    depots = (Depot("D1", (0, 0)), Depot("D2", (10, 0)))
+    clients = (Client("a", (1, 0), delivery=1), Client("b", (9, 0), delivery=1))
+    return Problem("md", depots=depots, clients=clients, vehicle_types=vehicle_types)
+
+
 def corner(**vehicle) -> Problem:
     """Depot D at (0, 0), a at (3, 0), b at (0, 4): Da = 3, Db = 4, ab = 5.
 

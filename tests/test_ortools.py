@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import corner, needs_data, routes, undirected
+from conftest import corner, needs_data, routes, two_depot_line, undirected
 from vrpkit.solvers import Progress, get_solver
 from vrpkit.solvers.ortools import ORToolsSolver, _Model, default_vehicle_bound, scales
 
@@ -121,16 +121,11 @@ def test_open_routes():
 
 
 def test_multi_depot_and_start_end_depots():
-    # D1 at 0, D2 at 10 on a line; a at 1, b at 9.
-    depots = (Depot("D1", (0, 0)), Depot("D2", (10, 0)))
-    clients = (Client("a", (1, 0), delivery=1), Client("b", (9, 0), delivery=1))
-    two = Problem("md", depots=depots, clients=clients, vehicle_types=(
-        VehicleType("v1", count=1, capacity=1, start_depot="D1"),
-        VehicleType("v2", count=1, capacity=1, start_depot="D2")))
+    two = two_depot_line(VehicleType("v1", count=1, capacity=1, start_depot="D1"),
+                         VehicleType("v2", count=1, capacity=1, start_depot="D2"))
     r = run(two)
     assert r.cost == 4 and {(s.vehicle_type, s.clients) for s in r.evaluation.routes} == {(0, (0,)), (1, (1,))}
-    across = Problem("md", depots=depots, clients=clients,
-                     vehicle_types=(VehicleType("v", count=1, start_depot="D1", end_depot="D2"),))
+    across = two_depot_line(VehicleType("v", count=1, start_depot="D1", end_depot="D2"))
     r = run(across)
     assert r.cost == 10 and routes(r) == {("a", "b")}
 
