@@ -232,16 +232,22 @@ def test_solomon_convention_vehicles_first():
 # -- PyVRP's semantics against the evaluator: brute force over every plan ---------------------------------
 
 
+def random_matrices(rng: np.random.Generator, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """An asymmetric integral distance matrix (1-19) and durations up to 4 longer, zero diagonals."""
+    dist = rng.integers(1, 20, (m, m)).astype(float)
+    dur = dist + rng.integers(0, 5, (m, m))
+    np.fill_diagonal(dist, 0)
+    np.fill_diagonal(dur, 0)
+    return dist, dur
+
+
 def random_problem(seed: int) -> Problem:
     """Five clients on an asymmetric integral matrix, with pickups and deliveries (mixed), windows, services,
     one optional client, depot hours, a shift, duration and distance limits, fixed, distance and duration
     costs; open routes for some seeds."""
     rng = np.random.default_rng(seed)
     n = 5
-    dist = rng.integers(1, 20, (n + 1, n + 1)).astype(float)
-    dur = dist + rng.integers(0, 5, (n + 1, n + 1))
-    np.fill_diagonal(dist, 0)
-    np.fill_diagonal(dur, 0)
+    dist, dur = random_matrices(rng, n + 1)
     clients = []
     for i in range(n):
         start = int(rng.integers(0, 40))
@@ -261,10 +267,7 @@ def fleet_problem(seed: int) -> Problem:
     distance limit; ends at the same depot, the other depot or nowhere), two capacity dimensions."""
     rng = np.random.default_rng(seed)
     n = 4
-    dist = rng.integers(1, 20, (n + 2, n + 2)).astype(float)
-    dur = dist + rng.integers(0, 5, (n + 2, n + 2))
-    np.fill_diagonal(dist, 0)
-    np.fill_diagonal(dur, 0)
+    dist, dur = random_matrices(rng, n + 2)
     clients = []
     for i in range(n):
         start = int(rng.integers(0, 40))
