@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,15 @@ def two_depot_line(*vehicle_types: VehicleType) -> Problem:
     depots = (Depot("D1", (0, 0)), Depot("D2", (10, 0)))
     clients = (Client("a", (1, 0), delivery=1), Client("b", (9, 0), delivery=1))
     return Problem("md", depots=depots, clients=clients, vehicle_types=vehicle_types)
+
+
+def tight_fleet() -> Problem:
+    """Deliveries 4 + 4 + 3 + 3 + 2 + 2 = 18 on a unit circle fill the fleet exactly: one vehicle of 10
+    (fixed cost 5) and two of 4."""
+    demands = (4, 3, 2, 4, 3, 2)
+    clients = tuple(Client(f"c{i}", (math.cos(i), math.sin(i)), delivery=q) for i, q in enumerate(demands))
+    fleet = (VehicleType("big", count=1, capacity=10, fixed_cost=5), VehicleType("small", count=2, capacity=4))
+    return Problem("tight", (Depot("o", (0, 0)),), clients, fleet)
 
 
 def corner(**vehicle) -> Problem:

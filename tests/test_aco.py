@@ -8,7 +8,7 @@ import io
 import math
 
 import pytest
-from conftest import nearest_neighbour, needs_data
+from conftest import nearest_neighbour, needs_data, tight_fleet
 from test_localsearch import VARIANTS, random_problem, square, two_window_line
 from vrpkit.solvers import get_solver
 from vrpkit.solvers.aco import ACOSolver, fill_mode
@@ -94,11 +94,7 @@ def test_fleet_limits_are_kept():
 
 
 def test_tight_heterogeneous_fleet():
-    # Deliveries 4 + 4 + 3 + 3 + 2 + 2 = 18 fill the fleet exactly: one vehicle of 10 and two of 4.
-    demands = (4, 3, 2, 4, 3, 2)
-    clients = tuple(Client(f"c{i}", (math.cos(i), math.sin(i)), delivery=q) for i, q in enumerate(demands))
-    fleet = (VehicleType("big", count=1, capacity=10, fixed_cost=5), VehicleType("small", count=2, capacity=4))
-    p = Problem("tight", (Depot("o", (0, 0)),), clients, fleet)
+    p = tight_fleet()  # loads 4, 4 and 10 fill it exactly
     for seed in range(3):
         result = vrpkit.solve(p, "aco", seed=seed, iterations=3, ants=4)
         assert result.feasible, result.evaluation.violations

@@ -11,7 +11,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import nearest_neighbour  # noqa: E402
+from conftest import nearest_neighbour, tight_fleet  # noqa: E402
 from test_localsearch import VARIANTS, random_problem, square, two_window_line  # noqa: E402
 from vrpkit.solvers.aco import ACOSolver  # noqa: E402
 from vrpkit.solvers.aco_torch import (  # noqa: E402
@@ -128,11 +128,7 @@ def test_exact_optima_of_tiny_problems(ls_ants):
 
 
 def test_fleet_limits_are_kept():
-    # Deliveries 4 + 4 + 3 + 3 + 2 + 2 = 18 fill the fleet exactly: one vehicle of 10 and two of 4.
-    demands = (4, 3, 2, 4, 3, 2)
-    clients = tuple(Client(f"c{i}", (math.cos(i), math.sin(i)), delivery=q) for i, q in enumerate(demands))
-    fleet = (VehicleType("big", count=1, capacity=10, fixed_cost=5), VehicleType("small", count=2, capacity=4))
-    p = Problem("tight", (Depot("o", (0, 0)),), clients, fleet)
+    p = tight_fleet()  # loads 4, 4 and 10 fill it exactly
     for seed in range(2):
         _, ev = run(p, seed=seed, iterations=3, ants=4, ls_ants=0)
         assert ev.feasible, ev.violations
