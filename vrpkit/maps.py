@@ -125,6 +125,18 @@ def roads_spec(problem: Problem, roads: Mapping[str, Any] | bool | None = None) 
     return spec
 
 
+def drawn_plan(problem: Problem, plan: Any, paths: Sequence[np.ndarray] | None,
+               roads: Mapping[str, Any] | bool | None) -> tuple[Evaluation, np.ndarray, Sequence[np.ndarray]]:
+    """What a map or a plot draws: the evaluated plan, the node points and one path per route (``paths``, or
+    :func:`route_paths` when None)."""
+    evaluation = as_evaluation(problem, plan)
+    if paths is None:
+        paths = route_paths(problem, evaluation, roads=roads)
+    if len(paths) != len(evaluation.routes):
+        raise ValidationError("paths", f"{len(paths)} paths for {len(evaluation.routes)} routes")
+    return evaluation, node_points(problem), paths
+
+
 def route_paths(problem: Problem, plan: Any, *, roads: Mapping[str, Any] | bool | None = None) -> list[np.ndarray]:
     """The drawn path of each route of ``plan``: an ``(m, 2)`` array of (x, y) or (lon, lat) points.
 
@@ -463,12 +475,7 @@ def route_map(
     """
     folium = _folium()
     Assets, Bind, Legend, Script = _elements()
-    evaluation = as_evaluation(problem, plan)
-    points = node_points(problem)
-    if paths is None:
-        paths = route_paths(problem, evaluation, roads=roads)
-    if len(paths) != len(evaluation.routes):
-        raise ValidationError("paths", f"{len(paths)} paths for {len(evaluation.routes)} routes")
+    evaluation, points, paths = drawn_plan(problem, plan, paths, roads)
     real = problem.coordinates == "lonlat"
     units = Units(problem)
 
@@ -598,6 +605,7 @@ __all__ = [
     "PALETTE",
     "Units",
     "as_evaluation",
+    "drawn_plan",
     "leaflet_assets",
     "node_points",
     "roads_spec",

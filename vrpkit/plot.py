@@ -32,9 +32,8 @@ from vrpkit.maps import (
     UNVISITED_COLOR,
     Units,
     as_evaluation,
-    node_points,
+    drawn_plan,
     route_color,
-    route_paths,
     route_summaries,
     street_segments,
     unvisited,
@@ -109,12 +108,7 @@ def plot_routes(
     ``paths``. ``streets`` draws the street network of a local OpenStreetMap file behind (default: when the
     road source has one). ``numbers`` numbers the stops (default: up to :data:`MAX_NUMBERED` stops).
     """
-    evaluation = as_evaluation(problem, plan)
-    points = node_points(problem)
-    if paths is None:
-        paths = route_paths(problem, evaluation, roads=roads)
-    if len(paths) != len(evaluation.routes):
-        raise ValidationError("paths", f"{len(paths)} paths for {len(evaluation.routes)} routes")
+    evaluation, points, paths = drawn_plan(problem, plan, paths, roads)
     fig, ax = _axes(ax, _route_figsize(problem, points, paths, legend and bool(evaluation.routes)))
     from matplotlib.collections import LineCollection
 
