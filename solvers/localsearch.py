@@ -637,15 +637,14 @@ def _windows(A, cfg):
     """Serve each client of several windows in another of its windows where the plan gets better."""
     dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
     n = cfg[C_N]
-    buf = cfg[C_BUF]
     improved = False
     for c in range(n):
         r = link[c, RTE]
         if r < 0:
             continue
-        v = route[r, TYPE]
-        prv = link[c, PRV]
-        nxt = link[c, NXT]
+        current = 0
+        while not _same_window(seg, cfg[C_ALT] + current * n + c, c):
+            current += 1
         best_w = -1
         best_q = 0.0
         best_c = 0.0
@@ -653,32 +652,20 @@ def _windows(A, cfg):
             row = cfg[C_ALT] + w * n + c
             if w > 0 and _same_window(seg, row, row - n):
                 break
-            if _same_window(seg, row, c):
+            if w == current:
                 continue
-            counters[1] += 1
-            acc = cfg[C_START] + v
-            if prv >= 0:
-                cat(dist, dur, cfg, seg, acc, seg, cfg[C_FWD] + prv, seg, buf + 2)
-                acc = buf + 2
-            cat(dist, dur, cfg, seg, acc, seg, row, seg, buf + 3)
-            acc = buf + 3
-            if nxt >= 0:
-                cat(dist, dur, cfg, seg, acc, seg, cfg[C_BWD] + nxt, seg, buf + 2)
-                acc = buf + 2
-            cat(dist, dur, cfg, seg, acc, seg, cfg[C_END] + v, seg, buf + 4)
-            cost, viol = score(seg, buf + 4, vt, cfg, v, route[r, EXC] != 0)
-            dq = viol - rval[r, VIOL]
-            dc = cost - rval[r, COST]
+            _set_window(seg, cfg, c, w)  # the route with c in window w, scored as any move
+            _reset(pieces)
+            _add(link, pieces, 0, route[r, FST], link[c, PRV], False)
+            _add_node(pieces, 0, c)
+            _add(link, pieces, 0, link[c, NXT], route[r, LST], False)
+            _ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r, -1, 0.0, 0.0)
             if _better(dq - best_q, dc - best_c):
                 best_w, best_q, best_c = w, dq, dc
-        if best_w < 0:
-            continue
-        _set_window(seg, cfg, c, best_w)
-        _rebuild(A, cfg, r, nodes[0], _members(link, route, r, nodes[0], -1))
-        sums[0] += best_c
-        sums[1] += best_q
-        counters[0] += 1
-        improved = True
+        _set_window(seg, cfg, c, best_w if best_w >= 0 else current)
+        if best_w >= 0:
+            _commit(A, cfg, r, -1, best_c, best_q)  # pieces still hold the route in its order
+            improved = True
     return improved
 
 
