@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numba as nb
 import numpy as np
-from vrpkit.solvers.localsearch import CPD, EARLY, FIRST, LATE, LocalSearch, cat, score, unsupported
+from vrpkit.solvers.localsearch import CPD, FIRST, LocalSearch, cat, same_window, score, unsupported
 
 from vrpkit.diagnose import diagnose
 from vrpkit.errors import NoSolutionError, SolverError
@@ -411,7 +411,7 @@ def _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, prefix, v, c, cur, end_n
             return -1
     for w in range(alt.shape[0] // n):
         row = w * n + c
-        if w > 0 and alt[row, EARLY] == alt[row - n, EARLY] and alt[row, LATE] == alt[row - n, LATE]:
+        if w > 0 and same_window(alt, row, row - n):
             break  # the last window, repeated
         cat(dist, dur, cfg, scratch[a], prefix, alt, row, scratch[a], tmp)
         cat(dist, dur, cfg, scratch[a], tmp, end, v, scratch[a], full)

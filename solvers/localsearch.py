@@ -593,7 +593,7 @@ def load_routes(A, cfg, seq, offsets, types):
 
 
 @_jit_inline
-def _same_window(seg, a, b):
+def same_window(seg, a, b):
     return seg[a, EARLY] == seg[b, EARLY] and seg[a, LATE] == seg[b, LATE]
 
 
@@ -620,7 +620,7 @@ def _pick_windows(dist, dur, seg, cfg, v, members, n):
         chosen = cfg[C_NWIN] - 1
         for w in range(cfg[C_NWIN]):
             row = cfg[C_ALT] + w * cfg[C_N] + c
-            if w > 0 and _same_window(seg, row, row - cfg[C_N]):
+            if w > 0 and same_window(seg, row, row - cfg[C_N]):
                 break
             cat(dist, dur, cfg, seg, acc, seg, row, seg, nxt)
             if seg[nxt, TWARP] <= seg[acc, TWARP] + TOL:
@@ -643,14 +643,14 @@ def _windows(A, cfg):
         if r < 0:
             continue
         current = 0
-        while not _same_window(seg, cfg[C_ALT] + current * n + c, c):
+        while not same_window(seg, cfg[C_ALT] + current * n + c, c):
             current += 1
         best_w = -1
         best_q = 0.0
         best_c = 0.0
         for w in range(cfg[C_NWIN]):
             row = cfg[C_ALT] + w * n + c
-            if w > 0 and _same_window(seg, row, row - n):
+            if w > 0 and same_window(seg, row, row - n):
                 break
             if w == current:
                 continue
@@ -981,7 +981,7 @@ def _insert(A, cfg, w, allow_empty, strict):
     for win in range(cfg[C_NWIN]):  # each of w's windows (one pass without several)
         if win > 0:
             row = cfg[C_ALT] + win * n + w
-            if _same_window(seg, row, row - n):
+            if same_window(seg, row, row - n):
                 break
         if cfg[C_NWIN] > 1:
             _set_window(seg, cfg, w, win)
@@ -1139,7 +1139,7 @@ def search(A, B, cfg, order, max_moves):
         if link[u, RTE] >= 0 and (max_moves < 0 or counters[0] - start < max_moves) and _to_empty(A, cfg, u):
             improved = True
         if (cfg[C_NWIN] > 1 and link[u, RTE] >= 0 and (max_moves < 0 or counters[0] - start < max_moves)
-                and not _same_window(seg, cfg[C_ALT] + u, cfg[C_ALT] + cfg[C_N] + u) and _reinsert(A, B, cfg, u)):
+                and not same_window(seg, cfg[C_ALT] + u, cfg[C_ALT] + cfg[C_N] + u) and _reinsert(A, B, cfg, u)):
             improved = True
     if (max_moves < 0 or counters[0] - start < max_moves) and _change_types(A, cfg):
         improved = True
