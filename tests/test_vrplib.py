@@ -5,19 +5,33 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from vrpkit import InputError, Problem, Route, Solution, evaluate
+from vrpkit import InputError, Problem, Route, Solution, ValidationError, evaluate
 from vrpkit.io import read_problem
-from vrpkit.io.vrplib import read_sol, read_solomon, read_vrplib, sol_cost_scale, write_sol
+from vrpkit.io.vrplib import (
+    detect_format,
+    read_sol,
+    read_solomon,
+    read_vrplib,
+    sol_cost_matches,
+    sol_cost_scale,
+    sol_cost_scale_of,
+    write_sol,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 X_DIR = DATA / "cvrplib" / "X"
 SOLOMON_DIR = DATA / "solomon"
 VARIANTS_DIR = DATA / "variants"
+OWN = Path(__file__).resolve().parent / "data"
+"""Our own small files in PyVRP's VRPLIB dialect."""
+PYVRP_DATA = Path(os.environ.get("VRPKIT_PYVRP_DATA", "/tmp/ext/pyvrp/tests/data"))
+"""PyVRP's ``tests/data`` (not bundled; tests that need it skip when it is absent)."""
 
 
 def _files(folder: Path, pattern: str) -> list:
@@ -108,7 +122,7 @@ def test_round_option_and_read_problem(tiny: Path) -> None:
     problem = read_vrplib(tiny, round="none")
     assert problem.distance[0, 3] == pytest.approx(math.sqrt(2))
     assert read_problem(tiny).distance.tolist() == read_vrplib(tiny).distance.tolist()
-    with pytest.raises(InputError, match="round"):
+    with pytest.raises(ValidationError, match='round: "up" is not one of none, nearest, dimacs, exact'):
         read_vrplib(tiny, round="up")
 
 
@@ -292,11 +306,10 @@ def test_missing_and_empty_files(tmp_path: Path) -> None:
     ("cut", "message"),
     [
         ("DEMAND_SECTION", "DEMAND_SECTION has 0 rows, DIMENSION is 4"),
-        ("DEMAND_SECTION\n1 0\n2 4\n3 5\n4 3\n", "no DEPOT_SECTION"),
         ("3 6 0\n", "NODE_COORD_SECTION has 3 rows, DIMENSION is 4"),
         ("3 6", "NODE_COORD_SECTION: rows have different numbers of values"),
         ("DEPOT_SECTION\n", "DEPOT_SECTION lists no depot"),
-        ("DIMENSION : 4\n", "no DEPOT_SECTION"),
+        ("DIMENSION : 4\n", "no EDGE_WEIGHT_TYPE given"),
         ("NAME : tiny\nCOMMENT", "not a valid VRPLIB file"),
     ],
 )
@@ -473,3 +486,156 @@ def test_write_sol_x_round_trip(tmp_path: Path) -> None:
     out = tmp_path / "x.sol"
     write_sol(out, problem, solution)
     assert out.read_text() == path.with_suffix(".sol").read_text().replace("\r\n", "\n")
+
+
+# -- PyVRP's dialect: format by content, no depot section, pickup and delivery, rounding, .sol units ---------
+
+
+def test_format_from_content_whatever_the_suffix(tmp_path: Path) -> None:
+    """A VRPLIB file named .txt (as PyVRP names them) is VRPLIB; a Solomon file named .vrp is Solomon."""
+    assert detect_format((OWN / "small_vrplib.txt").read_text()) == "vrplib"
+    assert detect_format(SOLOMON) == "solomon"
+    assert detect_format("hello\nworld\n") is None
+    problem = read_problem(OWN / "small_vrplib.txt")
+    assert (problem.name, problem.variant) == ("small", "VRPTW")
+    assert problem.distance.tolist() == [[0, 4, 6, 5], [3, 0, 2, 7], [6, 3, 0, 4], [5, 6, 2, 0]]
+    assert problem.service_time.tolist() == [2.0, 2.0, 1.0]
+    assert problem.vehicle_types[0].count == 2
+    # 0-1-2-0: 4 + 2 + 6 = 12 (arrive 4 in [0, 10], leave 6, arrive 8 in [5, 20]); 0-3-0: 5 + 5 = 10.
+    evaluation = evaluate(problem, read_sol(OWN / "small_vrplib.sol", problem))
+    assert evaluation.feasible and evaluation.cost == 22
+    solomon = read_problem(_write(tmp_path, "tiny.vrp", SOLOMON))
+    assert solomon.name == "TINY" and solomon.n_clients == 2
+    with pytest.raises(InputError, match=r"p\.dat: unknown format '\.dat': neither VRPLIB"):
+        read_problem(_write(tmp_path, "p.dat", "hello\nworld\n"))
+
+
+def test_no_depot_section_first_node_is_the_depot() -> None:
+    problem = read_problem(OWN / "no_depot.tsp")
+    assert [d.id for d in problem.depots] == ["0"] and problem.depots[0].location == (0.0, 0.0)
+    assert [c.id for c in problem.clients] == ["1", "2", "3"]
+    assert problem.vehicle_types[0].count == 1
+    # Around the 3 x 4 rectangle: 3 + 4 + 3 + 4 = 14; across it: 5 + 4 + 5 + 4 = 18.
+    solution = read_sol(OWN / "no_depot.sol", problem)
+    assert evaluate(problem, solution).cost == 14 == solution.stats["cost"]
+    assert evaluate(problem, Solution.from_lists([[1, 0, 2]])).cost == 18
+
+
+def test_simultaneous_pickup_and_delivery_is_mixed_backhaul() -> None:
+    """VRPSPD: LINEHAUL_SECTION deliveries, BACKHAUL_SECTION pickups, client 3 has both; any order."""
+    problem = read_problem(OWN / "small_vrpspd.vrp")
+    assert problem.backhaul == "mixed" and problem.variant == "VRPMB"
+    assert [d.id for d in problem.depots] == ["0"]
+    assert problem.delivery[:, 0].tolist() == [6, 0, 4]
+    assert problem.pickup[:, 0].tolist() == [0, 5, 3]
+    # 0-1-2-3-0: leaves with 10, then 4, 9, 8 on board; distance 2 + 1 + 2 + 4 = 9.
+    good = evaluate(problem, Solution.from_lists([[0, 1, 2]]))
+    assert good.feasible and good.cost == 9
+    # 0-2-1-3-0: the pickup of 5 comes while all 10 deliveries are on board.
+    bad = evaluate(problem, Solution.from_lists([[1, 0, 2]]))
+    assert [(v.constraint, v.amount) for v in bad.violations] == [("capacity", 5)]
+    assert not bad.feasible and bad.distance == 3 + 1 + 3 + 4
+
+
+def test_backhaul_strict_only_for_type_vrpb(tmp_path: Path) -> None:
+    text = TINY.replace("DEPOT_SECTION", "BACKHAUL_SECTION\n1 0\n2 0\n3 0\n4 2\nDEPOT_SECTION").replace(
+        "4 3\nBACKHAUL", "4 0\nBACKHAUL")
+    assert read_vrplib(_write(tmp_path, "cvrp.vrp", text)).backhaul == "mixed"
+    assert read_vrplib(_write(tmp_path, "b.vrp", text.replace("TYPE : CVRP", "TYPE : VRPB"))).backhaul == "strict"
+    both = text.replace("TYPE : CVRP", "TYPE : VRPB").replace("4 0\nBACKHAUL", "4 1\nBACKHAUL")
+    with pytest.raises(InputError, match=r"clients\[2\]\.pickup: with strict backhaul a client has a delivery"):
+        read_vrplib(_write(tmp_path, "both.vrp", both))
+
+
+@pytest.mark.parametrize(
+    ("section", "rows"),
+    [
+        ("VEHICLES_ALLOWED_CLIENTS", None),  # the file in tests/data: rows of different lengths
+        ("RELEASE_TIME", "1 0\n2 5\n3 0\n4 0"),
+        ("MUTUALLY_EXCLUSIVE_GROUP", "1 2 3\n2 4"),
+        ("VEHICLES_RELOAD_DEPOT", "1 1\n2 1"),
+        ("PICKUP_AND_DELIVERY", "1 0 0 100 0 0 0\n2 4 0 10 2 0 3\n3 -4 5 20 2 2 0\n4 3 0 50 1 0 0"),
+    ],
+)
+def test_unmodelled_sections_are_named_not_truncated(tmp_path: Path, section: str, rows: str | None) -> None:
+    if rows is None:
+        path = OWN / "allowed_clients.txt"
+    else:
+        text = (OWN / "small_vrplib.txt").read_text()
+        added = f"{section}_SECTION\n{rows}\nDEPOT_SECTION"
+        path = _write(tmp_path, "f.txt", text.replace("DEPOT_SECTION", added))
+    with pytest.raises(InputError) as err:
+        read_problem(path)
+    assert str(err.value) == f"{path}: section {section}_SECTION is not supported"
+
+
+def test_cvrptw_defaults_to_dimacs_and_round_overrides() -> None:
+    """Depot (0, 0), client 1 at (1, 1), 2 at (1, 3): 0-1-2-0 is sqrt 2 + 2 + sqrt 10 = 6.5765 unrounded,
+    1.4 + 2 + 3.1 = 6.5 under DIMACS (the .sol's cost) and 1 + 2 + 3 = 6 to the nearest integer."""
+    path = OWN / "small_cvrptw.vrp"
+    solution_file = OWN / "small_cvrptw.sol"
+    costs = {}
+    for rule in (None, "dimacs", "nearest", "none", "exact"):
+        problem = read_problem(path, round=rule)
+        costs[rule] = evaluate(problem, read_sol(solution_file, problem)).cost
+    assert costs[None] == costs["dimacs"] == pytest.approx(6.5, abs=1e-12)
+    assert costs["nearest"] == 6
+    assert costs["none"] == pytest.approx(math.sqrt(2) + 2 + math.sqrt(10), abs=1e-12)
+    assert costs["exact"] == pytest.approx(1.414 + 2 + 3.162, abs=1e-12)
+    assert sol_cost_scale("CVRPTW") == sol_cost_scale("VRPTW") == 1.0
+    stated = read_sol(solution_file, read_problem(path)).stats["cost"]
+    assert sol_cost_matches(stated, costs[None]) and not sol_cost_matches(stated, costs["none"])
+
+
+def test_round_on_other_edge_types_and_formats(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match='round "nearest" applies to EUC_2D edges; EDGE_WEIGHT_TYPE EXPLICIT '
+                                         'has its own rule \\(round "none"\\)'):
+        read_problem(OWN / "small_vrplib.txt", round="nearest")
+    assert read_problem(OWN / "small_vrplib.txt", round="none").distance[0, 1] == 4
+    solomon = read_problem(_write(tmp_path, "tiny.txt", SOLOMON), round="dimacs")
+    assert dict(solomon.matrix) == {"provider": "euclidean", "round": "dimacs"}
+    assert solomon.distance[0, 2] == 1.4  # sqrt 2 truncated
+    with pytest.raises(ValidationError, match="round: applies to VRPLIB and Solomon files"):
+        read_problem(_write(tmp_path, "p.json", "{}"), round="dimacs")
+
+
+def test_sol_cost_units(tmp_path: Path) -> None:
+    """Scales by TYPE; a .sol written in a file's units reads back with the same cost."""
+    assert [sol_cost_scale(t) for t in ("CVRP", "VRPTW", "CVRPTW", "PCVRPTW", "MDVRPTW", "TSP", None)] == [
+        1, 1, 1, 10, 1000, 1, 1]
+    assert sol_cost_scale_of(OWN / "small_cvrptw.vrp") == 1.0
+    assert sol_cost_scale_of(_write(tmp_path, "d.txt", DIALECT)) == 1000.0
+    assert sol_cost_scale_of(_write(tmp_path, "s.vrp", SOLOMON)) == 1.0
+    assert sol_cost_matches(6655548, 6655.5481, 1000) and not sol_cost_matches(6655548, 6655.549, 1000)
+    assert sol_cost_matches(79035.62, 79035.6249) and not sol_cost_matches(79035.62, 79035.626)
+    problem = read_vrplib(tmp_path / "d.txt")
+    plan = Solution((Route(0, (0,)), Route(1, (1,))))
+    out = tmp_path / "d.sol"
+    write_sol(out, problem, plan, cost_scale=sol_cost_scale_of(tmp_path / "d.txt"))
+    assert out.read_text().endswith("Cost 421000\n")
+    back = read_sol(out, problem)
+    assert back.routes == plan.routes
+    assert sol_cost_matches(back.stats["cost"], evaluate(problem, back).cost, 1000)
+
+
+def _pyvrp_file(name: str) -> Path:
+    path = PYVRP_DATA / name
+    if not path.exists():
+        pytest.skip(f"PyVRP's test data not found: {path} (set VRPKIT_PYVRP_DATA)")
+    return path
+
+
+def test_pyvrp_rc208_sol_under_dimacs() -> None:
+    path = _pyvrp_file("RC208.vrp")
+    problem = read_problem(path)
+    solution = read_sol(path.with_suffix(".sol"), problem)
+    evaluation = evaluate(problem, solution)
+    assert evaluation.feasible and solution.stats["cost"] == 776.1
+    assert sol_cost_matches(776.1, evaluation.cost, sol_cost_scale_of(path))
+    assert not sol_cost_matches(776.1, evaluate(read_problem(path, round="none"), solution).cost)
+
+
+@pytest.mark.parametrize(("name", "variant"), [("OkSmall.txt", "VRPTW"), ("E-n22-k4.txt", "CVRP"),
+                                               ("SmallVRPSPD.vrp", "VRPMB"), ("pr107.tsp", "VRP")])
+def test_pyvrp_files_read(name: str, variant: str) -> None:
+    assert read_problem(_pyvrp_file(name)).variant == variant

@@ -213,15 +213,18 @@ def vehicle_bound_cost(problem: Problem) -> float:
     return float(math.floor(bound) + 1)
 
 
-def bench_problem(set_name: str, path: Path) -> Problem:
-    """The problem a set's benchmark solves (for Solomon with the vehicle-first fixed cost)."""
+def bench_problem(set_name: str, path: Path, *, round: str | None = None) -> Problem:
+    """The problem a set's benchmark solves (for Solomon with the vehicle-first fixed cost).
+
+    ``round`` overrides the set's distance convention (see :mod:`vrpkit.io.vrplib`).
+    """
     from vrpkit.io.vrplib import read_solomon, read_vrplib
 
     if set_name == "solomon":
-        problem = read_solomon(path)
+        problem = read_solomon(path, round=round)
         fixed = vehicle_bound_cost(problem)
         return problem.replace(vehicle_types=tuple(replace(vt, fixed_cost=fixed) for vt in problem.vehicle_types))
-    return read_vrplib(path)
+    return read_vrplib(path, round=round)
 
 
 def gap_percent(cost: float, bks: float) -> float:
@@ -245,16 +248,21 @@ def run_bench(
     csv_path: Path | None = None,
     progress: bool = False,
     console: Console | None = None,
+    round: str | None = None,
 ) -> list[BenchRow]:
     """Run every solver (a spec such as ``ortools:metaheuristic=tabu_search``) on every chosen instance.
 
     ``data_dir`` is the folder of the set or a parent of it (``.../data`` works for both sets). Each run gets
     ``time_limit`` seconds and ``seed``. One line per finished run goes to ``console`` (when given, or to
     stderr when ``progress``); ``csv_path`` receives every row as it is made (:data:`CSV_COLUMNS`). A run
-    that fails is recorded with status ``error``; unknown solvers fail before any run.
+    that fails is recorded with status ``error``; unknown solvers fail before any run. ``round`` overrides
+    the set's distance convention (the BKS are costed under the set's own: nearest integer for X, unrounded
+    for Solomon, so another rule makes the gap approximate).
     """
+    from vrpkit.io.vrplib import check_round
     from vrpkit.solvers import get_solver, solve
 
+    check_round(round)
     if not solvers:
         raise SolverError("no solver given")
     if not time_limit > 0:
@@ -267,8 +275,9 @@ def run_bench(
         raise InputError(f"{data_dir}: no {set_name} instance left after the filters")
     out = console if console is not None else Console(stderr=True) if progress else None
     if out is not None:
+        rule = "" if round is None else f", distances round {round}"
         out.print(f"[bold]{set_name}[/]: {len(chosen)} instances x {len(solvers)} solvers, "
-                  f"{time_limit:g} s each, seed {seed}")
+                  f"{time_limit:g} s each, seed {seed}{rule}")
 
     rows: list[BenchRow] = []
     with ExitStack() as stack:
@@ -281,7 +290,7 @@ def run_bench(
             writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
             writer.writeheader()
         for inst in chosen:
-            problem = bench_problem(set_name, inst.path)
+            problem = bench_problem(set_name, inst.path, round=round)
             for spec in solvers:
                 row = _run_one(set_name, inst, problem, spec, time_limit, seed, solve)
                 rows.append(row)

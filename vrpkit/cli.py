@@ -25,9 +25,16 @@ from vrpkit.errors import InputError, SolverError, ValidationError, VrpkitError
 EXIT_INPUT = 2
 EXIT_INFEASIBLE = 3
 
-ProblemArg = Annotated[Path, typer.Argument(metavar="PROBLEM", help="Problem file (.json, .vrp, .txt).")]
+PROBLEM_HELP = "Problem: our .json, or a VRPLIB or Solomon file (format read from the content, any suffix)."
+ProblemArg = Annotated[Path, typer.Argument(metavar="PROBLEM", help=PROBLEM_HELP)]
 SolutionArg = Annotated[
     Path, typer.Argument(metavar="SOLUTION", help="Solution JSON (full or short form) or .sol file.")
+]
+RoundOpt = Annotated[
+    str | None,
+    typer.Option("--round", metavar="RULE",
+                 help="Distances of VRPLIB and Solomon files: none, nearest, dimacs (truncated to 0.1) or exact "
+                      "(nearest 0.001); default by the file's TYPE (CVRP nearest, VRPTW dimacs, ...)."),
 ]
 
 app = typer.Typer(
@@ -91,14 +98,17 @@ def _in_file(path: Path, what: str) -> None:
         raise InputError(f"{path}: is a directory, not a {what}")
 
 
-def _read_problem(path: Path) -> Any:
-    """Read a problem file; errors name the file."""
+def _read_problem(path: Path, round: str | None = None) -> Any:
+    """Read a problem file (``round``: the ``--round`` option); errors name the file."""
     from vrpkit.io import read_problem
 
+    _check_round(round)
     _in_file(path, "problem file")
     try:
-        return read_problem(path)
+        return read_problem(path, round=round)
     except ValidationError as err:
+        if err.field == "round":
+            raise ValidationError("--round", err.reason) from None
         raise VrpkitError(f"{path}: {err}") from None
 
 
@@ -108,6 +118,15 @@ def _write_json(data: Any, path: Path) -> None:
     if path.is_dir():
         raise InputError(f"{path}: is a directory; give a file name")
     write_json(data, path)
+
+
+def _check_round(round: str | None) -> None:
+    from vrpkit.io.vrplib import check_round
+
+    try:
+        check_round(round)
+    except ValidationError as err:
+        raise ValidationError("--round", err.reason) from None
 
 
 def _check_time_limit(time_limit: float) -> None:
@@ -142,7 +161,7 @@ def _root(
 @_user_errors
 def solve(
     file: Annotated[
-        Path, typer.Argument(metavar="FILE", help="Problem: our .json, a VRPLIB .vrp or a Solomon .txt.")
+        Path, typer.Argument(metavar="FILE", help=PROBLEM_HELP)
     ],
     solver: Annotated[
         str, typer.Option("--solver", "-s", metavar="SOLVER",
@@ -154,6 +173,7 @@ def solve(
         Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write the solution JSON here.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    round: RoundOpt = None,
 ) -> None:
     """Solve a problem: progress on stderr, the plan as a table on stdout, the solution JSON with -o.
 
@@ -163,7 +183,7 @@ def solve(
     from vrpkit.report import evaluation_report, show
 
     _check_time_limit(time_limit)
-    problem = _read_problem(file)
+    problem = _read_problem(file, round)
     if output is not None and output.is_dir():
         raise InputError(f"{output}: is a directory; give a file name")
     backend = vrpkit.get_solver(solver)  # unknown solvers and bad options fail here, before any output
@@ -208,17 +228,24 @@ def read_solution(path: Path) -> dict[str, Any]:
 
 def evaluate_file(problem: Any, path: Path) -> Any:
     """Evaluate the plan in ``path`` (solution JSON or ``.sol``) on ``problem``; errors name the file."""
+    return _evaluate_plan(problem, path)[0]
+
+
+def _evaluate_plan(problem: Any, path: Path) -> tuple[Any, Any]:
+    """The evaluation of the plan in ``path`` and the cost the file states (a ``.sol`` ``Cost`` line, or None)."""
     import vrpkit
 
+    stated = None
     if path.suffix.lower() == ".sol":
         from vrpkit.io.vrplib import read_sol
 
         _in_file(path, "solution file")
         plan: Any = read_sol(path, problem)
+        stated = plan.stats.get("cost")
     else:
         plan = read_solution(path)
     try:
-        return vrpkit.evaluate(problem, plan)
+        return vrpkit.evaluate(problem, plan), stated
     except ValidationError as err:
         raise VrpkitError(f"{path}: {err}") from None
 
@@ -237,19 +264,28 @@ def evaluate(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write the evaluated plan here.")
     ] = None,
+    round: RoundOpt = None,
 ) -> None:
     """Check and cost a plan: the same table as solve. Exit code 0 feasible, 3 infeasible.
 
     SOLUTION is the solution JSON (full form as written by solve -o, or the short form
-    {"routes": [{"vehicle_type": "v1", "stops": ["c1", "c7"]}]}) or a CVRPLIB .sol file.
+    {"routes": [{"vehicle_type": "v1", "stops": ["c1", "c7"]}]}) or a CVRPLIB .sol file. The Cost line of a
+    .sol is compared, on stderr, with the evaluator's cost in the units of the problem's .sol files.
     """
+    from vrpkit.io.vrplib import format_sol_cost, sol_cost_matches, sol_cost_scale_of
     from vrpkit.report import evaluation_report, show
 
-    problem = _read_problem(problem_file)
-    evaluation = evaluate_file(problem, solution_file)
+    problem = _read_problem(problem_file, round)
+    evaluation, stated = _evaluate_plan(problem, solution_file)
     if output is not None:
         _write_json(evaluation.to_dict(problem), output)
     show(evaluation_report(problem, evaluation), _console())
+    if isinstance(stated, int | float) and not isinstance(stated, bool):
+        scale = sol_cost_scale_of(problem_file)
+        match = "matches" if sol_cost_matches(stated, evaluation.cost, scale) else "does not match"
+        units = "" if scale == 1 else f" x {scale:g}"
+        print(f"{solution_file.name} states cost {stated}; the evaluator's cost{units} is "
+              f"{format_sol_cost(evaluation.cost * scale)}: {match}", file=sys.stderr)
     if not evaluation.feasible:
         raise typer.Exit(EXIT_INFEASIBLE)
 
@@ -259,11 +295,14 @@ def evaluate(
 
 @app.command()
 @_user_errors
-def info(file: Annotated[Path, typer.Argument(metavar="FILE", help="Problem file (.json, .vrp, .txt).")]) -> None:
+def info(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help=PROBLEM_HELP)],
+    round: RoundOpt = None,
+) -> None:
     """Describe a problem: name, variant, attributes, sizes, fleet, matrices."""
     from vrpkit.report import problem_info, show
 
-    show(problem_info(_read_problem(file)), _console())
+    show(problem_info(_read_problem(file, round)), _console())
 
 
 @app.command()
@@ -275,14 +314,11 @@ def schema() -> None:
     print(json.dumps(problem_schema(), indent=2))
 
 
-PROBLEM_SUFFIXES = (".json", ".vrp", ".txt")
-
-
 @app.command()
 @_user_errors
 def convert(
     source: Annotated[
-        Path, typer.Argument(metavar="IN", help="Problem (.json, .vrp, .txt) or solution (.json, .sol).")
+        Path, typer.Argument(metavar="IN", help="Problem (.json, VRPLIB, Solomon) or solution (.json, .sol).")
     ],
     target: Annotated[Path, typer.Argument(metavar="OUT", help="Problem .json, or solution .json or .sol.")],
     problem_file: Annotated[
@@ -291,29 +327,29 @@ def convert(
     inline_matrices: Annotated[
         bool, typer.Option("--inline-matrices", help="Write the distance/duration matrices into the JSON.")
     ] = False,
+    round: RoundOpt = None,
 ) -> None:
     """Convert between formats.
 
-    Problems: .vrp, .txt or .json -> .json (normalised: defaults left out). Solutions (need --problem):
-    solution .json or .sol -> .json (evaluated, full form) or .sol.
+    Problems: VRPLIB, Solomon or .json -> .json (normalised: defaults left out). Solutions (need --problem):
+    solution .json or .sol -> .json (evaluated, full form) or .sol (cost in the units of the problem's .sol
+    files: x1000 for MDVRPTW, x10 for PCVRPTW, else x1).
     """
     in_suffix = source.suffix.lower()
     out_suffix = target.suffix.lower()
-    if in_suffix not in (*PROBLEM_SUFFIXES, ".sol"):
-        raise InputError(f"{source}: unknown format {in_suffix or '(no extension)'!r}; expected .json, .vrp, "
-                         ".txt or .sol")
     if out_suffix not in (".json", ".sol"):
         raise InputError(f"{target}: cannot write {out_suffix or '(no extension)'!r}; vrpkit writes problems "
                          "as .json and solutions as .json or .sol")
     if target.is_dir():
         raise InputError(f"{target}: is a directory; give a file name")
+    _check_round(round)
     if in_suffix == ".sol" or (in_suffix == ".json" and _is_solution(source)):
-        _convert_solution(source, target, problem_file)
+        _convert_solution(source, target, problem_file, round)
         return
     if out_suffix == ".sol":
         raise InputError(f"{source} is a problem, and a .sol file holds a solution; convert a solution with "
                          "--problem PROBLEM")
-    problem = _read_problem(source)
+    problem = _read_problem(source, round)
     data = problem.to_dict(inline_matrices=inline_matrices)
     _relocate_matrix_file(data, problem, target)
     _write_json(data, target)
@@ -338,10 +374,11 @@ def _relocate_matrix_file(data: dict[str, Any], problem: Any, target: Path) -> N
     spec["file"] = os.path.relpath(real, target.resolve().parent)
 
 
-def _convert_solution(source: Path, target: Path, problem_file: Path | None) -> None:
+def _convert_solution(source: Path, target: Path, problem_file: Path | None, round: str | None) -> None:
+    """A solution to .json (evaluated) or .sol (cost in the units of the problem file's .sol files)."""
     if problem_file is None:
         raise InputError(f"{source} is a solution; give its problem with --problem PROBLEM")
-    problem = _read_problem(problem_file)
+    problem = _read_problem(problem_file, round)
     evaluation = evaluate_file(problem, source)
     unknown = [v for v in evaluation.violations if v.constraint in ("unknown_id", "unknown_vehicle_type")]
     if unknown:
@@ -349,9 +386,9 @@ def _convert_solution(source: Path, target: Path, problem_file: Path | None) -> 
     if target.suffix.lower() == ".json":
         _write_json(evaluation.to_dict(problem), target)
     else:
-        from vrpkit.io.vrplib import write_sol
+        from vrpkit.io.vrplib import sol_cost_scale_of, write_sol
 
-        write_sol(target, problem, evaluation)
+        write_sol(target, problem, evaluation, cost_scale=sol_cost_scale_of(problem_file))
     print(f"wrote {target} ({len(evaluation.routes)} routes, cost {evaluation.cost:g})", file=sys.stderr)
 
 
@@ -389,12 +426,14 @@ def bench(
         typer.Option("--reference", metavar="SOLVER",
                      help="Also show each solver's gap to this solver (e.g. pyvrp; added if not a --solver)."),
     ] = None,
+    round: RoundOpt = None,
 ) -> None:
     """Run solvers on a benchmark set: cost, gap to the best known solution and time per instance."""
     from vrpkit import bench as bench_module
     from vrpkit.report import show
 
     _check_time_limit(time_limit)
+    _check_round(round)
     if data is None:
         data = Path("..") / "shared" / "data"
         if not data.is_dir():
@@ -410,7 +449,7 @@ def bench(
     rows = bench_module.run_bench(
         set_name, data, specs, time_limit=time_limit, seed=seed, max_n=max_n,
         smallest=smallest, instances=instances or None, csv_path=csv, progress=True,
-        console=_console(stderr=True),
+        console=_console(stderr=True), round=round,
     )
     show(bench_module.format_bench_table(rows, reference), _console())
     if csv is not None:
@@ -508,6 +547,7 @@ def map_(
     tiles: Annotated[
         str, typer.Option("--tiles", metavar="NAME", help='Background tiles (a folium name or URL; "none").')
     ] = "OpenStreetMap",
+    round: RoundOpt = None,
 ) -> None:
     """Draw a plan on an interactive map (HTML): a colour and a layer per route, numbered stops with popups,
     depots, clients not visited, a legend. Leaflet is embedded: the page needs no network but for the tiles.
@@ -518,7 +558,7 @@ def map_(
     from vrpkit.maps import route_map, save_map
 
     _out_file(output, (".html", ".htm"), "maps")
-    problem = _read_problem(problem_file)
+    problem = _read_problem(problem_file, round)
     evaluation = evaluate_file(problem, solution_file)
     road_spec = _roads(problem, roads)
     fmap = route_map(problem, evaluation, roads=road_spec, tiles=None if tiles.lower() == "none" else tiles)
@@ -548,6 +588,7 @@ def plot(
                                        "(default: when there is one).")
     ] = None,
     dpi: Annotated[int, typer.Option("--dpi", metavar="N", help="Resolution of .png figures.")] = 150,
+    round: RoundOpt = None,
 ) -> None:
     """Draw a plan as a static figure: its routes (on the streets where known), each vehicle's schedule as
     a Gantt chart (--kind schedule), or the solver run's best objective over time (--kind convergence, from
@@ -564,7 +605,7 @@ def plot(
         fig = plots.plot_convergence(read_solution(solution_file))
         note = "best objective over time"
     else:
-        problem = _read_problem(problem_file)
+        problem = _read_problem(problem_file, round)
         evaluation = evaluate_file(problem, solution_file)
         if kind == "routes":
             road_spec = _roads(problem, roads)
@@ -583,13 +624,14 @@ def plot(
 @app.command()
 @_user_errors
 def matrix(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="Problem file (.json, .vrp, .txt).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help=PROBLEM_HELP)],
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="The matrices (.npz).")],
     provider: Annotated[
         str | None, typer.Option("--provider", "-p", metavar="SPEC",
                                  help='Provider instead of the problem\'s own: "osrm:pbf=FILE", '
                                       '"osrm:url=URL", "osm:file=FILE", "haversine:speed=40", ...')
     ] = None,
+    round: RoundOpt = None,
 ) -> None:
     """Compute a problem's distance and duration matrices with its provider and save them (.npz with arrays
     distance and duration) for {"provider": "explicit", "file": ...}. Road providers also report how far
@@ -601,7 +643,7 @@ def matrix(
     from vrpkit.roads import compute_and_save
 
     _out_file(output, (".npz",), "matrices")
-    problem = _read_problem(file)
+    problem = _read_problem(file, round)
     spec = parse_spec(provider, "--provider") if provider is not None else None
     result = compute_and_save(problem, output, spec=spec)
     console = _console()

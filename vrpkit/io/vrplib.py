@@ -7,20 +7,42 @@ Ids. Every node is named by its 0-based position in the instance file, which is 
 use: for a ``.vrp`` that is the node id minus one (the depot of an X instance is ``"0"``, its clients ``"1"``
 ... ``"n-1"``); for a Solomon file it is the ``CUST NO.`` (depot ``"0"``, clients ``"1"`` ... ``"100"``).
 
-Conventions of the VRPLIB sets (by the file's ``TYPE``; see ``shared/data/README.md``). ``EUC_2D`` edges are
-rounded as TSPLIB says (to the nearest integer) except in the sets of PyVRP's dialect below; ``round=``
-overrides it. The ``.sol`` cost of a set is the evaluator's cost times :func:`sol_cost_scale`.
+Format. :func:`vrpkit.io.read_problem` tells the formats apart by content, whatever the suffix (PyVRP names
+VRPLIB files ``.txt``, ``.tsp``, ``.gtsp``): ``KEY : value`` header lines or ``*_SECTION`` lines make a VRPLIB
+file, ``VEHICLE`` and ``CUSTOMER`` blocks a Solomon file (see :func:`detect_format`).
 
-========  ============================  =====================================================
-TYPE      edge length (``round``)       notes
-========  ============================  =====================================================
-CVRP      nearest integer (``nearest``) fleet unlimited unless ``VEHICLES`` is given
-VRPB      nearest integer (``nearest``) ``BACKHAUL_SECTION``: pickups, strict backhaul
-HFVRP     unrounded (``none``)          fixed and unit distance costs stored x100: divided by 100
-MDVRPTW   ``round(1000 d) / 1000``      ``.sol`` cost x1000 (``exact``)
-PCVRPTW   ``trunc(10 d) / 10``          ``.sol`` cost x10 (``dimacs``); prizes make clients optional
-VRPTW     ``trunc(10 d) / 10``          ``.sol`` cost x10 (``dimacs``)
-========  ============================  =====================================================
+Conventions of the VRPLIB sets, by the file's ``TYPE`` (PyVRP/Instances and PyVRP's tests; see
+``shared/data/README.md``). ``round`` is how ``EUC_2D`` edges are rounded (``round=`` overrides it: ``none``
+unrounded, ``nearest`` integer, ``dimacs`` truncated to one decimal, ``exact`` nearest 0.001); the ``.sol``
+cost of a set is the evaluator's cost times ``scale`` (:func:`sol_cost_scale`). Other types (``TSP``,
+``VRPSPD``, none) get TSPLIB's rule: nearest integer, scale 1. Solomon files: unrounded, scale 1.
+
+========  =========  =====  ============================================================================
+TYPE      round      scale  notes
+========  =========  =====  ============================================================================
+CVRP      nearest    1      X set; fleet unlimited unless ``VEHICLES`` is given
+VRPB      nearest    1      ``BACKHAUL_SECTION``: pickups, strict backhaul (linehaul clients first)
+HFVRP     none       1      fixed and unit distance costs stored x100: divided by 100; costs to 2 decimals
+MDVRPTW   exact      1000   ``.sol`` costs are integers in units of 0.001
+PCVRPTW   dimacs     10     ``.sol`` costs are integers in units of 0.1; prizes make clients optional
+VRPTW     dimacs     1      Gehring-Homberger; ``.sol`` costs to one decimal
+CVRPTW    dimacs     1      Solomon in VRPLIB form (PyVRP's ``RC208.vrp``); ``.sol`` costs to one decimal
+========  =========  =====  ============================================================================
+
+PyVRP's own reader rounds nothing by default (``round_func="none"``); its tests and benchmarks read RC208
+with ``dimacs``, X-n101-50-k13 (VRPB) with ``round`` and PR11A (MDVRPTW) with ``trunc``. PyVRP's ``dimacs`` and
+``exact`` scale the data to integers (x10, x1000); here distances stay in the file's units, and the PCVRPTW and
+MDVRPTW ``.sol`` files state integer costs in those scaled units, while the VRPTW and CVRPTW files (BKS from
+CVRPLIB) state costs in the file's units. :func:`write_sol` writes costs in the same units
+(``cost_scale``; :func:`sol_cost_scale_of` gives it for a problem file), so a ``.sol`` read and written back
+keeps its cost; :func:`sol_cost_matches` compares a stated cost with the evaluator's at the file's precision.
+
+Depots. Without a ``DEPOT_SECTION`` the first node is the depot (PyVRP's rule; TSP instances, VRPSPD).
+
+Backhauls. A ``BACKHAUL_SECTION`` gives pickups. With ``TYPE : VRPB`` the backhaul is strict (all deliveries
+of a route before its pickups; a client has a delivery or a pickup, not both), as PyVRP does for that type
+alone; with any other ``TYPE`` (``VRPSPD``, none) pickups and deliveries mix in any order and a client may
+have both (simultaneous pickup and delivery), as in PyVRP.
 
 Fleet. Per-vehicle sections (``CAPACITY_SECTION``, ``VEHICLES_*_SECTION``) list vehicles 1 ... V; each run
 of consecutive identical vehicles becomes one vehicle type, with id ``"a-b"`` (its first and last vehicle
@@ -35,7 +57,8 @@ maximum route length, service included: ``max_duration``), ``NODE_COORD``, ``DEM
 ``BACKHAUL``, ``DEPOT``, ``EDGE_WEIGHT``, ``TIME_WINDOW``, ``PRIZE`` (clients with a prize are optional, as
 in PyVRP), and ``VEHICLES_DEPOT``, ``VEHICLES_MAX_DURATION``, ``VEHICLES_MAX_DISTANCE``,
 ``VEHICLES_FIXED_COST``, ``VEHICLES_UNIT_DISTANCE_COST``, ``VEHICLES_UNIT_DURATION_COST`` (a value or one
-per vehicle).
+per vehicle). Other sections (release times, groups, allowed clients, reload depots, pickup-and-delivery
+shipments, ...) are refused with the section named.
 """
 
 from __future__ import annotations
@@ -75,9 +98,13 @@ CONVENTIONS: Mapping[str, Convention] = {
     "HFVRP": Convention("none", cost_divisor=100.0),
     "MDVRPTW": Convention("exact", sol_cost_scale=1000.0),
     "PCVRPTW": Convention("dimacs", sol_cost_scale=10.0),
-    "VRPTW": Convention("dimacs", sol_cost_scale=10.0),
+    "VRPTW": Convention("dimacs"),
+    "CVRPTW": Convention("dimacs"),
 }
 """Conventions by the ``TYPE`` of a file; other types get the TSPLIB default (nearest integer, unscaled)."""
+
+ROUNDINGS = ("none", "nearest", "dimacs", "exact")
+"""The values of ``round`` (see :func:`vrpkit.matrix.euclidean_matrix`)."""
 
 _DEFAULT = Convention()
 
@@ -103,7 +130,27 @@ def sol_cost_scale(kind: str | None) -> float:
 
 # -- reading files ---------------------------------------------------------------------------------------
 
+_VRPLIB_LINE = re.compile(r"^\s*(?:[A-Za-z_]+\s*:|[A-Z_]+_SECTION\b)", re.MULTILINE)
+_SOLOMON_BLOCK = re.compile(r"^\s*VEHICLE\s*$.*^\s*CUSTOMER\b", re.MULTILINE | re.DOTALL)
 
+
+def detect_format(text: str) -> str | None:
+    """``"vrplib"``, ``"solomon"`` or None (neither), from a file's content.
+
+    VRPLIB: a ``KEY : value`` header line or a ``*_SECTION`` line. Solomon: a ``VEHICLE`` line, later a
+    ``CUSTOMER`` line, and no VRPLIB line.
+    """
+    if _VRPLIB_LINE.search(text):
+        return "vrplib"
+    if _SOLOMON_BLOCK.search(text):
+        return "solomon"
+    return None
+
+
+def check_round(round: str | None) -> None:
+    """Raise a :class:`ValidationError` unless ``round`` is None or one of :data:`ROUNDINGS`."""
+    if round is not None and round not in ROUNDINGS:
+        raise ValidationError("round", f'"{round}" is not one of {", ".join(ROUNDINGS)}')
 
 
 def _spec_value(text: str, key: str) -> str | None:
@@ -115,15 +162,43 @@ def _sections(text: str) -> set[str]:
     return {m.group(1).lower() for m in re.finditer(r"^\s*(\w+)_SECTION", text, re.MULTILINE)}
 
 
+def sol_cost_scale_of(path: str | Path) -> float:
+    """The ``.sol`` cost scale of a problem file: by the ``TYPE`` of a VRPLIB file, 1 for other formats."""
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        return 1.0
+    text = read_text(path)
+    return sol_cost_scale(_spec_value(text, "TYPE")) if detect_format(text) == "vrplib" else 1.0
+
+
+def sol_cost_matches(stated: float, cost: float, scale: float = 1.0) -> bool:
+    """Whether a ``.sol`` file's stated cost is the evaluator's ``cost`` x ``scale`` at the file's precision.
+
+    The precision is the number of decimals of ``stated`` (``776.1``: one, so within 0.05; ``6655548``:
+    within 0.5).
+    """
+    if not (math.isfinite(stated) and math.isfinite(cost)):
+        return stated == cost * scale
+    text = repr(float(stated)) if isinstance(stated, float) else str(int(stated))
+    decimals = len(text.partition(".")[2]) if "e" not in text else 0
+    return abs(cost * scale - stated) <= 0.5 * 10.0**-decimals + 1e-9 * abs(stated)
+
+
 def read_vrplib(path: str | Path, *, round: str | None = None, cost_divisor: float | None = None) -> Problem:
     """Read a CVRPLIB/VRPLIB ``.vrp`` file (also PyVRP's dialect for variants).
 
     ``round`` overrides the rounding of ``EUC_2D`` edges (``none``, ``nearest``, ``dimacs``, ``exact``) and
     ``cost_divisor`` the divisor of vehicle costs; by default both follow the file's ``TYPE`` (see the
-    module's table). Raises :class:`InputError` for unreadable files and features that cannot be mapped.
+    module's table). Other edge weight types keep their own rule, and another ``round`` for them is refused.
+    Raises :class:`InputError` for unreadable files and features that cannot be mapped, naming the section.
     """
+    check_round(round)
     path = Path(path)
     text = read_text(path)
+    sections = _sections(text)
+    unknown = sorted(sections - _KNOWN)
+    if unknown:
+        raise InputError(f"{path}: section {unknown[0].upper()}_SECTION is not supported")
     import vrplib
 
     try:
@@ -139,7 +214,7 @@ def read_vrplib(path: str | Path, *, round: str | None = None, cost_divisor: flo
         if "ufunc" in detail or "could not convert" in detail:
             detail = "a section holds something other than numbers"
         raise InputError(f"{path}: not a valid VRPLIB file, truncated or malformed ({detail})") from None
-    return _problem_from_vrplib(path, data, _sections(text), round=round, cost_divisor=cost_divisor)
+    return _problem_from_vrplib(path, data, sections, round=round, cost_divisor=cost_divisor)
 
 
 def _problem_from_vrplib(
@@ -155,7 +230,8 @@ def _problem_from_vrplib(
         if key not in _KNOWN:
             kind = "section" if key in sections else "specification"
             raise fail(f"{kind} {label(key)} is not supported")
-    conv = convention(str(data.get("type", "")))
+    kind = str(data.get("type", "")).upper()
+    conv = convention(kind)
     rounding = conv.round if round is None else round
     divisor = conv.cost_divisor if cost_divisor is None else float(cost_divisor)
 
@@ -196,9 +272,8 @@ def _problem_from_vrplib(
     service = node_array("service_time", ndim=1)
     prize = node_array("prize", ndim=1)
 
-    if "depot" not in data:
-        raise fail("no DEPOT_SECTION (truncated file?)")
-    depot_nodes = [int(x) for x in np.atleast_1d(data["depot"])]
+    # Without a DEPOT_SECTION the first node is the depot (PyVRP's dialect).
+    depot_nodes = [int(x) for x in np.atleast_1d(data.get("depot", 0))]
     if not depot_nodes:
         raise fail("DEPOT_SECTION lists no depot (truncated file?)")
     for node in depot_nodes:
@@ -250,14 +325,14 @@ def _problem_from_vrplib(
 
     vehicle_types = _vehicle_types(data, depot_nodes, divisor, fail, label)
     order = depot_nodes + client_nodes
-    matrix, distance = _matrix_spec(data, coords, order, rounding, fail)
+    matrix, distance = _matrix_spec(data, coords, order, rounding, round is not None, fail)
     try:
         return Problem(
             name=str(data.get("name", path.stem)),
             depots=tuple(depots),
             clients=tuple(clients),
             vehicle_types=tuple(vehicle_types),
-            backhaul="strict" if backhaul is not None else "mixed",
+            backhaul="strict" if kind == "VRPB" else "mixed",
             matrix=matrix,
             distance=distance,
             base_dir=path.parent,
@@ -346,15 +421,21 @@ def _vehicle_types(data: dict[str, Any], depot_nodes: list[int], divisor: float,
 
 
 def _matrix_spec(
-    data: dict[str, Any], coords: np.ndarray | None, order: list[int], rounding: str, fail: Any
+    data: dict[str, Any], coords: np.ndarray | None, order: list[int], rounding: str, chosen: bool, fail: Any
 ) -> tuple[dict[str, Any], np.ndarray | None]:
-    """The matrix specification, plus the matrix itself when it is not computed by a provider."""
+    """The matrix specification, plus the matrix itself when it is not computed by a provider.
+
+    ``rounding`` applies to ``EUC_2D``; when the caller ``chosen`` it, other types refuse any other rule
+    than their own.
+    """
     kind = str(data.get("edge_weight_type", "EXPLICIT" if "edge_weight" in data else "")).upper()
     if kind in ("EUC_2D", "EXACT_2D", "FLOOR_2D", "CEIL_2D") and coords is None:
         raise fail(f"EDGE_WEIGHT_TYPE {kind} needs a NODE_COORD_SECTION")
+    own = {"EXACT_2D": "exact", "EXPLICIT": "none"}.get(kind)
+    if chosen and kind != "EUC_2D" and rounding != own:
+        rule = f'its own rule (round "{own}")' if own else "its own rule"
+        raise fail(f'round "{rounding}" applies to EUC_2D edges; EDGE_WEIGHT_TYPE {kind} has {rule}')
     if kind == "EUC_2D":
-        if rounding not in ("none", "nearest", "dimacs", "exact"):
-            raise fail(f'round "{rounding}" is not one of none, nearest, dimacs, exact')
         return {"provider": "euclidean", "round": rounding}, None
     if kind == "EXACT_2D":
         return {"provider": "euclidean", "round": "exact"}, None
@@ -377,13 +458,15 @@ def _matrix_spec(
     raise fail(f"EDGE_WEIGHT_TYPE {kind} is not supported")
 
 
-def read_solomon(path: str | Path) -> Problem:
+def read_solomon(path: str | Path, *, round: str | None = None) -> Problem:
     """Read a Solomon VRPTW ``.txt`` file.
 
-    Distances are unrounded Euclidean and durations equal distances; the fleet is the file's ``NUMBER``
-    vehicles of ``CAPACITY``; client ids are the ``CUST NO.`` (``"1"`` ... ``"100"``), the depot is ``"0"``
-    and its ``DUE DATE`` closes it (vehicles must be back by then).
+    Distances are Euclidean, unrounded unless ``round`` says otherwise (e.g. ``dimacs``), and durations equal
+    distances; the fleet is the file's ``NUMBER`` vehicles of ``CAPACITY``; client ids are the ``CUST NO.``
+    (``"1"`` ... ``"100"``), the depot is ``"0"`` and its ``DUE DATE`` closes it (vehicles must be back by
+    then).
     """
+    check_round(round)
     path = Path(path)
     read_text(path)
     import vrplib
@@ -425,7 +508,7 @@ def read_solomon(path: str | Path) -> Problem:
             depots=(depot,),
             clients=clients,
             vehicle_types=(VehicleType("vehicle", count=int(data["vehicles"]), capacity=int(data["capacity"])),),
-            matrix={"provider": "euclidean"},
+            matrix={"provider": "euclidean", **({} if round in (None, "none") else {"round": round})},
             base_dir=path.parent,
         )
     except ValidationError as err:
@@ -533,7 +616,7 @@ def write_sol(
         ids = [str(problem.n_depots + i) for i in range(problem.n_clients)]
     numbered = _number_routes(problem, evaluation.routes)
     lines = [f"Route #{k}: " + " ".join(ids[c] for c in clients) for k, clients in numbered]
-    lines.append(f"Cost {_format_cost(evaluation.cost * cost_scale)}")
+    lines.append(f"Cost {format_sol_cost(evaluation.cost * cost_scale)}")
     try:
         Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
     except OSError as err:
@@ -563,7 +646,8 @@ def _number_routes(problem: Problem, routes: Sequence[Any]) -> list[tuple[int, t
     return sorted(out)
 
 
-def _format_cost(value: float) -> str:
+def format_sol_cost(value: float) -> str:
+    """A cost as a ``.sol`` file writes it: an integer when whole (to 6 decimals), else the shortest decimal."""
     if not math.isfinite(value):
         return str(value)
     rounded = round(value, 6)
