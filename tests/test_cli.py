@@ -209,3 +209,81 @@ def test_summary_from_python(tmp_path):
     text = summary(evaluation, problem)
     assert "cost: 66 = fixed 14 + routes 52" in text and "D a b D" in text and "D c D" in text
     assert all(line == line.rstrip() for line in text.splitlines())
+
+
+# -- VRPLIB files of PyVRP's dialect, --round, .sol costs ------------------------------------------------------
+
+OWN = Path(__file__).resolve().parent / "data"
+
+
+def one_error_line(result: subprocess.CompletedProcess[str], code: int = 2) -> str:
+    assert result.returncode == code, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+def test_info_reads_vrplib_by_content_whatever_the_suffix(tmp_path):
+    for name, variant in (("small_vrplib.txt", "VRPTW"), ("no_depot.tsp", "VRP"), ("small_vrpspd.vrp", "VRPMB")):
+        result = vrpkit_cli("info", OWN / name)
+        assert result.returncode == 0, result.stderr
+        assert f"variant      {variant}\n" in result.stdout
+    line = one_error_line(vrpkit_cli("info", OWN / "allowed_clients.txt"))
+    assert line.endswith("allowed_clients.txt: section VEHICLES_ALLOWED_CLIENTS_SECTION is not supported")
+    odd = tmp_path / "p.dat"
+    odd.write_text("hello\n")
+    assert "p.dat: unknown format '.dat': neither VRPLIB" in one_error_line(vrpkit_cli("info", odd))
+
+
+def test_round_option(tmp_path):
+    problem = OWN / "small_cvrptw.vrp"
+    assert "euclidean (round=dimacs)" in vrpkit_cli("info", problem).stdout
+    assert "euclidean (round=nearest)" in vrpkit_cli("info", problem, "--round", "nearest").stdout
+    assert one_error_line(vrpkit_cli("info", problem, "--round", "up")) == \
+        'error: --round: "up" is not one of none, nearest, dimacs, exact'
+    assert one_error_line(vrpkit_cli("info", INSTANCES / "cvrp_wholesaler.json", "--round", "dimacs")) == \
+        "error: --round: applies to VRPLIB and Solomon files; a JSON problem states its matrix"
+    assert "round \"nearest\" applies to EUC_2D edges" in one_error_line(
+        vrpkit_cli("info", OWN / "small_vrplib.txt", "--round", "nearest"))
+    # 0-1-2-0 is 1.4 + 2 + 3.1 = 6.5 under DIMACS (the .sol's cost), 1 + 2 + 3 = 6 to the nearest integer.
+    evaluated = vrpkit_cli("evaluate", problem, OWN / "small_cvrptw.sol")
+    assert evaluated.returncode == 0 and cost_line(evaluated.stdout) == "cost: 6.50"
+    assert "small_cvrptw.sol states cost 6.5; the evaluator's cost is 6.5: matches" in evaluated.stderr
+    nearest = vrpkit_cli("evaluate", problem, OWN / "small_cvrptw.sol", "--round", "nearest")
+    assert nearest.returncode == 0 and cost_line(nearest.stdout) == "cost: 6"
+    assert "states cost 6.5; the evaluator's cost is 6: does not match" in nearest.stderr
+    solved = vrpkit_cli("solve", problem, "--round", "nearest", "-t", "1", "-q")
+    assert solved.returncode == 0 and cost_line(solved.stdout) == "cost: 6"
+
+
+def test_convert_sol_keeps_the_units_of_the_set(tmp_path):
+    """PCVRPTW .sol costs are in units of 0.1: converting a .sol to .sol and back keeps its cost line."""
+    text = (OWN / "small_cvrptw.vrp").read_text().replace("TYPE : CVRPTW", "TYPE : PCVRPTW")
+    problem = tmp_path / "p.vrp"
+    problem.write_text(text.replace("DEPOT_SECTION", "PRIZE_SECTION\n1 0\n2 0\n3 0\nDEPOT_SECTION"))
+    given = tmp_path / "given.sol"
+    given.write_text("Route #1: 1 2\nCost 65\n")
+    evaluated = vrpkit_cli("evaluate", problem, given)
+    assert "given.sol states cost 65; the evaluator's cost x 10 is 65: matches" in evaluated.stderr
+    written = tmp_path / "written.sol"
+    assert vrpkit_cli("convert", given, written, "--problem", problem).returncode == 0
+    assert written.read_text() == "Route #1: 1 2\nCost 65\n"
+    as_json = tmp_path / "plan.json"
+    assert vrpkit_cli("convert", written, as_json, "--problem", problem).returncode == 0
+    assert json.loads(as_json.read_text())["cost"] == pytest.approx(6.5, abs=1e-12)
+
+
+def test_bench_round_option(tmp_path):
+    if not (DATA / "solomon").is_dir():
+        pytest.skip(f"shared data not found: {DATA}")
+    table = tmp_path / "bench.csv"
+    result = vrpkit_cli("bench", "--set", "solomon", "--instance", "C101", "--time-limit", "1", "--data", DATA,
+                        "--round", "dimacs", "--csv", table)
+    assert result.returncode == 0, result.stderr
+    assert "distances round dimacs" in result.stderr
+    (row,) = csv.DictReader(table.open())
+    # Every edge is truncated to a multiple of 0.1, so the plan's distance is too.
+    tenths = float(row["distance"]) * 10
+    assert row["status"] == "feasible" and abs(tenths - round(tenths)) < 1e-6
+    assert one_error_line(vrpkit_cli("bench", "--set", "solomon", "--round", "x", "--data", DATA)) == \
+        'error: --round: "x" is not one of none, nearest, dimacs, exact'

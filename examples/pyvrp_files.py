@@ -1,0 +1,144 @@
+"""PyVRP's own VRPLIB files through vrpkit: read or refused, and every ``.sol`` costed by the evaluator.
+
+    python examples/pyvrp_files.py --tests PYVRP/tests/data --instances INSTANCES [--per-folder 3] [--solve 2]
+
+``--tests`` is PyVRP's ``tests/data`` folder (every file is tried but ``.sol`` and ``.toml``); ``--instances``
+a checkout of PyVRP/Instances (the ``--per-folder`` smallest ``.vrp`` files of each folder, by ``DIMENSION``).
+Neither is bundled with vrpkit. One row per file: ``read`` with the variant, or ``refused`` with vrpkit's
+one-line message (it names the section or field). When a ``.sol`` with a ``Cost`` line sits beside the file:
+the stated cost, the evaluator's cost times the ``.sol`` scale of the file's ``TYPE`` (see
+:mod:`vrpkit.io.vrplib`) and whether they match at the file's precision. ``--solve S`` also runs ``ortools``
+for S seconds on every file read and shows the status and cost (in the ``.sol`` units).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import vrpkit
+from vrpkit.errors import VrpkitError
+from vrpkit.io import read_problem
+from vrpkit.io.vrplib import ROUNDINGS, format_sol_cost, read_sol, sol_cost_matches, sol_cost_scale_of
+
+SKIP = {".sol", ".toml"}
+SCALES = (1.0, 10.0, 100.0, 1000.0, 1e4, 1e5)
+"""Scales tried when a ``.sol`` does not match under the documented convention."""
+
+
+def _dimension(path: Path) -> int:
+    match = re.search(r"^\s*DIMENSION\s*:\s*(\d+)", path.read_text(encoding="utf-8", errors="replace"), re.M)
+    return int(match[1]) if match else 0
+
+
+def files(tests: Path | None, instances: Path | None, per_folder: int) -> Iterator[tuple[str, Path]]:
+    """``(label, path)``: every file of ``tests``, then the smallest files of each ``instances`` folder."""
+    if tests is not None:
+        for path in sorted(tests.iterdir()):
+            if path.is_file() and path.suffix.lower() not in SKIP:
+                yield f"tests/{path.name}", path
+    if instances is not None:
+        for folder in sorted(p for p in instances.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            chosen = sorted(folder.glob("*.vrp"), key=lambda p: (_dimension(p), p.name))[:per_folder]
+            for path in chosen:
+                yield f"{folder.name}/{path.name}", path
+
+
+def _short(message: str, path: Path) -> str:
+    return message.replace(f"{path}: ", "").replace(str(path), path.name)
+
+
+def other_convention(path: Path, sol: Path, stated: float) -> str:
+    """The first ``round`` and scale under which ``stated`` is the evaluator's cost, or ``""``."""
+    for rule in ROUNDINGS:
+        try:
+            problem = read_problem(path, round=rule)
+        except VrpkitError:  # rules that do not apply to this file's edges
+            continue
+        cost = vrpkit.evaluate(problem, read_sol(sol, problem)).cost
+        for scale in SCALES:
+            if sol_cost_matches(stated, cost, scale):
+                return f"round {rule}, x{scale:g}"
+    return ""
+
+
+def row(label: str, path: Path, solve_seconds: float | None) -> list[str]:
+    """``file, result, variant or message, n, sol cost, evaluated x scale, match, solved``."""
+    try:
+        problem = read_problem(path)
+    except VrpkitError as err:
+        return [label, "refused", _short(str(err), path), "", "", "", "", ""]
+    cells = [label, "read", problem.variant, str(problem.n_clients)]
+    sol = path.with_suffix(".sol")
+    scale = sol_cost_scale_of(path)
+    if sol.exists():
+        try:
+            solution = read_sol(sol, problem)
+        except VrpkitError as err:
+            cells += [f".sol refused: {_short(str(err), sol)}", "", ""]
+        else:
+            evaluation = vrpkit.evaluate(problem, solution)
+            stated = solution.stats.get("cost")
+            ours = format_sol_cost(evaluation.cost * scale) + ("" if scale == 1 else f" (x{scale:g})")
+            if not evaluation.feasible:
+                ours += f" infeasible: {evaluation.violations[0]}"
+            if isinstance(stated, int | float):
+                match = "yes"
+                if not sol_cost_matches(stated, evaluation.cost, scale):
+                    other = other_convention(path, sol, stated)
+                    match = f"NO (matches {other})" if other else "NO (under no convention)"
+                cells += [str(stated), ours, match]
+            else:
+                cells += ["(no Cost line)", ours, ""]
+    else:
+        cells += ["", "", ""]
+    if solve_seconds is None:
+        cells.append("")
+    else:
+        start = time.perf_counter()
+        try:
+            result = vrpkit.solve(problem, "ortools", time_limit=solve_seconds, seed=0)
+        except VrpkitError as err:
+            cells.append(f"not solved: {err}")
+        else:
+            took = time.perf_counter() - start
+            cost = "" if result.evaluation is None else f" {result.evaluation.cost * scale:.1f}"
+            cells.append(f"{result.status}{cost} ({took:.1f} s)")
+    return cells
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests", type=Path, help="PyVRP's tests/data folder")
+    parser.add_argument("--instances", type=Path, help="a checkout of PyVRP/Instances")
+    parser.add_argument("--per-folder", type=int, default=3, help="smallest files per Instances folder")
+    parser.add_argument("--solve", type=float, default=None, metavar="S", help="also solve with ortools for S s")
+    args = parser.parse_args(argv)
+    if args.tests is None and args.instances is None:
+        parser.error("give --tests and/or --instances")
+    for folder in (args.tests, args.instances):
+        if folder is not None and not folder.is_dir():
+            parser.error(f"{folder} is not a folder")
+    header = ["file", "result", "variant / message", "n", "sol cost", "evaluated x scale", "match", "ortools"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    counts = {"read": 0, "refused": 0, "sol_match": 0, "sol_mismatch": 0}
+    for label, path in files(args.tests, args.instances, args.per_folder):
+        cells = row(label, path, args.solve)
+        counts[cells[1]] += 1
+        if cells[6] == "yes":
+            counts["sol_match"] += 1
+        elif cells[6].startswith("NO"):
+            counts["sol_mismatch"] += 1
+        print("| " + " | ".join(c.replace("|", "/") for c in cells) + " |", flush=True)
+    print(f"\n{counts['read']} read, {counts['refused']} refused; .sol costs: {counts['sol_match']} match, "
+          f"{counts['sol_mismatch']} do not")
+    return 1 if counts["sol_mismatch"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
