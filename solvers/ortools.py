@@ -93,28 +93,31 @@ def _integral(values: np.ndarray) -> bool:
 
 
 def _time_values(problem: Problem) -> np.ndarray:
+    """Every time value that is scaled; bounds beyond :func:`_horizon` are clamped to it, so count as inf."""
     vts = problem.vehicle_types
-    return np.concatenate([
+    values = np.concatenate([
         problem.duration.ravel(), problem.service_time, problem.time_windows.ravel(),
         problem.depot_windows.ravel(), np.array([x for vt in vts for x in (*vt.shift, vt.max_duration)]),
     ])
+    return np.where(values < _horizon(problem), values, np.inf)
+
+
+def _needs_time(problem: Problem) -> bool:
+    """Whether the model has a time dimension: windows, shifts, depot hours, duration limits or costs."""
+    return bool(problem.attributes & {"time_windows", "duration_limit"}) or any(
+        vt.cost_per_duration > 0 for vt in problem.vehicle_types)
 
 
 def _horizon(problem: Problem) -> float:
-    """An upper bound on every time of a sensible schedule: the latest finite time value of the problem
-    (waiting only ever lasts until a window or shift opens) plus every service and the longest trip out of
-    each node."""
-    values = np.concatenate([problem.time_windows.ravel(), problem.depot_windows.ravel(),
-                             np.array([x for vt in problem.vehicle_types for x in vt.shift])])
-    finite = values[np.isfinite(values)]
-    base = float(finite.max()) if len(finite) else 0.0
-    return base + float(problem.service_time.sum() + problem.duration.max(axis=1).sum()) + 1.0
+    """The time dimension's capacity, in problem units: :attr:`Problem.horizon` (no sensible schedule goes
+    beyond it; later window ends and shift ends are clamped to it) plus one."""
+    return problem.horizon + 1.0
 
 
 def _cost_bound(problem: Problem, n_vehicles: int) -> float:
     """An upper bound on the cost of any plan, in problem units."""
     vts = problem.vehicle_types
-    longest = float(problem.distance.max(axis=1).sum())
+    longest = problem.longest_route
     per_vehicle = max(vt.fixed_cost + vt.cost_per_distance * longest + vt.cost_per_duration * _horizon(problem)
                       for vt in vts)
     return n_vehicles * per_vehicle + float(problem.prize.sum()) + 1.0
@@ -123,15 +126,24 @@ def _cost_bound(problem: Problem, n_vehicles: int) -> float:
 def scales(problem: Problem, n_vehicles: int) -> Scales:
     """The scaling factors: 1 when the values are integers, else the largest power of ten up to 1000 (time)
     or 10**6 (cost) that keeps every scaled total below 1e15; for costs, the smallest power of ten that makes
-    every cost integral is used when there is one."""
-    horizon = _horizon(problem) + float(problem.distance.max(axis=1).sum())
+    every cost integral is used when there is one. Raises :class:`SolverError` when the totals (times,
+    distances, loads, costs) exceed 1e15 even unscaled: OR-Tools' 64-bit integers would overflow."""
+    horizon = _horizon(problem) + problem.longest_route
+    loads = float(problem.delivery.sum(dtype=float) + problem.pickup.sum(dtype=float))
+    bound = _cost_bound(problem, n_vehicles)
+    modelled = (("times", _horizon(problem) if _needs_time(problem) else 0.0),
+                ("distances", problem.longest_route if "distance_limit" in problem.attributes else 0.0),
+                ("loads", loads), ("costs", bound))
+    for what, total in modelled:
+        if total > _MAX_INT:
+            raise SolverError(f'solver "ortools" does not support this problem: its {what} add up to {total:.3g}, '
+                              f"beyond the {_MAX_INT:.0e} that OR-Tools' integers hold; try the aco solver")
     time_scale = 1
     if not _integral(_time_values(problem)) or not _integral(problem.distance.ravel()):
         time_scale = 1000
         while time_scale > 1 and horizon * time_scale > _MAX_INT:
             time_scale //= 10
     vts = problem.vehicle_types
-    bound = _cost_bound(problem, n_vehicles)
     limit = 10**6
     while limit > 1 and bound * limit > _MAX_INT:
         limit //= 10
@@ -253,9 +265,9 @@ def fleet(problem: Problem, feasible: np.ndarray, bound: int | None = None) -> t
     vtype: list[int] = []
     for t, vt in enumerate(problem.vehicle_types):
         if vt.count is not None:
-            k = vt.count
+            k = vt.count  # at most the number of clients (the model makes a larger count unlimited)
         else:
-            k = bound if bound is not None else default_vehicle_bound(problem, t, feasible[t])
+            k = default_vehicle_bound(problem, t, feasible[t]) if bound is None else min(bound, problem.n_clients)
             bounds[vt.id] = k
         vtype += [t] * k
     return vtype, bounds
@@ -487,10 +499,11 @@ def _ceil(x: np.ndarray, scale: int) -> np.ndarray:
 
 
 def _floor(x: float, scale: int, cap: int) -> int:
-    """Round a limit ``x * scale`` down; infinite limits become ``cap``."""
-    if not math.isfinite(x):
+    """Round a limit ``x * scale`` down; limits at or beyond ``cap`` (infinite ones too) become ``cap``."""
+    scaled = x * scale
+    if not scaled < cap:
         return cap
-    return int(min(cap, math.floor(x * scale + 1e-6)))
+    return min(cap, math.floor(scaled + 1e-6))
 
 
 class _Model:
@@ -543,8 +556,7 @@ class _Model:
 
         # Time.
         attrs = p.attributes
-        need_time = bool(attrs & {"time_windows", "duration_limit"}) or any(vt.cost_per_duration > 0 for vt in vts)
-        if need_time:
+        if _needs_time(p):
             self._add_time(dur, service, client_idx, starts, ends)
 
         # Distance limit.

@@ -91,20 +91,29 @@ def _integral(values: np.ndarray, scale: int = 1) -> bool:
 
 
 def _time_values(problem: Problem) -> np.ndarray:
+    """Every value scaled by ``unit``; limits that bind nothing (:func:`_limit`) are inf."""
     vts = problem.vehicle_types
+    windows = problem.time_windows
+    horizon, longest = problem.horizon, problem.longest_route
     return np.concatenate([
-        problem.distance.ravel(), problem.duration.ravel(), problem.service_time, problem.time_windows.ravel(),
-        problem.depot_windows.ravel(),
-        np.array([x for vt in vts for x in (*vt.shift, vt.max_duration, vt.max_distance)], dtype=float),
+        problem.distance.ravel(), problem.duration.ravel(), problem.service_time, windows[:, :, 0].ravel(),
+        [_limit(x, horizon) for x in windows[:, :, 1].ravel()], problem.depot_windows[:, 0],
+        [_limit(x, horizon) for x in problem.depot_windows[:, 1]],
+        np.array([x for vt in vts for x in (vt.shift[0], _limit(vt.shift[1], horizon),
+                                            _limit(vt.max_duration, horizon), _limit(vt.max_distance, longest))],
+                 dtype=float),
     ])
+
+
+def _limit(x: float, reach: float) -> float:
+    """A limit at or beyond ``reach`` (:attr:`Problem.horizon` for times, :attr:`Problem.longest_route` for
+    distances) binds no plan: inf, which PyVRP gets as its unbounded default."""
+    return x if x < reach else math.inf
 
 
 def _cost_bound(problem: Problem) -> float:
     """An upper bound on the cost of any sensible plan, in problem units (one route per client at most)."""
-    values = _time_values(problem)
-    finite = values[np.isfinite(values)]
-    horizon = float(finite.max(initial=0.0) + problem.service_time.sum() + problem.duration.max(axis=1).sum())
-    longest = float(problem.distance.max(axis=1).sum())
+    horizon, longest = problem.horizon, problem.longest_route
     n = max(problem.n_clients, 1)
     per_plan = max(n * vt.fixed_cost + vt.cost_per_distance * longest + n * vt.cost_per_duration * horizon
                    for vt in problem.vehicle_types)
@@ -133,10 +142,18 @@ def scales(problem: Problem, unit: int | None = None) -> Scales:
     cost = next((10**j for j in range(round(math.log10(cap)) + 1)
                  if _integral(coefs, 10**j) and _integral(lump, 10**j)), cap)
     bound = _cost_bound(problem)
+    # Times, distances and loads are scaled by unit, costs by unit * cost; every scaled total stays <= 1e15.
+    reach = max(problem.horizon, problem.longest_route,
+                float((problem.delivery.sum(axis=0, dtype=float) + problem.pickup.sum(axis=0, dtype=float)).max(
+                    initial=0.0)))
     while cost > 1 and bound * unit * cost > _MAX_TOTAL:
         cost //= 10
-    while unit > 1 and bound * unit * cost > _MAX_TOTAL:
+    while unit > 1 and max(bound * cost, reach) * unit > _MAX_TOTAL:
         unit //= 10
+    for what, total in (("times, distances and loads", reach), ("costs", bound)):
+        if total > _MAX_TOTAL:
+            raise SolverError(f'solver "pyvrp" does not support this problem: its {what} add up to {total:.3g}, '
+                              f"beyond the {_MAX_TOTAL:.0e} that PyVRP's integers hold; try the aco solver")
     return Scales(int(unit), int(cost))
 
 
@@ -145,8 +162,10 @@ def _up(x: Any, scale: int) -> np.ndarray:
     return np.ceil(np.asarray(x, dtype=float) * scale - 1e-6).astype(np.int64)
 
 
-def _down(x: float, scale: int) -> int | None:
-    """Round a limit ``x * scale`` down; None for an infinite limit (PyVRP's default: unbounded)."""
+def _down(x: float, scale: int, reach: float) -> int | None:
+    """Round a limit ``x * scale`` down; None for a limit that binds nothing (:func:`_limit`: PyVRP's default,
+    unbounded)."""
+    x = _limit(x, reach)
     if not math.isfinite(x):
         return None
     return math.floor(x * scale + 1e-6)
@@ -181,8 +200,9 @@ class _Model:
 
         # Depots: vrpkit depots, then end copies that open at 0, then the sink.
         opens = [int(_up(d.time_window[0], s)) for d in p.depots]
+        horizon = p.horizon
         closes = [None if c is None else max(c, o)  # a window narrower than one unit keeps its start
-                  for c, o in zip((_down(d.time_window[1], s) for d in p.depots), opens, strict=True)]
+                  for c, o in zip((_down(d.time_window[1], s, horizon) for d in p.depots), opens, strict=True)]
         depots = [pyvrp.Depot(d, tw_early=opens[d], **_late(closes[d]), name=p.depots[d].id) for d in range(nd)]
         end_copy: dict[int, int] = {}
         for e in sorted({int(e) for e in ends if e >= 0}):
@@ -205,7 +225,7 @@ class _Model:
         for i, c in enumerate(p.clients):
             (a, b), = c.time_windows
             early = int(_up(a, s))
-            late = _down(b, s)
+            late = _down(b, s, horizon)
             clients.append(pyvrp.Client(
                 nd + i, delivery=delivery[i].tolist(), pickup=pickup[i].tolist(), service_duration=int(service[i]),
                 tw_early=early, **_late(None if late is None else max(late, early)),
@@ -216,7 +236,7 @@ class _Model:
         for t, vt in enumerate(vts):
             start, end = int(p.vehicle_start[t]), int(ends[t])
             early = max(int(_up(vt.shift[0], s)), opens[start])
-            shift_end = _down(vt.shift[1], s)
+            shift_end = _down(vt.shift[1], s, horizon)
             start_late = min(x for x in (shift_end, closes[start], _INT_MAX) if x is not None)
             end_close = closes[end] if end >= 0 else None
             if early > start_late or (end_close is not None and end_close < early):
@@ -224,11 +244,12 @@ class _Model:
             kwargs: dict[str, Any] = {}
             if shift_end is not None:
                 kwargs["tw_late"] = shift_end
-            for key, value in (("shift_duration", _down(vt.max_duration, s)),
-                               ("max_distance", _down(vt.max_distance, s))):
+            for key, value in (("shift_duration", _down(vt.max_duration, s, horizon)),
+                               ("max_distance", _down(vt.max_distance, s, p.longest_route))):
                 if value is not None:
                     kwargs[key] = value
-            capacity = [int(c * s) if math.isfinite(c) else int(b) for c, b in zip(cap[t], big, strict=True)]
+            # A capacity above everything the clients load binds nothing: clamped to that total.
+            capacity = [int(min(c * s, b)) for c, b in zip(cap[t], big, strict=True)]
             types.append(pyvrp.VehicleType(
                 num_available=vt.count if vt.count is not None else max(n, 1),
                 capacity=capacity if limited else [],

@@ -7,6 +7,36 @@ the data (:attr:`Problem.attributes`, :attr:`Problem.variant`), never declared.
 
 Units: planar and explicit problems are unit-free (durations equal distances unless a duration matrix or a
 speed is given); ``haversine`` gives metres and seconds, so the times of a lon/lat problem are in seconds.
+
+Numeric limits (:data:`MAX_VALUE` is 1e15): every number is checked when the problem is built, and a value
+out of range raises :class:`ValidationError` naming the field. A bound that no plan can reach is no bound.
+
+=======================================================  ==========================  ==============================
+field                                                    accepted                    beyond that
+=======================================================  ==========================  ==============================
+``count``                                                integer >= 1                above the number of clients:
+                                                                                     unlimited (stored as None)
+``capacity``, ``delivery``, ``pickup``                   integers 0 .. MAX_VALUE,    refused
+                                                         deliveries (and pickups)
+                                                         summed over the clients
+                                                         at most MAX_VALUE too
+``service_time``, window and shift starts                0 .. MAX_VALUE              refused
+window ends (clients, depots), shift end                 start .. inf                at or beyond
+                                                                                     :attr:`Problem.horizon`: no
+                                                                                     bound
+``max_duration``                                         0 .. inf                    at or beyond ``horizon``: no
+                                                                                     bound
+``max_distance``                                         0 .. inf                    at or beyond
+                                                                                     :attr:`Problem.longest_route`:
+                                                                                     no bound
+``fixed_cost``, ``cost_per_distance``,                   0 .. MAX_VALUE              refused
+``cost_per_duration``, ``prize``
+distance and duration matrix entries                     0 .. MAX_VALUE              refused
+=======================================================  ==========================  ==============================
+
+So every time, distance, load and cost a plan adds up stays finite in floating point. Solvers that work on
+integers (``ortools``, ``pyvrp``) treat bounds beyond reach as absent and refuse, with a
+:class:`~vrpkit.errors.SolverError`, a problem whose totals do not fit their integers even unscaled.
 """
 
 from __future__ import annotations
@@ -24,6 +54,8 @@ import numpy as np
 from vrpkit.errors import ValidationError
 
 INF = math.inf
+MAX_VALUE = 1e15
+"""The largest finite value of a bounded numeric field (see the module docstring for each field's range)."""
 Window = tuple[float, float]
 Coordinates = Literal["planar", "lonlat"]
 Backhaul = Literal["strict", "mixed"]
@@ -113,7 +145,8 @@ class VehicleType:
 
     def __post_init__(self) -> None:
         cap = self.capacity
-        object.__setattr__(self, "capacity", (cap,) if isinstance(cap, int | np.integer) else tuple(cap))
+        single = isinstance(cap, int | np.integer | float | np.floating)
+        object.__setattr__(self, "capacity", (cap,) if single else tuple(cap))
         object.__setattr__(self, "shift", tuple(self.shift))
 
     @property
@@ -138,16 +171,24 @@ ATTRIBUTES = (
 """Every attribute :attr:`Problem.attributes` may contain."""
 
 
-def _check_number(path: str, value: Any, *, minimum: float | None = 0.0, finite: bool = True) -> float:
+def _check_number(path: str, value: Any, *, minimum: float | None = 0.0, maximum: float | None = MAX_VALUE,
+                  finite: bool = True) -> float:
+    """``value`` as a float; ``finite`` False accepts any value up to infinity (a bound), else it must lie in
+    ``[minimum, maximum]`` (None: no limit)."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise ValidationError(path, f"expected a number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond the float range
+        value = INF if value > 0 else -INF
     if math.isnan(value):
         raise ValidationError(path, "NaN is not a number")
     if finite and math.isinf(value):
         raise ValidationError(path, f"{value} is not finite")
     if minimum is not None and value < minimum:
         raise ValidationError(path, f"{_fmt(value)} < {_fmt(minimum)}")
+    if finite and maximum is not None and value > maximum:
+        raise ValidationError(path, f"{value:g} > {maximum:g} (the largest value vrpkit accepts)")
     return value
 
 
@@ -165,10 +206,20 @@ def _check_amounts(path: str, values: tuple[Any, ...]) -> None:
     for value in values:
         if isinstance(value, bool) or not isinstance(value, int | np.integer | float | np.floating):
             raise ValidationError(path, f"expected integers, got {value!r}")
-        if not math.isfinite(value) or value != int(value):
+        if not isinstance(value, int | np.integer) and (not math.isfinite(value) or value != int(value)):
             raise ValidationError(path, f"expected integers, got {value!r}")
         if value < 0:
             raise ValidationError(path, f"{_fmt(value)} < 0")
+        if value > MAX_VALUE:
+            raise ValidationError(path, f"{_short(value)} > {MAX_VALUE:g} (the largest amount vrpkit accepts)")
+
+
+def _short(value: Any) -> str:
+    """A number for a message, also an integer beyond the float range."""
+    try:
+        return f"{float(value):g}"
+    except OverflowError:
+        return f"an integer of {len(str(abs(int(value))))} digits"
 
 
 def _fmt(value: float) -> str:
@@ -182,8 +233,8 @@ def _check_location(path: str, location: Any, coordinates: str) -> tuple[float, 
         return None
     if not isinstance(location, Sequence) or isinstance(location, str) or len(location) != 2:
         raise ValidationError(path, f"expected [x, y], got {location!r}")
-    x = _check_number(path, location[0], minimum=None)
-    y = _check_number(path, location[1], minimum=None)
+    x = _check_number(path, location[0], minimum=None, maximum=None)
+    y = _check_number(path, location[1], minimum=None, maximum=None)
     if coordinates == "lonlat" and not (-180 <= x <= 180 and -90 <= y <= 90):
         raise ValidationError(path, f"[{_fmt(x)}, {_fmt(y)}] is not a [lon, lat] position")
     return (x, y)
@@ -245,11 +296,14 @@ class Problem:
         if not self.vehicle_types:
             raise ValidationError("vehicle_types", "at least one vehicle type is needed")
         seen: dict[str, str] = {}
+        depots = []  # the entities with their numbers as checked: floats (a huge int is a float or inf)
         for d, depot in enumerate(self.depots):
             path = f"depots[{d}]"
             _check_id(f"{path}.id", depot.id, seen)
             _check_location(f"{path}.location", depot.location, self.coordinates)
-            _check_window(f"{path}.time_window", depot.time_window)
+            window = _check_window(f"{path}.time_window", depot.time_window)
+            depots.append(depot if window == depot.time_window else replace(depot, time_window=window))
+        object.__setattr__(self, "depots", tuple(depots))
         dims = {len(vt.capacity) for vt in self.vehicle_types if vt.capacity}
         if len(dims) > 1:
             raise ValidationError("vehicle_types", f"capacities have different dimensions {sorted(dims)}")
@@ -261,6 +315,8 @@ class Problem:
         set_(self, "n_dims", n_dims)
         depot_ids = {depot.id for depot in self.depots}
         client_seen: dict[str, str] = dict(seen)
+        totals = {"delivery": [0] * n_dims, "pickup": [0] * n_dims}
+        clients = []
         for i, client in enumerate(self.clients):
             path = f"clients[{i}]"
             _check_id(f"{path}.id", client.id, client_seen)
@@ -272,34 +328,49 @@ class Problem:
                     raise ValidationError(
                         f"{path}.{name}", f"{len(values)} values, expected {n_dims} (capacity dimensions)"
                     )
-            _check_number(f"{path}.service_time", client.service_time)
-            _check_number(f"{path}.prize", client.prize)
+                total = totals[name]
+                for k, value in enumerate(values):
+                    total[k] += int(value)
+                    if total[k] > MAX_VALUE:
+                        raise ValidationError(f"{path}.{name}", f"total {name} up to here {_short(total[k])} > "
+                                              f"{MAX_VALUE:g} (the largest total vrpkit accepts)")
+            service = _check_number(f"{path}.service_time", client.service_time)
+            prize = _check_number(f"{path}.prize", client.prize)
             if not isinstance(client.required, bool | np.bool_):
                 raise ValidationError(f"{path}.required", f"expected true or false, got {client.required!r}")
             windows = client.time_windows
             if not windows:
                 raise ValidationError(f"{path}.time_windows", "at least one window is needed")
             previous_end = -INF
+            checked = []
             for k, window in enumerate(windows):
                 wpath = f"{path}.time_window" if len(windows) == 1 else f"{path}.time_windows[{k}]"
                 start, end = _check_window(wpath, window)
                 if start <= previous_end:
                     raise ValidationError(wpath, f"start {_fmt(start)} <= end of the previous window")
                 previous_end = end
+                checked.append((start, end))
             if self.backhaul == "strict" and any(client.delivery) and any(client.pickup):
                 raise ValidationError(
                     f"{path}.pickup", "with strict backhaul a client has a delivery or a pickup, not both"
                 )
+            numbers = {"service_time": service, "prize": prize, "time_windows": tuple(checked)}
+            same = all(getattr(client, k) == x for k, x in numbers.items())
+            clients.append(client if same else replace(client, **numbers))
+        object.__setattr__(self, "clients", tuple(clients))
         resolved = []
         for v, vt in enumerate(self.vehicle_types):
             path = f"vehicle_types[{v}]"
             _check_id(f"{path}.id", vt.id, {})
             if vt.id in {t.id for t in self.vehicle_types[:v]}:
                 raise ValidationError(f"{path}.id", f'duplicate id "{vt.id}"')
-            if vt.count is not None and (
-                isinstance(vt.count, bool) or not isinstance(vt.count, int | np.integer) or vt.count < 1
+            count = vt.count
+            if count is not None and (
+                isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 1
             ):
-                raise ValidationError(f"{path}.count", f"expected a positive integer, got {vt.count!r}")
+                raise ValidationError(f"{path}.count", f"expected a positive integer, got {count!r}")
+            if count is not None and count > self.n_clients:
+                count = None  # no plan uses more vehicles than there are clients: the same as unlimited
             _check_amounts(f"{path}.capacity", vt.capacity)
             start = self.depots[0].id if vt.start_depot is None else vt.start_depot
             if start not in depot_ids:
@@ -307,12 +378,15 @@ class Problem:
             end = start if vt.end_depot is SAME_AS_START else vt.end_depot
             if end is not None and end not in depot_ids:
                 raise ValidationError(f"{path}.end_depot", f'unknown depot "{end}"')
-            _check_window(f"{path}.shift", vt.shift)
-            _check_number(f"{path}.max_duration", vt.max_duration, finite=False)
-            _check_number(f"{path}.max_distance", vt.max_distance, finite=False)
-            for name in ("fixed_cost", "cost_per_distance", "cost_per_duration"):
-                _check_number(f"{path}.{name}", getattr(vt, name))
-            resolved.append(replace(vt, start_depot=start, end_depot=end))
+            numbers = {
+                "shift": _check_window(f"{path}.shift", vt.shift),
+                "max_duration": _check_number(f"{path}.max_duration", vt.max_duration, finite=False),
+                "max_distance": _check_number(f"{path}.max_distance", vt.max_distance, finite=False),
+                **{name: _check_number(f"{path}.{name}", getattr(vt, name))
+                   for name in ("fixed_cost", "cost_per_distance", "cost_per_duration")},
+            }
+            resolved.append(replace(vt, count=None if count is None else int(count), start_depot=start,
+                                    end_depot=end, capacity=tuple(int(c) for c in vt.capacity), **numbers))
         set_(self, "vehicle_types", tuple(resolved))
 
     def _resolve_matrices(self) -> None:
@@ -441,6 +515,23 @@ class Problem:
         ends = [-1 if v.end_depot is None else self.depot_index[v.end_depot] for v in self.vehicle_types]
         return _readonly(np.array(ends, dtype=np.int64))
 
+    @cached_property
+    def horizon(self) -> float:
+        """An upper bound on every time of a schedule that waits only until windows and shifts open: the latest
+        opening time (client window starts, depot opening times, shift starts), plus every service time, plus
+        the longest trip out of each node. A window end, depot closing time, shift end or ``max_duration`` at
+        or beyond it binds no such schedule."""
+        starts = np.concatenate([self.time_windows[:, :, 0].ravel(), self.depot_windows[:, 0],
+                                 np.array([vt.shift[0] for vt in self.vehicle_types])])
+        trips = self.duration.max(axis=1).sum()
+        return float(starts.max(initial=0.0) + self.service_time.sum() + trips)
+
+    @cached_property
+    def longest_route(self) -> float:
+        """An upper bound on the distance of every route (each node is left at most once: the sum of the
+        longest arc out of each node). A ``max_distance`` at or beyond it binds no route."""
+        return float(self.distance.max(axis=1).sum())
+
     # -- variant ----------------------------------------------------------------------------------------
 
     @cached_property
@@ -551,4 +642,9 @@ def _as_matrix(path: str, value: Any, n: int) -> np.ndarray:
     if len(bad):
         i, j = bad[0]
         raise ValidationError(f"{path}[{i}][{j}]", f"{array[i, j]} is not a finite non-negative number")
+    big = np.argwhere(array > MAX_VALUE)
+    if len(big):
+        i, j = big[0]
+        raise ValidationError(f"{path}[{i}][{j}]", f"{array[i, j]:g} > {MAX_VALUE:g} (the largest value vrpkit "
+                                                    "accepts)")
     return array
