@@ -496,6 +496,8 @@ def test_format_from_content_whatever_the_suffix(tmp_path: Path) -> None:
     assert detect_format((OWN / "small_vrplib.txt").read_text()) == "vrplib"
     assert detect_format(SOLOMON) == "solomon"
     assert detect_format("hello\nworld\n") is None
+    assert detect_format(SOLOMON.replace("TINY", "TINY: a name line with a colon")) == "solomon"
+    assert detect_format("NAME : cut\nDIMENSION : 4\n") == "vrplib"  # cut before its first section
     problem = read_problem(OWN / "small_vrplib.txt")
     assert (problem.name, problem.variant) == ("small", "VRPTW")
     assert problem.distance.tolist() == [[0, 4, 6, 5], [3, 0, 2, 7], [6, 3, 0, 4], [5, 6, 2, 0]]

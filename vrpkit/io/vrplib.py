@@ -9,7 +9,7 @@ use: for a ``.vrp`` that is the node id minus one (the depot of an X instance is
 
 Format. :func:`vrpkit.io.read_problem` tells the formats apart by content, whatever the suffix (PyVRP names
 VRPLIB files ``.txt``, ``.tsp``, ``.gtsp``): ``KEY : value`` header lines or ``*_SECTION`` lines make a VRPLIB
-file, ``VEHICLE`` and ``CUSTOMER`` blocks a Solomon file (see :func:`detect_format`).
+file, ``VEHICLE`` and ``CUSTOMER`` blocks a Solomon file (see :func:`detect_format`). A ``.json`` file is JSON.
 
 Conventions of the VRPLIB sets, by the file's ``TYPE`` (PyVRP/Instances and PyVRP's tests; see
 ``shared/data/README.md``). ``round`` is how ``EUC_2D`` edges are rounded (``round=`` overrides it: ``none``
@@ -32,8 +32,12 @@ CVRPTW    dimacs     1      Solomon in VRPLIB form (PyVRP's ``RC208.vrp``); ``.s
 PyVRP's own reader rounds nothing by default (``round_func="none"``); its tests and benchmarks read RC208
 with ``dimacs``, X-n101-50-k13 (VRPB) with ``round`` and PR11A (MDVRPTW) with ``trunc``. PyVRP's ``dimacs`` and
 ``exact`` scale the data to integers (x10, x1000); here distances stay in the file's units, and the PCVRPTW and
-MDVRPTW ``.sol`` files state integer costs in those scaled units, while the VRPTW and CVRPTW files (BKS from
-CVRPLIB) state costs in the file's units. :func:`write_sol` writes costs in the same units
+MDVRPTW ``.sol`` files state integer costs in those scaled units, while the VRPTW files (BKS from CVRPLIB) and
+PyVRP's ``RC208.sol`` state costs in the file's units. One file follows none of the set conventions: PyVRP's
+``tests/data/X115-HVRP.sol`` states PyVRP's own integer objective under ``exact`` (x1000 distances times the
+x100 unit costs: the evaluator's cost under ``round="exact"`` x 100000); the HFVRP row is that of
+PyVRP/Instances. Edges that are not ``EUC_2D`` keep their own rule (``EXPLICIT`` as given, ``EXACT_2D``,
+``FLOOR_2D``, ``CEIL_2D``), and another ``round`` for them is refused. :func:`write_sol` writes costs in the same units
 (``cost_scale``; :func:`sol_cost_scale_of` gives it for a problem file), so a ``.sol`` read and written back
 keeps its cost; :func:`sol_cost_matches` compares a stated cost with the evaluator's at the file's precision.
 
@@ -130,20 +134,23 @@ def sol_cost_scale(kind: str | None) -> float:
 
 # -- reading files ---------------------------------------------------------------------------------------
 
-_VRPLIB_LINE = re.compile(r"^\s*(?:[A-Za-z_]+\s*:|[A-Z_]+_SECTION\b)", re.MULTILINE)
-_SOLOMON_BLOCK = re.compile(r"^\s*VEHICLE\s*$.*^\s*CUSTOMER\b", re.MULTILINE | re.DOTALL)
+_SECTION_LINE = re.compile(r"^\s*[A-Z_]+_SECTION\b", re.MULTILINE)
+_SPEC_LINE = re.compile(r"^\s*[A-Za-z_]+\s*:", re.MULTILINE)
+_SOLOMON_BLOCKS = re.compile(r"^\s*VEHICLE\s*$.*^\s*CUSTOMER\b", re.MULTILINE | re.DOTALL)
 
 
 def detect_format(text: str) -> str | None:
     """``"vrplib"``, ``"solomon"`` or None (neither), from a file's content.
 
-    VRPLIB: a ``KEY : value`` header line or a ``*_SECTION`` line. Solomon: a ``VEHICLE`` line, later a
-    ``CUSTOMER`` line, and no VRPLIB line.
+    VRPLIB: a ``*_SECTION`` line; else Solomon: a ``VEHICLE`` line and later a ``CUSTOMER`` line; else VRPLIB
+    again when there is a ``KEY : value`` line (a file cut before its first section).
     """
-    if _VRPLIB_LINE.search(text):
+    if _SECTION_LINE.search(text):
         return "vrplib"
-    if _SOLOMON_BLOCK.search(text):
+    if _SOLOMON_BLOCKS.search(text):
         return "solomon"
+    if _SPEC_LINE.search(text):
+        return "vrplib"
     return None
 
 
