@@ -37,9 +37,11 @@ PyVRP's ``RC208.sol`` state costs in the file's units. One file follows none of 
 ``tests/data/X115-HVRP.sol`` states PyVRP's own integer objective under ``exact`` (x1000 distances times the
 x100 unit costs: the evaluator's cost under ``round="exact"`` x 100000); the HFVRP row is that of
 PyVRP/Instances. Edges that are not ``EUC_2D`` keep their own rule (``EXPLICIT`` as given, ``EXACT_2D``,
-``FLOOR_2D``, ``CEIL_2D``), and another ``round`` for them is refused. :func:`write_sol` writes costs in the same units
-(``cost_scale``; :func:`sol_cost_scale_of` gives it for a problem file), so a ``.sol`` read and written back
-keeps its cost; :func:`sol_cost_matches` compares a stated cost with the evaluator's at the file's precision.
+``FLOOR_2D``, ``CEIL_2D``), and another ``round`` for them is refused.
+
+:func:`write_sol` writes costs in the same units (``cost_scale``; :func:`sol_cost_scale_of` gives it for a
+problem file), so a ``.sol`` read and written back keeps its cost; :func:`sol_cost_matches` compares a stated
+cost with the evaluator's at the file's precision.
 
 Depots. Without a ``DEPOT_SECTION`` the first node is the depot (PyVRP's rule; TSP instances, VRPSPD).
 
