@@ -423,6 +423,7 @@ def test_solomon_bks(path: Path) -> None:
     assert evaluation.feasible, evaluation.violations[:3]
     assert f"{evaluation.cost:.4f}" == row["distance"]
     assert evaluation.n_vehicles == int(row["vehicles"])
+    assert sol_cost_scale_of(path) == 1.0 and sol_cost_matches(solution.stats["cost"], evaluation.cost)
 
 
 @pytest.mark.parametrize("path", _files(VARIANTS_DIR, "*/*.vrp"))
@@ -434,6 +435,8 @@ def test_variant_bks(path: Path) -> None:
     assert evaluation.feasible, evaluation.violations[:3]
     cost = evaluation.cost * sol_cost_scale(kind)
     expected = solution.stats["cost"]
+    assert sol_cost_scale_of(path) == sol_cost_scale(kind) and sol_cost_matches(expected, evaluation.cost,
+                                                                                 sol_cost_scale(kind))
     if kind == "HFVRP":  # original units, printed to 2 decimals
         assert round(cost, 2) == expected
     else:  # integers in the set's scaled units
