@@ -20,8 +20,13 @@ the best plan has not improved for ``restart`` iterations.
 Reproducibility: the same seed and ``iterations`` (with a time limit that is not reached) give the same plan
 on the same machine. The time limit counts everything from the call: an iteration starts only when the
 ants are expected to be built before it is reached, and the local search stops at it (after its current
-pass). Compiled code is cached on disk; the first run on a machine compiles it (about a minute, which the
-time limit of that run then does not cover).
+pass).
+
+Compiled code: built once with ``python -m vrpkit.solvers.build`` (see :mod:`vrpkit.solvers.build`). A run
+that finds it not built never compiles in the foreground: it starts the build in the background and runs
+the same colony interpreted (``stats["compiled"]`` False, ``stats["interpreted_iterations"]``), checking the
+time after each ant and each client of the local search (which then leaves out route elimination and the
+vehicle type and window moves), and goes on compiled as soon as the build is done.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numba as nb
 import numpy as np
+from vrpkit.solvers.build import COMMAND, Watch, build, compiled_or_interpreted, interpreted
 from vrpkit.solvers.localsearch import CPD, FIRST, LocalSearch, cat, same_window, score, unsupported
 
 from vrpkit.diagnose import diagnose
@@ -124,27 +130,37 @@ class ACOSolver:
             return _torch_backend().solve_torch(problem, self, device=self.device, time_limit=time_limit,
                                                 seed=seed, progress=progress)
         started = time.perf_counter()
-        if warm_up():
-            started = time.perf_counter()  # compiled now: not counted
+        deadline = started + time_limit
         reasons = diagnose(problem)
         if reasons:
             raise NoSolutionError("no feasible plan exists", reasons)
         if problem.n_clients == 0:
             return Solution((), {"iterations": 0})
-        colony = Colony(problem, self, seed)
-        deadline = started + time_limit
+        colony = Colony(problem, self, seed, compiled=compiled_or_interpreted())
+        watch = None if colony.compiled else Watch()
+        interpreted_iterations = 0
         while True:
             improved = colony.iterate(deadline)
             if improved and progress is not None and colony.best_violation == 0:
                 progress.update(colony.best_cost)
             if self.iterations is not None and colony.iteration >= self.iterations:
                 break
+            if watch is not None:
+                interpreted_iterations = colony.iteration
+                if watch.ready():
+                    colony.use_compiled()
+                    watch = None
             if time.perf_counter() + colony.construct_seconds >= deadline:
                 break
         if colony.best is None or colony.best_violation > 0:
-            raise NoSolutionError("no feasible plan found", [colony.failure_reason()])
+            reason = colony.failure_reason()
+            if watch is not None:
+                reason += f" (the compiled code is not built: run {COMMAND})"
+            raise NoSolutionError("no feasible plan found", [reason])
         stats = {"iterations": colony.iteration, "restarts": colony.restarts, "aco_cost": colony.best_cost,
-                 "local_search_moves": colony.ls.moves}
+                 "local_search_moves": colony.ls.moves, "compiled": interpreted_iterations == 0}
+        if interpreted_iterations:
+            stats["interpreted_iterations"] = interpreted_iterations
         return Solution(tuple(colony.best), stats)
 
     def solve_many(self, problems: Sequence[Problem], *, time_limit: float, seed: int = 0
@@ -218,13 +234,15 @@ def _torch_backend() -> Any:
 
 
 class Colony:
-    """The state of one run: pheromone, the best plan, the local search."""
+    """The state of one run: pheromone, the best plan, the local search; compiled, or interpreted until
+    :meth:`use_compiled` (see the module docstring)."""
 
-    def __init__(self, problem: Problem, params: ACOSolver, seed: int) -> None:
+    def __init__(self, problem: Problem, params: ACOSolver, seed: int, *, compiled: bool = True) -> None:
         self.problem = problem
         self.params = params
+        self.compiled = compiled
         self.rng = np.random.default_rng(seed)
-        self.ls = LocalSearch(problem, granularity=params.granularity)
+        self.ls = LocalSearch(problem, granularity=params.granularity, compiled=compiled)
         data = self.ls.data
         self.cfg = self.ls.cfg
         n, nd = problem.n_clients, problem.n_depots
@@ -264,6 +282,10 @@ class Colony:
         self.pick_c = np.zeros((ants, self.pick_w.shape[1]), np.int64)
         self.pick_v = np.zeros((ants, self.pick_w.shape[1]), np.int64)
 
+    def use_compiled(self) -> None:
+        """Go on with the compiled code (built meanwhile)."""
+        self.compiled = self.ls.compiled = True
+
     def failure_reason(self) -> str:
         if self.best is None:
             return "no ant built a plan"
@@ -282,14 +304,12 @@ class Colony:
         rand = self.rng.random((p.ants, 2 * n + 2))
         weights = self.weights()
         built = time.perf_counter()
-        construct(self.data.dist, self.data.dur, self.cfg, self.data.alt, self.data.start, self.data.end,
-                  self.data.vt, self.data.cl, weights, self.cand, self.counts, self.start_nodes, self.end_nodes,
-                  rand, self.out_seq, self.out_offsets, self.out_types, self.out_routes, self.out_cost,
-                  self.out_missing, self.visited, self.used, self.scratch, self.pick_w, self.pick_c,
-                  self.pick_v, self.fill)
+        ants = self._construct(weights, rand, deadline)
+        if ants == 0:
+            return False
         self.construct_seconds = time.perf_counter() - built
         self.iteration += 1
-        order = np.lexsort((self.out_cost, self.out_missing))
+        order = np.lexsort((self.out_cost[:ants], self.out_missing[:ants]))
         iter_best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray] | None = None
         for a in order[:max(1, p.ls_ants)]:
             r = int(self.out_routes[a])
@@ -322,6 +342,24 @@ class Colony:
             self.stale = 0
             self.restarts += 1
         return improved
+
+    def _construct(self, weights: np.ndarray, rand: np.ndarray, deadline: float) -> int:
+        """Build the ants' plans; returns how many were built: all of them compiled, interpreted those built
+        before the deadline (one ant at a time)."""
+        d = self.data
+        fixed = (d.dist, d.dur, self.cfg, d.alt, d.start, d.end, d.vt, d.cl, weights, self.cand, self.counts,
+                 self.start_nodes, self.end_nodes)
+        per_ant = (rand, self.out_seq, self.out_offsets, self.out_types, self.out_routes, self.out_cost,
+                   self.out_missing, self.visited, self.used, self.scratch, self.pick_w, self.pick_c, self.pick_v)
+        if self.compiled:
+            construct(*fixed, *per_ant, self.fill)
+            return len(rand)
+        fn = interpreted(construct)
+        for a in range(len(rand)):
+            if time.perf_counter() >= deadline:
+                return a
+            fn(*fixed, *(x[a:a + 1] for x in per_ant), self.fill)
+        return len(rand)
 
     def _set_bounds(self) -> None:
         p = self.params
@@ -362,24 +400,10 @@ class Colony:
             np.clip(self.tau, self.tau_min, self.tau_max, out=self.tau)
 
 
-_warm = False
-
-
 def warm_up() -> bool:
-    """Load the compiled colony and local search from the disk cache once per process (running them on a
-    tiny problem). Returns True when that took long enough to have compiled them (the first run on a
-    machine, or after a change of the code)."""
-    global _warm
-    if _warm:
-        return False
-    _warm = True
-    started = time.perf_counter()
-    from vrpkit.model import Client, Depot, VehicleType
-
-    clients = tuple(Client(f"c{i}", (float(i), 1.0), delivery=1) for i in range(4))
-    tiny = Problem("warm-up", (Depot("d", (0.0, 0.0)),), clients, (VehicleType("v", capacity=2),))
-    Colony(tiny, ACOSolver(ants=2), 0).iterate(math.inf)
-    return time.perf_counter() - started > 10.0
+    """Load the compiled colony and local search in this process, compiling them when they are not built
+    (:func:`vrpkit.solvers.build.build`); returns True when it compiled."""
+    return build()
 
 
 def visibility(problem: Problem, beta: float, gamma: float) -> np.ndarray:

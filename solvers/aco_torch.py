@@ -28,7 +28,10 @@ device.
 Time and reproducibility: :func:`solve_many_torch` gives a batch of ``B`` problems ``B * time_limit`` seconds
 in all (``iterations`` may stop it earlier). The same seed, ``iterations`` and batch on the same device give
 the same plans (with a time limit that is not reached); a problem's plan depends on the other problems of
-its batch, which share one random stream.
+its batch, which share one random stream. The time limit counts from the call (the device's set-up
+included). When the compiled local search is not built, it runs interpreted for the whole run (checking the
+time after each client; ``stats["compiled"]`` False) while it builds in the background
+(:mod:`vrpkit.solvers.build`).
 
 Tensors are float64 (the local search's tolerances); the step loop reads the device once per step, to stop
 when every ant has finished. On the CPU, torch spreads each operation over its threads
@@ -46,6 +49,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from vrpkit.solvers.aco import candidate_lists, end_nodes, fill_mode, fleet_counts, visibility
+from vrpkit.solvers.build import compiled_or_interpreted
 from vrpkit.solvers.localsearch import (
     BACK,
     BAD,
@@ -233,7 +237,8 @@ class Plans(NamedTuple):
 class TorchColony:
     """The state of one batched run: pheromone per problem, the best plans, the local searches."""
 
-    def __init__(self, problems: Sequence[Problem], params: ACOSolver, device: torch.device, seed: int) -> None:
+    def __init__(self, problems: Sequence[Problem], params: ACOSolver, device: torch.device, seed: int, *,
+                 compiled: bool = True) -> None:
         keys = {shape_key(p) for p in problems}
         if len(keys) != 1:
             raise SolverError("aco (torch): a batch needs problems of one shape, got "
@@ -246,7 +251,8 @@ class TorchColony:
         self.B, self.A = len(problems), params.ants
         self.N, self.D, self.V, self.K, self.W = shape_key(p0)
         self.M = self.D + self.N
-        self.ls = [LocalSearch(p, granularity=params.granularity) for p in problems] if params.ls_ants else []
+        self.ls = ([LocalSearch(p, granularity=params.granularity, compiled=compiled) for p in problems]
+                   if params.ls_ants else [])
         self.use_ls = bool(self.ls)
         datas = [ls.data for ls in self.ls] if self.ls else [compile_problem(p) for p in problems]
         arrays = [_arrays(p, params, data) for p, data in zip(problems, datas, strict=True)]
@@ -638,11 +644,15 @@ def _run(colony: TorchColony, deadline: float, progress: Progress | None = None)
             break
 
 
-def _warm_up(params: ACOSolver) -> None:
-    if params.ls_ants > 0:
-        from vrpkit.solvers.localsearch import warm_up
+def _compiled(params: ACOSolver) -> bool:
+    """Whether the compiled local search is ready (the construction is torch's); when it is not, the local
+    search runs interpreted while it builds in the background (:mod:`vrpkit.solvers.build`)."""
+    return params.ls_ants == 0 or compiled_or_interpreted()
 
-        warm_up()
+
+def _flag(stats: dict[str, Any], compiled: bool) -> dict[str, Any]:
+    stats["compiled"] = compiled
+    return stats
 
 
 def _failure(viol: float, routes: list[Route]) -> str:
@@ -655,20 +665,20 @@ def solve_torch(problem: Problem, params: ACOSolver, *, device: str, time_limit:
                 progress: Progress | None = None) -> Solution:
     """Solve one problem with the colony on ``device`` (``"torch"``, ``"cuda"``, ``"cuda:N"``) within
     ``time_limit`` seconds; raises :class:`NoSolutionError` when no feasible plan exists or was found."""
-    dev = resolve_device(device)
-    _warm_up(params)
     started = time.perf_counter()
+    dev = resolve_device(device)
     reasons = diagnose(problem)
     if reasons:
         raise NoSolutionError("no feasible plan exists", reasons)
     if problem.n_clients == 0:
         return Solution((), {"iterations": 0, "device": str(dev)})
-    colony = TorchColony([problem], params, dev, seed)
+    compiled = _compiled(params)
+    colony = TorchColony([problem], params, dev, seed, compiled=compiled)
     _run(colony, started + time_limit, progress)
     routes, viol, stats = colony.results()[0]
     if viol > 0:
         raise NoSolutionError("no feasible plan found", [_failure(viol, routes)])
-    return Solution(tuple(routes), stats)
+    return Solution(tuple(routes), _flag(stats, compiled))
 
 
 def batches(problems: Sequence[Problem], ants: int) -> list[list[int]]:
@@ -691,8 +701,9 @@ def solve_many_torch(problems: Sequence[Problem], params: ACOSolver, *, device: 
     """Solve many problems on ``device``, those of one shape as one batch (see :func:`batches`); a batch
     of ``B`` problems gets ``B * time_limit`` seconds (``params.iterations`` may stop it earlier). Each
     plan comes with the evaluator's verdict; (None, None) when none was found."""
+    started = time.perf_counter()
     dev = resolve_device(device)
-    _warm_up(params)
+    compiled = _compiled(params)
     out: list[tuple[Solution | None, Evaluation | None]] = [(None, None)] * len(problems)
     todo = []
     for i, p in enumerate(problems):
@@ -704,14 +715,15 @@ def solve_many_torch(problems: Sequence[Problem], params: ACOSolver, *, device: 
             continue
         todo.append(i)
     chosen = [problems[i] for i in todo]
-    for batch in batches(chosen, params.ants):
-        started = time.perf_counter()
-        colony = TorchColony([chosen[i] for i in batch], params, dev, seed)
+    for k, batch in enumerate(batches(chosen, params.ants)):
+        if k:
+            started = time.perf_counter()  # the first batch counts from the call
+        colony = TorchColony([chosen[i] for i in batch], params, dev, seed, compiled=compiled)
         _run(colony, started + len(batch) * time_limit)
         for i, (routes, viol, stats) in zip(batch, colony.results(), strict=True):
             if viol > 0:
                 continue
-            plan = Solution(tuple(routes), stats)
+            plan = Solution(tuple(routes), _flag(stats, compiled))
             out[todo[i]] = (plan, evaluate(chosen[i], plan))
     return out
 

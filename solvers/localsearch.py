@@ -44,10 +44,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numba as nb
 import numpy as np
+from vrpkit.solvers.build import compiled_or_interpreted, interpreted
 
 from vrpkit.errors import SolverError, ValidationError
 from vrpkit.model import Problem
@@ -1110,12 +1111,20 @@ def _keep_if_better(A, B, cfg, moves, before_cost, before_viol):
 
 @_jit
 def search(A, B, cfg, order, max_moves):
-    """One pass over the clients in ``order``, then (at a local optimum) over the routes to empty; stops
-    after ``max_moves`` applied moves (< 0: no limit). Returns True when some move was applied. B is the
-    backup space of :func:`_eliminate`."""
+    """One pass: :func:`sweep` over the clients in ``order``, then :func:`polish`; stops after ``max_moves``
+    applied moves (< 0: no limit). Returns True when some move was applied. B is the backup space of the
+    compound moves."""
+    start = A[11][0]
+    improved = sweep(A, B, cfg, order, max_moves, start)
+    return polish(A, B, cfg, improved, max_moves, start)
+
+
+@_jit
+def sweep(A, B, cfg, order, max_moves, start):
+    """The moves of each client in ``order`` with its neighbours; stops once ``max_moves`` moves were
+    applied since the counter stood at ``start``. Returns True when some move was applied."""
     dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
     improved = False
-    start = counters[0]
     for idx in range(len(order)):
         if max_moves >= 0 and counters[0] - start >= max_moves:
             return improved
@@ -1141,6 +1150,15 @@ def search(A, B, cfg, order, max_moves):
         if (cfg[C_NWIN] > 1 and link[u, RTE] >= 0 and (max_moves < 0 or counters[0] - start < max_moves)
                 and not same_window(seg, cfg[C_ALT] + u, cfg[C_ALT] + cfg[C_N] + u) and _reinsert(A, B, cfg, u)):
             improved = True
+    return improved
+
+
+@_jit
+def polish(A, B, cfg, improved, max_moves, start):
+    """After a sweep (``improved``: whether it applied a move): vehicle type changes and window choices,
+    then, at a local optimum, route elimination and a fresh choice of windows. Returns True when the sweep
+    or these applied a move."""
+    counters = A[11]
     if (max_moves < 0 or counters[0] - start < max_moves) and _change_types(A, cfg):
         improved = True
     if cfg[C_NWIN] > 1 and (max_moves < 0 or counters[0] - start < max_moves) and _windows(A, cfg):
@@ -1201,11 +1219,16 @@ class LocalSearch:
 
     ``granularity`` is the number of related clients each client is tried next to; ``max_segment`` the
     longest run of clients relocated at once; ``max_exchange`` the longest run swapped between routes.
+    ``compiled`` False runs the same functions interpreted (:func:`vrpkit.solvers.build.interpreted`, for
+    runs with a time limit before the code is built): much slower, and :meth:`run` then checks the time
+    after each client and leaves out :func:`polish`. With True (the default) the first call compiles the
+    code unless it is built (``python -m vrpkit.solvers.build``).
     """
 
     def __init__(self, problem: Problem, *, granularity: int = 20, max_segment: int = 3,
-                 max_exchange: int = 2) -> None:
+                 max_exchange: int = 2, compiled: bool = True) -> None:
         self.problem = problem
+        self.compiled = compiled
         self.data = compile_problem(problem, granularity=granularity, max_segment=max_segment,
                                     max_exchange=max_exchange)
         self._default_slots = slot_sizes(problem)
@@ -1253,11 +1276,14 @@ class LocalSearch:
             used = np.bincount(types, minlength=len(self.problem.vehicle_types)).tolist()
         sizes = slot_sizes(self.problem, used)
         if sizes == self._default_slots:
-            reset(self._packed, self.cfg)
+            self._kernel(reset)(self._packed, self.cfg)
         else:
             self._set_arrays(*new_arrays(self.data, *sizes))
-        load_routes(self._packed, self.cfg, seq.astype(np.int64), offsets.astype(np.int64),
-                    types.astype(np.int64))
+        self._kernel(load_routes)(self._packed, self.cfg, seq.astype(np.int64), offsets.astype(np.int64),
+                                  types.astype(np.int64))
+
+    def _kernel(self, fn: Any) -> Any:
+        return fn if self.compiled else interpreted(fn)
 
     def export_flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The current plan as ``(seq, offsets, types)``."""
@@ -1265,7 +1291,7 @@ class LocalSearch:
         seq = np.zeros(max(n, 1), np.int64)
         offsets = np.zeros(self.cfg[C_R] + 1, np.int64)
         types = np.zeros(self.cfg[C_R], np.int64)
-        count = export_routes(self._packed, self.cfg, seq, offsets, types)
+        count = self._kernel(export_routes)(self._packed, self.cfg, seq, offsets, types)
         return seq[:offsets[count]], offsets[:count + 1], types[:count]
 
     def routes(self) -> list[Route]:
@@ -1293,13 +1319,28 @@ class LocalSearch:
         """Moves evaluated so far."""
         return int(self.arrays.counters[1])
 
+    def _sweep_interpreted(self, order: np.ndarray, max_moves: int, deadline: float) -> bool | None:
+        """:func:`sweep` interpreted, one client at a time; None when the deadline came first."""
+        fn, recount = interpreted(sweep), interpreted(totals)
+        start = self.moves
+        improved = False
+        for i in range(len(order)):
+            if time.perf_counter() >= deadline:
+                recount(self._packed, self.cfg)
+                return None
+            improved |= fn(self._packed, self._backup, self.cfg, order[i:i + 1], max_moves, start)
+        recount(self._packed, self.cfg)
+        return improved
+
     def run(self, *, time_limit: float = math.inf, max_passes: int | None = None, max_moves: int = -1,
             seed: int | np.random.Generator = 0) -> bool:
         """Search until no move improves the current plan, ``time_limit`` seconds pass, ``max_passes``
-        passes or ``max_moves`` moves are done. Returns True when the plan is a local optimum."""
-        warm_up()
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        passes or ``max_moves`` moves are done. Returns True when the plan is a local optimum (of the sweep's
+        moves only, when interpreted).
+
+        Compiled, the time is checked after each pass; interpreted, after each client."""
         deadline = time.perf_counter() + time_limit
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         n = self.problem.n_clients
         passes = 0
         start_moves = self.moves
@@ -1310,8 +1351,13 @@ class LocalSearch:
             if left == 0:
                 return False
             order = rng.permutation(n).astype(np.int64)
-            improved = search(self._packed, self._backup, self.cfg, order, left)
-            totals(self._packed, self.cfg)  # recount, so that rounding does not build up
+            if self.compiled:
+                improved = search(self._packed, self._backup, self.cfg, order, left)
+                totals(self._packed, self.cfg)  # recount, so that rounding does not build up
+            else:
+                improved = self._sweep_interpreted(order, left, deadline)
+                if improved is None:
+                    return False
             passes += 1
             if not improved:
                 return True
@@ -1335,34 +1381,20 @@ def reset(A, cfg):
         slots[1, t] = slots[0, t]
 
 
-_warm = False
-
-
-def warm_up() -> None:
-    """Compile the search (or load it from the disk cache) once per process, on a tiny problem, so that time
-    limits count searching only."""
-    global _warm
-    if _warm:
-        return
-    _warm = True
-    from vrpkit.model import Client, Depot, VehicleType
-
-    clients = tuple(Client(f"c{i}", (float(i), 1.0), delivery=1) for i in range(4))
-    tiny = Problem("warm-up", (Depot("d", (0.0, 0.0)),), clients, (VehicleType("v", capacity=2),))
-    ls = LocalSearch(tiny)
-    ls.load([Route(0, (0, 1, 2, 3))])
-    ls.run()
-    ls.routes()
-
-
 def improve(problem: Problem, solution: Solution | Sequence[Route], *, time_limit: float = math.inf,
             seed: int = 0, granularity: int = 20, max_passes: int | None = None) -> Solution:
     """A plan at least as good as ``solution`` (fewer violations, or as many and a lower cost), found by the
-    local search within ``time_limit`` seconds. Clients the plan leaves out are inserted where feasible."""
-    routes = list(solution.routes) if isinstance(solution, Solution) else list(solution)
-    ls = LocalSearch(problem, granularity=granularity)
-    ls.load(routes)
+    local search within ``time_limit`` seconds. Clients the plan leaves out are inserted where feasible.
+
+    The time limit counts everything from the call. With a finite limit and the compiled code not built, the
+    search runs interpreted (``stats["compiled"]`` False) while the code builds in the background (see
+    :mod:`vrpkit.solvers.build`); with no limit it is compiled first."""
     start = time.perf_counter()
-    ls.run(time_limit=time_limit, max_passes=max_passes, seed=seed)
-    stats = {"local_search_moves": ls.moves, "local_search_time": round(time.perf_counter() - start, 4)}
+    routes = list(solution.routes) if isinstance(solution, Solution) else list(solution)
+    compiled = math.isinf(time_limit) or compiled_or_interpreted()
+    ls = LocalSearch(problem, granularity=granularity, compiled=compiled)
+    ls.load(routes)
+    ls.run(time_limit=time_limit - (time.perf_counter() - start), max_passes=max_passes, seed=seed)
+    stats = {"local_search_moves": ls.moves, "local_search_time": round(time.perf_counter() - start, 4),
+             "compiled": compiled}
     return Solution(tuple(ls.routes()), stats)
