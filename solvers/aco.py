@@ -126,11 +126,12 @@ class ACOSolver:
 
     def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress | None = None
               ) -> Solution | None:
-        if self.device != "cpu":
-            return _torch_backend().solve_torch(problem, self, device=self.device, time_limit=time_limit,
-                                                seed=seed, progress=progress)
         started = time.perf_counter()
         deadline = started + time_limit
+        if self.device != "cpu":
+            backend = _torch_backend()  # importing torch counts
+            return backend.solve_torch(problem, self, device=self.device, seed=seed, progress=progress,
+                                       time_limit=deadline - time.perf_counter())
         reasons = diagnose(problem)
         if reasons:
             raise NoSolutionError("no feasible plan exists", reasons)
