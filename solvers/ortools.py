@@ -29,6 +29,10 @@ Integers: OR-Tools works on integers, so times and distances are multiplied by `
 Times and constraint distances are rounded up and limits down, so a plan OR-Tools finds feasible is
 feasible for the evaluator too; arc costs are rounded to nearest, so the evaluator's cost differs from
 OR-Tools' objective by at most half a cost unit per arc (plus, with duration costs, the rounding of times).
+Limits no plan can reach (a window end, shift end, depot closing time or ``max_duration`` at or beyond
+:attr:`~vrpkit.model.Problem.horizon`, a ``max_distance`` beyond the longest possible route) are clamped, so
+they are no bound; a problem whose modelled totals (times, distances, loads, the cost bound) exceed 1e15
+even unscaled is refused with a :class:`SolverError` before the model is built.
 
 Determinism: OR-Tools' search is deterministic, but it stops at a wall-clock limit, so with a time limit two
 runs agree only as far as timing allows; with ``solution_limit`` (and a time limit that is not reached) runs
@@ -42,6 +46,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +56,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from vrpkit.diagnose import client_vehicle_feasibility, diagnose
 from vrpkit.errors import NoSolutionError, SolverError
+from vrpkit.evaluate import evaluate
 from vrpkit.model import Problem
 from vrpkit.solution import Route, Solution
 
@@ -289,7 +295,8 @@ class ORToolsSolver:
 
     - ``first_solution``: an OR-Tools ``FirstSolutionStrategy`` name, any case (``savings``,
       ``path_cheapest_arc``, ``parallel_cheapest_insertion``, ...). Default: ``parallel_cheapest_insertion``
-      when times or lengths constrain the routes or clients are optional; else ``savings`` for a limited
+      when times or lengths constrain the routes, clients are optional or backhaul is strict; else
+      ``savings`` for a limited
       heterogeneous fleet (fewer vehicles than clients), ``path_cheapest_arc`` otherwise. When the default
       fails outright (OR-Tools status ``fail``, time left), the next of ``parallel_cheapest_insertion``,
       ``savings``, ``local_cheapest_insertion``, ``path_cheapest_arc`` is tried; a strategy given as an
@@ -374,7 +381,7 @@ class ORToolsSolver:
     def default_first_solution(self, problem: Problem) -> str:
         """The first-solution strategy used when none is given (see the class docstring)."""
         a = problem.attributes
-        if a & {"time_windows", "duration_limit", "distance_limit", "prizes"}:
+        if a & {"time_windows", "duration_limit", "distance_limit", "prizes", "backhaul"}:
             return "parallel_cheapest_insertion"
         counts = [vt.count for vt in problem.vehicle_types]
         if "heterogeneous_fleet" in a and None not in counts and sum(counts) < problem.n_clients:
@@ -435,7 +442,8 @@ class ORToolsSolver:
             # Round k > 0: another client order (a different search trajectory), started from the best plan.
             model = _Model(problem, feasible, seed=seed if k == 0 else _round_seed(seed, k),
                            vehicle_bound=self.vehicle_bound)
-            params, _, meta = self.search_parameters(problem, max(0.01, left / (rounds - k)), first=first)
+            round_limit = max(0.01, left / (rounds - k))
+            params, _, meta = self.search_parameters(problem, round_limit, first=first)
             routing, cost_scale = model.routing, model.scales.cost
 
             def on_solution(routing: Any = routing, cost_scale: int = cost_scale) -> None:
@@ -446,6 +454,16 @@ class ORToolsSolver:
             initial = None
             if best is not None:
                 initial = routing.ReadAssignmentFromRoutes(model.index_routes(best[1].routes(best[2])), True)
+            elif not problem.required.all():
+                # Prizes: the search starts from OR-Tools' first plan without the clients not worth their prize
+                # (see drop_unprofitable); the rest of the round's time goes to the search.
+                t_first = time.perf_counter()
+                start = model.first_plan(params)
+                if start is not None:
+                    initial = routing.ReadAssignmentFromRoutes(
+                        model.index_routes(drop_unprofitable(problem, start)), True)
+                spent = time.perf_counter() - t_first
+                params.time_limit.FromMilliseconds(max(10, int((round_limit - spent) * 1000)))
             if initial is not None:
                 assignment = routing.SolveFromAssignmentWithParameters(initial, params)
             else:
@@ -466,6 +484,9 @@ class ORToolsSolver:
                                    f"{statuses[-1]})"])
         raw, model, assignment = best
         cost_scale = model.scales.cost
+        # OR-Tools may return a plan its solution callback never saw (with optional clients, the plan that
+        # leaves all of them out): the last progress entry is the objective of the plan returned.
+        progress.update(raw / cost_scale)
         stats = {
             "ortools_objective": raw / cost_scale,
             "ortools_objective_raw": raw,
@@ -482,6 +503,50 @@ class ORToolsSolver:
             "build_time": round(model.build_time, 4),
         }
         return Solution(model.routes(assignment), stats)
+
+
+def drop_unprofitable(problem: Problem, routes: Sequence[Route]) -> tuple[Route, ...]:
+    """``routes`` without the optional clients that cost more to visit than their prize.
+
+    On each route, the optional client whose removal saves the most distance cost beyond its prize is removed
+    while one saves anything, provided the shortcut is no longer than the detour, in distance and in time
+    (travel plus the client's service), so that every later time and the route's length only shrink and a
+    feasible plan stays feasible. Then a route that serves only optional clients is dropped when it costs (the
+    evaluator's cost) more than their prizes. Each step lowers the plan's cost. OR-Tools' first-solution
+    strategies ignore prizes (they insert every client they can): its search on prize problems starts from
+    their plan after this.
+    """
+    p = problem
+    n_nodes = p.n_nodes
+    sink = n_nodes  # the end of an open route: zero distance and time from everywhere
+    dist = np.zeros((n_nodes + 1, n_nodes + 1))
+    dur = np.zeros((n_nodes + 1, n_nodes + 1))
+    dist[:n_nodes, :n_nodes] = p.distance
+    dur[:n_nodes, :n_nodes] = p.duration
+    service = np.concatenate([np.zeros(p.n_depots), p.service_time, [0.0]])
+    gain_of = np.where(p.required, -math.inf, -p.prize)  # required clients are never removed
+    kept = []
+    for route in routes:
+        t = route.vehicle_type
+        end = int(p.vehicle_end[t])
+        ends = (int(p.vehicle_start[t]), end if end >= 0 else sink)
+        cpd = p.vehicle_types[t].cost_per_distance
+        clients = list(route.clients)
+        while clients:
+            path = np.array([ends[0], *(p.n_depots + c for c in clients), ends[1]])
+            a, c, b = path[:-2], path[1:-1], path[2:]
+            detour = dist[a, c] + dist[c, b]
+            safe = (dist[a, b] <= detour) & (dur[a, b] <= dur[a, c] + service[c] + dur[c, b])
+            gain = np.where(safe, cpd * (detour - dist[a, b]) + gain_of[clients], -math.inf)
+            k = int(np.argmax(gain))
+            if not gain[k] > 1e-9:
+                break
+            del clients[k]
+        if clients:
+            kept.append(Route(t, tuple(clients)))
+    schedules = evaluate(p, kept).routes
+    return tuple(r for r, s in zip(kept, schedules, strict=True)
+                 if p.required[list(r.clients)].any() or s.cost <= p.prize[list(r.clients)].sum() + 1e-9)
 
 
 def _round_seed(seed: int, k: int) -> int:
@@ -680,17 +745,31 @@ class _Model:
             out[v] = [self.manager.NodeToIndex(int(self.client_pos[c])) for c in route.clients]
         return out
 
-    def routes(self, assignment: Any) -> tuple[Route, ...]:
-        """The plan of an OR-Tools assignment, as vrpkit routes (client indices)."""
+    def first_plan(self, params: Any) -> tuple[Route, ...] | None:
+        """The plan of the first solution that OR-Tools builds with ``params`` (its first-solution strategy,
+        no local search), or None when it builds none. Read in the solution callback: with optional clients
+        OR-Tools itself returns the plan that leaves all of them out when that one is cheaper."""
+        plans: list[tuple[Route, ...]] = []
+        self.routing.AddAtSolutionCallback(lambda: None if plans else plans.append(self.routes()))
+        limited = pywrapcp.DefaultRoutingSearchParameters()
+        limited.CopyFrom(params)
+        limited.solution_limit = 1
+        self.routing.SolveWithParameters(limited)
+        return plans[0] if plans else None
+
+    def routes(self, assignment: Any = None) -> tuple[Route, ...]:
+        """The plan of an OR-Tools assignment, as vrpkit routes (client indices); without one, the solution
+        at hand in a solution callback."""
         routing, mgr = self.routing, self.manager
+        value = assignment.Value if assignment is not None else (lambda var: var.Value())
         nd = self.problem.n_depots
         out = []
         for v, t in enumerate(self.vtype):
-            index = assignment.Value(routing.NextVar(routing.Start(v)))
+            index = value(routing.NextVar(routing.Start(v)))
             clients = []
             while not routing.IsEnd(index):
                 clients.append(int(self.node[mgr.IndexToNode(index)]) - nd)
-                index = assignment.Value(routing.NextVar(index))
+                index = value(routing.NextVar(index))
             if clients:
                 out.append(Route(t, tuple(clients)))
         return tuple(out)

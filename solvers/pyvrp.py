@@ -31,7 +31,12 @@ service times and distances are rounded up and limits (window ends, shift end, d
 down, so a plan that PyVRP finds feasible is feasible for the evaluator too; the objective then differs from
 the evaluator's cost by a fraction of a unit of ``1 / scale`` per arc. Loads are scaled like times, and
 PyVRP's penalty bounds by ``cost_multiplier``, so that penalties weigh against costs as in unscaled PyVRP.
-The cost users see is always the evaluator's.
+The cost users see is always the evaluator's. Limits no plan can reach (times at or beyond
+:attr:`~vrpkit.model.Problem.horizon`, a ``max_distance`` at or beyond
+:attr:`~vrpkit.model.Problem.longest_route`) are left unbounded, a capacity above the clients' total load
+is clamped to it, and both factors shrink until every scaled total (times, distances, loads, the cost
+bound) is at most 1e15; a problem whose totals exceed that even unscaled is refused with a
+:class:`SolverError` before the model is built.
 
 Determinism: for one seed, PyVRP's search is deterministic; stopped by ``max_iterations`` or
 ``no_improvement`` before the time limit, runs are reproducible.
@@ -63,7 +68,8 @@ if TYPE_CHECKING:
 
 _INT_MAX = int(np.iinfo(np.int64).max)
 _MAX_TOTAL = 10**15
-"""Largest scaled cost bound: int64 is 9.2e18, leaving room for PyVRP's penalties."""
+"""Largest scaled total (cost bound, times, distances, loads): int64 is 9.2e18, leaving room for PyVRP's
+penalties."""
 _TARGET_ARC = 10**5
 """With non-integral data, the largest arc is scaled to at least this many units (see :func:`scales`)."""
 _COEF_DIGITS = 10**4
@@ -197,6 +203,12 @@ class _Model:
         dur[:p.n_nodes, :p.n_nodes] = _up(p.duration, s)
         np.fill_diagonal(dist, 0)  # only ever used by empty routes
         np.fill_diagonal(dur, 0)
+        # Strict backhaul: an arc from a pickup client to a delivery client is longer than any route may be.
+        bound = None
+        if p.backhaul == "strict" and p.pickup.any():
+            bound = int(dist.max(axis=1).sum())  # no route without such an arc is longer
+            dist[np.ix_(nd + np.flatnonzero(p.pickup.any(axis=1)), nd + np.flatnonzero(p.delivery.any(axis=1)))] \
+                = bound + 1
 
         # Depots: vrpkit depots, then end copies that open at 0, then the sink.
         opens = [int(_up(d.time_window[0], s)) for d in p.depots]
@@ -248,6 +260,8 @@ class _Model:
                                ("max_distance", _down(vt.max_distance, s, p.longest_route))):
                 if value is not None:
                     kwargs[key] = value
+            if bound is not None:
+                kwargs["max_distance"] = min(kwargs.get("max_distance", bound), bound)
             # A capacity above everything the clients load binds nothing: clamped to that total.
             capacity = [int(min(c * s, b)) for c, b in zip(cap[t], big, strict=True)]
             types.append(pyvrp.VehicleType(
@@ -393,8 +407,14 @@ class PyVRPSolver:
             return (f"client {many[0]}{more} has several time windows (PyVRP has one per client); "
                     "try the ortools solver")
         if "backhaul" in problem.attributes:
-            return ("strict backhaul (pickups after all deliveries on a route) cannot be expressed in PyVRP, "
-                    'which mixes them; use backhaul "mixed" or the ortools solver')
+            neither = [c.id for c, d, q in zip(problem.clients, problem.delivery, problem.pickup, strict=True)
+                       if not d.any() and not q.any()]
+            if neither:
+                more = f" and {len(neither) - 1} more" if len(neither) > 1 else ""
+                return (f"strict backhaul with client {neither[0]}{more} that has neither a delivery nor a "
+                        "pickup: PyVRP keeps pickups after deliveries only by forbidding the arcs from a pickup "
+                        "client to a delivery client, which cannot keep such a client from coming between them; "
+                        "try the ortools solver")
         return None
 
     def _solve_params(self, sc: Scales) -> Any:

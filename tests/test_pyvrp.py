@@ -390,7 +390,9 @@ def test_rejects_several_windows_and_strict_backhaul():
     solver = PyVRPSolver()
     two = corner(clients=(Client("a", (3, 0), time_windows=((0, 5), (10, 20))), Client("b", (0, 4))))
     assert "client a has several time windows" in solver.supports(two)
-    assert "strict backhaul" in solver.supports(square(2, "strict"))
+    zero = square(2, "strict").replace(clients=(*square(2).clients, Client("z", (1, 1))))
+    assert "strict backhaul with client z that has neither a delivery nor a pickup" in solver.supports(zero)
+    assert solver.supports(square(2, "strict")) is None  # mapped: see tests/test_pc_vrpb.py
     assert solver.supports(square(2, "strict").replace(clients=square(2).clients[::2])) is None  # no pickups
     with pytest.raises(SolverError, match='solver "pyvrp" does not support this problem: client a has several'):
         vrpkit.solve(two, "pyvrp", time_limit=1)
