@@ -20,7 +20,11 @@ How the model maps onto OR-Tools' routing library:
   hours bound the start and end cumuls; ``max_duration`` bounds the span and ``cost_per_duration`` is a
   span cost.
 - ``max_distance``: a distance dimension bounded per vehicle.
-- Optional clients: a disjunction with penalty equal to the prize.
+- Optional clients: a disjunction with penalty equal to the prize, in the cost unit of the arcs. OR-Tools'
+  first-solution strategies insert every client they can, whatever its prize, and OR-Tools keeps the plan that
+  leaves every optional client out when that is cheaper (on the 1000-client PCVRPTW instances its search then
+  never leaves it within 10 s); so the search starts from the first plan without the clients that cost more
+  than their prize (:func:`drop_unprofitable`).
 - Clients no vehicle type could serve on a trip of its own (:func:`vrpkit.diagnose.client_vehicle_feasibility`)
   are forbidden to those types, which prunes the search for heterogeneous fleets.
 
@@ -142,7 +146,7 @@ def scales(problem: Problem, n_vehicles: int) -> Scales:
                 ("loads", loads), ("costs", bound))
     for what, total in modelled:
         if total > _MAX_INT:
-            raise SolverError(f'solver "ortools" does not support this problem: its {what} add up to {total:.3g}, '
+            raise SolverError(f'solver "ortools" does not support this problem: its {what} can reach {total:.6g}, '
                               f"beyond the {_MAX_INT:.0e} that OR-Tools' integers hold; try the aco solver")
     time_scale = 1
     if not _integral(_time_values(problem)) or not _integral(problem.distance.ravel()):
@@ -324,7 +328,10 @@ class ORToolsSolver:
     X instances ``path_cheapest_arc`` with the tuned operators beat OR-Tools' defaults, ``savings``,
     ``parallel_cheapest_insertion``, ``christofides``, tabu search, simulated annealing, ILS with SISR ruin,
     lambda 0.05-0.3, larger vehicle margins and restarts; on Solomon, ``path_cheapest_arc`` finds no plan
-    for R101, R105, RC101 or RC105 in 10 s, ``parallel_cheapest_insertion`` does.
+    for R101, R105, RC101 or RC105 in 10 s, ``parallel_cheapest_insertion`` does. With strict backhaul,
+    ``path_cheapest_arc`` finds no plan for X-n101-50-k13 (VRPB) in 30 s, ``parallel_cheapest_insertion`` one
+    in 0.1 s, and it ends 1.0-1.8 % above the best known on the VRPB X-n524 instances at 10 s (``savings``
+    2.6-4.2 %, ``local_cheapest_insertion`` 2.2-2.6 %).
     """
 
     name = "ortools"

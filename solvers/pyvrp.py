@@ -16,9 +16,19 @@ restarts). How vrpkit's model maps onto PyVRP's:
 - Clients: delivery and pickup vectors (PyVRP loads every delivery at the depot and collects pickups on the
   way, with the capacity checked all along the route: the evaluator's mixed backhaul), one time window,
   service time, ``required`` and ``prize``.
+- Strict backhaul: PyVRP has no order constraint. Its own reader (``pyvrp/read.py``, VRPB files) sets the
+  distance of every arc from the depot to a backhaul client and from a backhaul client to a linehaul client
+  to ``MAX_VALUE``, so that plans using them are merely very expensive (and routes of backhauls only are
+  forbidden, as in the VRPB literature). vrpkit allows routes of pickups only, so only the arcs from a
+  client with a pickup to a client with a delivery change: their distance is one more than the sum of the
+  longest arc out of every location, and every vehicle type gets that sum as ``max_distance`` (or its own
+  limit when smaller), so that a plan using one is infeasible for PyVRP, not only expensive, while every
+  other route stays within the limit. A feasible PyVRP plan thus keeps pickups after deliveries and costs the
+  same for PyVRP and the evaluator.
 
 Not supported (:meth:`PyVRPSolver.supports` says so): several time windows per client, and strict backhaul
-(PyVRP cannot keep pickups after deliveries on a route).
+with a client that has neither a delivery nor a pickup (forbidden arcs cannot keep it from coming between a
+pickup and a delivery).
 
 Integers: PyVRP works on integers. Distances, durations, times and loads are multiplied by ``scale`` and the
 cost coefficients by ``cost_multiplier`` (:func:`scales`, the one place where scaling happens), so the
@@ -158,7 +168,7 @@ def scales(problem: Problem, unit: int | None = None) -> Scales:
         unit //= 10
     for what, total in (("times, distances and loads", reach), ("costs", bound)):
         if total > _MAX_TOTAL:
-            raise SolverError(f'solver "pyvrp" does not support this problem: its {what} add up to {total:.3g}, '
+            raise SolverError(f'solver "pyvrp" does not support this problem: its {what} can reach {total:.6g}, '
                               f"beyond the {_MAX_TOTAL:.0e} that PyVRP's integers hold; try the aco solver")
     return Scales(int(unit), int(cost))
 

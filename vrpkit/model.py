@@ -11,32 +11,28 @@ speed is given); ``haversine`` gives metres and seconds, so the times of a lon/l
 Numeric limits (:data:`MAX_VALUE` is 1e15): every number is checked when the problem is built, and a value
 out of range raises :class:`ValidationError` naming the field. A bound that no plan can reach is no bound.
 
-=======================================================  ==========================  ==============================
-field                                                    accepted                    beyond that
-=======================================================  ==========================  ==============================
-``count``                                                integer >= 1                above the number of clients:
-                                                                                     unlimited (stored as None)
-``capacity``, ``delivery``, ``pickup``                   integers 0 .. MAX_VALUE,    refused
-                                                         deliveries (and pickups)
-                                                         summed over the clients
-                                                         at most MAX_VALUE too
-``service_time``, window and shift starts                0 .. MAX_VALUE              refused
-window ends (clients, depots), shift end                 start .. inf                at or beyond
-                                                                                     :attr:`Problem.horizon`: no
-                                                                                     bound
-``max_duration``                                         0 .. inf                    at or beyond ``horizon``: no
-                                                                                     bound
-``max_distance``                                         0 .. inf                    at or beyond
-                                                                                     :attr:`Problem.longest_route`:
-                                                                                     no bound
-``fixed_cost``, ``cost_per_distance``,                   0 .. MAX_VALUE              refused
+=============================================  ===================  ==========================================
+field                                          accepted             beyond that
+=============================================  ===================  ==========================================
+``count``                                      integer >= 1         above the number of clients: unlimited
+                                                                    (stored as None)
+``capacity``, ``delivery``, ``pickup``         integer 0..1e15      refused, and so is a total of the clients'
+                                                                    deliveries (or pickups) above 1e15
+``service_time``, window starts (clients,      0..1e15              refused
+depots), shift start
+window ends (clients, depots), shift end,      start (0) .. inf     at or beyond :attr:`Problem.horizon`:
+``max_duration``                                                    no bound
+``max_distance``                               0..inf              at or beyond :attr:`Problem.longest_route`:
+                                                                    no bound
+``fixed_cost``, ``cost_per_distance``,         0..1e15              refused
 ``cost_per_duration``, ``prize``
-distance and duration matrix entries                     0 .. MAX_VALUE              refused
-=======================================================  ==========================  ==============================
+distance and duration matrix entries           0..1e15              refused
+=============================================  ===================  ==========================================
 
-So every time, distance, load and cost a plan adds up stays finite in floating point. Solvers that work on
-integers (``ortools``, ``pyvrp``) treat bounds beyond reach as absent and refuse, with a
-:class:`~vrpkit.errors.SolverError`, a problem whose totals do not fit their integers even unscaled.
+An integer beyond the float range counts as infinite. So every time, distance, load and cost that a plan adds
+up stays finite in floating point. Solvers that work on integers (``ortools``, ``pyvrp``) treat bounds
+beyond reach as absent and refuse, with a :class:`~vrpkit.errors.SolverError`, a problem whose totals do not
+fit their integers even unscaled (1e15).
 """
 
 from __future__ import annotations
@@ -125,7 +121,8 @@ class Client:
 class VehicleType:
     """A group of identical vehicles.
 
-    ``count`` None means unlimited. ``capacity`` empty means unlimited. ``start_depot`` None means the first
+    ``count`` None means unlimited (a count above the number of clients is stored as None: no plan uses more
+    vehicles). ``capacity`` empty means unlimited. ``start_depot`` None means the first
     depot; ``end_depot`` defaults to the start depot and None means an open route that ends at its last
     client. ``shift`` bounds the start and end of the route; ``max_duration`` and ``max_distance`` bound its
     length. A used vehicle costs ``fixed_cost + cost_per_distance * distance + cost_per_duration * duration``.
