@@ -137,20 +137,21 @@ class ACOSolver:
             raise NoSolutionError("no feasible plan exists", reasons)
         if problem.n_clients == 0:
             return Solution((), {"iterations": 0})
-        colony = Colony(problem, self, seed, compiled=compiled_or_interpreted())
-        watch = None if colony.compiled else Watch()
+        compiled = compiled_or_interpreted()
+        colony = Colony(problem, self, seed, compiled=compiled)
+        watch = None if compiled else Watch()
         interpreted_iterations = 0
         while True:
             improved = colony.iterate(deadline)
+            if watch is not None:
+                interpreted_iterations = colony.iteration
             if improved and progress is not None and colony.best_violation == 0:
                 progress.update(colony.best_cost)
             if self.iterations is not None and colony.iteration >= self.iterations:
                 break
-            if watch is not None:
-                interpreted_iterations = colony.iteration
-                if watch.ready():
-                    colony.use_compiled()
-                    watch = None
+            if watch is not None and watch.ready():
+                colony.use_compiled()
+                watch = None
             if time.perf_counter() + colony.construct_seconds >= deadline:
                 break
         if colony.best is None or colony.best_violation > 0:
@@ -159,8 +160,8 @@ class ACOSolver:
                 reason += f" (the compiled code is not built: run {COMMAND})"
             raise NoSolutionError("no feasible plan found", [reason])
         stats = {"iterations": colony.iteration, "restarts": colony.restarts, "aco_cost": colony.best_cost,
-                 "local_search_moves": colony.ls.moves, "compiled": interpreted_iterations == 0}
-        if interpreted_iterations:
+                 "local_search_moves": colony.ls.moves, "compiled": compiled}
+        if not compiled:
             stats["interpreted_iterations"] = interpreted_iterations
         return Solution(tuple(colony.best), stats)
 
@@ -404,7 +405,7 @@ class Colony:
 def warm_up() -> bool:
     """Load the compiled colony and local search in this process, compiling them when they are not built
     (:func:`vrpkit.solvers.build.build`); returns True when it compiled."""
-    return build()
+    return build() > 0
 
 
 def visibility(problem: Problem, beta: float, gamma: float) -> np.ndarray:

@@ -12,8 +12,9 @@ the built code a fraction of a second. The command is idempotent: when the code 
 Solvers with a time limit never compile silently. :func:`ready` loads the built code from the cache when it
 is there and answers False, without compiling, when it is not (numba announces every compilation with its
 ``numba:compile`` event, which :func:`ready` turns into a refusal). Then :func:`start_background` starts
-``python -m vrpkit.solvers.build --background`` in its own session (it goes on after the calling process
-exits, so that the next run finds the code built; one build per cache folder at a time) and the solvers run
+``python -m vrpkit.solvers.build --background`` in its own session, at a lower priority (it goes on after
+the calling process exits, so that the next run finds the code built; one build per cache folder at a
+time) and the solvers run
 the same functions interpreted (:func:`interpreted`: their Python source, with the compiled functions they
 call replaced by their interpreted twins), hundreds of times slower but within the limit, until the build is
 done.
@@ -102,14 +103,16 @@ def ready() -> bool:
     return True
 
 
-def build() -> bool:
-    """Compile (or load) the code in this process; returns True when it had to compile."""
+def build() -> int:
+    """Load the code in this process, compiling what is not built; returns how many functions (numba
+    signatures) it compiled."""
     global _ready
     if ready():
-        return False
-    _exercise()
+        return 0
+    with event.install_recorder("numba:compile") as recorder:
+        _exercise()
     _ready = True
-    return True
+    return sum(1 for _, e in recorder.buffer if e.is_start)
 
 
 def cache_folder() -> Path:
@@ -238,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--background", action="store_true",
                         help="as started by a solver: quiet, and exit at once when another build is running")
     args = parser.parse_args(argv)
+    if args.background and hasattr(os, "nice"):
+        os.nice(10)  # leave the processor to the solver that started it
     say = (lambda _msg: None) if args.quiet or args.background else (lambda msg: print(msg, flush=True))
     started = time.perf_counter()
     if ready():
@@ -248,9 +253,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         say(f"{COMMAND}: compiling the ant colony and the local search into {cache_folder()} (about a minute)")
         compiled = build()
-    names = sum(1 for d in dispatchers() if d.signatures)
-    verb = "compiled" if compiled else "loaded (built meanwhile by another process)"
-    say(f"{COMMAND}: {verb} {names} functions in {time.perf_counter() - started:.1f} s")
+    done = f"compiled {compiled} functions" if compiled else "loaded (built meanwhile by another process)"
+    say(f"{COMMAND}: {done} in {time.perf_counter() - started:.1f} s")
     return 0
 
 

@@ -155,3 +155,15 @@ def test_build_command_is_idempotent():
     assert time.perf_counter() - started < 10.0
     assert proc.stdout.startswith("python -m vrpkit.solvers.build: already built in ")
     assert build.ready()
+
+
+def test_a_run_goes_on_compiled_once_the_build_is_done(monkeypatch):
+    """Started interpreted (the code not built yet), the colony switches to the compiled code as soon as the
+    build is found done: here after its first iteration."""
+    build.build()
+    monkeypatch.setattr("vrpkit.solvers.aco.compiled_or_interpreted", lambda: False)
+    monkeypatch.setattr(build.Watch, "ready", lambda self: True)
+    plan = ACOSolver(iterations=3, ants=4).solve(Problem.from_dict(SQUARE), time_limit=30, seed=0)
+    assert plan.stats["compiled"] is False
+    assert plan.stats["interpreted_iterations"] == 1
+    assert plan.stats["iterations"] == 3
