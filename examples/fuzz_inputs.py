@@ -1,16 +1,16 @@
 """Mutation fuzzing of ``vrpkit solve``: seeded random edits of ordinary problem files, each run through the CLI.
 
 Every case is a problem JSON (one of ``instances/*.json``, or a small generated or hand-built problem) with one
-to three random edits: a number replaced by a huge, negative, zero, fractional or non-finite value, a value
+or two random edits: a number replaced by a huge, negative, zero, fractional or non-finite value, a value
 of the wrong type, a bound widened, a field deleted, an unknown field added, a list element repeated or
 dropped. The case is written to a file and solved with ``vrpkit solve FILE --solver S -q -o out.json`` (in
-process; the solvers take turns). The outcome is one of:
+a worker process, started again whenever a case kills it; the solvers take turns). The outcome is one of:
 
 - ``refused``: exit 2 with exactly one line ``error: ...`` on stderr (validation or a solver's refusal);
 - ``solved``: exit 0 (a feasible plan) or 3 (none feasible), and the solution JSON written agrees with the
   evaluator run again on the problem: same status and cost;
 - ``crashed``: anything else (an exception, a traceback, another exit code, a refusal of several lines, a
-  solution the evaluator disagrees with).
+  solution the evaluator disagrees with, a process killed by a native library, a run far past its limit).
 
     python examples/fuzz_inputs.py --cases 3000 --seed 0 [--solver ortools --solver pyvrp --solver aco]
 
@@ -21,9 +21,11 @@ prints the counts per outcome and per edit, and every crash with its seed and ed
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import copy
 import json
 import math
+import multiprocessing
 import sys
 import tempfile
 import time
@@ -182,6 +184,8 @@ EDITS: dict[str, Callable[[Any, np.random.Generator], str]] = {
     "number": edit_number, "scale": edit_scale, "type": edit_type, "window": edit_window,
     "delete": edit_delete, "unknown": edit_unknown, "repeat": edit_repeat,
 }
+WEIGHTS = np.array([3, 3, 1, 3, 1, 1, 1]) / 13
+"""How often each edit is drawn: mostly values that validation may accept and the solvers must then handle."""
 
 
 def _dotted(path: tuple[Any, ...]) -> str:
@@ -194,8 +198,8 @@ def mutated(seed: int, index: int, base_list: list[tuple[str, dict[str, Any]]]) 
     name, base = base_list[int(rng.integers(len(base_list)))]
     data = copy.deepcopy(base)
     done = []
-    for _ in range(int(rng.integers(1, 4))):
-        kind = _pick(rng, list(EDITS))
+    for _ in range(int(rng.integers(1, 3))):
+        kind = list(EDITS)[int(rng.choice(len(EDITS), p=WEIGHTS))]
         try:
             done.append(f"{kind}: {EDITS[kind](data, rng)}")
         except (KeyError, IndexError, TypeError):
@@ -265,6 +269,36 @@ def _check_solution(problem_file: Path, out_file: Path, code: int) -> Outcome:
     return Outcome("solved", code, written["status"])
 
 
+class _Worker:
+    """One process that runs the cases; a case that kills it (a native abort) or runs past ``patience``
+    seconds is a crash, and the next case gets a new process."""
+
+    def __init__(self, patience: float) -> None:
+        self.patience = patience
+        self.pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def run(self, data: Any, solver: str, time_limit: float, folder: Path) -> Outcome:
+        if self.pool is None:
+            self.pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        folder.mkdir(exist_ok=True)
+        future = self.pool.submit(run_case, data, solver, time_limit, folder)
+        try:
+            return future.result(timeout=self.patience)
+        except concurrent.futures.TimeoutError:
+            self.close()
+            return Outcome("crashed", None, f"still running after {self.patience:g} s")
+        except concurrent.futures.process.BrokenProcessPool:
+            self.close()
+            return Outcome("crashed", None, "the process died (a native library aborted)")
+
+    def close(self) -> None:
+        if self.pool is not None:
+            for process in list(getattr(self.pool, "_processes", {}).values()):
+                process.terminate()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1000)
@@ -281,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fuzz_case.json: {name} with {'; '.join(done)}")
         return 0
     solvers = args.solver or ["ortools", "pyvrp", "aco"]
+    worker = _Worker(patience=30 + 20 * args.time_limit)
     outcomes: Counter[str] = Counter()
     by_edit: Counter[tuple[str, str]] = Counter()
     by_solver: Counter[tuple[str, str]] = Counter()
@@ -290,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         for index in range(args.cases):
             name, data, done = mutated(args.seed, index, base_list)
             solver = solvers[index % len(solvers)]
-            outcome = run_case(data, solver, args.time_limit, Path(tmp))
+            outcome = worker.run(data, solver, args.time_limit, Path(tmp) / str(index % 2))
             outcomes[outcome.kind] += 1
             by_solver[(solver, outcome.kind)] += 1
             for edit in done:
@@ -303,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[{time.perf_counter() - started:7.1f}s] {index + 1} cases: "
                       + ", ".join(f"{k} {outcomes[k]}" for k in ("solved", "refused", "crashed")),
                       file=sys.stderr, flush=True)
+    worker.close()
     print(f"{args.cases} cases (seed {args.seed}, solvers {', '.join(solvers)}, {args.time_limit:g} s each) in "
           f"{time.perf_counter() - started:.0f} s")
     kinds = ("solved", "refused", "crashed")

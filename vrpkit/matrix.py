@@ -105,9 +105,11 @@ def node_locations(problem: Problem, provider: str) -> np.ndarray:
 
 
 def euclidean_matrix(points: np.ndarray, round: str = "none") -> np.ndarray:
-    """Pairwise Euclidean distances of ``points`` (n, 2), rounded by the given convention."""
-    diff = points[:, None, :] - points[None, :, :]
-    dist = np.sqrt((diff**2).sum(-1))
+    """Pairwise Euclidean distances of ``points`` (n, 2), rounded by the given convention. Points too far
+    apart give ``inf``, which the model refuses, naming the entry."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        diff = points[:, None, :] - points[None, :, :]
+        dist = np.sqrt((diff**2).sum(-1))
     if round == "none":
         return dist
     if round == "nearest":
