@@ -9,15 +9,15 @@ its source file's modification time and size, the Python and numba versions and 
 needed once per install and again after any change of those files. Compiling takes about a minute; loading
 the built code a fraction of a second. The command is idempotent: when the code is built it only loads it.
 
-Solvers with a time limit never compile silently. :func:`ready` loads the built code from the cache when it
-is there and answers False, without compiling, when it is not (numba announces every compilation with its
-``numba:compile`` event, which :func:`ready` turns into a refusal). Then :func:`start_background` starts
-``python -m vrpkit.solvers.build --background`` in its own session, at a lower priority (it goes on after
-the calling process exits, so that the next run finds the code built; one build per cache folder at a
-time) and the solvers run
-the same functions interpreted (:func:`interpreted`: their Python source, with the compiled functions they
-call replaced by their interpreted twins), hundreds of times slower but within the limit, until the build is
-done.
+Solvers with a time limit never compile in the foreground. :func:`ready` loads the built code from the
+cache when it is there and answers False, without compiling, when it is not (numba announces every
+compilation with its ``numba:compile`` event, which :func:`ready` turns into a refusal). Then
+:func:`start_background` starts ``python -m vrpkit.solvers.build --background`` in its own session, at a
+lower priority, and says so in one line on stderr; the build goes on after the calling process exits, so
+that the next run finds the code built (one build per cache folder at a time: the lock file
+``vrpkit-build.lock`` there holds the builder's process id). Meanwhile the solvers run the same functions
+interpreted (:func:`interpreted`: their Python source, with the compiled functions they call replaced by
+their interpreted twins), a few hundred times slower but within the limit, until the build is done.
 """
 
 from __future__ import annotations
@@ -55,11 +55,11 @@ class _Refuse(event.Listener):
     def __init__(self, thread: int) -> None:
         self.thread = thread
 
-    def on_start(self, event: event.Event) -> None:
+    def on_start(self, e: event.Event) -> None:
         if threading.get_ident() == self.thread:
             raise NotBuilt
 
-    def on_end(self, event: event.Event) -> None:
+    def on_end(self, e: event.Event) -> None:
         pass
 
 
