@@ -3,11 +3,13 @@
     python examples/pyvrp_files.py --tests PYVRP/tests/data --instances INSTANCES [--per-folder 3] [--solve 2]
 
 ``--tests`` is PyVRP's ``tests/data`` folder (every file is tried but ``.sol`` and ``.toml``); ``--instances``
-a checkout of PyVRP/Instances (the ``--per-folder`` smallest ``.vrp`` files of each folder, by ``DIMENSION``).
+a checkout of PyVRP/Instances (the ``--per-folder`` smallest ``.vrp`` files of each folder, by ``DIMENSION``,
+up to ``--max-dimension`` nodes).
 Neither is bundled with vrpkit. One row per file: ``read`` with the variant, or ``refused`` with vrpkit's
 one-line message (it names the section or field). When a ``.sol`` with a ``Cost`` line sits beside the file:
-the stated cost, the evaluator's cost times the ``.sol`` scale of the file's ``TYPE`` (see
-:mod:`vrpkit.io.vrplib`) and whether they match at the file's precision. ``--solve S`` also runs ``ortools``
+the stated cost, the evaluator's cost times the ``.sol`` scale under the file's convention
+(:func:`vrpkit.io.vrplib.sol_convention`) and whether they match at the file's precision; a mismatch is
+investigated by trying every ``round`` and scale. ``--solve S`` also runs ``ortools``
 for S seconds on every file read and shows the status and cost (in the ``.sol`` units).
 """
 
@@ -23,7 +25,7 @@ from pathlib import Path
 import vrpkit
 from vrpkit.errors import VrpkitError
 from vrpkit.io import read_problem
-from vrpkit.io.vrplib import ROUNDINGS, format_sol_cost, read_sol, sol_cost_matches, sol_cost_scale_of
+from vrpkit.io.vrplib import ROUNDINGS, format_sol_cost, read_sol, sol_convention, sol_cost_matches
 
 SKIP = {".sol", ".toml"}
 SCALES = (1.0, 10.0, 100.0, 1000.0, 1e4, 1e5)
@@ -35,15 +37,18 @@ def _dimension(path: Path) -> int:
     return int(match[1]) if match else 0
 
 
-def files(tests: Path | None, instances: Path | None, per_folder: int) -> Iterator[tuple[str, Path]]:
-    """``(label, path)``: every file of ``tests``, then the smallest files of each ``instances`` folder."""
+def files(tests: Path | None, instances: Path | None, per_folder: int,
+          max_dimension: int) -> Iterator[tuple[str, Path]]:
+    """``(label, path)``: every file of ``tests``, then the smallest files of each ``instances`` folder (of at
+    most ``max_dimension`` nodes)."""
     if tests is not None:
         for path in sorted(tests.iterdir()):
             if path.is_file() and path.suffix.lower() not in SKIP:
                 yield f"tests/{path.name}", path
     if instances is not None:
         for folder in sorted(p for p in instances.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            chosen = sorted(folder.glob("*.vrp"), key=lambda p: (_dimension(p), p.name))[:per_folder]
+            sized = sorted((_dimension(p), p.name, p) for p in folder.glob("*.vrp"))
+            chosen = [p for dimension, _, p in sized if dimension <= max_dimension][:per_folder]
             for path in chosen:
                 yield f"{folder.name}/{path.name}", path
 
@@ -74,21 +79,25 @@ def row(label: str, path: Path, solve_seconds: float | None) -> list[str]:
         return [label, "refused", _short(str(err), path), "", "", "", "", ""]
     cells = [label, "read", problem.variant, str(problem.n_clients)]
     sol = path.with_suffix(".sol")
-    scale = sol_cost_scale_of(path)
+    scale = sol_convention(path)[1]
     if sol.exists():
         try:
             solution = read_sol(sol, problem)
         except VrpkitError as err:
             cells += [f".sol refused: {_short(str(err), sol)}", "", ""]
         else:
-            evaluation = vrpkit.evaluate(problem, solution)
             stated = solution.stats.get("cost")
-            ours = format_sol_cost(evaluation.cost * scale) + ("" if scale == 1 else f" (x{scale:g})")
+            rule, sol_scale = sol_convention(path, stated)
+            judged = problem if rule is None else read_problem(path, round=rule)
+            evaluation = vrpkit.evaluate(judged, solution)
+            ours = format_sol_cost(evaluation.cost * sol_scale) + ("" if sol_scale == 1 else f" (x{sol_scale:g})")
+            if rule is not None:
+                ours += f" (round {rule})"
             if not evaluation.feasible:
                 ours += f" infeasible: {evaluation.violations[0]}"
             if isinstance(stated, int | float):
                 match = "yes"
-                if not sol_cost_matches(stated, evaluation.cost, scale):
+                if not sol_cost_matches(stated, evaluation.cost, sol_scale):
                     other = other_convention(path, sol, stated)
                     match = f"NO (matches {other})" if other else "NO (under no convention)"
                 cells += [str(stated), ours, match]
@@ -116,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tests", type=Path, help="PyVRP's tests/data folder")
     parser.add_argument("--instances", type=Path, help="a checkout of PyVRP/Instances")
     parser.add_argument("--per-folder", type=int, default=3, help="smallest files per Instances folder")
+    parser.add_argument("--max-dimension", type=int, default=5000,
+                        help="skip Instances files with more nodes (a matrix of n x n doubles)")
     parser.add_argument("--solve", type=float, default=None, metavar="S", help="also solve with ortools for S s")
     args = parser.parse_args(argv)
     if args.tests is None and args.instances is None:
@@ -127,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     counts = {"read": 0, "refused": 0, "sol_match": 0, "sol_mismatch": 0}
-    for label, path in files(args.tests, args.instances, args.per_folder):
+    for label, path in files(args.tests, args.instances, args.per_folder, args.max_dimension):
         cells = row(label, path, args.solve)
         counts[cells[1]] += 1
         if cells[6] == "yes":

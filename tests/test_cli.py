@@ -287,3 +287,25 @@ def test_bench_round_option(tmp_path):
     assert row["status"] == "feasible" and abs(tenths - round(tenths)) < 1e-6
     assert one_error_line(vrpkit_cli("bench", "--set", "solomon", "--round", "x", "--data", DATA)) == \
         'error: --round: "x" is not one of none, nearest, dimacs, exact'
+
+
+def test_hfvrp_sol_in_pyvrp_objective_units(tmp_path):
+    """HFVRP .sol files state either the cost to 2 decimals or PyVRP's integer objective under exact rounding
+    (x100000). 0-1-2-0: sqrt 2 + 2 + sqrt 10 = 6.5765 unrounded; 1.414 + 2 + 3.162 = 6.576 exact."""
+    text = (OWN / "small_cvrptw.vrp").read_text().replace("TYPE : CVRPTW", "TYPE : HFVRP")
+    problem = tmp_path / "h.vrp"
+    problem.write_text(text.replace("CAPACITY : 10", "CAPACITY : 10\nVEHICLES_UNIT_DISTANCE_COST : 100"))
+    decimal, integer = tmp_path / "decimal.sol", tmp_path / "integer.sol"
+    decimal.write_text("Route #1: 1 2\nCost: 6.58\n")
+    integer.write_text("Route #1: 1 2\nCost: 657600\n")
+    assert "decimal.sol states cost 6.58; the evaluator's cost is 6.576491: matches" in \
+        vrpkit_cli("evaluate", problem, decimal).stderr
+    assert "does not match (this file's cost is under --round exact)" in \
+        vrpkit_cli("evaluate", problem, integer).stderr
+    assert "integer.sol states cost 657600; the evaluator's cost x 100000 is 657600: matches" in \
+        vrpkit_cli("evaluate", problem, integer, "--round", "exact").stderr
+    # convert keeps each file's units (the decimal form at full precision).
+    for given, cost in ((decimal, "6.576491"), (integer, "657600")):
+        written = tmp_path / "written.sol"
+        assert vrpkit_cli("convert", given, written, "--problem", problem).returncode == 0
+        assert written.read_text() == f"Route #1: 1 2\nCost {cost}\n"

@@ -18,9 +18,9 @@ from vrpkit.io.vrplib import (
     read_sol,
     read_solomon,
     read_vrplib,
+    sol_convention,
     sol_cost_matches,
     sol_cost_scale,
-    sol_cost_scale_of,
     write_sol,
 )
 
@@ -423,7 +423,7 @@ def test_solomon_bks(path: Path) -> None:
     assert evaluation.feasible, evaluation.violations[:3]
     assert f"{evaluation.cost:.4f}" == row["distance"]
     assert evaluation.n_vehicles == int(row["vehicles"])
-    assert sol_cost_scale_of(path) == 1.0 and sol_cost_matches(solution.stats["cost"], evaluation.cost)
+    assert sol_convention(path) == (None, 1.0) and sol_cost_matches(solution.stats["cost"], evaluation.cost)
 
 
 @pytest.mark.parametrize("path", _files(VARIANTS_DIR, "*/*.vrp"))
@@ -435,8 +435,8 @@ def test_variant_bks(path: Path) -> None:
     assert evaluation.feasible, evaluation.violations[:3]
     cost = evaluation.cost * sol_cost_scale(kind)
     expected = solution.stats["cost"]
-    assert sol_cost_scale_of(path) == sol_cost_scale(kind) and sol_cost_matches(expected, evaluation.cost,
-                                                                                 sol_cost_scale(kind))
+    assert sol_convention(path, expected) == (None, sol_cost_scale(kind))
+    assert sol_cost_matches(expected, evaluation.cost, sol_cost_scale(kind))
     if kind == "HFVRP":  # original units, printed to 2 decimals
         assert round(cost, 2) == expected
     else:  # integers in the set's scaled units
@@ -608,15 +608,18 @@ def test_sol_cost_units(tmp_path: Path) -> None:
     """Scales by TYPE; a .sol written in a file's units reads back with the same cost."""
     assert [sol_cost_scale(t) for t in ("CVRP", "VRPTW", "CVRPTW", "PCVRPTW", "MDVRPTW", "TSP", None)] == [
         1, 1, 1, 10, 1000, 1, 1]
-    assert sol_cost_scale_of(OWN / "small_cvrptw.vrp") == 1.0
-    assert sol_cost_scale_of(_write(tmp_path, "d.txt", DIALECT)) == 1000.0
-    assert sol_cost_scale_of(_write(tmp_path, "s.vrp", SOLOMON)) == 1.0
+    assert sol_convention(OWN / "small_cvrptw.vrp") == (None, 1.0)
+    assert sol_convention(_write(tmp_path, "d.txt", DIALECT)) == (None, 1000.0)
+    assert sol_convention(_write(tmp_path, "s.vrp", SOLOMON)) == (None, 1.0)
+    hfvrp = _write(tmp_path, "h.vrp", DIALECT.replace("TYPE : MDVRPTW", "TYPE : HFVRP"))
+    assert sol_convention(hfvrp, 4.21) == (None, 1.0)
+    assert sol_convention(hfvrp, 421000) == ("exact", 100_000.0)  # PyVRP's integer objective
     assert sol_cost_matches(6655548, 6655.5481, 1000) and not sol_cost_matches(6655548, 6655.549, 1000)
     assert sol_cost_matches(79035.62, 79035.6249) and not sol_cost_matches(79035.62, 79035.626)
     problem = read_vrplib(tmp_path / "d.txt")
     plan = Solution((Route(0, (0,)), Route(1, (1,))))
     out = tmp_path / "d.sol"
-    write_sol(out, problem, plan, cost_scale=sol_cost_scale_of(tmp_path / "d.txt"))
+    write_sol(out, problem, plan, cost_scale=sol_convention(tmp_path / "d.txt")[1])
     assert out.read_text().endswith("Cost 421000\n")
     back = read_sol(out, problem)
     assert back.routes == plan.routes
@@ -636,7 +639,7 @@ def test_pyvrp_rc208_sol_under_dimacs() -> None:
     solution = read_sol(path.with_suffix(".sol"), problem)
     evaluation = evaluate(problem, solution)
     assert evaluation.feasible and solution.stats["cost"] == 776.1
-    assert sol_cost_matches(776.1, evaluation.cost, sol_cost_scale_of(path))
+    assert sol_convention(path, 776.1) == (None, 1.0) and sol_cost_matches(776.1, evaluation.cost)
     assert not sol_cost_matches(776.1, evaluate(read_problem(path, round="none"), solution).cost)
 
 

@@ -272,7 +272,7 @@ def evaluate(
     {"routes": [{"vehicle_type": "v1", "stops": ["c1", "c7"]}]}) or a CVRPLIB .sol file. The Cost line of a
     .sol is compared, on stderr, with the evaluator's cost in the units of the problem's .sol files.
     """
-    from vrpkit.io.vrplib import format_sol_cost, sol_cost_matches, sol_cost_scale_of
+    from vrpkit.io.vrplib import format_sol_cost, sol_convention, sol_cost_matches
     from vrpkit.report import evaluation_report, show
 
     problem = _read_problem(problem_file, round)
@@ -281,8 +281,10 @@ def evaluate(
         _write_json(evaluation.to_dict(problem), output)
     show(evaluation_report(problem, evaluation), _console())
     if isinstance(stated, int | float) and not isinstance(stated, bool):
-        scale = sol_cost_scale_of(problem_file)
+        rule, scale = sol_convention(problem_file, stated)
         match = "matches" if sol_cost_matches(stated, evaluation.cost, scale) else "does not match"
+        if match != "matches" and rule is not None and rule != round:
+            match += f" (this file's cost is under --round {rule})"
         units = "" if scale == 1 else f" x {scale:g}"
         print(f"{solution_file.name} states cost {stated}; the evaluator's cost{units} is "
               f"{format_sol_cost(evaluation.cost * scale)}: {match}", file=sys.stderr)
@@ -375,20 +377,25 @@ def _relocate_matrix_file(data: dict[str, Any], problem: Any, target: Path) -> N
 
 
 def _convert_solution(source: Path, target: Path, problem_file: Path | None, round: str | None) -> None:
-    """A solution to .json (evaluated) or .sol (cost in the units of the problem file's .sol files)."""
+    """A solution to .json (evaluated) or .sol, with the cost in the units of the source .sol (else of the
+    problem file's .sol files; see :func:`vrpkit.io.vrplib.sol_convention`)."""
     if problem_file is None:
         raise InputError(f"{source} is a solution; give its problem with --problem PROBLEM")
     problem = _read_problem(problem_file, round)
-    evaluation = evaluate_file(problem, source)
+    evaluation, stated = _evaluate_plan(problem, source)
     unknown = [v for v in evaluation.violations if v.constraint in ("unknown_id", "unknown_vehicle_type")]
     if unknown:
         raise InputError(f"{source}: {unknown[0]}; is {problem_file} its problem?")
     if target.suffix.lower() == ".json":
         _write_json(evaluation.to_dict(problem), target)
     else:
-        from vrpkit.io.vrplib import sol_cost_scale_of, write_sol
+        from vrpkit.io.vrplib import sol_convention, write_sol
 
-        write_sol(target, problem, evaluation, cost_scale=sol_cost_scale_of(problem_file))
+        rule, scale = sol_convention(problem_file, stated)
+        if rule is not None and round is None:  # the source states its cost under another rounding
+            problem = _read_problem(problem_file, rule)
+            evaluation = evaluate_file(problem, source)
+        write_sol(target, problem, evaluation, cost_scale=scale)
     print(f"wrote {target} ({len(evaluation.routes)} routes, cost {evaluation.cost:g})", file=sys.stderr)
 
 

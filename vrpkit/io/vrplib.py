@@ -23,6 +23,7 @@ TYPE      round      scale  notes
 CVRP      nearest    1      X set; fleet unlimited unless ``VEHICLES`` is given
 VRPB      nearest    1      ``BACKHAUL_SECTION``: pickups, strict backhaul (linehaul clients first)
 HFVRP     none       1      fixed and unit distance costs stored x100: divided by 100; costs to 2 decimals
+                            (a ``.sol`` with an integer cost: ``exact`` and 100000, see below)
 MDVRPTW   exact      1000   ``.sol`` costs are integers in units of 0.001
 PCVRPTW   dimacs     10     ``.sol`` costs are integers in units of 0.1; prizes make clients optional
 VRPTW     dimacs     1      Gehring-Homberger; ``.sol`` costs to one decimal
@@ -33,13 +34,16 @@ PyVRP's own reader rounds nothing by default (``round_func="none"``); its tests 
 with ``dimacs``, X-n101-50-k13 (VRPB) with ``round`` and PR11A (MDVRPTW) with ``trunc``. PyVRP's ``dimacs`` and
 ``exact`` scale the data to integers (x10, x1000); here distances stay in the file's units, and the PCVRPTW and
 MDVRPTW ``.sol`` files state integer costs in those scaled units, while the VRPTW files (BKS from CVRPLIB) and
-PyVRP's ``RC208.sol`` state costs in the file's units. One file follows none of the set conventions: PyVRP's
-``tests/data/X115-HVRP.sol`` states PyVRP's own integer objective under ``exact`` (x1000 distances times the
-x100 unit costs: the evaluator's cost under ``round="exact"`` x 100000); the HFVRP row is that of
-PyVRP/Instances. Edges that are not ``EUC_2D`` keep their own rule (``EXPLICIT`` as given, ``EXACT_2D``,
-``FLOOR_2D``, ``CEIL_2D``), and another ``round`` for them is refused.
+PyVRP's ``RC208.sol`` state costs in the file's units. HFVRP ``.sol`` files come in two forms: 60 of the 100
+in PyVRP/Instances state the cost in the original units to 2 decimals (unrounded distances), the other 40 and
+PyVRP's ``tests/data/X115-HVRP.sol`` state PyVRP's own integer objective under ``exact`` (distances x1000 times
+unit costs x100): the evaluator's cost under ``round="exact"``, x 100000. :func:`sol_convention` tells them
+apart by the stated cost (an integer or not).
 
-:func:`write_sol` writes costs in the same units (``cost_scale``; :func:`sol_cost_scale_of` gives it for a
+Edges that are not ``EUC_2D`` keep their own rule (``EXPLICIT`` as given, ``EXACT_2D``, ``FLOOR_2D``,
+``CEIL_2D``), and another ``round`` for them is refused.
+
+:func:`write_sol` writes costs in the same units (``cost_scale``; :func:`sol_convention` gives it for a
 problem file), so a ``.sol`` read and written back keeps its cost; :func:`sol_cost_matches` compares a stated
 cost with the evaluator's at the file's precision.
 
@@ -171,13 +175,28 @@ def _sections(text: str) -> set[str]:
     return {m.group(1).lower() for m in re.finditer(r"^\s*(\w+)_SECTION", text, re.MULTILINE)}
 
 
-def sol_cost_scale_of(path: str | Path) -> float:
-    """The ``.sol`` cost scale of a problem file: by the ``TYPE`` of a VRPLIB file, 1 for other formats."""
+PYVRP_OBJECTIVE = ("exact", 100_000.0)
+"""``round`` and ``.sol`` scale of HFVRP ``.sol`` files that state PyVRP's integer objective (see above)."""
+
+
+def sol_convention(path: str | Path, stated: float | None = None) -> tuple[str | None, float]:
+    """``(round, scale)`` of the ``.sol`` files of a problem file: its cost is the evaluator's cost x ``scale``
+    when the problem is read with ``round`` (None: the file's default).
+
+    By the ``TYPE`` of a VRPLIB file (``.sol`` scale of the module's table), ``(None, 1)`` for Solomon and
+    JSON; an HFVRP ``.sol`` whose ``stated`` cost is an integer states PyVRP's objective
+    (:data:`PYVRP_OBJECTIVE`).
+    """
     path = Path(path)
     if path.suffix.lower() == ".json":
-        return 1.0
+        return None, 1.0
     text = read_text(path)
-    return sol_cost_scale(_spec_value(text, "TYPE")) if detect_format(text) == "vrplib" else 1.0
+    if detect_format(text) != "vrplib":
+        return None, 1.0
+    kind = (_spec_value(text, "TYPE") or "").upper()
+    if kind == "HFVRP" and isinstance(stated, int) and not isinstance(stated, bool):
+        return PYVRP_OBJECTIVE
+    return None, sol_cost_scale(kind)
 
 
 def sol_cost_matches(stated: float, cost: float, scale: float = 1.0) -> bool:
