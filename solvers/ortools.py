@@ -97,6 +97,10 @@ class Scales:
     cost: int
 
 
+_HOLES_SPAN = 2**32 - 2
+"""Widest span (scaled time units) of a client's windows that OR-Tools can hold as a domain with holes."""
+
+
 def _integral(values: np.ndarray) -> bool:
     values = values[np.isfinite(values)]
     return bool(np.all(np.abs(values - np.rint(values)) < 1e-9))
@@ -675,6 +679,14 @@ class _Model:
             hi = _floor(windows[-1][1], sc.time, horizon)
             cumul = dim.CumulVar(idx)
             cumul.SetRange(lo, max(lo, hi))  # lo > hi only for a window narrower than one time unit
+            if len(windows) > 1 and max(lo, hi) - lo > _HOLES_SPAN:
+                # OR-Tools keeps a domain with holes as a bitset over its span and aborts the process beyond
+                # 2**32 values: then service starts in one of the windows by a constraint instead.
+                solver = routing.solver()
+                inside = [solver.IsBetweenVar(cumul, int(_ceil(a, sc.time)), _floor(b, sc.time, horizon))
+                          for a, b in windows]
+                solver.Add(solver.Sum(inside) >= 1)
+                continue
             for (_, b), (a, _) in itertools.pairwise(windows):
                 gap_lo, gap_hi = _floor(b, sc.time, horizon) + 1, int(_ceil(a, sc.time)) - 1
                 if gap_lo <= gap_hi:

@@ -428,3 +428,16 @@ def test_fallback_when_the_default_first_solution_fails(monkeypatch):
     r = run(p, time_limit=1.5)
     assert r.stats["first_solution_failed"] == ["local_cheapest_insertion"]
     assert r.stats["first_solution"] == "parallel_cheapest_insertion"
+
+
+def test_windows_far_apart_are_kept_by_a_constraint():
+    # OR-Tools aborts the process on a domain with a hole wider than 2**32 units; b's second window starts at
+    # 1e13. One vehicle: D -> a (5, served in its second window) -> b (5, waits until 1e13) -> D (6): 16.
+    p = Problem("far", depots=(Depot("D", (0, 0)),),
+                clients=(Client("a", (3, 4), time_windows=((0, 2), (20, 30))),
+                         Client("b", (6, 0), time_windows=((0, 1), (1e13, 1e14)))),
+                vehicle_types=(VehicleType("v", count=1),))
+    r = run(p)
+    assert r.feasible and r.cost == 16
+    a_start, b_start = r.evaluation.routes[0].start
+    assert 20 <= a_start <= 30 and b_start == 1e13
