@@ -154,16 +154,6 @@ def _lock(wait: bool) -> Iterator[bool]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def builder_pid(folder: Path | None = None) -> int | None:
-    """The process id of the build running on ``folder`` (default: :func:`cache_folder`), if any."""
-    path = (folder or cache_folder()) / LOCK_NAME
-    try:
-        text = path.read_text().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
-
-
 _background: subprocess.Popen[bytes] | None = None
 _started = False
 
