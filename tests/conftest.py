@@ -111,3 +111,12 @@ def line() -> Problem:
         clients=tuple(Client(f"c{i}", (i, 0), delivery=1) for i in (1, 2, 3)),
         vehicle_types=(VehicleType("v", capacity=3),),
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_code() -> None:
+    """The colony's and the local search's compiled code, built once (quick when it is already built: CI
+    builds it in ``.ci/run``), so that tests of the solvers never run the interpreted fallback by surprise."""
+    from vrpkit.solvers import build
+
+    build.build()
