@@ -253,3 +253,14 @@ def test_matches_brute_force_reference(case):
         total += ref["distance"]
     assert ev.cost == pytest.approx(total)
     assert ev.feasible == (not ev.violations)
+
+
+def test_a_window_closed_within_the_tolerance_still_serves():
+    # Arrival at 1 + 1e-9 (distance 1, durations scaled by a hair): late by less than the tolerance, so the client
+    # is served in its first window [0, 1], not made to wait for the second one at 100.
+    p = Problem("hair", depots=(Depot("D", (0, 0)),),
+                clients=(Client("a", (1, 0), time_windows=((0, 1), (100, 200))),),
+                vehicle_types=(VehicleType("v"),),
+                matrix={"provider": "euclidean", "speed": 1 / (1 + 1e-9)})
+    e = evaluate(p, [Route(0, (0,))])
+    assert e.feasible and e.routes[0].start[0] == pytest.approx(1.0) and e.duration == pytest.approx(2.0)

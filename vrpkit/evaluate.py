@@ -449,7 +449,7 @@ def _times(
         else:
             a, b = d.windows[c][-1]
             for w in d.windows[c]:
-                if w[1] >= t:
+                if w[1] >= t - _EPS:  # as for lateness: a window that closed within the tolerance still serves
                     a, b = w
                     break
         if t < a:
