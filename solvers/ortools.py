@@ -22,9 +22,9 @@ How the model maps onto OR-Tools' routing library:
 - ``max_distance``: a distance dimension bounded per vehicle.
 - Optional clients: a disjunction with penalty equal to the prize, in the cost unit of the arcs. OR-Tools'
   first-solution strategies insert every client they can, whatever its prize, and OR-Tools keeps the plan that
-  leaves every optional client out when that is cheaper (on the 1000-client PCVRPTW instances its search then
-  never leaves it within 10 s); so the search starts from the first plan without the clients that cost more
-  than their prize (:func:`drop_unprofitable`).
+  leaves every optional client out when that is cheaper (PCVRPTW C1_10_4: 44,854 against 26,304, and the
+  search did not get below 26,304 in 10 or 30 s); so the search starts from the first plan without the
+  clients that cost more than their prize (:func:`drop_unprofitable`: 24,947.5, then 24,792.2 at 10 s).
 - Clients no vehicle type could serve on a trip of its own (:func:`vrpkit.diagnose.client_vehicle_feasibility`)
   are forbidden to those types, which prunes the search for heterogeneous fleets.
 
