@@ -1,5 +1,5 @@
 """Prize-collecting and strict-backhaul (VRPB) problems in the OR-Tools and PyVRP backends: the solver's objective
-equal to the evaluator's cost with fractional distances, the prize-aware start of OR-Tools' search, OR-Tools'
+equal to the evaluator's cost with fractional distances, the prize-aware starts of OR-Tools' search, OR-Tools'
 first plan with strict backhaul, and PyVRP's strict backhaul against brute force over every plan."""
 
 from __future__ import annotations
@@ -86,6 +86,27 @@ def test_search_starts_from_the_first_plan_without_unprofitable_clients(tiny_pc)
     # client (103.1 with the far "4"); without "4" and every client worth its prize it beats leaving all out.
     r = vrpkit.solve(tiny_pc, "ortools:solution_limit=1", time_limit=1)
     assert r.status == "feasible" and r.evaluation.unassigned == (3,) and r.cost < 16
+
+
+def test_search_starts_from_the_cheapest_start_plan():
+    # Depot (5, 5), distances rounded: a (1, 0) prize 7, b (5, 3) prize 5, c (9, 2) prize 10, d (9, 4) prize 7;
+    # D-a 6, D-b 2, D-c 5, D-d 4, a-b 5, b-c 4, b-d 4, c-d 2, a-d 9; two vehicles of capacity 2. Parallel cheapest
+    # insertion builds D-c-b-D (11) and D-d-a-D (19): a's detour saves 9 + 6 - 4 = 11 > 7, then D-d-D costs
+    # 8 > 7, so both go: 11 + 14 lost = 25. Sequential cheapest insertion builds D-d-c-D (11) and D-a-b-D (13): a
+    # saves 6 + 5 - 2 = 9 > 7, D-b-D (4) stays: 11 + 4 + 7 = 22, the optimum (a costs more than its prize on
+    # every route). One solution allowed: the plan is the start of the search.
+    clients = tuple(Client(k, xy, delivery=1, prize=q, required=False)
+                    for k, xy, q in (("a", (1, 0), 7), ("b", (5, 3), 5), ("c", (9, 2), 10), ("d", (9, 4), 7)))
+    p = Problem("starts", depots=(Depot("D", (5, 5)),), clients=clients,
+                vehicle_types=(VehicleType("v", capacity=2, count=2),),
+                matrix={"provider": "euclidean", "round": "nearest"})
+    r = vrpkit.solve(p, "ortools:solution_limit=1", time_limit=1)
+    assert r.stats["starts"] == {"parallel_cheapest_insertion": 25, "sequential_cheapest_insertion": 22}
+    assert r.stats["first_solution"] == "sequential_cheapest_insertion"
+    assert r.cost == 22 and undirected(r) == {("b",), ("c", "d")}
+    # A strategy given as an option is the only start.
+    r = vrpkit.solve(p, "ortools:solution_limit=1,first_solution=parallel_cheapest_insertion", time_limit=1)
+    assert r.stats["starts"] == {"parallel_cheapest_insertion": 25} and r.cost == 25
 
 
 def test_objective_equals_cost_with_irrational_distances():
