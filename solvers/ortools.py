@@ -28,7 +28,8 @@ How the model maps onto OR-Tools' routing library:
   long routes that plan keeps few clients and the search adds them back one move at a time (R2_10_4: 21,512.9,
   then 19,663.6 at 10 s, 26 % above the best known): the first plan of sequential cheapest insertion, which
   leaves clients out as it builds, is made as well and the search starts from the cheaper one
-  (:data:`_PRIZE_STARTS`: 19,299.8, then 17,961.3 at 10 s).
+  (:data:`_PRIZE_STARTS`: 19,299.8, then 17,961-18,068 at 10 s, 14.9 % at 30 s: the search stalls with fewer
+  routes and clients than the best known, 16 routes and 822 clients against 15 and 687).
 - Clients no vehicle type could serve on a trip of its own (:func:`vrpkit.diagnose.client_vehicle_feasibility`)
   are forbidden to those types, which prunes the search for heterogeneous fleets.
 
@@ -97,8 +98,9 @@ _PRIZE_STARTS = ("sequential_cheapest_insertion",)
 search starts from the cheapest after :func:`drop_unprofitable`. Parallel cheapest insertion inserts every client
 it can, so with long routes its plan loses most of them to the dropping, and the search, which adds clients
 one move at a time, does not get them back in time; sequential cheapest insertion leaves clients out as it
-builds (PCVRPTW R2_10_1: 323 of 1000 served; after the dropping 25,069 against 25,844, at 10 s 24,775 against
-25,522). On the tight-window instances parallel cheapest insertion gives the cheaper start."""
+builds (PCVRPTW R2_10_1: 323 of 1000 served; after the dropping 25,069 against 25,844, at 10 s 24,789 against
+25,522; the best known is 23,985). On the tight-window instances parallel cheapest insertion gives the cheaper
+start."""
 _START_SHARE = 0.25
 """Another start plan is built only while the starts have taken less than this share of the time limit."""
 _MAX_INT = 10**15
