@@ -25,11 +25,13 @@ How the model maps onto OR-Tools' routing library:
   leaves every optional client out when that is cheaper (PCVRPTW C1_10_4: 44,854 against 26,304, and the
   search did not get below 26,304 in 10 or 30 s); so the search starts from the first plan without the
   clients that cost more than their prize (:func:`drop_unprofitable`: 24,947.5, then 24,792.2 at 10 s). With
-  long routes that plan keeps few clients and the search adds them back one move at a time (R2_10_4: 21,512.9,
-  then 19,663.6 at 10 s, 26 % above the best known): the first plan of sequential cheapest insertion, which
-  leaves clients out as it builds, is made as well and the search starts from the cheaper one
-  (:data:`_PRIZE_STARTS`: 19,299.8, then 17,961-18,068 at 10 s, 14.9 % at 30 s: the search stalls with fewer
-  routes and clients than the best known, 16 routes and 822 clients against 15 and 687).
+  long routes that plan keeps few clients and OR-Tools' search, which adds them one move at a time and is slow
+  to evaluate moves on routes of 50 clients, does not get them back (R2_10_4: 21,512.9, then 19,663.6 at 10 s,
+  26 % above the best known). So the first plans of parallel and of sequential cheapest insertion, each as
+  built and without its unprofitable clients, are polished by the compiled local search
+  (:mod:`vrpkit.solvers.localsearch`: granular neighbourhoods, optional clients in and out) and the search
+  starts from the cheapest (:meth:`ORToolsSolver._prize_start`; R2_10_4: 17,467.4 after 2.5 s, then 17,384.3
+  at 10 s; C1_10_4: 24,763.0, then 24,702.8).
 - Clients no vehicle type could serve on a trip of its own (:func:`vrpkit.diagnose.client_vehicle_feasibility`)
   are forbidden to those types, which prunes the search for heterogeneous fleets.
 
@@ -55,6 +57,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -94,15 +97,13 @@ either of them, 2.8 s without both, the same plan)."""
 _FALLBACKS = ("parallel_cheapest_insertion", "savings", "local_cheapest_insertion", "path_cheapest_arc")
 """First-solution strategies tried in turn when the default one fails outright."""
 _PRIZE_STARTS = ("sequential_cheapest_insertion",)
-"""First-solution strategies that also build a start plan with optional clients, after the default one; the
-search starts from the cheapest after :func:`drop_unprofitable`. Parallel cheapest insertion inserts every client
-it can, so with long routes its plan loses most of them to the dropping, and the search, which adds clients
-one move at a time, does not get them back in time; sequential cheapest insertion leaves clients out as it
-builds (PCVRPTW R2_10_1: 323 of 1000 served; after the dropping 25,069 against 25,844, at 10 s 24,789 against
-25,522; the best known is 23,985). On the tight-window instances parallel cheapest insertion gives the cheaper
-start."""
-_START_SHARE = 0.25
-"""Another start plan is built only while the starts have taken less than this share of the time limit."""
+"""First-solution strategies that build a start plan with optional clients after the default one (see
+:meth:`ORToolsSolver._prize_start`). Sequential cheapest insertion leaves clients out as it builds (PCVRPTW
+R2_10_1: 323 of 1000 served), parallel cheapest insertion serves every client it can; either gives the cheaper
+start on some instances (R2: sequential, C1, RC1: parallel)."""
+_START_SHARE = 0.5
+"""The share of the time limit that the start plans may take (building and polishing): another strategy is
+tried only while they have taken less. At 10 s the starts of the PCVRPTW instances (1000 clients) take 2-4 s."""
 _MAX_INT = 10**15
 """Largest magnitude a scaled total may reach: int64 is 9.2e18, leaving room for OR-Tools' own sums."""
 _STATUS = {v: k.removeprefix("ROUTING_").lower() for k, v in routing_enums_pb2.RoutingSearchStatus.Value.items()}
@@ -327,8 +328,9 @@ class ORToolsSolver:
       heterogeneous fleet (fewer vehicles than clients), ``path_cheapest_arc`` otherwise. When the default
       fails outright (OR-Tools status ``fail``, time left), the next of ``parallel_cheapest_insertion``,
       ``savings``, ``local_cheapest_insertion``, ``path_cheapest_arc`` is tried; with optional clients the
-      search starts from the cheaper of the default's and ``sequential_cheapest_insertion``'s first plans
-      (stats ``starts``: the cost of each); a strategy given as an option is used alone.
+      search starts from the cheapest polished first plan of the default and ``sequential_cheapest_insertion``
+      (stats ``starts``: the cost of each, see :meth:`_prize_start`); a strategy given as an option is used
+      alone.
     - ``metaheuristic``: ``guided_local_search`` (default), ``tabu_search``, ``simulated_annealing``,
       ``greedy_descent``, ``generic_tabu_search`` or ``automatic``.
     - ``gls_lambda``: guided local search's lambda coefficient (OR-Tools' default 0.1).
@@ -451,6 +453,48 @@ class ORToolsSolver:
         params.time_limit.FromMilliseconds(max(10, int(time_limit * 1000)))
         return params, first, meta
 
+    def _prize_start(self, problem: Problem, model: _Model, first: str, time_limit: float, seed: int
+                     ) -> tuple[tuple[Route, ...] | None, str, dict[str, float]]:
+        """The start of the search with optional clients: the plan, its first-solution strategy and the cost of
+        each strategy's start (the evaluator's).
+
+        Each strategy (``first``, then those of :data:`_PRIZE_STARTS` unless a strategy was given as an
+        option, while the starts have taken less than :data:`_START_SHARE` of ``time_limit``) builds its first
+        plan; that plan and the plan without its unprofitable clients (:func:`drop_unprofitable`) are
+        polished by the compiled local search (:func:`vrpkit.solvers.localsearch.improve`), within the same
+        share of the time; the cheapest plan that the model can hold (:meth:`_Model.read`) is the start. None
+        when no strategy builds a plan.
+        """
+        from vrpkit.solvers.localsearch import improve  # numba: imported only for prize problems
+
+        t0 = time.perf_counter()
+        budget = _START_SHARE * time_limit
+        strategies = [first] + ([] if self.first_solution else [s for s in _PRIZE_STARTS if s != first])
+        best: tuple[float, tuple[Route, ...], str] | None = None
+        costs: dict[str, float] = {}
+        for strategy in strategies:
+            spent = time.perf_counter() - t0
+            if strategy != first and spent >= budget:
+                break
+            params, _, _ = self.search_parameters(problem, time_limit - spent, first=strategy)
+            plan = model.first_plan(params)
+            if plan is None:
+                continue
+            candidates = [plan, drop_unprofitable(problem, plan)]
+            for c in tuple(candidates):
+                left = max(0.0, budget - (time.perf_counter() - t0))
+                candidates.append(tuple(improve(problem, c, time_limit=left, seed=seed).routes))
+            held = [(evaluate(problem, c).cost, c) for c in candidates if model.read(c) is not None]
+            if not held:
+                continue
+            cost, plan = min(held, key=lambda x: x[0])
+            costs[strategy] = round(cost, 9)
+            if best is None or cost < best[0]:
+                best = (cost, plan, strategy)
+        if best is None:
+            return None, first, costs
+        return best[1], best[2], costs
+
     def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress) -> Solution | None:
         started = time.perf_counter()
         reasons = diagnose(problem)
@@ -467,7 +511,7 @@ class ORToolsSolver:
         best: tuple[int, _Model, Any] | None = None
         found = [0]
         statuses: list[str] = []
-        starts: dict[str, float] = {}  # prizes: the cost of each start plan (see _PRIZE_STARTS)
+        starts: dict[str, float] = {}  # prizes: the cost of each strategy's start (see _prize_start)
         first_used = first
         k = 0
         while k < rounds:
@@ -490,27 +534,12 @@ class ORToolsSolver:
             if best is not None:
                 initial = routing.ReadAssignmentFromRoutes(model.index_routes(best[1].routes(best[2])), True)
             elif not problem.required.all():
-                # Prizes: the search starts from the cheapest of OR-Tools' first plans (the default strategy's,
-                # then those of _PRIZE_STARTS while time allows) without the clients not worth their prize (see
-                # drop_unprofitable); the rest of the round's time goes to the search.
+                # Prizes: the search starts from the cheapest polished first plan (see _prize_start); the rest of
+                # the round's time goes to the search.
                 t_first = time.perf_counter()
-                starts.clear()
-                first_used = first
-                strategies = [first] + ([] if self.first_solution else [s for s in _PRIZE_STARTS if s != first])
-                plan = None
-                for strategy in strategies:
-                    spent = time.perf_counter() - t_first
-                    if strategy != first and spent >= _START_SHARE * round_limit:
-                        break
-                    start_params, _, _ = self.search_parameters(problem, round_limit - spent, first=strategy)
-                    start = model.first_plan(start_params)
-                    if start is not None:
-                        start = drop_unprofitable(problem, start)
-                        starts[strategy] = round(evaluate(problem, start).cost, 9)
-                        if plan is None or starts[strategy] < starts[first_used]:
-                            plan, first_used = start, strategy
-                if plan is not None:
-                    initial = routing.ReadAssignmentFromRoutes(model.index_routes(plan), True)
+                chosen, first_used, starts = self._prize_start(problem, model, first, round_limit, seed)
+                if chosen is not None:
+                    initial = model.read(chosen)
                 spent = time.perf_counter() - t_first
                 params.time_limit.FromMilliseconds(max(10, int((round_limit - spent) * 1000)))
             if initial is not None:
@@ -802,6 +831,14 @@ class _Model:
             v = free[route.vehicle_type].pop(0)
             out[v] = [self.manager.NodeToIndex(int(self.client_pos[c])) for c in route.clients]
         return out
+
+    def read(self, routes: Sequence[Route]) -> Any | None:
+        """The OR-Tools assignment of ``routes``, or None when the model cannot hold the plan: more routes of a
+        type than its vehicles, or a plan that the rounded times and limits make infeasible."""
+        have = Counter(self.vtype)
+        if any(n > have[t] for t, n in Counter(r.vehicle_type for r in routes).items()):
+            return None
+        return self.routing.ReadAssignmentFromRoutes(self.index_routes(tuple(routes)), True)
 
     def first_plan(self, params: Any) -> tuple[Route, ...] | None:
         """The plan of the first solution that OR-Tools builds with ``params`` (its first-solution strategy,

@@ -89,24 +89,41 @@ def test_search_starts_from_the_first_plan_without_unprofitable_clients(tiny_pc)
 
 
 def test_search_starts_from_the_cheapest_start_plan():
-    # Depot (5, 5), distances rounded: a (1, 0) prize 7, b (5, 3) prize 5, c (9, 2) prize 10, d (9, 4) prize 7;
-    # D-a 6, D-b 2, D-c 5, D-d 4, a-b 5, b-c 4, b-d 4, c-d 2, a-d 9; two vehicles of capacity 2. Parallel cheapest
-    # insertion builds D-c-b-D (11) and D-d-a-D (19): a's detour saves 9 + 6 - 4 = 11 > 7, then D-d-D costs
-    # 8 > 7, so both go: 11 + 14 lost = 25. Sequential cheapest insertion builds D-d-c-D (11) and D-a-b-D (13): a
-    # saves 6 + 5 - 2 = 9 > 7, D-b-D (4) stays: 11 + 4 + 7 = 22, the optimum (a costs more than its prize on
-    # every route). One solution allowed: the plan is the start of the search.
+    # Depot (5, 5), distances rounded: a (7, 2) prize 7, b (5, 3) prize 8, c (8, 0) prize 9, d (1, 6) prize 9;
+    # D-a 4, D-b 2, D-c 6, D-d 4, a-b 2, a-c 2, a-d 7, b-c 4, b-d 5, c-d 9; three vehicles of capacity 2.
+    # Parallel cheapest insertion builds D-a-b-D (8) and D-d-c-D (19); c's detour saves 9 + 6 - 4 = 11 > 9:
+    # 8 + 8 + 9 lost = 25, where the local search stays (c fits nowhere for less than 9). Sequential cheapest
+    # insertion builds D-b-d-D (11) and D-c-a-D (12): 23, the optimum. One solution allowed: the plan is the
+    # start of the search.
     clients = tuple(Client(k, xy, delivery=1, prize=q, required=False)
-                    for k, xy, q in (("a", (1, 0), 7), ("b", (5, 3), 5), ("c", (9, 2), 10), ("d", (9, 4), 7)))
+                    for k, xy, q in (("a", (7, 2), 7), ("b", (5, 3), 8), ("c", (8, 0), 9), ("d", (1, 6), 9)))
     p = Problem("starts", depots=(Depot("D", (5, 5)),), clients=clients,
-                vehicle_types=(VehicleType("v", capacity=2, count=2),),
+                vehicle_types=(VehicleType("v", capacity=2, count=3),),
                 matrix={"provider": "euclidean", "round": "nearest"})
     r = vrpkit.solve(p, "ortools:solution_limit=1", time_limit=1)
-    assert r.stats["starts"] == {"parallel_cheapest_insertion": 25, "sequential_cheapest_insertion": 22}
+    assert r.stats["starts"] == {"parallel_cheapest_insertion": 25, "sequential_cheapest_insertion": 23}
     assert r.stats["first_solution"] == "sequential_cheapest_insertion"
-    assert r.cost == 22 and undirected(r) == {("b",), ("c", "d")}
+    assert r.cost == 23 and undirected(r) == {("b", "d"), ("a", "c")}
     # A strategy given as an option is the only start.
     r = vrpkit.solve(p, "ortools:solution_limit=1,first_solution=parallel_cheapest_insertion", time_limit=1)
     assert r.stats["starts"] == {"parallel_cheapest_insertion": 25} and r.cost == 25
+    assert undirected(r) == {("a", "b"), ("d",)}
+
+
+def test_start_plan_is_polished_by_the_local_search():
+    # Depot (5, 5), distances rounded: a (1, 0) prize 7, b (5, 3) prize 5, c (9, 2) prize 10, d (9, 4) prize 7;
+    # D-a 6, D-b 2, D-c 5, D-d 4, a-b 5, b-c 4, b-d 4, c-d 2, a-d 9; two vehicles of capacity 2. Parallel cheapest
+    # insertion builds D-c-b-D (11) and D-d-a-D (19): a's detour saves 9 + 6 - 4 = 11 > 7, then D-d-D costs
+    # 8 > 7, so both go: 11 + 14 lost = 25. The local search turns it into D-c-d-D (11) + D-b-D (4) + 7 lost (a)
+    # = 22, the optimum (a costs more than its prize on every route, and {c, d} + {a, b} costs 24).
+    clients = tuple(Client(k, xy, delivery=1, prize=q, required=False)
+                    for k, xy, q in (("a", (1, 0), 7), ("b", (5, 3), 5), ("c", (9, 2), 10), ("d", (9, 4), 7)))
+    p = Problem("polish", depots=(Depot("D", (5, 5)),), clients=clients,
+                vehicle_types=(VehicleType("v", capacity=2, count=2),),
+                matrix={"provider": "euclidean", "round": "nearest"})
+    r = vrpkit.solve(p, "ortools:solution_limit=1,first_solution=parallel_cheapest_insertion", time_limit=1)
+    assert r.stats["starts"] == {"parallel_cheapest_insertion": 22}
+    assert r.cost == 22 and undirected(r) == {("b",), ("c", "d")}
 
 
 def test_objective_equals_cost_with_irrational_distances():
