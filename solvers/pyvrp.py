@@ -162,6 +162,10 @@ def scales(problem: Problem, unit: int | None = None) -> Scales:
     reach = max(problem.horizon, problem.longest_route,
                 float((problem.delivery.sum(axis=0, dtype=float) + problem.pickup.sum(axis=0, dtype=float)).max(
                     initial=0.0)))
+    if problem.backhaul == "strict" and problem.pickup.any():
+        # The arcs from a pickup to a delivery are longer than any route (see the module docstring), and a plan
+        # in PyVRP's search may hold one after every client.
+        reach = max(reach, (problem.n_clients + 1) * problem.longest_route)
     while cost > 1 and bound * unit * cost > _MAX_TOTAL:
         cost //= 10
     while unit > 1 and max(bound * cost, reach) * unit > _MAX_TOTAL:

@@ -230,3 +230,15 @@ def test_cli_known_crashes(tmp_path: Path, case: str) -> None:
     lines = [line for line in run.stderr.splitlines() if line.strip() and not line.startswith(progress)]
     assert len(lines) <= 1, run.stderr
     assert run.returncode == 0 and "status: feasible" in run.stdout
+
+
+def test_pyvrp_refuses_strict_backhaul_whose_forbidden_arcs_overflow():
+    # Longest route 3 x sqrt(2)e14 = 4.2e14 fits in 1e15, but PyVRP's search may chain a pickup-to-delivery arc
+    # (longer than any route) after every client: 3 x 4.2e14 does not fit. Its search then never ended.
+    clients = (Client("a", (1e14, 0), delivery=1), Client("b", (0, 1e14), pickup=1))
+    mixed = Problem("far", (Depot("D", (0, 0)),), clients, (VehicleType("v", capacity=1),))
+    assert vrpkit.solve(mixed, "pyvrp", time_limit=0.2, max_iterations=20).feasible
+    strict = mixed.replace(backhaul="strict")
+    with pytest.raises(SolverError, match=r"can reach .* beyond the 1e\+15"):
+        vrpkit.solve(strict, "pyvrp", time_limit=0.2)
+    assert vrpkit.solve(strict, "aco", time_limit=0.2).feasible
