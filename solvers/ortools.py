@@ -461,9 +461,10 @@ class ORToolsSolver:
         Each strategy (``first``, then those of :data:`_PRIZE_STARTS` unless a strategy was given as an
         option, while the starts have taken less than :data:`_START_SHARE` of ``time_limit``) builds its first
         plan; that plan and the plan without its unprofitable clients (:func:`drop_unprofitable`) are
-        polished by the compiled local search (:func:`vrpkit.solvers.localsearch.improve`), within the same
-        share of the time; the cheapest plan that the model can hold (:meth:`_Model.read`) is the start. None
-        when no strategy builds a plan.
+        polished by the compiled local search (:func:`vrpkit.solvers.localsearch.improve`) while the same share
+        of the time lasts (a pass of the local search is not interrupted, so none starts once the share is
+        spent: at a 1 s limit on 1000 clients the start is the dropped plan, as without polishing); the cheapest
+        plan that the model can hold (:meth:`_Model.read`) is the start. None when no strategy builds a plan.
         """
         from vrpkit.solvers.localsearch import improve  # numba: imported only for prize problems
 
@@ -480,10 +481,11 @@ class ORToolsSolver:
             plan = model.first_plan(params)
             if plan is None:
                 continue
-            candidates = [plan, drop_unprofitable(problem, plan)]
+            candidates = [drop_unprofitable(problem, plan), plan]
             for c in tuple(candidates):
-                left = max(0.0, budget - (time.perf_counter() - t0))
-                candidates.append(tuple(improve(problem, c, time_limit=left, seed=seed).routes))
+                left = budget - (time.perf_counter() - t0)
+                if left > 0:  # a pass is not interrupted: none once the share is spent
+                    candidates.append(tuple(improve(problem, c, time_limit=left, seed=seed).routes))
             held = [(evaluate(problem, c).cost, c) for c in candidates if model.read(c) is not None]
             if not held:
                 continue
