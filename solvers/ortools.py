@@ -329,8 +329,8 @@ class ORToolsSolver:
       fails outright (OR-Tools status ``fail``, time left), the next of ``parallel_cheapest_insertion``,
       ``savings``, ``local_cheapest_insertion``, ``path_cheapest_arc`` is tried; with optional clients the
       search starts from the cheapest polished first plan of the default and ``sequential_cheapest_insertion``
-      (stats ``starts``: the cost of each, see :meth:`_prize_start`); a strategy given as an option is used
-      alone.
+      (stats ``starts``: the objective of each, see :meth:`_prize_start`); a strategy given as an option is
+      used alone.
     - ``metaheuristic``: ``guided_local_search`` (default), ``tabu_search``, ``simulated_annealing``,
       ``greedy_descent``, ``generic_tabu_search`` or ``automatic``.
     - ``gls_lambda``: guided local search's lambda coefficient (OR-Tools' default 0.1).
@@ -455,8 +455,8 @@ class ORToolsSolver:
 
     def _prize_start(self, problem: Problem, model: _Model, first: str, time_limit: float, seed: int
                      ) -> tuple[tuple[Route, ...] | None, str, dict[str, float]]:
-        """The start of the search with optional clients: the plan, its first-solution strategy and the cost of
-        each strategy's start (the evaluator's).
+        """The start of the search with optional clients: the plan, its first-solution strategy and the
+        objective of each strategy's start (OR-Tools', in problem units).
 
         Each strategy (``first``, then those of :data:`_PRIZE_STARTS` unless a strategy was given as an
         option, while the starts have taken less than :data:`_START_SHARE` of ``time_limit``) builds its first
@@ -471,7 +471,7 @@ class ORToolsSolver:
         t0 = time.perf_counter()
         budget = _START_SHARE * time_limit
         strategies = [first] + ([] if self.first_solution else [s for s in _PRIZE_STARTS if s != first])
-        best: tuple[float, tuple[Route, ...], str] | None = None
+        best: tuple[int, tuple[Route, ...], str] | None = None
         costs: dict[str, float] = {}
         for strategy in strategies:
             spent = time.perf_counter() - t0
@@ -486,11 +486,12 @@ class ORToolsSolver:
                 left = budget - (time.perf_counter() - t0)
                 if left > 0:  # a pass is not interrupted: none once the share is spent
                     candidates.append(tuple(improve(problem, c, time_limit=left, seed=seed).routes))
-            held = [(evaluate(problem, c).cost, c) for c in candidates if model.read(c) is not None]
+            # Ranked by OR-Tools' objective, which its search minimises (arc costs rounded to the cost unit).
+            held = [(a.ObjectiveValue(), c) for c in candidates if (a := model.read(c)) is not None]
             if not held:
                 continue
             cost, plan = min(held, key=lambda x: x[0])
-            costs[strategy] = round(cost, 9)
+            costs[strategy] = cost / model.scales.cost
             if best is None or cost < best[0]:
                 best = (cost, plan, strategy)
         if best is None:
@@ -513,7 +514,7 @@ class ORToolsSolver:
         best: tuple[int, _Model, Any] | None = None
         found = [0]
         statuses: list[str] = []
-        starts: dict[str, float] = {}  # prizes: the cost of each strategy's start (see _prize_start)
+        starts: dict[str, float] = {}  # prizes: the objective of each strategy's start (see _prize_start)
         first_used = first
         k = 0
         while k < rounds:
