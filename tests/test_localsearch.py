@@ -218,3 +218,47 @@ def test_same_seed_same_plan():
     a = improve(p, start, seed=5)
     b = improve(p, start, seed=5)
     assert a.routes == b.routes
+
+
+def stuck_on_the_cheap_client() -> Problem:
+    """One vehicle of capacity 1; x at (5, 0) is worth 11 (a round trip of 10), y at (0, 6) is worth 30 (a
+    round trip of 12). Serving x costs 10 + 30 lost = 40 and no move improves it (y does not fit beside x,
+    there is no other vehicle, leaving x out costs 1 more); serving y costs 12 + 11 = 23, the optimum."""
+    clients = (Client("x", (5, 0), delivery=1, prize=11, required=False),
+               Client("y", (0, 6), delivery=1, prize=30, required=False))
+    return Problem("stuck", (Depot("o", (0, 0)),), clients, (VehicleType("v", capacity=1, count=1),))
+
+
+def test_ruin_and_recreate_leaves_a_local_optimum():
+    p = stuck_on_the_cheap_client()
+    ls = LocalSearch(p)
+    ls.load([Route(0, (0,))])
+    assert ls.run(seed=0)  # a local optimum
+    assert ls.cost == pytest.approx(40.0) and [r.clients for r in ls.routes()] == [(0,)]
+    # Each iteration leaves both clients out and inserts them again in random order: y first wins.
+    done = ls.iterate(iterations=10, seed=0)
+    assert done == 10
+    assert [r.clients for r in ls.routes()] == [(1,)]
+    assert ls.cost == pytest.approx(23.0) == evaluate(p, ls.routes()).cost
+    out = improve(p, [Route(0, (0,))], time_limit=0.5, perturb=True)
+    assert evaluate(p, out).cost == pytest.approx(23.0)
+    assert out.stats["perturbations"] >= 1
+    assert evaluate(p, improve(p, [Route(0, (0,))], time_limit=0.5)).cost == pytest.approx(40.0)
+
+
+@pytest.mark.parametrize("variant", ["prizes", "time windows + duration cost", "all at once, mixed backhaul"])
+def test_iterated_search_is_seeded_and_never_worse(variant):
+    p = random_problem(7, n=40, **VARIANTS[variant])
+    runs = []
+    for _ in range(2):
+        ls = LocalSearch(p)
+        ls.load([])
+        ls.run(seed=1)
+        before = (ls.violation, ls.cost)
+        ls.iterate(iterations=30, seed=3, ruin_size=(3, 8))
+        after = (ls.violation, ls.cost)
+        ev = evaluate(p, ls.routes())
+        assert after[0] <= before[0] + 1e-9 and (after[0] < before[0] - 1e-9 or after[1] <= before[1] + 1e-7)
+        assert ev.cost == pytest.approx(ls.cost) and ev.feasible == (ls.violation == 0)
+        runs.append(ls.routes())
+    assert runs[0] == runs[1]
