@@ -511,3 +511,68 @@ def test_instances_folder_solved_or_rejected():
             continue
         r = vrpkit.solve(p, "pyvrp:no_improvement=2000", time_limit=1)
         assert r.feasible, (path.name, r.stats.get("reasons"))
+
+
+# -- strict backhaul: pickup-to-delivery arcs longer than any route -------------------------------------------
+
+
+def random_strict(seed: int) -> Problem:
+    """Five clients, two or three with a pickup and the others with a delivery (strict backhaul), on an
+    asymmetric integral matrix, with windows, services, one optional client, a shift, duration and distance
+    limits, fixed and duration costs; open routes for some seeds."""
+    rng = np.random.default_rng(seed)
+    n = 5
+    dist, dur = random_matrices(rng, n + 1)
+    picks = set(rng.permutation(n)[: 2 + seed % 2].tolist())
+    clients = []
+    for i in range(n):
+        start = int(rng.integers(0, 40))
+        q = int(rng.integers(1, 5))
+        clients.append(Client(f"c{i}", delivery=0 if i in picks else q, pickup=q if i in picks else 0,
+                              service_time=int(rng.integers(0, 4)),
+                              time_windows=((start, start + int(rng.integers(25, 70))),),
+                              required=i != n - 1, prize=int(rng.integers(5, 40))))
+    vt = VehicleType("v", capacity=7, shift=(0, 150), max_duration=100, max_distance=80,
+                     fixed_cost=int(rng.integers(0, 15)), cost_per_duration=int(rng.integers(0, 2)),
+                     end_depot=None if seed % 3 == 2 else "D")
+    return Problem(f"strict{seed}", backhaul="strict", depots=(Depot("D"),), clients=tuple(clients),
+                   vehicle_types=(vt,), distance=dist, duration=dur)
+
+
+def test_pyvrp_strict_backhaul_square():
+    # The loop D-d1-p-d2-D (14) picks up before a delivery: strict backhaul forbids it even with room on board.
+    assert exact(run(square(3))) == 14
+    for capacity in (2, 3):
+        r = run(square(capacity, "strict"))
+        assert exact(r) == 16 and routes(r) == {("d2", "d1", "p")}  # D-d2-d1-p-D: 3 + 5 + 3 + 5
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pyvrp_strict_backhaul_against_brute_force(seed):
+    p = random_strict(seed)
+    assert {"backhaul", "time_windows", "prizes"} <= p.attributes
+    best = brute_force(p)
+    assert math.isfinite(best)
+    assert exact(run(p)) == best
+    r = vrpkit.solve(p, "ortools", time_limit=0.3)
+    assert r.status == "feasible" and r.cost == best
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pyvrp_and_the_evaluator_agree_on_every_strict_plan(seed):
+    # The model, not the search: a plan with a delivery after a pickup is infeasible for PyVRP (a forbidden
+    # arc exceeds the distance limit), and every other plan is priced as the evaluator prices it.
+    p = random_strict(seed)
+    data = _Model(p, scales(p)).data
+    cost_of = pyvrp.CostEvaluator([0] * data.num_load_dimensions, 0, 0).cost
+    seen = {"feasible": 0, "order": 0, "other": 0}
+    for plan in plans(p):
+        e = evaluate(p, plan)
+        solution = pyvrp.Solution(data, [pyvrp.Route(data, list(r.clients), r.vehicle_type) for r in plan])
+        assert solution.is_feasible() == e.feasible, (plan, e.violations)
+        if e.feasible:
+            assert cost_of(solution) == e.cost
+            seen["feasible"] += 1
+        else:
+            seen["order" if {v.constraint for v in e.violations} == {"backhaul_order"} else "other"] += 1
+    assert min(seen.values()) > 10, seen
