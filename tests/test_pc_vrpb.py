@@ -88,6 +88,15 @@ def test_search_starts_from_the_first_plan_without_unprofitable_clients(tiny_pc)
     assert r.status == "feasible" and r.evaluation.unassigned == (3,) and r.cost < 16
 
 
+def optional_clients(name: str, clients: tuple[tuple[str, tuple[int, int], int], ...], count: int) -> Problem:
+    """Optional clients ``(id, location, prize)`` of delivery 1 around a depot at (5, 5), ``count`` vehicles of
+    capacity 2, distances rounded to the nearest integer."""
+    return Problem(name, depots=(Depot("D", (5, 5)),),
+                   clients=tuple(Client(k, xy, delivery=1, prize=q, required=False) for k, xy, q in clients),
+                   vehicle_types=(VehicleType("v", capacity=2, count=count),),
+                   matrix={"provider": "euclidean", "round": "nearest"})
+
+
 def test_search_starts_from_the_cheapest_start_plan():
     # Depot (5, 5), distances rounded: a (7, 2) prize 7, b (5, 3) prize 8, c (8, 0) prize 9, d (1, 6) prize 9;
     # D-a 4, D-b 2, D-c 6, D-d 4, a-b 2, a-c 2, a-d 7, b-c 4, b-d 5, c-d 9; three vehicles of capacity 2.
@@ -95,11 +104,7 @@ def test_search_starts_from_the_cheapest_start_plan():
     # 8 + 8 + 9 lost = 25, where the local search stays (c fits nowhere for less than 9). Sequential cheapest
     # insertion builds D-b-d-D (11) and D-c-a-D (12): 23, the optimum. One solution allowed: the plan is the
     # start of the search.
-    clients = tuple(Client(k, xy, delivery=1, prize=q, required=False)
-                    for k, xy, q in (("a", (7, 2), 7), ("b", (5, 3), 8), ("c", (8, 0), 9), ("d", (1, 6), 9)))
-    p = Problem("starts", depots=(Depot("D", (5, 5)),), clients=clients,
-                vehicle_types=(VehicleType("v", capacity=2, count=3),),
-                matrix={"provider": "euclidean", "round": "nearest"})
+    p = optional_clients("starts", (("a", (7, 2), 7), ("b", (5, 3), 8), ("c", (8, 0), 9), ("d", (1, 6), 9)), 3)
     r = vrpkit.solve(p, "ortools:solution_limit=1", time_limit=1)
     assert r.stats["starts"] == {"parallel_cheapest_insertion": 25, "sequential_cheapest_insertion": 23}
     assert r.stats["first_solution"] == "sequential_cheapest_insertion"
@@ -116,11 +121,7 @@ def test_start_plan_is_polished_by_the_local_search():
     # insertion builds D-c-b-D (11) and D-d-a-D (19): a's detour saves 9 + 6 - 4 = 11 > 7, then D-d-D costs
     # 8 > 7, so both go: 11 + 14 lost = 25. The local search turns it into D-c-d-D (11) + D-b-D (4) + 7 lost (a)
     # = 22, the optimum (a costs more than its prize on every route, and {c, d} + {a, b} costs 24).
-    clients = tuple(Client(k, xy, delivery=1, prize=q, required=False)
-                    for k, xy, q in (("a", (1, 0), 7), ("b", (5, 3), 5), ("c", (9, 2), 10), ("d", (9, 4), 7)))
-    p = Problem("polish", depots=(Depot("D", (5, 5)),), clients=clients,
-                vehicle_types=(VehicleType("v", capacity=2, count=2),),
-                matrix={"provider": "euclidean", "round": "nearest"})
+    p = optional_clients("polish", (("a", (1, 0), 7), ("b", (5, 3), 5), ("c", (9, 2), 10), ("d", (9, 4), 7)), 2)
     r = vrpkit.solve(p, "ortools:solution_limit=1,first_solution=parallel_cheapest_insertion", time_limit=1)
     assert r.stats["starts"] == {"parallel_cheapest_insertion": 22}
     assert r.cost == 22 and undirected(r) == {("b",), ("c", "d")}
