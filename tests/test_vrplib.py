@@ -30,8 +30,9 @@ SOLOMON_DIR = DATA / "solomon"
 VARIANTS_DIR = DATA / "variants"
 OWN = Path(__file__).resolve().parent / "data"
 """Our own small files in PyVRP's VRPLIB dialect."""
-PYVRP_DATA = Path(os.environ.get("VRPKIT_PYVRP_DATA", "/tmp/ext/pyvrp/tests/data"))
-"""PyVRP's ``tests/data`` (not bundled; tests that need it skip when it is absent)."""
+PYVRP_DATA = Path(os.environ["VRPKIT_PYVRP_DATA"]) if "VRPKIT_PYVRP_DATA" in os.environ else None
+"""PyVRP's ``tests/data`` folder when ``$VRPKIT_PYVRP_DATA`` names it (not bundled; the tests that read it skip
+otherwise)."""
 
 
 def _files(folder: Path, pattern: str) -> list:
@@ -627,10 +628,9 @@ def test_sol_cost_units(tmp_path: Path) -> None:
 
 
 def _pyvrp_file(name: str) -> Path:
-    path = PYVRP_DATA / name
-    if not path.exists():
-        pytest.skip(f"PyVRP's test data not found: {path} (set VRPKIT_PYVRP_DATA)")
-    return path
+    if PYVRP_DATA is None or not (PYVRP_DATA / name).exists():
+        pytest.skip(f"PyVRP's test data not found: set VRPKIT_PYVRP_DATA to its tests/data folder ({name})")
+    return PYVRP_DATA / name
 
 
 def test_pyvrp_rc208_sol_under_dimacs() -> None:
