@@ -25,7 +25,8 @@ from pathlib import Path
 import vrpkit
 from vrpkit.errors import VrpkitError
 from vrpkit.io import read_problem
-from vrpkit.io.vrplib import ROUNDINGS, format_sol_cost, read_sol, sol_convention, sol_cost_matches
+from vrpkit.io.vrplib import format_sol_cost, read_sol, sol_convention, sol_cost_matches
+from vrpkit.matrix import ROUNDINGS
 
 SKIP = {".sol", ".toml"}
 SCALES = (1.0, 10.0, 100.0, 1000.0, 1e4, 1e5)

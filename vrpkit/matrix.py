@@ -104,6 +104,10 @@ def node_locations(problem: Problem, provider: str) -> np.ndarray:
     return np.asarray(problem.locations)
 
 
+ROUNDINGS = ("none", "nearest", "dimacs", "exact")
+"""The rules of ``round`` (see :func:`euclidean_matrix`)."""
+
+
 def euclidean_matrix(points: np.ndarray, round: str = "none") -> np.ndarray:
     """Pairwise Euclidean distances of ``points`` (n, 2), rounded by the given convention. Points too far
     apart give ``inf``, which the model refuses, naming the entry."""
@@ -118,7 +122,7 @@ def euclidean_matrix(points: np.ndarray, round: str = "none") -> np.ndarray:
         return np.floor(dist * 10.0) / 10.0
     if round == "exact":
         return np.floor(dist * 1000.0 + 0.5) / 1000.0
-    raise ValidationError("matrix.round", f'"{round}" is not one of none, nearest, dimacs, exact')
+    raise ValidationError("matrix.round", f'"{round}" is not one of {", ".join(ROUNDINGS)}')
 
 
 @register_provider("euclidean")

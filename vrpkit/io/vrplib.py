@@ -86,7 +86,7 @@ import numpy as np
 from vrpkit.errors import InputError, ValidationError
 from vrpkit.evaluate import Evaluation, evaluate
 from vrpkit.io.json import read_text
-from vrpkit.matrix import euclidean_matrix
+from vrpkit.matrix import ROUNDINGS, euclidean_matrix
 from vrpkit.model import INF, Client, Depot, Problem, VehicleType
 from vrpkit.solution import Route, Solution
 
@@ -112,9 +112,6 @@ CONVENTIONS: Mapping[str, Convention] = {
     "CVRPTW": Convention("dimacs"),
 }
 """Conventions by the ``TYPE`` of a file; other types get the TSPLIB default (nearest integer, unscaled)."""
-
-ROUNDINGS = ("none", "nearest", "dimacs", "exact")
-"""The values of ``round`` (see :func:`vrpkit.matrix.euclidean_matrix`)."""
 
 _DEFAULT = Convention()
 
@@ -161,7 +158,7 @@ def detect_format(text: str) -> str | None:
 
 
 def check_round(round: str | None) -> None:
-    """Raise a :class:`ValidationError` unless ``round`` is None or one of :data:`ROUNDINGS`."""
+    """Raise a :class:`ValidationError` unless ``round`` is None or one of :data:`vrpkit.matrix.ROUNDINGS`."""
     if round is not None and round not in ROUNDINGS:
         raise ValidationError("round", f'"{round}" is not one of {", ".join(ROUNDINGS)}')
 
