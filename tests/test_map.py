@@ -186,3 +186,158 @@ def test_chromium_draws_one_polyline_per_route(tmp_path, wait: Problem) -> None:
     shot = tmp_path / "plan.png"
     run_chromium([f"--screenshot={shot}", path.as_uri()], tmp_path / "profile2")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- the explanation map ----------------------------------------------------------------------------------------
+
+
+def wait_report() -> dict:
+    """An explanation report (the agreed JSON, written by hand) of ``PLAN`` on ``wait``: route 0 (D-b-a-D) is
+    explained, route 1 is not (as with ``--route 0``), and c is left out because its prize is too small."""
+    return {
+        "routes": [{
+            "route": 0, "vehicle_type": "v", "summary": "b first: its window closes at 3",
+            "edges": [
+                {"from": "D", "to": "b", "intention": "time_window", "slack": {"time": 0, "capacity": 1},
+                 "influence": 2.5},
+                {"from": "b", "to": "a", "intention": "time_window", "slack": {"time": 10, "capacity": 3},
+                 "influence": None},
+                {"from": "a", "to": "D", "intention": "return", "slack": None, "influence": 0},
+            ],
+        }],
+        "unassigned": [{"client": "c", "reason": "prize", "constraint": "prize", "amount": 7,
+                        "insertion": {"route": 0, "position": 2, "cost": 12}}],
+    }
+
+
+def line_options(text: str) -> list[dict]:
+    """The options of every polyline of the page, in the order drawn."""
+    found = re.findall(r"L\.polyline\(\s*(\[.*?\]),\s*(\{.*?\})\s*\)", text, re.S)
+    return [{"points": json.loads(points), **json.loads(options)} for points, options in found]
+
+
+def test_explain_map_draws_one_polyline_per_group_of_edges(wait: Problem) -> None:
+    from vrpkit.maps import INTENTION_COLORS, explain_map
+
+    text = page(explain_map(wait, PLAN, wait_report()))
+    lines = line_options(text)
+    assert [(line["className"], line["color"], line["points"]) for line in lines] == [
+        ("vrpkit-edges vrpkit-edges-0 vrpkit-intention-time_window", INTENTION_COLORS["time_window"],
+         [[0, 0], [0, 3], [4, 3]]),  # D -> b -> a, as [lat, lng] = [y, x]
+        ("vrpkit-edges vrpkit-edges-0 vrpkit-intention-return", INTENTION_COLORS["return"], [[4, 3], [0, 0]]),
+        ("vrpkit-route vrpkit-route-1", PALETTE[1], [[0, 0], [0, 6], [0, 0]]),  # not in the report: plain
+    ]
+    strings = script_strings(text)
+    popup = next(s for s in strings if s.startswith("<b>route 0</b> (v) · edges 1–2 of 3"))
+    assert '<div class="vrpkit-summary">b first: its window closes at 3</div>' in popup
+    rows = re.findall(r"<tr><td>([^<]*)</td><td><span[^>]*></span> <b>([^<]*)</b></td><td>([^<]*)</td>"
+                      r"<td>([^<]*)</td></tr>", popup)
+    assert rows == [("D &rarr; b", "time_window", "time 0 · capacity 1", "2.50"),
+                    ("b &rarr; a", "time_window", "time 10 · capacity 3", "-")]
+    assert "route 0: time_window (2 edges)" in strings and "route 0: return (1 edge)" in strings
+    ring = next(s for s in strings if s.startswith("<b>c</b>"))
+    cells = dict(re.findall(r"<tr><td>([^<]+)</td><td><b>([^<]+)</b></td></tr>", ring))
+    assert {k: cells[k] for k in ("status", "reason", "constraint", "amount", "cheapest insertion")} == {
+        "status": "left out (optional)", "reason": "prize", "constraint": "prize", "amount": "7",
+        "cheapest insertion": "route 0 · position 2 · cost 12"}
+    assert re.search(r'bindTooltip\("c: prize", \{"className": "vrpkit-reason", "direction": "right", '
+                     r'"offset": \[8, 0\], "permanent": true\}', text)
+    legend = re.search(r'<div class="vrpkit-legend">.*?</div>', text, re.S).group(0)
+    intentions = re.findall(r'background:(#\w+)"></span> ([a-z_]+)</td><td>([^<]*)</td><td align="right">(\d+)<',
+                            legend)
+    assert intentions == [(INTENTION_COLORS["time_window"], "time_window", "because of time windows", "2"),
+                          (INTENTION_COLORS["return"], "return", "back to the depot", "1")]
+    assert "unassigned: prize 1" in legend and "cost 29" in legend
+
+
+def test_explain_map_in_real_units_and_other_intentions() -> None:
+    from vrpkit.maps import OTHER_INTENTION_COLORS, explain_map
+
+    clients = (Client("a", (4.84, 45.74), time_windows=((0, 7200),)), Client("b", (4.85, 45.73)))
+    problem = Problem("lyon", (Depot("D", (4.83, 45.73)),), clients, (VehicleType("v"),), coordinates="lonlat")
+    report = {"routes": [{"route": 0, "vehicle_type": "v", "summary": "", "edges": [
+        {"from": "D", "to": "a", "intention": ["time_window", "capacity"],
+         "slack": {"time": 5400, "distance": 12345}, "influence": 1},
+        {"from": "a", "to": "b", "intention": "zigzag", "slack": 1, "influence": 0},
+        {"from": "b", "to": "D", "intention": "zigzag", "slack": 1, "influence": 0}]}], "unassigned": []}
+    text = page(explain_map(problem, Solution.from_lists([[0, 1]]), report))
+    lines = line_options(text)
+    assert [(line["className"].split()[-1], line["color"], len(line["points"])) for line in lines] == [
+        ("vrpkit-intention-time_window-capacity", OTHER_INTENTION_COLORS[0], 2),  # alphabetical: "t" < "z"
+        ("vrpkit-intention-zigzag", OTHER_INTENTION_COLORS[1], 3)]
+    popup = next(s for s in script_strings(text) if s.startswith("<b>route 0</b> (v) · edge 1 of 3"))
+    assert "<b>time_window+capacity</b></td><td>time 1:30 · distance 12.3 km</td><td>1</td>" in popup
+    assert "vrpkit-summary" not in popup  # an empty summary is left out
+
+
+def test_explain_map_refuses_a_report_of_another_plan(wait: Problem) -> None:
+    from vrpkit.errors import ValidationError
+    from vrpkit.maps import explain_map
+
+    def broken(change) -> dict:
+        report = wait_report()
+        change(report)
+        return report
+
+    cases = [
+        (lambda r: r["routes"][0]["edges"][1].update({"from": "a"}), r"report\.routes\[0\]\.edges\[1\]\.from: "
+                                                                    r"'a', but edge 1 of route 0 goes b -> a"),
+        (lambda r: r["routes"][0].update({"route": 2}), r"report\.routes\[0\]\.route: 2 is not a route of the "
+                                                        r"plan"),
+        (lambda r: r["routes"][0]["edges"].pop(), r"report\.routes\[0\]\.edges: 2 edges for route 0, which has 3 "
+                                                  r"\(D -> b -> a -> D\)"),
+        (lambda r: r["routes"][0]["edges"][2].update({"intention": ""}), r"edges\[2\]\.intention: '' is not"),
+        (lambda r: r["routes"].append(dict(r["routes"][0])), r"report\.routes\[1\]\.route: route 0 is explained "
+                                                             r"twice"),
+        (lambda r: r["unassigned"][0].update({"client": "x"}), r"report\.unassigned\[0\]\.client: 'x' is not a "
+                                                               r"client id"),
+    ]
+    for change, message in cases:
+        with pytest.raises(ValidationError, match=message):
+            explain_map(wait, PLAN, broken(change))
+    with pytest.raises(ValidationError, match="report: an explanation report is a JSON object"):
+        explain_map(wait, PLAN, [])
+
+
+def test_edge_groups_and_colours() -> None:
+    from vrpkit.maps import INTENTION_COLORS, OTHER_INTENTION_COLORS, edge_groups, intention_colors
+
+    assert edge_groups(["nearest", "nearest", "capacity", "nearest", "return"]) == [(0, 2), (2, 3), (3, 4), (4, 5)]
+    assert edge_groups([]) == []
+    assert intention_colors(["zz", "nearest", "aa", "zz"]) == {
+        "nearest": INTENTION_COLORS["nearest"], "aa": OTHER_INTENTION_COLORS[0], "zz": OTHER_INTENTION_COLORS[1]}
+
+
+def test_split_legs_follows_the_order_of_the_path() -> None:
+    import numpy as np
+
+    from vrpkit.maps import split_legs
+
+    stops = np.array([(0, 0), (1, 0), (2, 1), (1, -1)])
+    # the street path passes (1, 0) on its way back exactly, and near it (0.1 off) on the way there: the stop
+    # is the second point, where the order of the stops puts it, not the sixth
+    path = np.array([(0, 0), (1, 0.1), (2, 0), (2, 1), (1, 1), (1, 0), (1, -1)])
+    legs = split_legs(stops, path)
+    assert [leg.tolist() for leg in legs] == [[[0, 0], [1, 0.1]], [[1, 0.1], [2, 0], [2, 1]],
+                                              [[2, 1], [1, 1], [1, 0], [1, -1]]]
+    assert [leg.tolist() for leg in split_legs(stops, stops)] == [[[0, 0], [1, 0]], [[1, 0], [2, 1]],
+                                                                  [[2, 1], [1, -1]]]
+    twice = np.array([(0, 0), (1, 0), (1, 0), (0, 0)])  # two stops at one place: an empty leg between them
+    assert [len(leg) for leg in split_legs(twice, np.array([(0, 0), (1, 0), (0, 0)]))] == [2, 1, 2]
+
+
+def test_explain_map_cuts_street_paths_at_the_stops(wait: Problem) -> None:
+    import numpy as np
+
+    from vrpkit.maps import explain_map
+
+    report = wait_report()
+    report["routes"][0]["edges"][1]["intention"] = "nearest"
+    detour = [np.array([(0, 0), (1, -1), (3, 0), (3, 2), (3, 4), (1, 2), (0, 0)]),
+              np.array([(0, 0), (6, 0), (0, 0)])]
+    lines = line_options(page(explain_map(wait, PLAN, report, paths=detour)))
+    assert [line["points"] for line in lines[:3]] == [
+        [[0, 0], [-1, 1], [0, 3]],  # D -> b along the path
+        [[0, 3], [2, 3], [4, 3]],  # b -> a
+        [[4, 3], [2, 1], [0, 0]],  # a -> D
+    ]

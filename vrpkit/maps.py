@@ -4,6 +4,9 @@
 route, drawn along the streets when a road source is known (see :func:`route_paths`), stops numbered in
 visiting order with a popup each (id, arrival, start of service, load, time windows), depots as squares,
 clients left out in a layer of their own, and a legend with each route's distance, duration and load.
+:func:`explain_map` draws the same plan with an explanation report of :mod:`vrpkit.explain`: each route as one
+polyline per run of edges with the same intention, coloured by intention, the explanation in popups, and the
+clients left out marked with their reason.
 
 The page works offline apart from the map tiles: Leaflet's script and style sheet are embedded in the HTML
 (from the PyPI package ``XStatic-Leaflet``, Leaflet 1.9.3, BSD-2-Clause), and the map uses no other plugin,
@@ -19,9 +22,11 @@ import base64
 import functools
 import html
 import inspect
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -402,6 +407,11 @@ MAP_STYLE = """
 .vrpkit-legend table{border-collapse:collapse}.vrpkit-legend td{padding:1px 5px;white-space:nowrap}
 .vrpkit-swatch{display:inline-block;width:22px;height:4px;vertical-align:middle}
 table.vrpkit-popup td{padding:0 6px 0 0;white-space:nowrap}
+table.vrpkit-edge-table{border-collapse:collapse;margin-top:4px}
+table.vrpkit-edge-table th{text-align:left;border-bottom:1px solid #ccc;padding:0 6px 0 0}
+table.vrpkit-edge-table td{padding:1px 6px 0 0;white-space:nowrap;vertical-align:top}
+.vrpkit-summary{margin:3px 0;max-width:480px;white-space:normal}
+.vrpkit-reason{font:bold 11px sans-serif;padding:1px 4px}
 """
 
 
@@ -455,6 +465,152 @@ def _elements() -> tuple[type, type, type, type]:
     return Assets, Bind, Legend, Script
 
 
+def _latlng(xy: Any) -> list[list[float]]:
+    """(x, y) or (lon, lat) points as Leaflet's ``[lat, lng]`` pairs."""
+    return np.asarray(xy, dtype=float).reshape(-1, 2)[:, ::-1].tolist()
+
+
+def _new_map(problem: Problem, points: np.ndarray, paths: Sequence[np.ndarray], tiles: str | None,
+             embed: bool) -> tuple[folium.Map, list[list[float]]]:
+    """An empty map around ``points`` and ``paths`` with Leaflet and vrpkit's style, and its bounds."""
+    folium = _folium()
+    Assets, _, _, Script = _elements()
+    everything = np.concatenate([points, *[np.asarray(p, dtype=float).reshape(-1, 2) for p in paths]])
+    low, high = everything.min(axis=0), everything.max(axis=0)
+    center = ((low + high) / 2)[::-1].tolist()
+    if problem.coordinates == "lonlat":
+        fmap = folium.Map(location=center, tiles=tiles, zoom_start=13)
+        fmap.add_child(Script("L.control.scale({imperial: false}).addTo(MAP);"))
+    else:
+        fmap = folium.Map(location=center, tiles=None, crs="Simple", zoom_start=0)
+        fmap.options["minZoom"] = -20
+        fmap.options["zoomSnap"] = 0.25
+    if embed:
+        fmap.default_js = []
+        fmap.default_css = []
+        script, style = leaflet_assets()
+        assets = f"<!--\n{LEAFLET_LICENSE}-->\n<style>{style}</style>\n<script>{script}</script>"
+        fmap.get_root().header.add_child(Assets(assets), name="leaflet")
+    else:
+        fmap.default_js = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
+        fmap.default_css = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css")]
+    fmap.get_root().header.add_child(Assets(f"<style>{MAP_STYLE}</style>"), name="vrpkit_style")
+    return fmap, [_latlng(low)[0], _latlng(high)[0]]
+
+
+def _route_layer(fmap: folium.Map, k: int, summary: Mapping[str, Any]) -> Any:
+    """The layer of route ``k`` (its line or edges and its stops), named with its colour and size."""
+    stops = summary["stops"]
+    name = (f'<span style="color:{route_color(k)}">&#9632;</span> route {k} · '
+            f'{html.escape(summary["vehicle_type"])} · {stops} stop{"s" * (stops != 1)}')
+    return _folium().FeatureGroup(name=name, show=True).add_to(fmap)
+
+
+def _route_line(path: np.ndarray, k: int, summary: Mapping[str, Any], *, opacity: float = 0.85) -> Any:
+    """Route ``k`` as one polyline in its colour, its totals in the tooltip."""
+    Bind = _elements()[1]
+    line = _folium().PolyLine(_latlng(path), color=route_color(k), weight=4, opacity=opacity,
+                              class_name=f"vrpkit-route vrpkit-route-{k}")
+    line.add_child(Bind("bindTooltip", f"route {k} ({html.escape(summary['vehicle_type'])}): "
+                                       f"{html.escape(summary['text'])}", sticky=True))
+    return line
+
+
+def _stop_markers(group: Any, problem: Problem, evaluation: Evaluation, points: np.ndarray, k: int,
+                  units: Units) -> None:
+    """The stops of route ``k``, numbered in visiting order in the route's colour, with popups."""
+    folium = _folium()
+    Bind = _elements()[1]
+    ids, nd, color = problem.node_ids, problem.n_depots, route_color(k)
+    for i, c in enumerate(evaluation.routes[k].clients):
+        icon = folium.DivIcon(html=f'<div class="vrpkit-stop" style="background:{color}">{i + 1}</div>',
+                              icon_size=(18, 18), icon_anchor=(9, 9), class_name="vrpkit-stop-icon")
+        marker = folium.Marker(_latlng(points[nd + c])[0], icon=icon)
+        marker.add_child(Bind("bindPopup", _stop_popup(problem, evaluation, k, i, units), maxWidth=320))
+        marker.add_child(Bind("bindTooltip", f"{html.escape(ids[nd + c])} (stop {i + 1} of route {k})"))
+        marker.add_to(group)
+
+
+def _depot_layer(fmap: folium.Map, problem: Problem, evaluation: Evaluation, points: np.ndarray,
+                 units: Units) -> None:
+    folium = _folium()
+    Bind = _elements()[1]
+    depots = folium.FeatureGroup(name="depots", show=True).add_to(fmap)
+    for d, depot in enumerate(problem.depots):
+        starting = [k for k, r in enumerate(evaluation.routes) if r.start_depot == d]
+        rows = [("opening", units.windows([depot.time_window])),
+                ("routes", ", ".join(map(str, starting)) or "none")]
+        icon = folium.DivIcon(html='<div class="vrpkit-depot">D</div>', icon_size=(24, 24), icon_anchor=(12, 12),
+                              class_name="vrpkit-depot-icon")
+        marker = folium.Marker(_latlng(points[d])[0], icon=icon, z_index_offset=1000)
+        marker.add_child(Bind("bindPopup", f"<b>{html.escape(depot.id)}</b> (depot){_table(rows)}"))
+        marker.add_child(Bind("bindTooltip", f"depot {html.escape(depot.id)}"))
+        marker.add_to(depots)
+
+
+def _unvisited_layer(fmap: folium.Map, problem: Problem, evaluation: Evaluation, points: np.ndarray,
+                     units: Units, reasons: Mapping[int, Mapping[str, Any]] | None = None) -> int:
+    """The clients on no route (and those ``reasons`` explains) as dashed rings with popups; with a reason,
+    its code is written beside the ring and its evidence is in the popup. Returns how many clients it marks."""
+    folium = _folium()
+    Bind = _elements()[1]
+    reasons = reasons or {}
+    left = sorted(set(unvisited(problem, evaluation)) | set(reasons))
+    if not left:
+        return 0
+    missing = sum(bool(problem.required[c]) for c in left)
+    label = f"not visited ({len(left)}" + (f", {missing} required" if missing else "") + ")"
+    group = folium.FeatureGroup(name=label, show=True).add_to(fmap)
+    nd = problem.n_depots
+    visited = set(left) - set(unvisited(problem, evaluation))
+    for c in left:
+        client = problem.clients[c]
+        required = bool(problem.required[c])
+        color = MISSING_COLOR if required else UNVISITED_COLOR
+        if c in visited:
+            status = "on a route, but reported unassigned"
+        else:
+            status = "missing (required)" if required else "left out (optional)"
+        rows = [("status", status)]
+        if client.prize:
+            rows.append(("prize", fmt(client.prize)))
+        if any(client.delivery):
+            rows.append(("delivery", units.load(client.delivery)))
+        if any(client.pickup):
+            rows.append(("pickup", units.load(client.pickup)))
+        rows.append(("time window" + ("s" if len(client.time_windows) > 1 else ""),
+                     units.windows(client.time_windows)))
+        entry = reasons.get(c)
+        if entry is not None:
+            constraint = entry.get("constraint")
+            rows[1:1] = [("reason", _text(entry.get("reason"), "", units)),
+                         ("constraint", _text(constraint, "", units)),
+                         ("amount", _text(entry.get("amount"), str(constraint or ""), units)),
+                         ("cheapest insertion", _text(entry.get("insertion"), "", units) if
+                          entry.get("insertion") is not None else "none")]
+        marker = folium.CircleMarker(_latlng(points[nd + c])[0], radius=6 if entry is None else 8, color=color,
+                                     weight=2, fill=True, fill_color="#ffffff", fill_opacity=0.9, dash_array="3 2",
+                                     class_name="vrpkit-unvisited")
+        marker.add_child(Bind("bindPopup", f"<b>{html.escape(client.id)}</b>{_table(rows)}", maxWidth=360))
+        if entry is None:
+            marker.add_child(Bind("bindTooltip", f"{html.escape(client.id)} (not visited)"))
+        else:
+            marker.add_child(Bind("bindTooltip", f"{html.escape(client.id)}: "
+                                                 f"{html.escape(_text(entry.get('reason'), '', units))}",
+                                  permanent=True, direction="right", offset=[8, 0], className="vrpkit-reason"))
+        marker.add_to(group)
+    return len(left)
+
+
+def _finish(fmap: folium.Map, n_layers: int, legend: str | None, bounds: list[list[float]]) -> folium.Map:
+    """The layer control, the legend and the initial view."""
+    _folium().LayerControl(collapsed=n_layers > 10).add_to(fmap)
+    if legend is not None:
+        fmap.add_child(_elements()[2](legend))
+    fmap.fit_bounds(bounds, padding=(30, 30))
+    return fmap
+
+
 def route_map(
     problem: Problem,
     plan: Any,
@@ -473,105 +629,22 @@ def route_map(
     needs no network but for the tiles. Save it with :func:`save_map` (or ``.save(path)``); a notebook shows
     it inline.
     """
-    folium = _folium()
-    Assets, Bind, Legend, Script = _elements()
     evaluation, points, paths = drawn_plan(problem, plan, paths, roads)
-    real = problem.coordinates == "lonlat"
+    fmap, bounds = _new_map(problem, points, paths, tiles, embed)
     units = Units(problem)
-
-    def latlng(xy: np.ndarray) -> list[list[float]]:
-        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        return xy[:, ::-1].tolist()
-
-    everything = np.concatenate([points, *[np.asarray(p, dtype=float).reshape(-1, 2) for p in paths]])
-    low, high = everything.min(axis=0), everything.max(axis=0)
-    center = ((low + high) / 2)[::-1].tolist()
-    if real:
-        fmap = folium.Map(location=center, tiles=tiles, zoom_start=13)
-        fmap.add_child(Script("L.control.scale({imperial: false}).addTo(MAP);"))
-    else:
-        fmap = folium.Map(location=center, tiles=None, crs="Simple", zoom_start=0)
-        fmap.options["minZoom"] = -20
-        fmap.options["zoomSnap"] = 0.25
-    if embed:
-        fmap.default_js = []
-        fmap.default_css = []
-        script, style = leaflet_assets()
-        assets = f"<!--\n{LEAFLET_LICENSE}-->\n<style>{style}</style>\n<script>{script}</script>"
-        fmap.get_root().header.add_child(Assets(assets), name="leaflet")
-    else:
-        fmap.default_js = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
-        fmap.default_css = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css")]
-    fmap.get_root().header.add_child(Assets(f"<style>{MAP_STYLE}</style>"), name="vrpkit_style")
-
-    ids = problem.node_ids
-    nd = problem.n_depots
     summaries = route_summaries(problem, evaluation)
-    for k, (r, path) in enumerate(zip(evaluation.routes, paths, strict=True)):
-        color = route_color(k)
-        s = summaries[k]
-        name = (f'<span style="color:{color}">&#9632;</span> route {k} · {html.escape(s["vehicle_type"])} · '
-                f'{s["stops"]} stop{"s" * (s["stops"] != 1)}')
-        group = folium.FeatureGroup(name=name, show=True).add_to(fmap)
-        line = folium.PolyLine(latlng(path), color=color, weight=4, opacity=0.85,
-                               class_name=f"vrpkit-route vrpkit-route-{k}")
-        line.add_child(Bind("bindTooltip", f"route {k} ({html.escape(s['vehicle_type'])}): "
-                                           f"{html.escape(s['text'])}", sticky=True))
-        line.add_to(group)
-        for i, c in enumerate(r.clients):
-            icon = folium.DivIcon(html=f'<div class="vrpkit-stop" style="background:{color}">{i + 1}</div>',
-                                  icon_size=(18, 18), icon_anchor=(9, 9), class_name="vrpkit-stop-icon")
-            marker = folium.Marker(latlng(points[nd + c])[0], icon=icon)
-            marker.add_child(Bind("bindPopup", _stop_popup(problem, evaluation, k, i, units), maxWidth=320))
-            marker.add_child(Bind("bindTooltip", f"{html.escape(ids[nd + c])} (stop {i + 1} of route {k})"))
-            marker.add_to(group)
-
-    depots = folium.FeatureGroup(name="depots", show=True).add_to(fmap)
-    for d, depot in enumerate(problem.depots):
-        starting = [k for k, r in enumerate(evaluation.routes) if r.start_depot == d]
-        rows = [("opening", units.windows([depot.time_window])),
-                ("routes", ", ".join(map(str, starting)) or "none")]
-        icon = folium.DivIcon(html='<div class="vrpkit-depot">D</div>', icon_size=(24, 24), icon_anchor=(12, 12),
-                              class_name="vrpkit-depot-icon")
-        marker = folium.Marker(latlng(points[d])[0], icon=icon, z_index_offset=1000)
-        marker.add_child(Bind("bindPopup", f"<b>{html.escape(depot.id)}</b> (depot){_table(rows)}"))
-        marker.add_child(Bind("bindTooltip", f"depot {html.escape(depot.id)}"))
-        marker.add_to(depots)
-
-    left = unvisited(problem, evaluation)
-    if left:
-        missing = sum(bool(problem.required[c]) for c in left)
-        label = f"not visited ({len(left)}" + (f", {missing} required" if missing else "") + ")"
-        group = folium.FeatureGroup(name=label, show=True).add_to(fmap)
-        for c in left:
-            client = problem.clients[c]
-            required = bool(problem.required[c])
-            color = MISSING_COLOR if required else UNVISITED_COLOR
-            rows = [("status", "missing (required)" if required else "left out (optional)")]
-            if client.prize:
-                rows.append(("prize", fmt(client.prize)))
-            if any(client.delivery):
-                rows.append(("delivery", units.load(client.delivery)))
-            if any(client.pickup):
-                rows.append(("pickup", units.load(client.pickup)))
-            rows.append(("time window" + ("s" if len(client.time_windows) > 1 else ""),
-                         units.windows(client.time_windows)))
-            marker = folium.CircleMarker(latlng(points[nd + c])[0], radius=6, color=color, weight=2, fill=True,
-                                         fill_color="#ffffff", fill_opacity=0.9, dash_array="3 2",
-                                         class_name="vrpkit-unvisited")
-            marker.add_child(Bind("bindPopup", f"<b>{html.escape(client.id)}</b>{_table(rows)}"))
-            marker.add_child(Bind("bindTooltip", f"{html.escape(client.id)} (not visited)"))
-            marker.add_to(group)
-
-    folium.LayerControl(collapsed=len(evaluation.routes) > 10).add_to(fmap)
-    if legend:
-        fmap.add_child(Legend(_legend_html(problem, evaluation, summaries, units, len(left))))
-    fmap.fit_bounds([latlng(low)[0], latlng(high)[0]], padding=(30, 30))
-    return fmap
+    for k, path in enumerate(paths):
+        group = _route_layer(fmap, k, summaries[k])
+        _route_line(path, k, summaries[k]).add_to(group)
+        _stop_markers(group, problem, evaluation, points, k, units)
+    _depot_layer(fmap, problem, evaluation, points, units)
+    n_left = _unvisited_layer(fmap, problem, evaluation, points, units)
+    text = _legend_html(problem, evaluation, summaries, units, n_left) if legend else None
+    return _finish(fmap, len(evaluation.routes), text, bounds)
 
 
 def _legend_html(problem: Problem, evaluation: Evaluation, summaries: list[dict[str, Any]], units: Units,
-                 n_left: int) -> str:
+                 n_left: int, extra: str = "") -> str:
     rows = []
     for k, s in enumerate(summaries):
         rows.append(f'<tr><td><span class="vrpkit-swatch" style="background:{route_color(k)}"></span> {k}</td>'
@@ -584,12 +657,297 @@ def _legend_html(problem: Problem, evaluation: Evaluation, summaries: list[dict[
     foot = (f"<tr><td colspan=2><b>total</b></td><td align=right>{sum(s['stops'] for s in summaries)}</td>"
             f"<td align=right><b>{units.distance(evaluation.distance)}</b></td>"
             f"<td align=right><b>{units.time(evaluation.duration)}</b></td><td></td></tr>")
-    extra = f"<br>{n_left} client{'s' * (n_left != 1)} not visited" if n_left else ""
+    left = f"<br>{n_left} client{'s' * (n_left != 1)} not visited" if n_left else ""
     name = problem.name if len(problem.name) <= 60 else problem.name[:57] + "..."
     return (f'<div class="vrpkit-legend"><details open><summary><b>{html.escape(name)}</b> · '
-            f'cost {fmt(evaluation.cost)} · {status}{extra}</summary><table><tr><th>route</th><th>vehicle</th>'
-            f'<th>stops</th><th>distance</th><th>duration</th><th>load</th></tr>{"".join(rows)}{foot}</table>'
-            "</details></div>")
+            f'cost {fmt(evaluation.cost)} · {status}{left}</summary>{extra}<table><tr><th>route</th>'
+            f'<th>vehicle</th><th>stops</th><th>distance</th><th>duration</th><th>load</th></tr>{"".join(rows)}'
+            f"{foot}</table></details></div>")
+
+
+# -- the explanation map ------------------------------------------------------------------------------------
+
+INTENTION_COLORS: Mapping[str, str] = MappingProxyType({
+    "nearest": "#0072b2",
+    "time_window": "#d55e00",
+    "capacity": "#009e73",
+    "limit": "#cc79a7",
+    "prize": "#e69f00",
+    "backhaul": "#56b4e9",
+    "return": "#8c8c8c",
+})
+"""The colour of each intention of :mod:`vrpkit.explain` on the explanation map (Okabe and Ito's colour-blind
+safe palette; ``return`` grey). Any other intention, such as a combination of several, gets a colour of
+:data:`OTHER_INTENTION_COLORS`, in the alphabetical order of those present."""
+
+OTHER_INTENTION_COLORS = ("#000000", "#7b4173", "#8c6d31", "#393b79", "#843c39", "#637939", "#bcbd22", "#17becf")
+
+INTENTION_MEANINGS: Mapping[str, str] = MappingProxyType({
+    "nearest": "the nearest next stop",
+    "time_window": "because of time windows",
+    "capacity": "because of the capacity",
+    "limit": "because of a duration or distance limit or the shift",
+    "prize": "because of prizes",
+    "backhaul": "because of the backhaul order",
+    "return": "back to the depot",
+})
+"""A few words per intention for the legend (the rule that assigns them is in :mod:`vrpkit.explain`)."""
+
+
+def intention_colors(intentions: Sequence[str]) -> dict[str, str]:
+    """The colour of each of ``intentions`` on the explanation map (see :data:`INTENTION_COLORS`)."""
+    others = sorted({i for i in intentions if i not in INTENTION_COLORS})
+    colors = {i: INTENTION_COLORS[i] for i in intentions if i in INTENTION_COLORS}
+    colors.update({i: OTHER_INTENTION_COLORS[n % len(OTHER_INTENTION_COLORS)] for n, i in enumerate(others)})
+    return colors
+
+
+def edge_groups(intentions: Sequence[str]) -> list[tuple[int, int]]:
+    """``(first, end)`` edge ranges of the runs of consecutive edges with the same intention."""
+    cuts = [0, *(e for e in range(1, len(intentions)) if intentions[e] != intentions[e - 1]), len(intentions)]
+    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+
+
+def split_legs(stops: np.ndarray, path: np.ndarray) -> list[np.ndarray]:
+    """``path`` (a route's drawn path through its ``(m, 2)`` ``stops``, in order, from the first to the last)
+    cut into the ``m - 1`` legs between consecutive stops.
+
+    Each inner stop is matched to a point of the path so that the matches are in path order and their summed
+    squared distances to the stops are least (dynamic programming over the path's points, vectorised per
+    stop), so a street path that passes a stop twice is cut where its order says. Consecutive legs share their
+    cut point.
+    """
+    stops = np.asarray(stops, dtype=float).reshape(-1, 2)
+    path = np.asarray(path, dtype=float).reshape(-1, 2)
+    m, n = len(stops), len(path)
+    if m < 2:
+        return []
+    if n == m and np.allclose(path, stops):
+        return [path[j:j + 2] for j in range(m - 1)]
+    if n < 2:
+        raise ValidationError("paths", f"a path of {n} points cannot pass {m} stops")
+    cuts = np.zeros(m, dtype=np.int64)
+    cuts[-1] = n - 1
+    if m > 2:
+        index = np.arange(n, dtype=np.int32)
+        best = np.full(n, np.inf)
+        best[0] = 0.0  # the first stop is the path's first point
+        back = np.empty((m - 2, n), dtype=np.int32)  # back[j - 1, i]: where stop j - 1 is when stop j is at i
+        for j in range(1, m - 1):
+            running = np.minimum.accumulate(best)
+            back[j - 1] = np.maximum.accumulate(np.where(best == running, index, 0))
+            best = running + np.sum((path - stops[j]) ** 2, axis=1)
+        cuts[m - 2] = int(np.argmin(best))  # the last stop is the path's last point
+        for j in range(m - 2, 1, -1):
+            cuts[j - 1] = back[j - 1, cuts[j]]
+    return [path[cuts[j]:cuts[j + 1] + 1] for j in range(m - 1)]
+
+
+_TIME_WORDS = ("time", "window", "duration", "shift", "wait", "late")
+
+
+def _text(value: Any, key: str, units: Units) -> str:
+    """A value of the explanation report for people: numbers in the problem's units when ``key`` (the field or
+    constraint it belongs to) names a distance, a time or a load; mappings as ``key value`` pairs."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping):
+        return " · ".join(f"{name} {_text(v, str(name), units)}" for name, v in value.items())
+    if isinstance(value, Sequence):
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in value) and value:
+            return units.load([float(v) for v in value]) if len(value) > 1 else _text(value[0], key, units)
+        return ", ".join(_text(v, key, units) for v in value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        word = key.lower()
+        if "distance" in word:
+            return units.distance(float(value))
+        if any(w in word for w in _TIME_WORDS):
+            return units.time(float(value))
+        return fmt(float(value))
+    return str(value)
+
+
+def _intention(value: Any, field: str) -> str:
+    """An edge's intention as one string (a list of several joined with ``+``)."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, Sequence) and value and all(isinstance(v, str) and v for v in value):
+        return "+".join(value)
+    raise ValidationError(field, f"{value!r} is not an intention (a non-empty string)")
+
+
+def _explained_routes(problem: Problem, evaluation: Evaluation,
+                      report: Mapping[str, Any]) -> dict[int, tuple[Mapping[str, Any], list[Mapping[str, Any]]]]:
+    """Route index -> (the report's entry, its edges), checked against the plan: ``route`` is the index of a
+    route of the plan (the entry's position when absent) and the edges' ``from`` / ``to`` are that route's
+    consecutive node ids, in order, every edge once."""
+    if not isinstance(report, Mapping):
+        raise ValidationError("report", f"an explanation report is a JSON object, not {type(report).__name__}")
+    entries = report.get("routes", [])
+    if not isinstance(entries, Sequence) or isinstance(entries, str):
+        raise ValidationError("report.routes", "must be a list")
+    ids = problem.node_ids
+    out: dict[int, tuple[Mapping[str, Any], list[Mapping[str, Any]]]] = {}
+    for n, entry in enumerate(entries):
+        where = f"report.routes[{n}]"
+        if not isinstance(entry, Mapping):
+            raise ValidationError(where, "must be an object")
+        k = entry.get("route", n)
+        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < len(evaluation.routes):
+            raise ValidationError(f"{where}.route", f"{k!r} is not a route of the plan "
+                                                    f"(0 to {len(evaluation.routes) - 1})")
+        if k in out:
+            raise ValidationError(f"{where}.route", f"route {k} is explained twice")
+        edges = entry.get("edges", [])
+        if not isinstance(edges, Sequence) or isinstance(edges, str):
+            raise ValidationError(f"{where}.edges", "must be a list")
+        nodes = [ids[v] for v in route_nodes(problem, evaluation.routes[k])]
+        expected = list(itertools.pairwise(nodes))
+        if not evaluation.routes[k].clients and not edges:
+            expected = []
+        if len(edges) != len(expected):
+            raise ValidationError(f"{where}.edges", f"{len(edges)} edges for route {k}, which has "
+                                                    f"{len(expected)} ({' -> '.join(nodes)})")
+        for e, (edge, (a, b)) in enumerate(zip(edges, expected, strict=True)):
+            if not isinstance(edge, Mapping):
+                raise ValidationError(f"{where}.edges[{e}]", "must be an object")
+            for name, want in (("from", a), ("to", b)):
+                if edge.get(name) != want:
+                    raise ValidationError(f"{where}.edges[{e}].{name}",
+                                          f"{edge.get(name)!r}, but edge {e} of route {k} goes {a} -> {b}")
+            _intention(edge.get("intention"), f"{where}.edges[{e}].intention")
+        out[k] = (entry, list(edges))
+    return out
+
+
+def _unassigned_reasons(problem: Problem, report: Mapping[str, Any]) -> dict[int, Mapping[str, Any]]:
+    """Client index -> the report's ``unassigned`` entry (``client`` is a client id)."""
+    entries = report.get("unassigned", [])
+    if not isinstance(entries, Sequence) or isinstance(entries, str):
+        raise ValidationError("report.unassigned", "must be a list")
+    out: dict[int, Mapping[str, Any]] = {}
+    for n, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise ValidationError(f"report.unassigned[{n}]", "must be an object")
+        client = entry.get("client")
+        if not isinstance(client, str) or client not in problem.client_index:
+            raise ValidationError(f"report.unassigned[{n}].client", f"{client!r} is not a client id")
+        out[problem.client_index[client]] = entry
+    return out
+
+
+def _edges_popup(k: int, entry: Mapping[str, Any], edges: Sequence[Mapping[str, Any]],
+                 first: int, end: int, colors: Mapping[str, str], units: Units) -> str:
+    """The popup of edges ``first`` to ``end - 1`` of route ``k``: the route's summary and a row per edge."""
+    vt = entry.get("vehicle_type")
+    title = f"<b>route {k}</b>" + (f" ({html.escape(str(vt))})" if vt is not None else "")
+    title += f" · edge{'s' * (end - first > 1)} {first + 1}" + (f"–{end}" if end - first > 1 else "")
+    title += f" of {len(edges)}"
+    summary = entry.get("summary")
+    if summary:
+        title += f'<div class="vrpkit-summary">{html.escape(_text(summary, "", units))}</div>'
+    rows = []
+    for edge in edges[first:end]:
+        name = _intention(edge.get("intention"), "intention")
+        rows.append(f'<tr><td>{html.escape(str(edge["from"]))} &rarr; {html.escape(str(edge["to"]))}</td>'
+                    f'<td><span class="vrpkit-swatch" style="background:{colors[name]}"></span> '
+                    f"<b>{html.escape(name)}</b></td>"
+                    f'<td>{html.escape(_text(edge.get("slack"), "slack", units))}</td>'
+                    f'<td>{html.escape(_text(edge.get("influence"), "influence", units))}</td></tr>')
+    return (f'{title}<table class="vrpkit-edge-table"><tr><th>edge</th><th>intention</th><th>slack</th>'
+            f'<th>influence</th></tr>{"".join(rows)}</table>')
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "other"
+
+
+def explain_map(
+    problem: Problem,
+    plan: Any,
+    report: Mapping[str, Any],
+    *,
+    roads: Mapping[str, Any] | bool | None = None,
+    paths: Sequence[np.ndarray] | None = None,
+    tiles: str | None = "OpenStreetMap",
+    embed: bool = True,
+    legend: bool = True,
+) -> folium.Map:
+    """The explanation map of ``plan`` (as :func:`route_map` takes it) with ``report``, the explanation JSON
+    of :mod:`vrpkit.explain` for that plan (``routes[]`` with ``route``, ``vehicle_type``, ``summary`` and
+    ``edges[]`` of ``from``, ``to``, ``intention``, ``slack``, ``influence``; ``unassigned[]`` with ``client``,
+    ``reason``, ``constraint``, ``amount``, ``insertion``).
+
+    Each explained route is drawn as one polyline per group of consecutive edges with the same intention
+    (along the streets as in :func:`route_map`, the route's path cut at its stops, see :func:`split_legs`),
+    coloured by intention (:data:`INTENTION_COLORS`, listed in the legend), each with a popup of the route's
+    summary and, per edge, its intention, slack and influence. Routes the report leaves out (``--route N``)
+    keep their plain line in the route's colour. Stops are numbered in the route's colour as in
+    :func:`route_map`; clients left out are dashed rings, and those the report explains carry their reason
+    beside them and its evidence in the popup. A report that does not match the plan (a route index out of
+    range, edges other than the route's) is a :class:`~vrpkit.errors.ValidationError` naming the field.
+    """
+    Bind = _elements()[1]
+    folium = _folium()
+    evaluation, points, paths = drawn_plan(problem, plan, paths, roads)
+    explained = _explained_routes(problem, evaluation, report)
+    reasons = _unassigned_reasons(problem, report)
+    labels = {k: [_intention(e.get("intention"), "intention") for e in edges]
+              for k, (_, edges) in explained.items()}
+    colors = intention_colors([name for names in labels.values() for name in names])
+    fmap, bounds = _new_map(problem, points, paths, tiles, embed)
+    units = Units(problem)
+    summaries = route_summaries(problem, evaluation)
+    counts: dict[str, int] = {}
+    for k, path in enumerate(paths):
+        group = _route_layer(fmap, k, summaries[k])
+        if k not in explained or not labels[k]:
+            _route_line(path, k, summaries[k], opacity=0.5 if explained else 0.85).add_to(group)
+        else:
+            entry, edges = explained[k]
+            legs = split_legs(points[route_nodes(problem, evaluation.routes[k])], path)
+            for first, end in edge_groups(labels[k]):
+                name = labels[k][first]
+                counts[name] = counts.get(name, 0) + end - first
+                line_points = np.concatenate([legs[first], *[leg[1:] for leg in legs[first + 1:end]]])
+                line = folium.PolyLine(_latlng(line_points), color=colors[name], weight=5, opacity=0.9,
+                                       class_name=f"vrpkit-edges vrpkit-edges-{k} vrpkit-intention-{_slug(name)}")
+                line.add_child(Bind("bindPopup", _edges_popup(k, entry, edges, first, end, colors, units),
+                                    maxWidth=520))
+                line.add_child(Bind("bindTooltip", f"route {k}: {html.escape(name)} "
+                                                   f"({end - first} edge{'s' * (end - first > 1)})", sticky=True))
+                line.add_to(group)
+        _stop_markers(group, problem, evaluation, points, k, units)
+    _depot_layer(fmap, problem, evaluation, points, units)
+    n_left = _unvisited_layer(fmap, problem, evaluation, points, units, reasons)
+    text = None
+    if legend:
+        text = _legend_html(problem, evaluation, summaries, units, n_left,
+                            extra=_intentions_legend(colors, counts, reasons))
+    return _finish(fmap, len(evaluation.routes), text, bounds)
+
+
+def _intentions_legend(colors: Mapping[str, str], counts: Mapping[str, int],
+                       reasons: Mapping[int, Mapping[str, Any]]) -> str:
+    """The legend's list of intentions (colour, name, meaning, edges) and the count of each unassigned
+    reason."""
+    rows = "".join(
+        f'<tr><td><span class="vrpkit-swatch" style="background:{color}"></span> {html.escape(name)}</td>'
+        f'<td>{html.escape(INTENTION_MEANINGS.get(name, ""))}</td>'
+        f'<td align="right">{counts.get(name, 0)}</td></tr>'
+        for name, color in colors.items())
+    out = f"<table><tr><th>intention</th><th></th><th>edges</th></tr>{rows}</table>" if rows else ""
+    tally: dict[str, int] = {}
+    for entry in reasons.values():
+        reason = str(entry.get("reason"))
+        tally[reason] = tally.get(reason, 0) + 1
+    if tally:
+        out += "unassigned: " + ", ".join(f"{html.escape(r)} {n}" for r, n in sorted(tally.items())) + "<br>"
+    return out
 
 
 def save_map(fmap: folium.Map, path: str | Path) -> Path:
@@ -602,10 +960,16 @@ def save_map(fmap: folium.Map, path: str | Path) -> Path:
 
 
 __all__ = [
+    "INTENTION_COLORS",
+    "INTENTION_MEANINGS",
+    "OTHER_INTENTION_COLORS",
     "PALETTE",
     "Units",
     "as_evaluation",
     "drawn_plan",
+    "edge_groups",
+    "explain_map",
+    "intention_colors",
     "leaflet_assets",
     "node_points",
     "roads_spec",
@@ -615,6 +979,7 @@ __all__ = [
     "route_paths",
     "route_summaries",
     "save_map",
+    "split_legs",
     "street_segments",
     "unvisited",
 ]
