@@ -341,3 +341,44 @@ def test_explain_map_cuts_street_paths_at_the_stops(wait: Problem) -> None:
         [[0, 3], [2, 3], [4, 3]],  # b -> a
         [[4, 3], [2, 1], [0, 0]],  # a -> D
     ]
+
+
+def test_chromium_draws_one_polyline_per_edge_group(tmp_path) -> None:
+    from vrpkit.generate import uniform_instance
+    from vrpkit.maps import INTENTION_COLORS, explain_map
+
+    problem = uniform_instance(15, seed=2)
+    plan = Solution.from_lists([[0, 1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11], [12, 13]])  # 14 left out
+    ids = problem.node_ids
+    intentions = [["nearest", "nearest", "time_window", "time_window", "capacity", "return"],
+                  ["capacity", "nearest", "capacity", "capacity", "return"],
+                  ["limit", "limit", "limit", "return"],
+                  ["nearest", "prize", "return"]]
+    groups = {0: ["nearest", "time_window", "capacity", "return"],  # 13 polylines for 18 edges
+              1: ["capacity", "nearest", "capacity", "return"], 2: ["limit", "return"],
+              3: ["nearest", "prize", "return"]}
+    report = {"routes": [], "unassigned": [{"client": ids[1 + 14], "reason": "capacity", "constraint": "capacity",
+                                            "amount": 3, "insertion": None}]}
+    for k, route in enumerate(plan.routes):
+        nodes = [ids[0], *(ids[1 + c] for c in route.clients), ids[0]]
+        report["routes"].append({"route": k, "vehicle_type": "v", "summary": f"route {k}", "edges": [
+            {"from": a, "to": b, "intention": i, "slack": {"time": 1}, "influence": 0}
+            for a, b, i in zip(nodes[:-1], nodes[1:], intentions[k], strict=True)]})
+    path = save_map(explain_map(problem, plan, report), tmp_path / "explain.html")
+    dom = run_chromium(["--dump-dom", path.as_uri()], tmp_path / "profile")
+    assert re.search(r'<div class="folium-map leaflet-container', dom), "Leaflet did not run"
+    tags = re.findall(r'<path [^>]*class="[^"]*\bvrpkit-edges\b[^"]*"[^>]*>', dom)
+    drawn: dict[int, list[str]] = {}
+    for tag in tags:  # Leaflet adds the paths in the order drawn
+        k = int(re.search(r"\bvrpkit-edges-(\d+)\b", tag).group(1))
+        intention = re.search(r"\bvrpkit-intention-(\w+)\b", tag).group(1)
+        assert f'stroke="{INTENTION_COLORS[intention]}"' in tag
+        assert re.search(r'\bd="M-?\d', tag), "the polyline has no drawn geometry"
+        drawn.setdefault(k, []).append(intention)
+    assert drawn == groups
+    assert not re.search(r'class="[^"]*\bvrpkit-route\b', dom)  # every route is explained
+    assert len(re.findall(r'class="vrpkit-stop"', dom)) == 14
+    reason = re.findall(r'<div class="[^"]*\bvrpkit-reason\b[^"]*"[^>]*>([^<]*)</div>', dom)
+    assert reason == [f"{ids[15]}: capacity"]  # written beside the ring, without a click
+    legend = html.unescape(re.search(r'<div class="vrpkit-legend">.*?</div>', dom, re.S).group(0))
+    assert "unassigned: capacity 1" in legend
