@@ -1,8 +1,8 @@
 """The ``vrpkit`` command: a thin layer over the Python API.
 
-``vrpkit solve | evaluate | info | convert | schema | bench | map | plot | matrix | generate``. Exit codes: 0
-success (a feasible plan; for map, plot, matrix and generate: the file was written), 2 bad input (one line
-``error: <message>`` on stderr, never a traceback; also road networks that cannot be prepared, started or
+``vrpkit solve | evaluate | info | convert | schema | bench | map | plot | explain | matrix | generate``.
+Exit codes: 0 success (a feasible plan; for map, plot, matrix and generate: the file was written), 2 bad input
+(one line ``error: <message>`` on stderr, never a traceback; also road networks that cannot be prepared, started or
 reached), 3 no feasible plan exists or none was found, 130 interrupted.
 """
 
@@ -623,6 +623,152 @@ def plot(
             note = f"schedule of {len(evaluation.routes)} routes"
     plots.save_figure(fig, output, dpi=dpi)
     print(f"wrote {output} ({note})", file=sys.stderr)
+
+
+# -- explain ---------------------------------------------------------------------------------------------------
+
+
+@app.command()
+@_user_errors
+def explain(
+    problem_file: ProblemArg,
+    solution_file: SolutionArg,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report JSON here.")
+    ] = None,
+    route: Annotated[int | None, typer.Option("--route", metavar="N", help="Only route N (0-based).")] = None,
+    why_not_id: Annotated[
+        str | None, typer.Option("--why-not", metavar="K", help="Counterfactual: go to client K right after I.")
+    ] = None,
+    after: Annotated[
+        str | None, typer.Option("--after", metavar="I", help="The stop (client, or the route's start depot) "
+                                                              "that --why-not K follows.")
+    ] = None,
+    solver: Annotated[
+        str, typer.Option("--solver", "-s", metavar="SOLVER", help="Solver that re-optimises for --why-not.")
+    ] = "ortools",
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", "-t", metavar="SECONDS", help="Budget of --why-not.")
+    ] = 1.0,
+    map_file: Annotated[
+        Path | None, typer.Option("--map", metavar="FILE", help="Also draw the explanation map (.html).")
+    ] = None,
+    round: RoundOpt = None,
+) -> None:
+    """Explain a plan: per route a table of its edges (intention, slack, influence) and a summary, then why
+    each client left out is left out; --why-not K --after I adds the plan that goes I -> K and what it costs.
+
+    Intentions (the rule is in vrpkit.explain): nearest, time_window, capacity, limit, prize, backhaul
+    (a nearer stop is blocked by that constraint), lookahead (a nearer stop fits; taken for the plan's total
+    cost), return.
+    """
+    from vrpkit import explain as ex
+    from vrpkit.report import show
+
+    if (why_not_id is None) != (after is None):
+        raise ValidationError("--after" if after is None else "--why-not", "--why-not K and --after I go together")
+    _check_time_limit(time_limit)
+    if output is not None and output.is_dir():
+        raise InputError(f"{output}: is a directory; give a file name")
+    if map_file is not None:
+        _out_file(map_file, (".html", ".htm"), "maps")
+    problem = _read_problem(problem_file, round)
+    evaluation = evaluate_file(problem, solution_file)
+    if route is not None and not 0 <= route < len(evaluation.routes):
+        raise ValidationError("--route", f"{route} is not a route of the plan (0 to {len(evaluation.routes) - 1})")
+    report = ex.explain(problem, evaluation, routes=None if route is None else [route])
+    if why_not_id is not None:
+        try:
+            counter = ex.why_not(problem, evaluation, after=str(after), alternative=why_not_id, route=route,
+                                 solver=solver, time_limit=time_limit)
+        except ValidationError as err:
+            name = {"after": "--after", "alternative": "--why-not", "route": "--route"}.get(err.field, err.field)
+            raise ValidationError(name, err.reason) from None
+        report = ex.Explanation(report.routes, report.unassigned, counter, report.stats)
+    data = report.to_dict()
+    show(_explain_tables(problem, data), _console())
+    if output is not None:
+        _write_json(data, output)
+        print(f"wrote {output}", file=sys.stderr)
+    if map_file is not None:
+        try:
+            from vrpkit.maps import explain_map, save_map
+        except ImportError as err:
+            raise VrpkitError(f"--map: the explanation map is not available ({err})") from None
+        save_map(explain_map(problem, evaluation, data), map_file)
+        print(f"wrote {map_file}", file=sys.stderr)
+
+
+def _slack_text(slack: dict[str, Any]) -> str:
+    from vrpkit.report import fmt
+
+    names = {"time_window": "window", "capacity": "capacity", "duration": "duration", "distance": "distance",
+             "wait": "wait"}
+    parts = []
+    for key, label in names.items():
+        value = slack.get(key)
+        if value is None or (key == "wait" and not value):
+            continue
+        text = ", ".join(fmt(v) for v in value) if isinstance(value, list) else fmt(value)
+        parts.append(f"{label} {text}")
+    return " · ".join(parts) or "-"
+
+
+def _explain_tables(problem: Any, data: dict[str, Any]) -> Any:
+    """The explanation report as rich renderables: a table per route, the unassigned clients, the
+    counterfactual."""
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    from vrpkit.report import fmt
+
+    parts: list[Any] = []
+    for entry in data["routes"]:
+        table = Table("edge", "intention", "slack", "influence", box=box.SIMPLE_HEAD, pad_edge=False,
+                      show_edge=False, title=f"route {entry['route']} ({entry['vehicle_type']})",
+                      title_justify="left")
+        for edge in entry["edges"]:
+            intention = edge["intention"]
+            if edge["constraints"] and intention not in ("nearest", "return"):
+                others = [c for c in edge["constraints"] if c != intention]
+                if others:
+                    intention += f" (also {', '.join(others)})"
+            table.add_row(f"{edge['from']} -> {edge['to']}", intention, _slack_text(edge["slack"]),
+                          fmt(edge["influence"]))
+        parts += [table, Text(entry["summary"]), Text("")]
+    if data["unassigned"]:
+        table = Table("client", "reason", "constraint", "amount", "cheapest insertion", box=box.SIMPLE_HEAD,
+                      pad_edge=False, show_edge=False, title="clients left out", title_justify="left")
+        for entry in data["unassigned"]:
+            ins = entry["insertion"]
+            where = "-"
+            if ins is not None:
+                place = ("a vehicle of its own" if ins["route"] is None
+                         else f"route {ins['route']} after {ins['after']}")
+                where = f"{place}: cost {fmt(ins['cost_delta'])}" + ("" if ins["feasible"] else " (infeasible)")
+            table.add_row(entry["client"], entry["reason"], entry["constraint"] or "-", fmt(entry["amount"]),
+                          where)
+        parts += [table]
+        parts += [Text(entry["message"]) for entry in data["unassigned"]]
+    elif data["routes"]:
+        parts.append(Text("Every client is served."))
+    counter = data.get("why_not")
+    if counter is not None:
+        parts += [Text(""), Text(f"why not {counter['after']} -> {counter['alternative']}?"),
+                  Text(counter["summary"])]
+        table = Table("term", "next leg", "total", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+        leg, total = counter["terms"]["next_leg"], counter["terms"]["total"]
+        for name in ("distance", "duration", "distance_cost", "duration_cost", "fixed_cost", "prize_lost",
+                     "vehicles", "cost"):
+            table.add_row(name, fmt(leg.get(name if name != "cost" else "cost")) if name in leg else "",
+                          fmt(total[name]))
+        parts.append(table)
+        for v in counter["violations"]:
+            where = f" at {v['client']}" if v.get("client") else ""
+            parts.append(Text(f"  {v['constraint']}{where} (route {v['route']}): {fmt(v['amount'])}"))
+    return Group(*parts)
 
 
 # -- roads: matrices and generated instances -------------------------------------------------------------------
