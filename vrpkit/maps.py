@@ -23,6 +23,7 @@ import functools
 import html
 import inspect
 import itertools
+import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -412,6 +413,7 @@ table.vrpkit-edge-table th{text-align:left;border-bottom:1px solid #ccc;padding:
 table.vrpkit-edge-table td{padding:1px 6px 0 0;white-space:nowrap;vertical-align:top}
 .vrpkit-summary{margin:3px 0;max-width:480px;white-space:normal}
 .vrpkit-reason{font:bold 11px sans-serif;padding:1px 4px}
+.vrpkit-arrow{width:18px;height:18px;line-height:0}
 """
 
 
@@ -517,13 +519,17 @@ def _route_line(path: np.ndarray, k: int, summary: Mapping[str, Any], *, opacity
 
 
 def _stop_markers(group: Any, problem: Problem, evaluation: Evaluation, points: np.ndarray, k: int,
-                  units: Units) -> None:
-    """The stops of route ``k``, numbered in visiting order in the route's colour, with popups."""
+                  units: Units, *, hollow: bool = False) -> None:
+    """The stops of route ``k``, numbered in visiting order in the route's colour (``hollow``: white with the
+    number and a ring in the route's colour, beside lines of other colours), with popups."""
     folium = _folium()
     Bind = _elements()[1]
     ids, nd, color = problem.node_ids, problem.n_depots, route_color(k)
+    style = (f"background:#fff;color:{color};border:2px solid {color};box-sizing:border-box;line-height:14px"
+             if hollow
+             else f"background:{color}")
     for i, c in enumerate(evaluation.routes[k].clients):
-        icon = folium.DivIcon(html=f'<div class="vrpkit-stop" style="background:{color}">{i + 1}</div>',
+        icon = folium.DivIcon(html=f'<div class="vrpkit-stop" style="{style}">{i + 1}</div>',
                               icon_size=(18, 18), icon_anchor=(9, 9), class_name="vrpkit-stop-icon")
         marker = folium.Marker(_latlng(points[nd + c])[0], icon=icon)
         marker.add_child(Bind("bindPopup", _stop_popup(problem, evaluation, k, i, units), maxWidth=320))
@@ -602,12 +608,16 @@ def _unvisited_layer(fmap: folium.Map, problem: Problem, evaluation: Evaluation,
     return len(left)
 
 
-def _finish(fmap: folium.Map, n_layers: int, legend: str | None, bounds: list[list[float]]) -> folium.Map:
-    """The layer control, the legend and the initial view."""
-    _folium().LayerControl(collapsed=n_layers > 10).add_to(fmap)
+def _finish(fmap: folium.Map, collapsed: bool, legend: str | None, bounds: list[list[float]]) -> folium.Map:
+    """The layer control (``collapsed``: an icon that opens on hover), the legend and the initial view."""
+    _, _, Legend, Script = _elements()
+    _folium().LayerControl(collapsed=collapsed).add_to(fmap)
     if legend is not None:
-        fmap.add_child(_elements()[2](legend))
-    fmap.fit_bounds(bounds, padding=(30, 30))
+        fmap.add_child(Legend(legend))
+    # the plan fits above the legend (in the bottom right corner), measured once the page is laid out
+    legend_height = "(document.querySelector('.vrpkit-legend') || {offsetHeight: 0}).offsetHeight"
+    fmap.add_child(Script(f"MAP.fitBounds({json.dumps(bounds)}, {{paddingTopLeft: [30, 30], "
+                          f"paddingBottomRight: [30, 30 + {legend_height}]}});"))
     return fmap
 
 
@@ -640,11 +650,13 @@ def route_map(
     _depot_layer(fmap, problem, evaluation, points, units)
     n_left = _unvisited_layer(fmap, problem, evaluation, points, units)
     text = _legend_html(problem, evaluation, summaries, units, n_left) if legend else None
-    return _finish(fmap, len(evaluation.routes), text, bounds)
+    return _finish(fmap, len(evaluation.routes) > 10, text, bounds)
 
 
 def _legend_html(problem: Problem, evaluation: Evaluation, summaries: list[dict[str, Any]], units: Units,
                  n_left: int, extra: str = "") -> str:
+    """The legend: the plan's name, cost and status, ``extra`` (HTML), then the table of routes (folded
+    under ``routes`` when there is an ``extra``)."""
     rows = []
     for k, s in enumerate(summaries):
         rows.append(f'<tr><td><span class="vrpkit-swatch" style="background:{route_color(k)}"></span> {k}</td>'
@@ -659,10 +671,12 @@ def _legend_html(problem: Problem, evaluation: Evaluation, summaries: list[dict[
             f"<td align=right><b>{units.time(evaluation.duration)}</b></td><td></td></tr>")
     left = f"<br>{n_left} client{'s' * (n_left != 1)} not visited" if n_left else ""
     name = problem.name if len(problem.name) <= 60 else problem.name[:57] + "..."
+    table = (f'<table><tr><th>route</th><th>vehicle</th><th>stops</th><th>distance</th><th>duration</th>'
+             f'<th>load</th></tr>{"".join(rows)}{foot}</table>')
+    if extra:
+        table = f"{extra}<details><summary>routes</summary>{table}</details>"
     return (f'<div class="vrpkit-legend"><details open><summary><b>{html.escape(name)}</b> · '
-            f'cost {fmt(evaluation.cost)} · {status}{left}</summary>{extra}<table><tr><th>route</th>'
-            f'<th>vehicle</th><th>stops</th><th>distance</th><th>duration</th><th>load</th></tr>{"".join(rows)}'
-            f"{foot}</table></details></div>")
+            f"cost {fmt(evaluation.cost)} · {status}{left}</summary>{table}</details></div>")
 
 
 # -- the explanation map ------------------------------------------------------------------------------------
@@ -862,6 +876,35 @@ def _edges_popup(k: int, entry: Mapping[str, Any], edges: Sequence[Mapping[str, 
             f'<th>influence</th></tr>{"".join(rows)}</table>')
 
 
+def _edge_arrow(leg: np.ndarray, real: bool, color: str, edge: Mapping[str, Any], units: Units) -> Any:
+    """An arrowhead halfway along ``leg`` (by length on the screen: Web Mercator for lon/lat), pointing the
+    way the edge goes, its tooltip the edge, its intention and slack; None for a leg of no length."""
+    points = np.asarray(leg, dtype=float).reshape(-1, 2)
+    xy = points
+    if real:
+        xy = np.column_stack([np.radians(xy[:, 0]), np.log(np.tan(np.pi / 4 + np.radians(xy[:, 1]) / 2))])
+    steps = np.hypot(*np.diff(xy, axis=0).T)
+    total = float(steps.sum())
+    if not total > 0:
+        return None
+    along = np.cumsum(steps)
+    i = int(np.searchsorted(along, total / 2))  # the step that holds the half way (a zero step never does)
+    t = 1 - (along[i] - total / 2) / steps[i]
+    dx, dy = xy[i + 1] - xy[i]
+    angle = 0.0 - np.degrees(np.arctan2(dy, dx)) + 0.0  # the screen's y points down; no "-0.0"
+    svg = (f'<svg width="18" height="18" viewBox="0 0 18 18"><path d="M2 3L17 9L2 15L6 9Z" fill="{color}" '
+           'stroke="#fff" stroke-width="1.2"/></svg>')
+    icon = _folium().DivIcon(html=f'<div class="vrpkit-arrow" style="transform:rotate({angle:.1f}deg)">'
+                                  f"{svg}</div>", icon_size=(18, 18), icon_anchor=(9, 9),
+                             class_name="vrpkit-arrow-icon")
+    marker = _folium().Marker(_latlng(points[i] * (1 - t) + points[i + 1] * t)[0], icon=icon)
+    name = _intention(edge.get("intention"), "intention")
+    marker.add_child(_elements()[1]("bindTooltip", f"{html.escape(str(edge['from']))} &rarr; "
+                                                   f"{html.escape(str(edge['to']))}: {html.escape(name)} · slack "
+                                                   f"{html.escape(_text(edge.get('slack'), 'slack', units))}"))
+    return marker
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "other"
 
@@ -901,6 +944,7 @@ def explain_map(
     colors = intention_colors([name for names in labels.values() for name in names])
     fmap, bounds = _new_map(problem, points, paths, tiles, embed)
     units = Units(problem)
+    real = problem.coordinates == "lonlat"
     summaries = route_summaries(problem, evaluation)
     counts: dict[str, int] = {}
     for k, path in enumerate(paths):
@@ -921,14 +965,20 @@ def explain_map(
                 line.add_child(Bind("bindTooltip", f"route {k}: {html.escape(name)} "
                                                    f"({end - first} edge{'s' * (end - first > 1)})", sticky=True))
                 line.add_to(group)
-        _stop_markers(group, problem, evaluation, points, k, units)
+                for e in range(first, end):
+                    arrow = _edge_arrow(legs[e], real, colors[name], edges[e], units)
+                    if arrow is not None:
+                        arrow.add_child(Bind("bindPopup", _edges_popup(k, entry, edges, e, e + 1, colors, units),
+                                             maxWidth=520))
+                        arrow.add_to(group)
+        _stop_markers(group, problem, evaluation, points, k, units, hollow=k in explained)
     _depot_layer(fmap, problem, evaluation, points, units)
     n_left = _unvisited_layer(fmap, problem, evaluation, points, units, reasons)
     text = None
     if legend:
         text = _legend_html(problem, evaluation, summaries, units, n_left,
                             extra=_intentions_legend(colors, counts, reasons))
-    return _finish(fmap, len(evaluation.routes), text, bounds)
+    return _finish(fmap, legend or len(evaluation.routes) > 10, text, bounds)
 
 
 def _intentions_legend(colors: Mapping[str, str], counts: Mapping[str, int],
