@@ -10,6 +10,7 @@ from vrpkit.solvers.base import (
     register_solver,
     solve,
 )
+from vrpkit.solvers.locks import lock_prefix, lock_until
 
 __all__ = [
     "Progress",
@@ -17,6 +18,8 @@ __all__ = [
     "Solver",
     "available_solvers",
     "get_solver",
+    "lock_prefix",
+    "lock_until",
     "parse_solver_spec",
     "register_solver",
     "solve",

@@ -124,14 +124,17 @@ class ACOSolver:
         """None, or why not (every attribute of the model is supported)."""
         return unsupported(problem)
 
-    def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress | None = None
-              ) -> Solution | None:
+    def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress | None = None,
+              initial: Solution | None = None) -> Solution | None:
+        """The best plan found in ``time_limit``. With ``initial``, the colony starts from that plan: it is the
+        best plan so far and the trails start on its arcs (:meth:`Colony.start_from`), so the plan returned
+        is never worse by the colony's measure."""
         started = time.perf_counter()
         deadline = started + time_limit
         if self.device != "cpu":
             backend = _torch_backend()  # importing torch counts
             return backend.solve_torch(problem, self, device=self.device, seed=seed, progress=progress,
-                                       time_limit=deadline - time.perf_counter())
+                                       time_limit=deadline - time.perf_counter(), initial=initial)
         reasons = diagnose(problem)
         if reasons:
             raise NoSolutionError("no feasible plan exists", reasons)
@@ -139,6 +142,10 @@ class ACOSolver:
             return Solution((), {"iterations": 0})
         compiled = compiled_or_interpreted()
         colony = Colony(problem, self, seed, compiled=compiled)
+        if initial is not None and initial.routes:
+            colony.start_from(initial.routes)
+            if progress is not None and colony.best_violation == 0:
+                progress.update(colony.best_cost)
         watch = None if compiled else Watch()
         interpreted_iterations = 0
         while True:
@@ -283,6 +290,19 @@ class Colony:
         self.pick_w = np.zeros((ants, max(k, len(problem.vehicle_types) * k)))
         self.pick_c = np.zeros((ants, self.pick_w.shape[1]), np.int64)
         self.pick_v = np.zeros((ants, self.pick_w.shape[1]), np.int64)
+
+    def start_from(self, routes: Sequence[Route]) -> None:
+        """Warm start: ``routes`` (scored by the local search, as the ants' plans are) become the best plan so
+        far, the trail bounds are set from its cost and one deposit is made on its arcs (the other trails
+        evaporate once), so that the first ants follow it."""
+        self.ls.load(routes)
+        seq, offsets, types = (x.copy() for x in self.ls.export_flat())
+        self.best_violation, self.best_cost = self.ls.violation, self.ls.cost
+        self.best = [Route(int(types[i]), tuple(seq[offsets[i]:offsets[i + 1]].tolist()))
+                     for i in range(len(types))]
+        self.best_arcs = self._arcs(seq, offsets, types)
+        self._set_bounds()
+        self._update(self.best_arcs, self.best_cost)
 
     def use_compiled(self) -> None:
         """Go on with the compiled code (built meanwhile)."""

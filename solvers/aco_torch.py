@@ -497,6 +497,39 @@ class TorchColony:
         self.restarts = self.restarts + restart.long()
         return improved
 
+    def start_from(self, b: int, routes: Sequence[Route]) -> None:
+        """Warm start of problem ``b``: ``routes`` (scored by the local search, as the ants' plans are) become
+        its best plan so far, its trail bounds are set from that cost and one deposit is made on its arcs,
+        as :meth:`vrpkit.solvers.aco.Colony.start_from` does."""
+        ls = self.ls[b] if self.ls else LocalSearch(self.problems[b], granularity=self.params.granularity,
+                                                     compiled=_compiled(self.params))
+        ls.load(routes)
+        seq, offsets, types = ls.export_flat()
+        n, nr = len(seq), len(types)
+        dev, long = self.device, torch.long
+        row_seq = torch.zeros(self.N + 1, dtype=long, device=dev)
+        row_seq[:n] = torch.from_numpy(seq.astype(np.int64)).to(dev)
+        row_posr = torch.full((self.N + 1,), -1, dtype=long, device=dev)
+        row_posr[:n] = torch.from_numpy(np.repeat(np.arange(nr), np.diff(offsets))).to(dev)
+        row_type = torch.zeros(self.N + 1, dtype=long, device=dev)
+        row_type[:nr] = torch.from_numpy(types.astype(np.int64)).to(dev)
+        values = (row_seq, row_posr, row_type, torch.tensor(n, device=dev), torch.tensor(nr, device=dev),
+                  torch.tensor(ls.violation, dtype=self.dtype, device=dev),
+                  torch.tensor(ls.cost, dtype=self.dtype, device=dev))
+        best = [x.clone() for x in self.best]
+        for x, value in zip(best, values, strict=True):
+            x[b] = value
+        self.best = Plans(*best)
+        improved = torch.zeros(self.B, dtype=torch.bool, device=dev)
+        improved[b] = True
+        self._set_bounds(improved)
+        saved = self.iteration
+        self.iteration = 0  # deposit on the best plans (problem b's is the start; the others have none yet)
+        before = self.tau.clone()
+        self._update(self.best)
+        self.iteration = saved
+        self.tau = torch.where(improved[:, None, None], self.tau, before)
+
     def _iteration_best(self, ants: dict[str, torch.Tensor]) -> Plans:
         """Each problem's best ant: fewest missing clients, then lowest cost."""
         missing, cost = ants["missing"], ants["cost"]
@@ -662,9 +695,10 @@ def _failure(viol: float, routes: list[Route]) -> str:
 
 
 def solve_torch(problem: Problem, params: ACOSolver, *, device: str, time_limit: float, seed: int,
-                progress: Progress | None = None) -> Solution:
+                progress: Progress | None = None, initial: Solution | None = None) -> Solution:
     """Solve one problem with the colony on ``device`` (``"torch"``, ``"cuda"``, ``"cuda:N"``) within
-    ``time_limit`` seconds; raises :class:`NoSolutionError` when no feasible plan exists or was found."""
+    ``time_limit`` seconds, from ``initial`` when given (:meth:`TorchColony.start_from`); raises
+    :class:`NoSolutionError` when no feasible plan exists or was found."""
     started = time.perf_counter()
     dev = resolve_device(device)
     reasons = diagnose(problem)
@@ -674,6 +708,10 @@ def solve_torch(problem: Problem, params: ACOSolver, *, device: str, time_limit:
         return Solution((), {"iterations": 0, "device": str(dev)})
     compiled = _compiled(params)
     colony = TorchColony([problem], params, dev, seed, compiled=compiled)
+    if initial is not None and initial.routes:
+        colony.start_from(0, initial.routes)
+        if progress is not None and float(colony.best.viol[0]) == 0:
+            progress.update(float(colony.best.cost[0]))
     _run(colony, started + time_limit, progress)
     routes, viol, stats = colony.results()[0]
     if viol > 0:

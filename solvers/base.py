@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol, runtime_checkable
 
 from vrpkit.errors import SolverError, ValidationError
 from vrpkit.evaluate import Evaluation, evaluate
 from vrpkit.model import Problem
-from vrpkit.solution import Solution
+from vrpkit.solution import Route, Solution
 
 
 @runtime_checkable
@@ -22,14 +23,17 @@ class Solver(Protocol):
     ``supports`` returns None when the backend handles every attribute of ``problem``, else the reason.
     ``solve`` returns the best plan found, or None when it found none (then ``reasons`` in the solution's
     absence are given by raising :class:`vrpkit.NoSolutionError`). It honours ``time_limit`` (seconds) and
-    ``seed``, and reports the best objective over time to ``progress``.
+    ``seed``, and reports the best objective over time to ``progress``. A backend whose ``solve`` takes
+    ``initial`` (a checked :class:`Solution`, or None) starts its search from that plan (a warm start); the
+    others are run without it. Locked prefixes need nothing from backends (see :func:`solve`).
     """
 
     name: str
 
     def supports(self, problem: Problem) -> str | None: ...
 
-    def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress) -> Solution | None: ...
+    def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress,
+              initial: Solution | None = None) -> Solution | None: ...
 
 
 class Progress:
@@ -40,6 +44,9 @@ class Progress:
         self.stream = stream
         self.every = every
         self.label = label
+        self.offset = 0.0
+        """Added to every objective reported (the locked prefixes' cost when a backend solves the problem
+        that remains, see :func:`solve`)."""
         self.history: list[tuple[float, float]] = []
         self._t0 = time.perf_counter()
         self._last_print = -1e9
@@ -49,6 +56,7 @@ class Progress:
 
     def update(self, objective: float) -> None:
         """Record an improved objective value."""
+        objective = objective + self.offset
         now = self.elapsed()
         if self.history and objective >= self.history[-1][1]:
             return
@@ -70,6 +78,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "ortools": ("vrpkit.solvers.ortools", "ORToolsSolver"),
     "aco": ("vrpkit.solvers.aco", "ACOSolver"),
     "pyvrp": ("vrpkit.solvers.pyvrp", "PyVRPSolver"),
+    "localsearch": ("vrpkit.solvers.base", "LocalSearchSolver"),
 }
 """name -> (module, class); imported only when asked for, so that a missing extra names itself."""
 
@@ -172,6 +181,50 @@ class Result:
         return out
 
 
+class LocalSearchSolver:
+    """The compiled local search as a solver (``solver="localsearch"``): from ``initial`` (or from nothing:
+    it inserts every client where it fits), :func:`vrpkit.solvers.localsearch.improve` with ``perturb`` (ruin
+    and recreate once at a local optimum) until the time limit. No options."""
+
+    name = "localsearch"
+
+    def supports(self, problem: Problem) -> str | None:
+        from vrpkit.solvers.localsearch import unsupported
+
+        return unsupported(problem)
+
+    def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress,
+              initial: Solution | None = None) -> Solution | None:
+        from vrpkit.solvers.localsearch import improve
+
+        from vrpkit.diagnose import diagnose
+        from vrpkit.errors import NoSolutionError
+
+        reasons = diagnose(problem)
+        if reasons:
+            raise NoSolutionError("no feasible plan exists", reasons)
+        plan = improve(problem, initial.routes if initial is not None else (), time_limit=time_limit, seed=seed,
+                       perturb=True)
+        ev = evaluate(problem, plan)
+        if not ev.feasible:
+            raise NoSolutionError("no feasible plan found",
+                                  [f"the local search's plan still breaks {len(ev.violations)} constraints"])
+        progress.update(ev.cost)
+        return plan
+
+
+def _rank(evaluation: Evaluation) -> tuple[int, float]:
+    """Plans compare by the evaluator: fewer violations first, then a lower cost."""
+    return (len(evaluation.violations), evaluation.cost)
+
+
+def _takes_initial(backend: Solver) -> bool:
+    try:
+        return "initial" in inspect.signature(backend.solve).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def solve(
     problem: Problem,
     solver: str = "ortools",
@@ -179,6 +232,8 @@ def solve(
     time_limit: float = 10.0,
     seed: int = 0,
     progress: bool | IO[str] = False,
+    initial: Solution | Sequence[Route] | Mapping[str, Any] | None = None,
+    locked: Sequence[Route] | None = None,
     **options: Any,
 ) -> Result:
     """Solve ``problem`` with the named solver and evaluate the plan with the shared evaluator.
@@ -186,11 +241,26 @@ def solve(
     ``progress`` True logs the best objective over time on stderr (or to the given stream). Raises
     :class:`SolverError` for an unknown solver or an unsupported problem; a run that finds no plan returns a
     result with status ``no_solution`` and the known reasons in ``stats["reasons"]``.
+
+    ``initial`` (a :class:`Solution`, routes, or a solution JSON dict) is a plan to start from: backends that
+    take it start their search there (ortools, aco, localsearch, pyvrp), and the plan returned is never worse
+    than it by the evaluator (fewer violations, or as many and a cost not higher; else ``initial`` itself is
+    returned, ``stats["initial_kept"]``). ``locked`` (routes, see :func:`vrpkit.solvers.locks.lock_prefix`
+    and :func:`~vrpkit.solvers.locks.lock_until`) fixes the first stops of routes: for each, the plan has one
+    route of that vehicle type that starts with exactly those clients. Every backend gets the problem that
+    remains once they are driven (:func:`vrpkit.solvers.locks.reduce`), and its plan is expanded back; with
+    both, ``initial`` is compared as the locks keep it (its routes that start with a locked prefix keep their
+    rest, locked clients elsewhere move to their locked route). Both are checked first
+    (:class:`ValidationError` naming ``initial`` or ``locked``).
     """
+    from vrpkit.solvers import locks as lk
+
     from vrpkit.errors import NoSolutionError
 
     if not time_limit > 0:
         raise ValidationError("time_limit", f"{time_limit} is not a positive number of seconds")
+    start_routes = None if initial is None else lk.check_plan(problem, initial, "initial")
+    locked_routes = () if locked is None else lk.check_locked(problem, locked)
     backend = get_solver(solver, **options)
     reason = backend.supports(problem)
     if reason:
@@ -198,19 +268,52 @@ def solve(
     stream = (sys.stderr if progress is True else progress) or None
     tracker = Progress(stream, label=backend.name)
     start = time.perf_counter()
+    reduction = lk.reduce(problem, locked_routes) if locked_routes else None
+    target = problem if reduction is None else reduction.reduced
+    warm = None
+    if start_routes is not None:
+        warm = Solution(start_routes) if reduction is None else reduction.reduce_plan(start_routes)
+    if reduction is not None:
+        reason = backend.supports(target)
+        if reason:
+            raise SolverError(f'solver "{backend.name}" does not support the problem left by locked: {reason}')
+        tracker.offset = reduction.offset()
     reasons: list[str] = []
+    kwargs: dict[str, Any] = {"initial": warm} if warm is not None and _takes_initial(backend) else {}
+    left = time_limit - (time.perf_counter() - start)
     try:
-        plan = backend.solve(problem, time_limit=float(time_limit), seed=int(seed), progress=tracker)
+        if reduction is not None and target.n_clients == 0:
+            plan: Solution | None = Solution(())  # every client is locked
+        else:
+            plan = backend.solve(target, time_limit=max(left, 1e-3), seed=int(seed), progress=tracker, **kwargs)
     except NoSolutionError as err:
         plan, reasons = None, err.reasons or [str(err)]
+    tracker.offset = 0.0
+    if plan is not None and reduction is not None:
+        plan = reduction.expand(plan)
+    extra: dict[str, Any] = {}
+    if locked_routes:
+        extra["locked"] = len(locked_routes)
+    evaluation = None if plan is None else evaluate(problem, plan)
+    if warm is not None:
+        reference = Solution(start_routes) if reduction is None else reduction.expand(warm)
+        ref_eval = evaluate(problem, reference)
+        extra["initial_cost"] = ref_eval.cost
+        if evaluation is None or _rank(ref_eval) < _rank(evaluation):
+            plan, evaluation = Solution(reference.routes, plan.stats if plan is not None else {}), ref_eval
+            extra["initial_kept"] = True
+            reasons = []
+            if ref_eval.feasible:
+                tracker.update(ref_eval.cost)
     runtime = time.perf_counter() - start
     tracker.close()
     stats: dict[str, Any] = {"solver": backend.name, "runtime": round(runtime, 4), "seed": int(seed),
                              "time_limit": float(time_limit)}
     if plan is not None:
         stats.update(plan.stats)
+    stats.update(extra)
     stats["progress"] = [list(x) for x in tracker.history]
     if plan is None:
         stats["reasons"] = reasons
         return Result(problem, None, None, stats)
-    return Result(problem, plan, evaluate(problem, plan), stats)
+    return Result(problem, plan, evaluation, stats)

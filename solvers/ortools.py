@@ -513,8 +513,14 @@ class ORToolsSolver:
                 best = (a.ObjectiveValue(), plan, best[2])
         return best[1], best[2], costs
 
-    def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress) -> Solution | None:
+    def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress,
+              initial: Solution | None = None) -> Solution | None:
+        """The best plan found in ``time_limit``; with ``initial``, OR-Tools' search starts from that plan
+        (``SolveFromAssignmentWithParameters``, stats ``warm_start``) when its model holds it (see
+        :meth:`_Model.read`), instead of a first-solution strategy and the prize starts."""
         started = time.perf_counter()
+        warm = None if initial is None else tuple(initial.routes)
+        warm_used = False
         reasons = diagnose(problem)
         if reasons:
             raise NoSolutionError("no feasible plan exists", reasons)
@@ -551,6 +557,8 @@ class ORToolsSolver:
             initial = None
             if best is not None:
                 initial = routing.ReadAssignmentFromRoutes(model.index_routes(best[1].routes(best[2])), True)
+            elif warm is not None and (initial := model.read(warm)) is not None:
+                warm_used = True  # the user's plan: no first-solution strategy, no prize starts
             elif not problem.required.all():
                 # Prizes: the search starts from the cheapest polished first plan (see _prize_start); the rest of
                 # the round's time goes to the search.
@@ -599,6 +607,8 @@ class ORToolsSolver:
             "solutions": found[0],
             "build_time": round(model.build_time, 4),
         }
+        if warm is not None:
+            stats["warm_start"] = warm_used
         return Solution(model.routes(assignment), stats)
 
 

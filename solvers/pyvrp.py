@@ -60,6 +60,7 @@ import math
 import sys
 import time
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -290,6 +291,18 @@ class _Model:
             self.vtype.append(t)
         self.data = pyvrp.ProblemData(locations, clients, depots, types, [dist], [dur]) if types else None
 
+    def solution(self, routes: tuple[Route, ...]) -> Any | None:
+        """``routes`` as a PyVRP solution, or None when PyVRP's data cannot hold them (a vehicle type left
+        out, more routes of a type than it has vehicles)."""
+        index = {t: i for i, t in enumerate(self.vtype)}
+        if any(r.vehicle_type not in index for r in routes):
+            return None
+        counts = Counter(index[r.vehicle_type] for r in routes)
+        if any(n > self.data.vehicle_type(t).num_available for t, n in counts.items()):
+            return None
+        return pyvrp.Solution(self.data, [pyvrp.Route(self.data, list(r.clients), index[r.vehicle_type])
+                                          for r in routes])
+
     def routes(self, solution: Any) -> tuple[Route, ...]:
         """The routes of a PyVRP solution, as vrpkit routes (client indices)."""
         return tuple(
@@ -442,7 +455,11 @@ class PyVRPSolver:
                                  operators=sp.operators, display_interval=sp.display_interval,
                                  perturbation=sp.perturbation)
 
-    def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress) -> Solution | None:
+    def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress,
+              initial: Solution | None = None) -> Solution | None:
+        """The best plan found in ``time_limit``; with ``initial``, PyVRP's search starts from that plan
+        (``initial_solution``; stats ``warm_start`` False when PyVRP cannot hold it: a vehicle type it left
+        out, or more routes of a type than it has vehicles)."""
         started = time.perf_counter()
         reason = self.supports(problem)
         if reason:
@@ -454,13 +471,14 @@ class PyVRPSolver:
         model = _Model(problem, sc)
         if problem.n_clients == 0 or model.data is None:
             return Solution((), {"vehicles": 0})  # nothing to serve, or only optional clients no one can serve
+        start = None if initial is None else model.solution(initial.routes)
         build_time = time.perf_counter() - started
         stop = _Stop(started + time_limit, progress, sc.objective, max_iterations=self.max_iterations,
                      no_improvement=self.no_improvement)
         with _log_to_stderr(self.log), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             res = pyvrp.solve(model.data, stop, seed=seed % 2**32, collect_stats=self.log, display=self.log,
-                              params=self._solve_params(sc))
+                              params=self._solve_params(sc), initial_solution=start)
         notes = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
         best = res.best
         if not best.is_feasible():
@@ -484,4 +502,6 @@ class PyVRPSolver:
         }
         if notes:
             stats["warnings"] = notes
+        if initial is not None:
+            stats["warm_start"] = start is not None
         return Solution(model.routes(best), stats)
