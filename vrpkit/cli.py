@@ -174,6 +174,19 @@ def solve(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
     round: RoundOpt = None,
+    initial: Annotated[
+        Path | None, typer.Option("--initial", metavar="PLAN",
+                                  help="Start from this solution JSON (as solve -o writes it); the plan "
+                                       "returned is never worse.")
+    ] = None,
+    lock_prefix: Annotated[
+        int | None, typer.Option("--lock-prefix", metavar="N",
+                                 help="Keep the first N stops of every route of --initial.")
+    ] = None,
+    lock_until: Annotated[
+        float | None, typer.Option("--lock-until", metavar="TIME",
+                                   help="Keep every stop of --initial whose service starts before TIME.")
+    ] = None,
 ) -> None:
     """Solve a problem: progress on stderr, the plan as a table on stdout, the solution JSON with -o.
 
@@ -183,9 +196,32 @@ def solve(
     from vrpkit.report import evaluation_report, show
 
     _check_time_limit(time_limit)
+    for option, value in (("--lock-prefix", lock_prefix), ("--lock-until", lock_until)):
+        if value is not None and initial is None:
+            raise ValidationError(option, "needs --initial (the plan whose stops are locked)")
+    if lock_prefix is not None and lock_until is not None:
+        raise ValidationError("--lock-prefix", "give --lock-prefix or --lock-until, not both")
+    if lock_prefix is not None and lock_prefix < 0:
+        raise ValidationError("--lock-prefix", f"{lock_prefix} is not a number of stops (0 or more)")
+    if lock_until is not None and not math.isfinite(lock_until):
+        raise ValidationError("--lock-until", f"{lock_until} is not a time")
     problem = _read_problem(file, round)
     if output is not None and output.is_dir():
         raise InputError(f"{output}: is a directory; give a file name")
+    start, locked = None, None
+    if initial is not None:
+        from vrpkit.solvers.locks import check_plan
+        from vrpkit.solvers.locks import lock_prefix as prefix_of
+        from vrpkit.solvers.locks import lock_until as until
+
+        try:
+            start = check_plan(problem, read_solution(initial), "initial")
+        except ValidationError as err:
+            raise VrpkitError(f"{initial}: {err}") from None
+        if lock_prefix is not None:
+            locked = prefix_of(start, lock_prefix)
+        elif lock_until is not None:
+            locked = until(problem, start, lock_until)
     backend = vrpkit.get_solver(solver)  # unknown solvers and bad options fail here, before any output
     reason = backend.supports(problem)
     if reason:
@@ -193,7 +229,8 @@ def solve(
     if not quiet:
         print(f"solving {problem.name} ({problem.variant}, {problem.n_clients} clients) with {solver}, "
               f"time limit {time_limit:g} s, seed {seed}", file=sys.stderr, flush=True)
-    result = vrpkit.solve(problem, solver, time_limit=time_limit, seed=seed, progress=not quiet)
+    result = vrpkit.solve(problem, solver, time_limit=time_limit, seed=seed, progress=not quiet, initial=start,
+                          locked=locked)
     if output is not None:
         _write_json(result.to_dict(), output)
     show(evaluation_report(problem, result.evaluation, stats=result.stats), _console())
@@ -648,8 +685,8 @@ def explain(
         str, typer.Option("--solver", "-s", metavar="SOLVER", help="Solver that re-optimises for --why-not.")
     ] = "ortools",
     time_limit: Annotated[
-        float, typer.Option("--time-limit", "-t", metavar="SECONDS", help="Budget of --why-not.")
-    ] = 1.0,
+        float, typer.Option("--time-limit", "-t", metavar="SECONDS", help="Solver budget of --why-not.")
+    ] = 0.3,
     map_file: Annotated[
         Path | None, typer.Option("--map", metavar="FILE", help="Also draw the explanation map (.html).")
     ] = None,

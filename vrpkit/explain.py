@@ -7,8 +7,9 @@ Edge intentions
 ---------------
 Each route is a sequence of edges ``u -> v`` from its start depot through its clients (and, unless the route
 is open, to its end depot). An edge into the end depot has the intention ``return``. For an edge into a client
-``v`` the route's prefix up to ``u`` is fixed, as the evaluator schedules it: the departure time from ``u``,
-the load on board, the distance and duration so far. The *candidates* are every client that this prefix has
+``v`` the route's prefix up to ``u`` is fixed, as the evaluator schedules it: the departure time from ``u``
+(from the start depot: the earliest departure that its opening time and the shift allow), the load on board,
+the distance and duration so far. The *candidates* are every client that this prefix has
 not served (clients later in the same route, clients of other routes and clients left out), ``v`` included.
 For a candidate ``k`` the step "go to ``k`` next" means the plan with ``k`` inserted between ``u`` and ``v``
 (taken out of its own place: moved forward within the route, or taken from another route or from the
@@ -343,7 +344,8 @@ def _label_route(problem: Problem, r: int, rs: RouteSchedule, a: _Arrays, state:
     e_idx = np.arange(L)
     nodes = np.concatenate([[rs.start_depot], nd + cl])
     u, v = nodes[:-1], nodes[1:]
-    t_dep = np.concatenate([[rs.start_time], np.array(rs.departure[:-1])])
+    earliest = max(vt.shift[0], problem.depots[rs.start_depot].time_window[0])
+    t_dep = np.concatenate([[earliest], np.array(rs.departure[:-1])])
     ext = np.vstack([np.array(rs.start_load, dtype=float)[None, :],
                      np.array(rs.load, dtype=float).reshape(L, -1)])  # (L + 1, K): load after j stops
     p_pre = np.maximum.accumulate(ext, axis=0)[:L]  # max load from the depot to u
@@ -698,7 +700,7 @@ def _terms(problem: Problem, ev: Evaluation) -> dict[str, float]:
 
 
 def why_not(problem: Problem, plan: Any, *, after: str, alternative: str, route: int | None = None,
-            solver: str = "ortools", time_limit: float = 1.0, seed: int = 0) -> WhyNot:
+            solver: str = "ortools", time_limit: float = 0.3, seed: int = 0) -> WhyNot:
     """The counterfactual plan that goes ``after -> alternative`` (ids; ``after`` may be the start depot of
     ``route``): that route's prefix up to ``after`` and then ``alternative`` are locked, and ``solver``
     re-optimises the rest within ``time_limit`` seconds from the plan with ``alternative`` moved there (see
