@@ -193,7 +193,8 @@ def test_chromium_draws_one_polyline_per_route(tmp_path, wait: Problem) -> None:
 
 def wait_report() -> dict:
     """An explanation report (the agreed JSON, written by hand) of ``PLAN`` on ``wait``: route 0 (D-b-a-D) is
-    explained, route 1 is not (as with ``--route 0``), and c is left out because its prize is too small."""
+    explained, route 1 is not (as with ``--route 0``), and c is left out although its prize 5 pays for its
+    cheapest insertion, after a: 3.61 + 6 - 5 = 4.61 (load 6 of 6)."""
     return {
         "routes": [{
             "route": 0, "vehicle_type": "v", "summary": "b first: its window closes at 3",
@@ -205,8 +206,10 @@ def wait_report() -> dict:
                 {"from": "a", "to": "D", "intention": "return", "slack": None, "influence": 0},
             ],
         }],
-        "unassigned": [{"client": "c", "reason": "prize", "constraint": "prize", "amount": 7,
-                        "insertion": {"route": 0, "position": 2, "cost": 12}}],
+        "unassigned": [{"client": "c", "reason": "improvable", "constraint": None, "amount": 0.394449,
+                        "insertion": {"route": 0, "vehicle_type": "v", "position": 2, "after": "a",
+                                      "cost_delta": 4.605551, "prize": 5, "feasible": True, "violations": []},
+                        "message": "client c: prize 5 pays for its cheapest feasible insertion 4.61"}],
     }
 
 
@@ -243,16 +246,24 @@ def test_explain_map_draws_one_polyline_per_group_of_edges(wait: Problem) -> Non
     ring = next(s for s in strings if s.startswith("<b>c</b>"))
     cells = dict(re.findall(r"<tr><td>([^<]+)</td><td><b>([^<]+)</b></td></tr>", ring))
     assert {k: cells[k] for k in ("status", "reason", "constraint", "amount", "cheapest insertion")} == {
-        "status": "left out (optional)", "reason": "prize", "constraint": "prize", "amount": "7",
-        "cheapest insertion": "route 0 · position 2 · cost 12"}
-    assert re.search(r'bindTooltip\("c: prize", \{"className": "vrpkit-reason", "direction": "right", '
+        "status": "left out (optional)", "reason": "improvable", "constraint": "-", "amount": "0.39",
+        "cheapest insertion": "route 0 after a: cost 4.61"}
+    assert ('<div class="vrpkit-summary">client c: prize 5 pays for its cheapest feasible insertion 4.61</div>'
+            in ring)
+    assert re.search(r'bindTooltip\("c: improvable", \{"className": "vrpkit-reason", "direction": "right", '
                      r'"offset": \[8, 0\], "permanent": true\}', text)
     legend = re.search(r'<div class="vrpkit-legend">.*?</div>', text, re.S).group(0)
     intentions = re.findall(r'background:(#\w+)"></span> ([a-z_]+)</td><td>([^<]*)</td><td align="right">(\d+)<',
                             legend)
     assert intentions == [(INTENTION_COLORS["time_window"], "time_window", "because of time windows", "2"),
                           (INTENTION_COLORS["return"], "return", "back to the depot", "1")]
-    assert "unassigned: prize 1" in legend and "cost 29" in legend
+    assert "unassigned: improvable 1" in legend and "cost 29" in legend
+
+    report = wait_report()
+    report["unassigned"][0]["insertion"].update(route=None, feasible=False,
+                                                violations=[{"constraint": "capacity", "amount": 1}])
+    ring = next(s for s in script_strings(page(explain_map(wait, PLAN, report))) if s.startswith("<b>c</b>"))
+    assert "<td>cheapest insertion</td><td><b>a vehicle of its own: cost 4.61 (breaks capacity)</b>" in ring
 
 
 def test_explain_map_in_real_units_and_other_intentions() -> None:
@@ -262,7 +273,8 @@ def test_explain_map_in_real_units_and_other_intentions() -> None:
     problem = Problem("lyon", (Depot("D", (4.83, 45.73)),), clients, (VehicleType("v"),), coordinates="lonlat")
     report = {"routes": [{"route": 0, "vehicle_type": "v", "summary": "", "edges": [
         {"from": "D", "to": "a", "intention": ["time_window", "capacity"],
-         "slack": {"time": 5400, "distance": 12345}, "influence": 1},
+         "constraints": ["limit"], "nearest": "b", "slack": {"time": 5400, "distance": 12345, "duration": None},
+         "influence": 1234},
         {"from": "a", "to": "b", "intention": "zigzag", "slack": 1, "influence": 0},
         {"from": "b", "to": "D", "intention": "zigzag", "slack": 1, "influence": 0}]}], "unassigned": []}
     text = page(explain_map(problem, Solution.from_lists([[0, 1]]), report))
@@ -271,7 +283,8 @@ def test_explain_map_in_real_units_and_other_intentions() -> None:
         ("vrpkit-intention-time_window-capacity", OTHER_INTENTION_COLORS[0], 2),  # alphabetical: "t" < "z"
         ("vrpkit-intention-zigzag", OTHER_INTENTION_COLORS[1], 3)]
     popup = next(s for s in script_strings(text) if s.startswith("<b>route 0</b> (v) · edge 1 of 3"))
-    assert "<b>time_window+capacity</b></td><td>time 1:30 · distance 12.3 km</td><td>1</td>" in popup
+    assert ("<b>time_window+capacity</b> (also limit)</td><td>time 1:30 · distance 12.3 km</td>"
+            "<td>1.2 km · nearest b</td>") in popup  # no unbounded duration; influence is a distance
     assert "vrpkit-summary" not in popup  # an empty summary is left out
 
 

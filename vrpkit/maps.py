@@ -592,12 +592,14 @@ def _unvisited_layer(fmap: folium.Map, problem: Problem, evaluation: Evaluation,
             rows[1:1] = [("reason", _text(entry.get("reason"), "", units)),
                          ("constraint", _text(constraint, "", units)),
                          ("amount", _text(entry.get("amount"), str(constraint or ""), units)),
-                         ("cheapest insertion", _text(entry.get("insertion"), "", units) if
-                          entry.get("insertion") is not None else "none")]
+                         ("cheapest insertion", _insertion_text(entry.get("insertion"), units))]
         marker = folium.CircleMarker(_latlng(points[nd + c])[0], radius=6 if entry is None else 8, color=color,
                                      weight=2, fill=True, fill_color="#ffffff", fill_opacity=0.9, dash_array="3 2",
                                      class_name="vrpkit-unvisited")
-        marker.add_child(Bind("bindPopup", f"<b>{html.escape(client.id)}</b>{_table(rows)}", maxWidth=360))
+        title = f"<b>{html.escape(client.id)}</b>"
+        if entry is not None and entry.get("message"):
+            title += f'<div class="vrpkit-summary">{html.escape(str(entry["message"]))}</div>'
+        marker.add_child(Bind("bindPopup", f"{title}{_table(rows)}", maxWidth=360))
         if entry is None:
             marker.add_child(Bind("bindTooltip", f"{html.escape(client.id)} (not visited)"))
         else:
@@ -688,13 +690,14 @@ INTENTION_COLORS: Mapping[str, str] = MappingProxyType({
     "limit": "#cc79a7",
     "prize": "#e69f00",
     "backhaul": "#56b4e9",
+    "lookahead": "#000000",
     "return": "#8c8c8c",
 })
 """The colour of each intention of :mod:`vrpkit.explain` on the explanation map (Okabe and Ito's colour-blind
-safe palette; ``return`` grey). Any other intention, such as a combination of several, gets a colour of
-:data:`OTHER_INTENTION_COLORS`, in the alphabetical order of those present."""
+safe palette; ``lookahead`` black, ``return`` grey). Any other intention, such as a combination of several,
+gets a colour of :data:`OTHER_INTENTION_COLORS`, in the alphabetical order of those present."""
 
-OTHER_INTENTION_COLORS = ("#000000", "#7b4173", "#8c6d31", "#393b79", "#843c39", "#637939", "#bcbd22", "#17becf")
+OTHER_INTENTION_COLORS = ("#7b4173", "#8c6d31", "#393b79", "#843c39", "#637939", "#bcbd22", "#17becf")
 
 INTENTION_MEANINGS: Mapping[str, str] = MappingProxyType({
     "nearest": "the nearest next stop",
@@ -703,6 +706,7 @@ INTENTION_MEANINGS: Mapping[str, str] = MappingProxyType({
     "limit": "because of a duration or distance limit or the shift",
     "prize": "because of prizes",
     "backhaul": "because of the backhaul order",
+    "lookahead": "a nearer stop fits: for the plan's total cost",
     "return": "back to the depot",
 })
 """A few words per intention for the legend (the rule that assigns them is in :mod:`vrpkit.explain`)."""
@@ -769,8 +773,9 @@ def _text(value: Any, key: str, units: Units) -> str:
         return value
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, Mapping):
-        return " · ".join(f"{name} {_text(v, str(name), units)}" for name, v in value.items())
+    if isinstance(value, Mapping):  # unbounded (None) entries and no wait left out
+        return " · ".join(f"{name} {_text(v, str(name), units)}" for name, v in value.items()
+                          if v is not None and not (name == "wait" and v == 0)) or "-"
     if isinstance(value, Sequence):
         if all(isinstance(v, int | float) and not isinstance(v, bool) for v in value) and value:
             return units.load([float(v) for v in value]) if len(value) > 1 else _text(value[0], key, units)
@@ -783,6 +788,25 @@ def _text(value: Any, key: str, units: Units) -> str:
             return units.time(float(value))
         return fmt(float(value))
     return str(value)
+
+
+def _insertion_text(insertion: Any, units: Units) -> str:
+    """The cheapest insertion of an unassigned client: ``route R after X: cost C`` (a vehicle of its own when
+    ``route`` is None), with its violations when it is not feasible; other shapes as :func:`_text` writes them."""
+    if insertion is None:
+        return "none"
+    if not (isinstance(insertion, Mapping) and "cost_delta" in insertion):
+        return _text(insertion, "", units)
+    route = insertion.get("route")
+    where = "a vehicle of its own" if route is None else f"route {route}"
+    if route is not None and insertion.get("after") is not None:
+        where += f" after {insertion['after']}"
+    text = f"{where}: cost {_text(insertion.get('cost_delta'), '', units)}"
+    if insertion.get("feasible") is False:
+        broken = [str(v.get("constraint")) if isinstance(v, Mapping) else str(v)
+                  for v in insertion.get("violations") or []]
+        text += " (breaks " + (", ".join(broken) or "a constraint") + ")"
+    return text
 
 
 def _intention(value: Any, field: str) -> str:
@@ -867,11 +891,16 @@ def _edges_popup(k: int, entry: Mapping[str, Any], edges: Sequence[Mapping[str, 
     rows = []
     for edge in edges[first:end]:
         name = _intention(edge.get("intention"), "intention")
+        also = [str(c) for c in edge.get("constraints") or [] if c != name]
+        influence = _text(edge.get("influence"), "distance", units)  # a distance in vrpkit.explain
+        nearest = edge.get("nearest")
+        if nearest is not None and nearest != edge["to"]:
+            influence += f" · nearest {nearest}"
         rows.append(f'<tr><td>{html.escape(str(edge["from"]))} &rarr; {html.escape(str(edge["to"]))}</td>'
                     f'<td><span class="vrpkit-swatch" style="background:{colors[name]}"></span> '
-                    f"<b>{html.escape(name)}</b></td>"
-                    f'<td>{html.escape(_text(edge.get("slack"), "slack", units))}</td>'
-                    f'<td>{html.escape(_text(edge.get("influence"), "influence", units))}</td></tr>')
+                    f"<b>{html.escape(name)}</b>{html.escape(' (also ' + ', '.join(also) + ')') if also else ''}"
+                    f'</td><td>{html.escape(_text(edge.get("slack"), "slack", units))}</td>'
+                    f"<td>{html.escape(influence)}</td></tr>")
     return (f'{title}<table class="vrpkit-edge-table"><tr><th>edge</th><th>intention</th><th>slack</th>'
             f'<th>influence</th></tr>{"".join(rows)}</table>')
 
