@@ -401,3 +401,37 @@ def test_chromium_draws_one_polyline_per_edge_group(tmp_path) -> None:
     assert reason == [f"{ids[15]}: capacity"]  # written beside the ring, without a click
     legend = html.unescape(re.search(r'<div class="vrpkit-legend">.*?</div>', dom, re.S).group(0))
     assert "unassigned: capacity 1" in legend
+
+
+def test_explain_map_draws_the_counterfactual(wait: Problem) -> None:
+    from vrpkit.errors import ValidationError
+    from vrpkit.maps import WHY_NOT_COLOR, explain_map
+
+    # why not c right after a? D-b-a-c-D: 3 + 4 + sqrt(13) + 6 = 16.61 instead of 12, and c's prize 5 is not lost
+    other = [Route(0, (1, 0, 2)), Route(0, (3,))]
+    delta = evaluate(wait, other).cost - evaluate(wait, PLAN).cost
+    assert delta == pytest.approx(3 + 4 + 13 ** 0.5 + 6 - 12 - 5)  # -0.39
+    report = wait_report()
+    report["why_not"] = {
+        "after": "a", "alternative": "c", "route": 0,
+        "plan": {"routes": [{"vehicle_type": "v", "stops": ["b", "a", "c"]},
+                            {"vehicle_type": "v", "stops": ["d"]}]},
+        "cost_delta": delta, "summary": "Going a -> c changes the cost by -0.39 (28.61 instead of 29).",
+        "terms": {"next_leg": {"from": "a", "to": "c", "instead_of": "D", "distance": 3.605551, "cost": 3.605551},
+                  "total": {"distance": 4.605551, "prize_lost": -5, "cost": -0.394449}},
+        "violations": [{"constraint": "time_window", "client": "a", "amount": 2}]}
+    text = page(explain_map(wait, PLAN, report))
+    drawn = [(line["className"], line["color"], line.get("dashArray"), line["points"])
+             for line in line_options(text) if "why-not" in line["className"]]
+    assert drawn == [("vrpkit-why-not", WHY_NOT_COLOR, "8 6", [[0, 0], [0, 3], [4, 3], [6, 0], [0, 0]]),  # route 0
+                     ("vrpkit-why-not-leg", WHY_NOT_COLOR, None, [[4, 3], [6, 0]])]  # a -> c; route 1 is the same
+    popup = next(s for s in script_strings(text) if s.startswith("<b>why not c after a?</b>"))
+    assert "<br>cost -0.39 (28.61 instead of 29)" in popup
+    assert re.findall(r"<tr><td>(\w+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", popup) == [
+        ("distance", "3.61", "4.61"), ("prize_lost", "-", "-5"), ("cost", "3.61", "-0.39")]
+    assert "<b>violations</b>: time_window at a 2" in popup
+    legend = re.search(r'<div class="vrpkit-legend">.*?</div>', text, re.S).group(0)
+    assert "why not c after a: cost -0.39<br>" in legend
+    report["why_not"]["plan"] = {"routes": 3}
+    with pytest.raises(ValidationError, match=r"report\.why_not\.plan\.routes: expected a list of routes"):
+        explain_map(wait, PLAN, report)

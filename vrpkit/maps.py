@@ -5,8 +5,8 @@ route, drawn along the streets when a road source is known (see :func:`route_pat
 visiting order with a popup each (id, arrival, start of service, load, time windows), depots as squares,
 clients left out in a layer of their own, and a legend with each route's distance, duration and load.
 :func:`explain_map` draws the same plan with an explanation report of :mod:`vrpkit.explain`: each route as one
-polyline per run of edges with the same intention, coloured by intention, the explanation in popups, and the
-clients left out marked with their reason.
+polyline per run of edges with the same intention, coloured by intention, the explanation in popups, the
+clients left out marked with their reason, and the counterfactual of ``--why-not`` in a layer of its own.
 
 The page works offline apart from the map tiles: Leaflet's script and style sheet are embedded in the HTML
 (from the PyPI package ``XStatic-Leaflet``, Leaflet 1.9.3, BSD-2-Clause), and the map uses no other plugin,
@@ -960,11 +960,16 @@ def explain_map(
     summary and, per edge, its intention, slack and influence. Routes the report leaves out (``--route N``)
     keep their plain line in the route's colour. Stops are numbered in the route's colour as in
     :func:`route_map`; clients left out are dashed rings, and those the report explains carry their reason
-    beside them and its evidence in the popup. A report that does not match the plan (a route index out of
-    range, edges other than the route's) is a :class:`~vrpkit.errors.ValidationError` naming the field.
+    beside them and its evidence in the popup. Each edge has an arrowhead halfway, pointing the way driven,
+    with the edge in its tooltip. With ``why_not`` (``--why-not K --after I``) the counterfactual is a layer
+    of its own in :data:`WHY_NOT_COLOR`: its routes that the plan does not have, dashed, and the leg
+    ``I -> K``, solid, with the cost difference per term (next leg and total) and its violations in the
+    popups. A report that does not match the plan (a route index out of range, edges other than the
+    route's, an unknown client) is a :class:`~vrpkit.errors.ValidationError` naming the field.
     """
     Bind = _elements()[1]
     folium = _folium()
+    given_paths = paths
     evaluation, points, paths = drawn_plan(problem, plan, paths, roads)
     explained = _explained_routes(problem, evaluation, report)
     reasons = _unassigned_reasons(problem, report)
@@ -1001,13 +1006,83 @@ def explain_map(
                                              maxWidth=520))
                         arrow.add_to(group)
         _stop_markers(group, problem, evaluation, points, k, units, hollow=k in explained)
+    why = report.get("why_not")
+    why_line = "" if why is None else _why_not_layer(fmap, problem, evaluation, why, units,
+                                                     roads=roads if given_paths is None else False)
     _depot_layer(fmap, problem, evaluation, points, units)
     n_left = _unvisited_layer(fmap, problem, evaluation, points, units, reasons)
     text = None
     if legend:
         text = _legend_html(problem, evaluation, summaries, units, n_left,
-                            extra=_intentions_legend(colors, counts, reasons))
+                            extra=_intentions_legend(colors, counts, reasons) + why_line)
     return _finish(fmap, legend or len(evaluation.routes) > 10, text, bounds)
+
+
+WHY_NOT_COLOR = "#e7298a"
+"""The colour of the counterfactual's routes (dashed) and of its new leg (solid) on the explanation map."""
+
+
+def _why_not_layer(fmap: folium.Map, problem: Problem, evaluation: Evaluation, why: Any, units: Units, *,
+                   roads: Mapping[str, Any] | bool | None) -> str:
+    """The counterfactual of ``report["why_not"]`` in a layer of its own: its routes that the plan does not
+    have, dashed, and its new leg ``after -> alternative``, solid, with the cost difference per term in the
+    popups. Returns the legend's line for it."""
+    folium = _folium()
+    Bind = _elements()[1]
+    if not isinstance(why, Mapping) or not isinstance(why.get("plan"), Mapping):
+        raise ValidationError("report.why_not", "must be an object with the solution JSON of the counterfactual "
+                                                "as plan")
+    try:
+        other = evaluate(problem, why.get("plan"))
+    except ValidationError as err:
+        raise ValidationError(f"report.why_not.plan.{err.field}".rstrip("."), err.reason) from None
+    except VrpkitError as err:
+        raise ValidationError("report.why_not.plan", str(err)) from None
+    after, alternative = str(why.get("after")), str(why.get("alternative"))
+    delta = why.get("cost_delta")
+    title = (f"<b>why not {html.escape(alternative)} after {html.escape(after)}?</b>"
+             f"<br>cost {'+' if isinstance(delta, int | float) and delta > 0 else ''}"
+             f"{html.escape(_text(delta, '', units))} ({fmt(other.cost)} instead of {fmt(evaluation.cost)})")
+    if why.get("summary"):
+        title += f'<div class="vrpkit-summary">{html.escape(str(why["summary"]))}</div>'
+    terms = why.get("terms") if isinstance(why.get("terms"), Mapping) else {}
+    leg, total = terms.get("next_leg") or {}, terms.get("total") or {}
+    names = [n for n in total if n not in ("from", "to", "instead_of")]
+    rows = "".join(f"<tr><td>{html.escape(str(n))}</td><td>{html.escape(_text(leg.get(n), str(n), units))}</td>"
+                   f"<td>{html.escape(_text(total.get(n), str(n), units))}</td></tr>" for n in names)
+    table = (f'<table class="vrpkit-edge-table"><tr><th>term</th><th>next leg</th><th>total</th></tr>{rows}'
+             "</table>") if rows else ""
+    late = [v for v in why.get("violations") or [] if isinstance(v, Mapping)]
+    if late:
+        table += "<br><b>violations</b>: " + html.escape("; ".join(
+            f"{v.get('constraint')}" + (f" at {v['client']}" if v.get("client") is not None else "")
+            + f" {_text(v.get('amount'), str(v.get('constraint') or ''), units)}" for v in late))
+    popup = title + table
+    label = f"why not {html.escape(alternative)} after {html.escape(after)}"
+    group = folium.FeatureGroup(name=f'<span style="color:{WHY_NOT_COLOR}">&#9632;</span> {label}',
+                                show=True).add_to(fmap)
+    mine = {(r.vehicle_type, r.clients) for r in evaluation.routes}
+    changed = [k for k, r in enumerate(other.routes) if (r.vehicle_type, r.clients) not in mine]
+    other_paths = route_paths(problem, other, roads=roads)
+    ids = problem.node_ids
+    for k in changed:
+        line = folium.PolyLine(_latlng(other_paths[k]), color=WHY_NOT_COLOR, weight=3, opacity=0.8,
+                               dash_array="8 6", class_name="vrpkit-why-not")
+        line.add_child(Bind("bindPopup", popup, maxWidth=520))
+        line.add_child(Bind("bindTooltip", f"{label} (counterfactual route {k})", sticky=True))
+        line.add_to(group)
+        nodes = [ids[v] for v in route_nodes(problem, other.routes[k])]
+        for e in range(len(nodes) - 1):
+            if nodes[e] == after and nodes[e + 1] == alternative:
+                xy = split_legs(node_points(problem)[route_nodes(problem, other.routes[k])], other_paths[k])[e]
+                new_leg = folium.PolyLine(_latlng(xy), color=WHY_NOT_COLOR, weight=5, opacity=0.9,
+                                          class_name="vrpkit-why-not-leg")
+                new_leg.add_child(Bind("bindPopup", popup, maxWidth=520))
+                new_leg.add_child(Bind("bindTooltip", f"{html.escape(after)} &rarr; {html.escape(alternative)}",
+                                       sticky=True))
+                new_leg.add_to(group)
+    return (f'<span class="vrpkit-swatch" style="background:repeating-linear-gradient(90deg,{WHY_NOT_COLOR} 0 '
+            f'6px,transparent 6px 10px)"></span> {label}: cost {html.escape(_text(delta, "", units))}<br>')
 
 
 def _intentions_legend(colors: Mapping[str, str], counts: Mapping[str, int],
@@ -1043,6 +1118,7 @@ __all__ = [
     "INTENTION_MEANINGS",
     "OTHER_INTENTION_COLORS",
     "PALETTE",
+    "WHY_NOT_COLOR",
     "Units",
     "as_evaluation",
     "drawn_plan",
