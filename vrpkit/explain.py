@@ -60,8 +60,12 @@ The labelling is numpy over all candidates of all edges of a route at once (arra
 Unassigned clients
 ------------------
 For each client no route visits (also every client of an empty plan), :func:`explain_unassigned` gives a
-reason code, the constraint and its amount, and the cheapest insertion as evidence. Every insertion (each
-position of each route, and a vehicle of its own where the fleet has one free) is scheduled by the evaluator:
+reason code, the constraint and its amount, and the cheapest insertion as evidence. Insertions (each position
+of each route, and a vehicle of its own where the fleet has one free) are scheduled by the evaluator, the
+positions best first by a lower bound of their cost change (the exact distance change; the duration change at
+least the added travel and service time minus the route's waiting) until the bound passes the cheapest
+feasible insertion found, so that the cheapest feasible insertion is exact and, when there is none, every
+position was tried:
 
 - ``no_vehicle``: no vehicle type can serve the client even on a trip of its own (the checks of
   :mod:`vrpkit.diagnose`): ``capacity`` (delivery or pickup above the largest capacity), ``time_window``
@@ -223,7 +227,10 @@ class Explanation:
 
 
 def _plan(problem: Problem, plan: Any) -> tuple[list[Route], Evaluation]:
-    """The routes of ``plan`` (a Solution, routes, a solution dict or an Evaluation) and their evaluation."""
+    """The routes of ``plan`` (a Solution, routes, a solution dict or an Evaluation; None: no plan, every
+    client left out) and their evaluation."""
+    if plan is None:
+        plan = ()
     if isinstance(plan, Evaluation):
         routes = [Route(r.vehicle_type, r.clients) for r in plan.routes]
         return routes, plan
@@ -554,6 +561,7 @@ def explain_unassigned(problem: Problem, plan: Any) -> tuple[UnassignedExplanati
         used[rs.vehicle_type] += 1
     free = np.array([vt.count is None or used[t] < vt.count for t, vt in enumerate(problem.vehicle_types)])
     base = [_route_eval(problem, r.vehicle_type, r.clients) for r in routes]
+    places = _places(problem, evaluation)
     out = []
     for k in np.flatnonzero(~visited):
         k = int(k)
@@ -593,17 +601,7 @@ def explain_unassigned(problem: Problem, plan: Any) -> tuple[UnassignedExplanati
             message = _client_reason(problem, trips, k, usable)
             out.append(UnassignedExplanation(cid, "no_vehicle", constraint, amount, None, message))
             continue
-        options = []  # (cost change, feasible, route or None, position, vehicle type, new violations)
-        for r, route in enumerate(routes):
-            cost0, viol0 = base[r]
-            for p in range(len(route.clients) + 1):
-                clients = (*route.clients[:p], k, *route.clients[p:])
-                cost1, viol1 = _route_eval(problem, route.vehicle_type, clients)
-                new = _new_violations(viol0, viol1)
-                options.append((cost1 - cost0, not new, r, p, route.vehicle_type, new))
-        for t in np.flatnonzero(free & (codes == OK)):
-            cost1, viol1 = _route_eval(problem, int(t), (k,))
-            options.append((cost1, not viol1, None, 0, int(t), viol1))
+        options = _insertions(problem, routes, base, places, k, free & (codes == OK))
         feasible = [o for o in options if o[1]]
         if feasible:
             best = min(feasible, key=lambda o: o[0])
@@ -641,6 +639,98 @@ def explain_unassigned(problem: Problem, plan: Any) -> tuple[UnassignedExplanati
                                          None if best is None else _insertion(problem, routes, best, prize),
                                          message))
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class _Places:
+    """Every place to insert a client into a plan: route, position, the nodes before and after, and per place
+    what bounds the cost change from below (its route's cost rates and waiting time)."""
+
+    route: np.ndarray
+    position: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    cpd: np.ndarray
+    cpt: np.ndarray
+    wait: np.ndarray
+    leave: np.ndarray  # the earliest departure from u (the evaluator's schedule from the earliest start)
+    latest: np.ndarray  # the latest arrival at v that can keep v and every later stop on time
+    arrays: _Arrays
+
+
+def _places(problem: Problem, evaluation: Evaluation) -> _Places:
+    a = _Arrays(problem)
+    from vrpkit.evaluate import _data, _times
+
+    data = _data(problem)
+    parts: list[list[np.ndarray]] = [[], [], [], [], [], [], [], [], []]
+    for r, rs in enumerate(evaluation.routes):
+        vt = problem.vehicle_types[rs.vehicle_type]
+        t0 = max(vt.shift[0], problem.depots[rs.start_depot].time_window[0])
+        leave = np.concatenate([[t0], _times(data, rs.clients, rs.start_depot, t0)[2]])
+        cl = np.array(rs.clients, dtype=np.int64)
+        if rs.end_depot is None:  # the shift bounds the end of the last service
+            end_limit, back = vt.shift[1], a.service[cl[-1]]
+        else:
+            end_limit = min(vt.shift[1], problem.depots[rs.end_depot].time_window[1])
+            back = a.service[cl[-1]] + a.dur[a.nd + cl[-1], rs.end_depot]
+        # Latest start at each client (last window ends) and latest arrival at the end, backwards.
+        step = np.append(a.service[cl[:-1]] + a.dur[a.nd + cl[:-1], a.nd + cl[1:]], back)
+        ends = np.append(a.last_end[cl], end_limit)
+        g = np.concatenate([[0.0], np.cumsum(step)])
+        latest = g + np.minimum.accumulate((ends - g)[::-1])[::-1]
+        end = a.open_end if rs.end_depot is None else rs.end_depot
+        nodes = np.concatenate([[rs.start_depot], a.nd + np.array(rs.clients, dtype=np.int64), [end]])
+        m = len(nodes) - 1
+        for part, values in zip(parts, (np.full(m, r), np.arange(m), nodes[:-1], nodes[1:],
+                                        np.full(m, vt.cost_per_distance), np.full(m, vt.cost_per_duration),
+                                        np.full(m, sum(rs.wait)), leave, latest), strict=True):
+            part.append(values)
+    if not parts[0]:
+        empty = np.zeros(0, dtype=np.int64)
+        none = np.zeros(0)
+        return _Places(empty, empty, empty, empty, none, none, none, none, none, a)
+    route, position, u, v, cpd, cpt, wait, leave, latest = (np.concatenate(p) for p in parts)
+    return _Places(route, position, u, v, cpd, cpt, wait, leave, latest, a)
+
+
+def _insertions(problem: Problem, routes: Sequence[Route], base: Sequence[tuple[float, list[Violation]]],
+                places: _Places, k: int, own_vehicle: np.ndarray) -> list[tuple[Any, ...]]:
+    """Insertions of client ``k`` scheduled by the evaluator, each ``(cost change, feasible, route or None,
+    position, vehicle type, new violations)``: best first by a lower bound of the cost change (the exact
+    distance change, and the duration change at least the added travel and service time minus the route's
+    waiting), skipping those certainly late until none other is left, until the bound passes the cheapest
+    feasible insertion found (a vehicle of its own of each type in ``own_vehicle`` counts, listed last); with
+    none feasible, every place is in the list."""
+    a = places.arrays
+    node = a.nd + k
+    dd = a.dist[places.u, node] + a.dist[node, places.v] - a.dist[places.u, places.v]
+    dt = a.dur[places.u, node] + a.service[k] + a.dur[node, places.v] - a.dur[places.u, places.v] - places.wait
+    bound = places.cpd * dd + places.cpt * dt
+    # Certainly late at k or later: no schedule leaves u earlier than the forward schedule from the earliest
+    # start, nor starts k before its first window opens.
+    arrive = places.leave + a.dur[places.u, node]
+    at_v = np.maximum(arrive, a.windows[k, 0, 0]) + a.service[k] + a.dur[node, places.v]
+    late = (arrive > a.last_end[k] + _EPS) | (at_v > places.latest + _EPS)
+    own = []
+    for t in np.flatnonzero(own_vehicle):
+        cost1, viol1 = _route_eval(problem, int(t), (k,))
+        own.append((cost1, not viol1, None, 0, int(t), viol1))
+    options: list[tuple[Any, ...]] = []
+    best = min((o[0] for o in own if o[1]), default=INF)
+    order = np.argsort(bound, kind="stable")
+    for j in [*order[~late[order]], *order[late[order]]]:  # certainly late ones last: tried when none is feasible
+        if bound[j] > best + _EPS or (late[j] and best < INF):
+            break
+        r, p = int(places.route[j]), int(places.position[j])
+        route = routes[r]
+        cost0, viol0 = base[r]
+        cost1, viol1 = _route_eval(problem, route.vehicle_type, (*route.clients[:p], k, *route.clients[p:]))
+        new = _new_violations(viol0, viol1)
+        options.append((cost1 - cost0, not new, r, p, route.vehicle_type, new))
+        if not new:
+            best = min(best, cost1 - cost0)
+    return options + own
 
 
 def _insertion(problem: Problem, routes: Sequence[Route], option: tuple[Any, ...], prize: float) -> dict[str, Any]:
