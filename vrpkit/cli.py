@@ -736,7 +736,8 @@ def explain(
         print(f"wrote {map_file}", file=sys.stderr)
 
 
-def _slack_text(slack: dict[str, Any]) -> str:
+def _slack_text(problem: Any, slack: dict[str, Any]) -> str:
+    from vrpkit.explain import distance_text, time_text
     from vrpkit.report import fmt
 
     names = {"time_window": "window", "capacity": "capacity", "duration": "duration", "distance": "distance",
@@ -746,7 +747,14 @@ def _slack_text(slack: dict[str, Any]) -> str:
         value = slack.get(key)
         if value is None or (key == "wait" and not value):
             continue
-        text = ", ".join(fmt(v) for v in value) if isinstance(value, list) else fmt(value)
+        if isinstance(value, list):
+            text = ", ".join(fmt(v) for v in value)
+        elif key == "distance":
+            text = distance_text(problem, value)
+        elif key == "capacity":
+            text = fmt(value)
+        else:
+            text = time_text(problem, value)
         parts.append(f"{label} {text}")
     return " · ".join(parts) or "-"
 
@@ -759,6 +767,7 @@ def _explain_tables(problem: Any, data: dict[str, Any]) -> Any:
     from rich.table import Table
     from rich.text import Text
 
+    from vrpkit.explain import distance_text
     from vrpkit.report import fmt
 
     parts: list[Any] = []
@@ -772,8 +781,8 @@ def _explain_tables(problem: Any, data: dict[str, Any]) -> Any:
                 others = [c for c in edge["constraints"] if c != intention]
                 if others:
                     intention += f" (also {', '.join(others)})"
-            table.add_row(f"{edge['from']} -> {edge['to']}", intention, _slack_text(edge["slack"]),
-                          fmt(edge["influence"]))
+            table.add_row(f"{edge['from']} -> {edge['to']}", intention, _slack_text(problem, edge["slack"]),
+                          distance_text(problem, edge["influence"]))
         parts += [table, Text(entry["summary"]), Text("")]
     if data["unassigned"]:
         table = Table("client", "reason", "constraint", "amount", "cheapest insertion", box=box.SIMPLE_HEAD,

@@ -130,6 +130,20 @@ def _text(x: float | None) -> str:
     return str(round(x)) if abs(x - round(x)) < 1e-9 else f"{x:,.2f}"
 
 
+def distance_text(problem: Problem, x: float) -> str:
+    """A distance for people: km for lon/lat problems (metres inside), else the number."""
+    return f"{x / 1000:,.1f} km" if problem.coordinates == "lonlat" and math.isfinite(x) else _text(x)
+
+
+def time_text(problem: Problem, x: float) -> str:
+    """A time span for people: h:mm for lon/lat problems (seconds inside), else the number."""
+    if problem.coordinates != "lonlat" or not math.isfinite(x):
+        return _text(x)
+    minutes = round(x / 60)
+    sign = "-" if minutes < 0 else ""
+    return f"{sign}{abs(minutes) // 60}:{abs(minutes) % 60:02d} h"
+
+
 # -- data classes ---------------------------------------------------------------------------------------------
 
 
@@ -486,26 +500,30 @@ def _route_summary(problem: Problem, r: int, rs: RouteSchedule, edges: Sequence[
     """A few sentences from templates: counts per intention, the tightest window, the capacity left."""
     vt = problem.vehicle_types[rs.vehicle_type]
     n = len(rs.clients)
-    parts = [f"Route {r} ({vt.id}) serves {n} client{'s' * (n != 1)} over distance {_text(rs.distance)} "
-             f"in {_text(rs.duration)}."]
+    parts = [f"Route {r} ({vt.id}) serves {n} client{'s' * (n != 1)} over distance "
+             f"{distance_text(problem, rs.distance)} in {time_text(problem, rs.duration)}."]
     counts: dict[str, int] = {}
     for e in edges:
         counts[e.intention] = counts.get(e.intention, 0) + 1
     legs = len(edges) - counts.get("return", 0)
     said = []
     if counts.get("nearest"):
-        said.append(f"{counts['nearest']} of {legs} legs go to the nearest stop")
+        n = counts["nearest"]
+        said.append(f"{n} of {legs} leg{'s' * (legs != 1)} {'go' if n != 1 else 'goes'} to the nearest stop")
     for name in FAMILIES:
         if counts.get(name):
-            said.append(f"{counts[name]} skip a nearer stop because of {_WORDS[name]}")
+            n = counts[name]
+            said.append(f"{n} {'skip' if n != 1 else 'skips'} a nearer stop because of {_WORDS[name]}")
     if counts.get("lookahead"):
-        said.append(f"{counts['lookahead']} pass a nearer stop that fits, for the cost of the whole plan")
+        n = counts["lookahead"]
+        said.append(f"{n} {'pass' if n != 1 else 'passes'} a nearer stop that fits, for the cost of the whole "
+                    "plan")
     if said:
         parts.append("; ".join(said) + ".")
     windows = [(e.slack.get("time_window"), e.to) for e in edges if e.slack.get("time_window") is not None]
     if windows and "time_windows" in problem.attributes:
         tight, where = min(windows, key=lambda x: x[0])
-        parts.append(f"Tightest: {where}, {_text(tight)} before its window closes.")
+        parts.append(f"Tightest: {where}, {time_text(problem, tight)} before its window closes.")
     if edges and vt.capacity:
         left = min(_first(e.slack.get("capacity")) for e in edges)
         start_left = float(np.min(problem.capacity[rs.vehicle_type] - np.array(rs.start_load)))
@@ -875,8 +893,10 @@ __all__ = [
     "RouteExplanation",
     "UnassignedExplanation",
     "WhyNot",
+    "distance_text",
     "explain",
     "explain_edges",
     "explain_unassigned",
+    "time_text",
     "why_not",
 ]
