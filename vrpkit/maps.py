@@ -482,6 +482,7 @@ def _new_map(problem: Problem, points: np.ndarray, paths: Sequence[np.ndarray], 
     center = ((low + high) / 2)[::-1].tolist()
     if problem.coordinates == "lonlat":
         fmap = folium.Map(location=center, tiles=tiles, zoom_start=13)
+        fmap.options["zoomSnap"] = 0.25  # the plan fills the window (Leaflet scales the tiles in between)
         fmap.add_child(Script("L.control.scale({imperial: false}).addTo(MAP);"))
     else:
         fmap = folium.Map(location=center, tiles=None, crs="Simple", zoom_start=0)
