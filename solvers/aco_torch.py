@@ -50,32 +50,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from vrpkit.solvers.aco import candidate_lists, end_nodes, fill_mode, fleet_counts, visibility
 from vrpkit.solvers.build import compiled_or_interpreted
-from vrpkit.solvers.localsearch import (
-    BACK,
-    BAD,
-    C_K,
-    C_STRICT,
-    C_TIME,
-    CAP,
-    CPD,
-    CPT,
-    DIST,
-    DUR,
-    EARLY,
-    FIRST,
-    FIXED,
-    LAST,
-    LATE,
-    LINE,
-    LOAD,
-    MAXDIST,
-    MAXDUR,
-    TOL,
-    TWARP,
-    Data,
-    LocalSearch,
-    compile_problem,
-)
+from vrpkit.solvers.localsearch import C_K, C_STRICT, C_TIME, Data, LocalSearch, compile_problem
 
 from vrpkit.diagnose import diagnose
 from vrpkit.errors import NoSolutionError, SolverError
@@ -85,6 +60,9 @@ from vrpkit.solution import Route, Solution
 
 try:
     import torch
+    from vrpkit.solvers.tensors import Rules, available, cat, score
+    from vrpkit.solvers.tensors import pair as _pair
+    from vrpkit.solvers.tensors import rows as _rows
 except ImportError:  # the "gpu" extra is not installed
     torch = None  # type: ignore[assignment]
 
@@ -120,72 +98,6 @@ def resolve_device(device: str) -> torch.device:
                               f"({torch.cuda.device_count()} GPU(s) found)")
         return torch.device("cuda", index)
     raise SolverError(f'solver "aco": unknown device "{device}" (torch devices: torch, cuda, cuda:N)')
-
-
-# -- segments on tensors (ports of localsearch.cat and localsearch.score) ----------------------------------
-
-
-def cat(a: torch.Tensor, b: torch.Tensor, d: torch.Tensor, t: torch.Tensor, k_dims: int) -> torch.Tensor:
-    """Segment ``a`` followed by segment ``b`` (``(..., F)`` rows, broadcast), with ``d`` and ``t`` the
-    distance and duration from a's last node to b's first. Times and backhaul order are always computed;
-    :func:`score` reads them only where the problem has them."""
-    delta = a[..., DUR] - a[..., TWARP] + t
-    wait = (b[..., EARLY] - delta - a[..., LATE]).clamp_min(0.0)
-    warp = (a[..., EARLY] + delta - b[..., LATE]).clamp_min(0.0)
-    cols = [None] * (LOAD + 3 * k_dims)
-    cols[FIRST] = a[..., FIRST].expand_as(delta)
-    cols[LAST] = b[..., LAST].expand_as(delta)
-    cols[DIST] = a[..., DIST] + b[..., DIST] + d
-    cols[DUR] = a[..., DUR] + b[..., DUR] + t + wait
-    cols[TWARP] = a[..., TWARP] + b[..., TWARP] + warp
-    cols[EARLY] = torch.maximum(b[..., EARLY] - delta, a[..., EARLY]) - wait
-    cols[LATE] = torch.minimum(b[..., LATE] - delta, a[..., LATE]) + warp
-    cols[LINE] = torch.maximum(a[..., LINE], b[..., LINE])
-    cols[BACK] = torch.maximum(a[..., BACK], b[..., BACK])
-    cols[BAD] = a[..., BAD] + b[..., BAD] + ((a[..., BACK] > 0) & (b[..., LINE] > 0)).to(a.dtype)
-    cols[BAD + 1] = torch.zeros_like(delta)  # RCUM: only the local search's stored prefixes use it
-    shape = delta.shape
-    d0, p0, m0 = LOAD, LOAD + k_dims, LOAD + 2 * k_dims
-    deliv = a[..., d0:p0] + b[..., d0:p0]
-    pick = a[..., p0:m0] + b[..., p0:m0]
-    peak = torch.maximum(a[..., m0:] + b[..., d0:p0], b[..., m0:] + a[..., p0:m0])
-    head = torch.stack([c.expand(shape) for c in cols[:LOAD]], dim=-1)
-    return torch.cat([head, deliv.expand(*shape, k_dims), pick.expand(*shape, k_dims),
-                      peak.expand(*shape, k_dims)], dim=-1)
-
-
-def score(seg: torch.Tensor, vt: torch.Tensor, use_time: torch.Tensor, strict: torch.Tensor, k_dims: int
-          ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cost and violation of whole routes ``seg`` (with depots, ``(..., F)``) driven by vehicle types whose
-    rows ``vt`` broadcast with them; ``use_time`` and ``strict`` are boolean flags (broadcast)."""
-    zero = torch.zeros((), dtype=seg.dtype, device=seg.device)
-    cost = vt[..., FIXED] + vt[..., CPD] * seg[..., DIST]
-    over = seg[..., LOAD + 2 * k_dims:] - vt[..., CAP:]
-    viol = torch.where(over > TOL, over, zero).sum(-1)
-    dur_over = seg[..., DUR] - vt[..., MAXDUR]
-    time_viol = torch.where(seg[..., TWARP] > TOL, seg[..., TWARP], zero) + torch.where(
-        dur_over > TOL, dur_over, zero)
-    cost = cost + torch.where(use_time, vt[..., CPT] * seg[..., DUR], zero)
-    viol = viol + torch.where(use_time, time_viol, zero)
-    dist_over = seg[..., DIST] - vt[..., MAXDIST]
-    viol = viol + torch.where(dist_over > TOL, dist_over, zero)
-    viol = viol + torch.where(strict, seg[..., BAD], zero)
-    return cost, viol
-
-
-def _rows(mat: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """``mat[b, idx[b, ...]]`` for ``mat`` (B, R, ...) and integer ``idx`` (B, ...): (B, ..., mat's rest)."""
-    b, r = mat.shape[:2]
-    rest = mat.shape[2:]
-    offset = (torch.arange(b, device=idx.device) * r).view(b, *([1] * (idx.dim() - 1)))
-    flat = mat.reshape(b * r, *rest).index_select(0, (idx + offset).reshape(-1))
-    return flat.view(*idx.shape, *rest)
-
-
-def _pair(mat: torch.Tensor, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
-    """``mat[b, i[b, ...], j[b, ...]]`` for ``mat`` (B, R, C)."""
-    b, _, c = mat.shape
-    return mat.reshape(b, -1).gather(1, (i * c + j).reshape(b, -1)).view(i.shape)
 
 
 # -- problems as stacked arrays ----------------------------------------------------------------------------
@@ -272,8 +184,9 @@ class TorchColony:
         odd = (torch.arange(self.A, device=device) % 2 == 1)[None, :]
         self.fills = (fill[:, None] == 1) | ((fill[:, None] == 2) & odd)  # (B, A)
         n = self.N
-        self.dist_end, self.dur_end = self._to_end(self.dist), self._to_end(self.dur)
-        self._static()
+        self.rules = Rules(dist=self.dist, dur=self.dur, node=self.node, end=self.end, vt=self.vt,
+                           end_nodes=self.end_nodes, required=self.required, prize=self.prize,
+                           use_time=self.use_time, strict=self.strict, n_depots=self.D)
         self.k = max(1, min(params.candidates, n))
         self.gen = torch.Generator(device=device)
         self.gen.manual_seed(int(seed))
@@ -295,37 +208,6 @@ class TorchColony:
             viol=torch.full((self.B,), math.inf, dtype=f, device=device),
             cost=torch.full((self.B,), math.inf, dtype=f, device=device))
 
-    def _static(self) -> None:
-        """What :meth:`fits` reads at every step, shaped to broadcast over (B, A, V, N[, W or K])."""
-        if self.end[..., [DUR, TWARP, EARLY, LINE, BACK, BAD]].any() or self.end[..., LOAD:].any():
-            raise SolverError("aco (torch): end depot segments are expected to carry no load, service or wait")
-        k = self.K
-        c = self.node[:, None, None, :, 0, :]  # (B, 1, 1, N, F): a client alone, window-free fields
-        e = self.end[:, None, :, None, :]  # (B, 1, V, 1, F)
-        vt = self.vt[:, None, :, None, :]  # (B, 1, V, 1, 5 + K)
-        self.static = {
-            "dist_room": vt[..., MAXDIST] + TOL - (c[..., DIST] + e[..., DIST] + self.dist_end[:, None]),
-            "c_del": c[..., LOAD:LOAD + k], "c_peak": c[..., LOAD + 2 * k:], "cap_room": vt[..., CAP:] + TOL,
-            "c_line": c[..., LINE] > 0, "strict": self.strict[:, None, None, None],
-            "c_early": self.node[:, None, None, :, :, EARLY], "c_late": self.node[:, None, None, :, :, LATE],
-            "c_service": c[..., DUR, None], "t_end": self.dur_end[:, None, :, :, None],
-            "e_early": e[..., EARLY, None], "e_late": e[..., LATE, None], "dur_room": vt[..., MAXDUR, None] + TOL,
-            "no_time": ~self.use_time[:, None, None, None, None],
-            "required": self.required[:, None, None, :], "prize": self.prize[:, None, None, :],
-            "cpd": vt[..., CPD], "d_end": self.dist_end[:, None],
-        }
-        self.capacitated = bool(torch.isfinite(self.vt[..., CAP:]).any())
-        self.any_strict = bool(self.strict.any())
-        self.any_time, self.all_time = bool(self.use_time.any()), bool(self.use_time.all())
-        self.any_optional = bool((~self.required).any())
-
-    def _to_end(self, mat: torch.Tensor) -> torch.Tensor:
-        """``mat[b, client c, end node of type t]`` as (B, V, N)."""
-        b, nd, n = self.B, self.D, self.N
-        rows = mat[:, nd:nd + n, :]  # (B, N, M + 1)
-        idx = self.end_nodes[:, None, :].expand(b, n, self.V)
-        return rows.gather(2, idx).transpose(1, 2).contiguous()
-
     # -- construction -------------------------------------------------------------------------------------
 
     def weights(self) -> torch.Tensor:
@@ -344,48 +226,9 @@ class TorchColony:
         no violation, as in ``aco._fits``) and an optional client's prize exceeds its detour; and ``win``
         (B, A, V, N): the client's earliest window that keeps it feasible (None with one window per client).
         End depots carry no load, no service and no time warp; checks that no problem of the batch needs
-        are skipped.
+        are skipped. The rules are :class:`vrpkit.solvers.tensors.Rules`' named booleans, ANDed.
         """
-        nd, n, k = self.D, self.N, self.K
-        d1 = drows[..., nd:nd + n]  # (B, A, V, N)
-        p = prefix[..., None, :]  # (B, A, V, 1, F)
-        s = self.static
-        ok = p[..., DIST] + d1 <= s["dist_room"]
-        if self.capacitated:
-            p0, m0 = LOAD + k, LOAD + 2 * k
-            fit = (p[..., m0:] + s["c_del"] <= s["cap_room"]) & (s["c_peak"] + p[..., p0:m0] <= s["cap_room"])
-            ok = ok & (fit.squeeze(-1) if k == 1 else fit.all(-1))
-        if self.any_strict:  # no delivery after a pickup; a depot has neither
-            bad = (p[..., BAD] > 0) | ((p[..., BACK] > 0) & s["c_line"])
-            ok = ok & ~(bad & s["strict"])
-        win = None
-        if self.any_time:  # one column per window of the client (B, A, V, N, W)
-            q = p[..., None, :]
-            t1 = _rows(self.dur, frm)[..., nd:nd + n, None]
-            early, late = s["c_early"], s["c_late"]
-            delta = q[..., DUR] - q[..., TWARP] + t1
-            wait = (early - (delta + q[..., LATE])).clamp_min(0.0)
-            warp = ((q[..., EARLY] + delta) - late).clamp_min(0.0)
-            o_dur = q[..., DUR] + s["c_service"] + t1 + wait
-            o_warp = q[..., TWARP] + warp
-            o_early = torch.maximum(early - delta, q[..., EARLY]) - wait
-            o_late = torch.minimum(late - delta, q[..., LATE]) + warp
-            delta = o_dur - o_warp + s["t_end"]
-            wait = (s["e_early"] - delta - o_late).clamp_min(0.0)
-            warp = (o_early + delta - s["e_late"]).clamp_min(0.0)
-            in_time = (o_warp + warp <= TOL) & (o_dur + s["t_end"] + wait <= s["dur_room"])
-            if not self.all_time:
-                in_time = in_time | s["no_time"]
-            if self.W == 1:
-                ok = ok & in_time.squeeze(-1)
-            else:
-                ok = ok & in_time.any(-1)
-                win = in_time.to(torch.uint8).argmax(-1)  # the first window that fits
-        if self.any_optional:
-            e_nodes = self.end_nodes[:, None, :, None].expand(*frm.shape, 1)
-            detour = d1 + s["d_end"] - drows.gather(3, e_nodes)
-            ok = ok & (s["required"] | (s["prize"] > s["cpd"] * detour))
-        return ok, win
+        return self.rules.fits(prefix, frm, drows)
 
     def construct(self, weight: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every ant of every problem builds a plan (see the module docstring)."""
@@ -420,7 +263,7 @@ class TorchColony:
             opening = ~route_open & ~done
             if not bool((route_open | opening).any()):  # the one read from the device per step
                 break
-            avail = (counts < 0) | (used < counts)
+            avail = available(used, counts)
             slot = torch.where(route_open[..., None], types == v[..., None], avail & opening[..., None])
             prefix = torch.where(route_open[..., None, None], R[:, :, None, :], start)  # (B, A, V, F)
             frm = torch.where(route_open[..., None], cur[..., None], self.start_nodes[:, None, :])  # (B, A, V)
