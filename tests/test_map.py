@@ -435,3 +435,19 @@ def test_explain_map_draws_the_counterfactual(wait: Problem) -> None:
     report["why_not"]["plan"] = {"routes": 3}
     with pytest.raises(ValidationError, match=r"report\.why_not\.plan\.routes: expected a list of routes"):
         explain_map(wait, PLAN, report)
+
+
+def test_explain_map_of_vrpkit_explain_report(wait: Problem) -> None:
+    """The report as :func:`vrpkit.explain.explain` writes it draws as it is: D-b-a-D is nearest (b is the
+    nearest), lookahead (d is nearer than a and fits), return; D-d-D is lookahead (b is nearer), return."""
+    from vrpkit.explain import explain
+    from vrpkit.maps import INTENTION_COLORS, explain_map
+
+    report = explain(wait, PLAN).to_dict()
+    lines = line_options(page(explain_map(wait, PLAN, report)))
+    assert [(line["className"].split()[1:], line["color"]) for line in lines] == [
+        (["vrpkit-edges-0", "vrpkit-intention-nearest"], INTENTION_COLORS["nearest"]),
+        (["vrpkit-edges-0", "vrpkit-intention-lookahead"], INTENTION_COLORS["lookahead"]),
+        (["vrpkit-edges-0", "vrpkit-intention-return"], INTENTION_COLORS["return"]),
+        (["vrpkit-edges-1", "vrpkit-intention-lookahead"], INTENTION_COLORS["lookahead"]),
+        (["vrpkit-edges-1", "vrpkit-intention-return"], INTENTION_COLORS["return"])]
