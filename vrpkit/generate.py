@@ -1,4 +1,67 @@
-"""Synthetic instances: clients at uniform random points of a square (seeded).
+"""Synthetic instances (seeded): RouteFinder's multi-task distribution, the classic integer grid, real roads.
+
+One entry point: :func:`generate` ``(variant, n_clients, *, seed, distribution)`` returns a
+:class:`~vrpkit.model.Problem`; :func:`generate_many` draws a reproducible set (instance ``i`` from
+:func:`instance_seed` ``(seed, i)``: child ``i`` of ``numpy.random.SeedSequence(seed)``); the CLI is
+``vrpkit generate --distribution routefinder --variant V``. Distributions:
+
+``routefinder`` (the default of :func:`generate`): RouteFinder's MTVRP generator (ai4co/routefinder,
+``routefinder/envs/mtvrp/generator.py`` and ``data/generate.py``; also MTPOMO's and MVMoE's test sets), so that
+costs compare with theirs. A variant is a set of attributes, named as RouteFinder names them
+(:data:`ROUTEFINDER_VARIANTS`: ``cvrp``, ``ovrp``, ``vrpb``, ``vrpl``, ``vrptw``, ..., ``ovrpmbltw``), plus
+ours (:class:`Variant`, grammar ``[md][hf][pc][o]vrp[b|mb][l][tw|mtw]``). Formulas (``n`` clients):
+
+- Locations: depot and clients uniform in the unit square ``[0, 1)²``; Euclidean distances, unrounded,
+  durations equal distances (RouteFinder's speed 1).
+- Capacity :func:`routefinder_capacity`: 30 for ``n <= 20``, ``30 + n // 5`` up to 1,000 (40 at 50, 50 at
+  100), ``230 + (n - 1000) // 33.3`` beyond. One vehicle type, no count limit (RouteFinder's fleet is
+  unbounded too).
+- Demands: integers uniform in 1..9. RouteFinder's docs say 1-10, but its code draws ``int(U(0, 9)) + 1``
+  (training) and ``randint(1, 10)`` (test data): both 1..9; we follow the code.
+- Backhaul ``b`` (strict: ``Problem.backhaul = "strict"``, every delivery before the first pickup on a route)
+  and ``mb`` (mixed): each client is a backhaul client with probability 0.2; it has a pickup drawn like a
+  demand and no delivery, the others a delivery and no pickup. Without ``b``/``mb`` every client has a
+  delivery (RouteFinder adds the pickup into the delivery). Difference: RouteFinder's mixed-backhaul mask
+  counts only what was delivered and picked up so far; vrpkit's load holds every delivery of the route from
+  the start (:mod:`vrpkit.evaluate`), so a plan of RouteFinder's that overloads mid-route is infeasible here.
+- Time windows ``tw``: service time ``s ~ U(0.15, 0.18)``, length ``w ~ U(0.18, 0.2)``, start
+  ``e = d + (4.6 - s - w - 2d) U`` with ``d`` the depot-client distance (RouteFinder's
+  ``(1 + (h - 1) U) d`` with ``h = (4.6 - s - w) / d - 1``: the same number), end ``e + w``; the depot
+  opens over ``[0, 4.6]``. So each client is reached by its window's start and served alone back by 4.6.
+  Without windows service times are 0 (as RouteFinder). Open routes need not return by 4.6 (as
+  RouteFinder: vrpkit's open routes end at their last client).
+- Distance limit ``l`` (route length, :attr:`VehicleType.max_distance`; RouteFinder calls it a duration
+  limit, ``L``): ``U(2 max_i d_0i + 1e-6, max(2.8, 2 max_i d_0i + 2e-6))`` per instance; open routes do not
+  count a return (as RouteFinder).
+- Open ``o``: vehicles end at their last client.
+
+Our attributes on top (RouteFinder has only the first, in ``envs/mtdvrp``):
+
+- ``md``: ``n_depots`` (default 3) depots, the extra ones uniform in the square too; one vehicle type per
+  depot, returning to it. With windows ``d`` is the largest distance from any depot (RouteFinder's MTDVRP
+  rule: each client can be served alone from every depot); the limit's lower end uses the depot whose
+  farthest client is nearest (``2 min_k max_i d_ki``, also MTDVRP's).
+- ``hf``: a mixed fleet (:data:`FLEET`) per depot: small (capacity ``round(0.6 Q)``, fixed cost 0.5),
+  standard (``Q``, 0.75) and large (``round(1.6 Q)``, 1.0), unbounded counts, cost per distance 1: larger
+  vehicles cost less per unit of capacity.
+- ``pc``: prizes; every client optional with prize ``2 d U``, ``d`` the distance to its nearest depot (at
+  most a lone round trip's cost).
+- ``mtw``: two windows per client instead of one, both of length ``w``, with the same service time: with
+  ``a = d``, ``z = 4.6 - s - w - d`` (the earliest and the latest start of ``tw``) and ``m = (a + z) / 2``,
+  the first starts at ``a + (m - w - a) U`` (so it ends before ``m``), the second at ``m + (z - m) U``.
+
+Every quantity is drawn for every variant, in one order (:func:`sample_routefinder`), and each variant keeps
+what it uses: one seed gives the same clients to ``cvrp``, ``vrptw``, ``mdvrp``... Differences to RouteFinder
+beyond those above: numpy's generator (float64) instead of torch's (float32), so instances are the same
+distribution, not the same numbers; raw units in the problem (RouteFinder divides demands by the capacity;
+normalise in neural features only).
+
+``uniform``: :func:`uniform_instance` (below; also the default of ``vrpkit generate``): the classic random
+CVRP of the learning literature on the integer grid ``[0, 100]²``, variants :data:`VARIANTS`.
+
+``osm``: :func:`vrpkit.roads.generate.generate_osm_instance`: clients and depot on the streets of an
+OpenStreetMap extract (``pbf=``, e.g. ``../shared/data/osm/monaco.osm.pbf``), OSRM matrices; ``cvrp`` or
+``vrptw``.
 
 :func:`uniform_instance` draws the classic random CVRP of the learning literature with integer data:
 ``n_clients`` clients at uniform integer coordinates in ``[0, grid]²``, the depot at the centre, integer
@@ -7,19 +70,289 @@ are Euclidean (unrounded unless ``round`` says otherwise, see :mod:`vrpkit.matri
 distances. ``variant="vrptw"`` adds a service time and a time window per client that a vehicle serving only
 that client can meet, inside the depot's opening ``[0, horizon]`` (as :mod:`vrpkit.roads.generate` does on
 real roads). ``variant="ovrp"`` is the CVRP with open routes: vehicles end at their last client.
-Real-road instances: :func:`vrpkit.roads.generate.generate_osm_instance`.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
+import re
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from vrpkit.errors import ValidationError
-from vrpkit.model import SAME_AS_START, Client, Depot, Problem, VehicleType
+from vrpkit.model import INF, SAME_AS_START, Client, Depot, Problem, VehicleType
 
 VARIANTS = ("cvrp", "ovrp", "vrptw")
+"""The variants of :func:`uniform_instance` (the classic integer grid)."""
+
+DISTRIBUTIONS = ("routefinder", "uniform", "osm")
+"""What :func:`generate` draws from: RouteFinder's unit square, the integer grid, or the streets of an extract."""
+
+ROUTEFINDER_VARIANTS = (
+    "cvrp", "ovrp", "vrpb", "vrpl", "vrptw", "ovrptw", "ovrpb", "ovrpl", "vrpbl", "vrpbtw", "vrpltw", "ovrpbl",
+    "ovrpbtw", "ovrpltw", "vrpbltw", "ovrpbltw", "vrpmb", "ovrpmb", "vrpmbl", "vrpmbtw", "ovrpmbl", "ovrpmbtw",
+    "vrpmbltw", "ovrpmbltw",
+)
+"""RouteFinder's 24 variants (16 with strict backhaul ``b``, 8 more with mixed backhaul ``mb``), its names."""
+
+MAX_TIME = 4.6
+"""RouteFinder's horizon: the depot's closing time with time windows."""
+MAX_DISTANCE_LIMIT = 2.8
+"""RouteFinder's upper end of the route length limit (about 2·√2)."""
+BACKHAUL_RATIO = 0.2
+"""The probability that a client is a backhaul (pickup) client in a ``b`` or ``mb`` variant."""
+DEMAND = (1, 9)
+"""Integer demands (and pickups), uniform, both ends included."""
+SERVICE_TIME = (0.15, 0.18)
+"""Uniform range of the service times with time windows."""
+WINDOW_LENGTH = (0.18, 0.2)
+"""Uniform range of the time window lengths."""
+N_DEPOTS = 3
+"""Depots of an ``md`` variant unless ``n_depots`` says otherwise (RouteFinder's multi-depot default)."""
+FLEET = (("small", 0.6, 0.5), ("standard", 1.0, 0.75), ("large", 1.6, 1.0))
+"""The mixed fleet of an ``hf`` variant: (name, capacity as a share of the capacity, fixed cost)."""
+
+_NAME = re.compile(r"(md)?(hf)?(pc)?(o)?(c?vrp)(mb|b)?(l)?(mtw|tw)?")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A variant as a set of attributes: RouteFinder's ``o``, ``b``/``mb``, ``l``, ``tw`` and our ``md``
+    (several depots), ``hf`` (a mixed fleet with fixed costs), ``pc`` (prizes: every client optional) and
+    ``mtw`` (two time windows per client)."""
+
+    open: bool = False
+    backhaul: str | None = None  # None, "strict" or "mixed"
+    limit: bool = False
+    windows: int = 0  # 0, 1 or 2 time windows per client
+    multi_depot: bool = False
+    fleet: bool = False
+    prizes: bool = False
+
+    @property
+    def name(self) -> str:
+        """The canonical name: ``[md][hf][pc][o]vrp[b|mb][l][tw|mtw]``, plain ``cvrp`` without attributes."""
+        prefix = "".join(tag for on, tag in ((self.multi_depot, "md"), (self.fleet, "hf"), (self.prizes, "pc"),
+                                             (self.open, "o")) if on)
+        suffix = {None: "", "strict": "b", "mixed": "mb"}[self.backhaul] + ("l" if self.limit else "") + \
+            ("", "tw", "mtw")[self.windows]
+        return prefix + "vrp" + suffix if prefix or suffix else "cvrp"
+
+
+def parse_variant(name: str) -> Variant:
+    """The attributes named by ``name`` (case-insensitive, e.g. ``ovrpbltw``, ``mdhfvrptw``, ``pcvrpmtw``)."""
+    match = _NAME.fullmatch(name.lower()) if isinstance(name, str) else None
+    if match is None:
+        raise ValidationError("variant", f'"{name}" is not [md][hf][pc][o]vrp[b|mb][l][tw|mtw] (e.g. cvrp, ovrp, '
+                                         f'vrpb, vrpl, vrptw, vrpmb, mdvrp, hfvrp, pcvrp, vrpmtw)')
+    md, hf, pc, o, _, b, lim, tw = match.groups()
+    return Variant(open=bool(o), backhaul={None: None, "b": "strict", "mb": "mixed"}[b], limit=bool(lim),
+                   windows={None: 0, "tw": 1, "mtw": 2}[tw], multi_depot=bool(md), fleet=bool(hf),
+                   prizes=bool(pc))
+
+
+def routefinder_capacity(n_clients: int) -> int:
+    """RouteFinder's capacity: 30 up to 20 clients, ``30 + n // 5`` up to 1,000 (40 for 50, 50 for 100), then
+    ``230 + (n - 1000) // 33.3`` (GLOP's: 260 for 2,000)."""
+    if n_clients > 1000:
+        return 230 + int((n_clients - 1000) // 33.3)
+    return 30 + (n_clients // 5 if n_clients > 20 else 0)
+
+
+@dataclass(frozen=True)
+class RouteFinderBatch:
+    """``batch`` instances of one variant as arrays (raw units; depots first in ``locations``).
+
+    ``locations`` (B, D + N, 2); ``delivery``, ``pickup`` (B, N) integers; ``service_time`` (B, N);
+    ``windows`` (B, N, W, 2) with W = max(1, windows per client); ``depot_close`` (B,) (inf without windows);
+    ``distance_limit`` (B,) (inf without ``l``); ``prize`` (B, N) (0 without ``pc``); ``capacity`` the
+    standard vehicle's. :meth:`problem` builds instance ``b`` as a :class:`~vrpkit.model.Problem`.
+    """
+
+    variant: Variant
+    n_depots: int
+    capacity: int
+    locations: np.ndarray
+    delivery: np.ndarray
+    pickup: np.ndarray
+    service_time: np.ndarray
+    windows: np.ndarray
+    depot_close: np.ndarray
+    distance_limit: np.ndarray
+    prize: np.ndarray
+
+    def problem(self, b: int, name: str | None = None) -> Problem:
+        """Instance ``b`` of the batch."""
+        v, nd = self.variant, self.n_depots
+        xy = self.locations[b].tolist()
+        close = float(self.depot_close[b])
+        depot_ids = ["depot"] if nd == 1 else [f"depot{d + 1}" for d in range(nd)]
+        depots = tuple(Depot(depot_ids[d], tuple(xy[d]), (0.0, close)) for d in range(nd))
+        windows = self.windows[b].tolist()
+        n = self.delivery.shape[1]
+        clients = tuple(
+            Client(f"c{i + 1}", tuple(xy[nd + i]), delivery=int(q), pickup=int(p), service_time=float(s),
+                   time_windows=tuple(tuple(w) for w in windows[i]), prize=float(prize), required=not v.prizes)
+            for i, q, p, s, prize in zip(range(n), self.delivery[b].tolist(), self.pickup[b].tolist(),
+                                         self.service_time[b].tolist(), self.prize[b].tolist(), strict=True))
+        kinds = [(k, _fleet_capacity(self.capacity, share), fixed) for k, share, fixed in FLEET] if v.fleet else \
+            [("vehicle", self.capacity, 0.0)]
+        limit = float(self.distance_limit[b])
+        vehicles = tuple(
+            VehicleType(kind if nd == 1 else f"{kind}-{depot_ids[d]}", capacity=cap, start_depot=depot_ids[d],
+                        end_depot=None if v.open else depot_ids[d], max_distance=limit, fixed_cost=fixed)
+            for d in range(nd) for kind, cap, fixed in kinds)
+        return Problem(name or f"{v.name}-n{n}", depots, clients, vehicles,
+                       backhaul="strict" if v.backhaul == "strict" else "mixed")
+
+
+def _fleet_capacity(capacity: int, share: float) -> int:
+    return round_(capacity * share)
+
+
+def sample_routefinder(
+    variant: str | Variant,
+    n_clients: int,
+    batch: int,
+    *,
+    rng: np.random.Generator,
+    capacity: int | None = None,
+    n_depots: int | None = None,
+) -> RouteFinderBatch:
+    """``batch`` instances of RouteFinder's distribution for ``variant`` from ``rng`` (see the module).
+
+    Every quantity is drawn for every variant in the same order (depot 0 and clients, demands, backhaul
+    flags, service times, window lengths, window and limit and prize uniforms, then the other depots), and the
+    variant keeps what it uses: one seed gives the same clients for ``cvrp``, ``vrptw``, ``mdvrp``, ...
+    """
+    v = variant if isinstance(variant, Variant) else parse_variant(variant)
+    for path, value in (("n_clients", n_clients), ("batch", batch)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValidationError(path, f"expected a positive integer, got {value!r}")
+    cap = routefinder_capacity(n_clients) if capacity is None else capacity
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+        raise ValidationError("capacity", f"expected a positive integer, got {cap!r}")
+    smallest = min(_fleet_capacity(cap, share) for _, share, _ in FLEET) if v.fleet else cap
+    if smallest < DEMAND[1]:
+        what = f"{cap} gives the small vehicle {smallest}" if v.fleet else str(cap)
+        raise ValidationError("capacity", f"{what} < the largest demand {DEMAND[1]}")
+    if n_depots is not None and not v.multi_depot:
+        raise ValidationError("n_depots", f"only for a multi-depot variant (md...), not {v.name}")
+    nd = (N_DEPOTS if n_depots is None else n_depots) if v.multi_depot else 1
+    if isinstance(nd, bool) or not isinstance(nd, int) or (v.multi_depot and nd < 2):
+        raise ValidationError("n_depots", f"expected an integer >= 2, got {n_depots!r}")
+    b, n = batch, n_clients
+    xy = rng.random((b, n + 1, 2))
+    demand = rng.integers(DEMAND[0], DEMAND[1] + 1, size=(b, n))
+    is_backhaul = rng.random((b, n)) < BACKHAUL_RATIO
+    service = rng.uniform(*SERVICE_TIME, size=(b, n))
+    length = rng.uniform(*WINDOW_LENGTH, size=(b, n))
+    u_window = rng.random((b, n, 2))
+    u_limit = rng.random(b)
+    u_prize = rng.random((b, n))
+    if nd > 1:
+        xy = np.concatenate([xy[:, :1], rng.random((b, nd - 1, 2)), xy[:, 1:]], axis=1)
+    depots, points = xy[:, :nd], xy[:, nd:]
+    far = np.linalg.norm(points[:, None, :, :] - depots[:, :, None, :], axis=-1)  # (B, D, N)
+    pickup = np.zeros_like(demand)
+    delivery = demand.copy()
+    if v.backhaul is not None:
+        pickup = np.where(is_backhaul, demand, 0)
+        delivery = np.where(is_backhaul, 0, demand)
+    inf = np.full((b, n), INF)
+    if v.windows:
+        reach = far.max(axis=1)  # from every depot (RouteFinder's multi-depot rule)
+        first, last = reach, MAX_TIME - service - length - reach  # earliest and latest start
+        if v.windows == 1:
+            start = (first + (last - first) * u_window[..., 0])[..., None]
+        else:
+            mid = (first + last) / 2
+            start = np.stack([first + (mid - length - first) * u_window[..., 0],
+                              mid + (last - mid) * u_window[..., 1]], axis=-1)
+        windows = np.stack([start, start + length[..., None]], axis=-1)
+        close = np.full(b, MAX_TIME)
+    else:
+        service = np.zeros((b, n))
+        windows = np.stack([np.zeros((b, n)), inf], axis=-1)[:, :, None, :]
+        close = np.full(b, INF)
+    limit = np.full(b, INF)
+    if v.limit:
+        low = 2 * far.max(axis=2).min(axis=1) + 1e-6  # the depot whose farthest client is nearest
+        high = np.maximum(MAX_DISTANCE_LIMIT, low + 1e-6)
+        limit = low + (high - low) * u_limit
+    prize = 2 * far.min(axis=1) * u_prize if v.prizes else np.zeros((b, n))
+    return RouteFinderBatch(v, nd, cap, xy, delivery, pickup, service, windows, close, limit, prize)
+
+
+def instance_seed(seed: int, index: int) -> int:
+    """The seed of instance ``index`` of :func:`generate_many` with ``seed``: the first 64-bit word of child
+    ``index`` of ``numpy.random.SeedSequence(seed)`` (what ``SeedSequence(seed).spawn(k)[index]`` gives)."""
+    _check_seed(seed)
+    child = np.random.SeedSequence(seed, spawn_key=(index,))
+    return int(child.generate_state(1, np.uint64)[0])
+
+
+def generate(variant: str, n_clients: int, *, seed: int, distribution: str = "routefinder",
+             name: str | None = None, **options: Any) -> Problem:
+    """One instance of ``variant`` with ``n_clients`` clients drawn from ``distribution`` with ``seed``.
+
+    ``routefinder`` (see the module) takes ``capacity`` and ``n_depots``; ``uniform`` is
+    :func:`uniform_instance` (its keywords); ``osm`` is
+    :func:`vrpkit.roads.generate.generate_osm_instance` and needs ``pbf`` (an ``.osm.pbf`` extract, e.g.
+    ``../shared/data/osm/monaco.osm.pbf``) and takes its keywords. Unknown options raise
+    :class:`ValidationError`.
+    """
+    _check_seed(seed)
+    if distribution == "routefinder":
+        _check_options(options, ("capacity", "n_depots"), distribution)
+        batch = sample_routefinder(variant, n_clients, 1, rng=np.random.default_rng(seed), **options)
+        return batch.problem(0, name or f"{batch.variant.name}-n{n_clients}-s{seed}")
+    if distribution == "uniform":
+        _check_options(options, _keywords(uniform_instance), distribution)
+        return uniform_instance(n_clients, seed=seed, variant=variant, name=name, **options)
+    if distribution == "osm":
+        from vrpkit.roads.generate import generate_osm_instance
+
+        _check_options(options, ("pbf", *_keywords(generate_osm_instance)), distribution)
+        if "pbf" not in options:
+            raise ValidationError("pbf", "distribution osm needs an OpenStreetMap extract (.osm.pbf)")
+        pbf = options.pop("pbf")
+        return generate_osm_instance(pbf, n_clients, seed=seed, variant=variant, name=name, **options)
+    raise ValidationError("distribution", f'"{distribution}" is not one of {", ".join(DISTRIBUTIONS)}')
+
+
+def generate_many(variant: str, n_clients: int, count: int, seed: int, *, distribution: str = "routefinder",
+                  **options: Any) -> list[Problem]:
+    """``count`` instances: instance ``i`` is ``generate(variant, n_clients, seed=instance_seed(seed, i))``,
+    named ``<variant>-n<n_clients>-s<seed>-<i>``. The streams of a ``SeedSequence`` spawn do not overlap, so
+    sets drawn with different seeds share no instance, and a larger ``count`` only appends instances."""
+    _check_seed(seed)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValidationError("count", f"expected a positive integer, got {count!r}")
+    label = parse_variant(variant).name if distribution == "routefinder" else variant
+    return [generate(variant, n_clients, seed=instance_seed(seed, i), distribution=distribution,
+                     name=f"{label}-n{n_clients}-s{seed}-{i}", **options) for i in range(count)]
+
+
+def _check_seed(seed: Any) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValidationError("seed", f"expected a non-negative integer, got {seed!r}")
+
+
+def _keywords(fn: Any) -> tuple[str, ...]:
+    """The keyword-only options of ``fn`` that :func:`generate` passes through."""
+    params = inspect.signature(fn).parameters.values()
+    return tuple(p.name for p in params if p.kind is p.KEYWORD_ONLY and p.name not in ("seed", "variant", "name"))
+
+
+def _check_options(options: dict[str, Any], allowed: tuple[str, ...], distribution: str) -> None:
+    for key in options:
+        if key not in allowed:
+            raise ValidationError(key, f"not an option of distribution {distribution} (options: "
+                                       f"{', '.join(allowed)})")
 
 
 def uniform_instance(
@@ -84,4 +417,8 @@ def round_(x: float) -> int:
     return math.floor(x + 0.5)
 
 
-__all__ = ["VARIANTS", "uniform_instance"]
+__all__ = [
+    "DISTRIBUTIONS", "FLEET", "ROUTEFINDER_VARIANTS", "VARIANTS", "RouteFinderBatch", "Variant", "generate",
+    "generate_many", "instance_seed", "parse_variant", "routefinder_capacity", "sample_routefinder",
+    "uniform_instance",
+]
