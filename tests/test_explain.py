@@ -291,3 +291,26 @@ def test_explain_command_writes_the_report(tmp_path: Path):
     assert bad.returncode == 2 and bad.stderr == "error: --route: 7 is not a route of the plan (0 to 1)\n"
     bad = run_cli("explain", problem_file, solution_file, "--why-not", "zz", "--after", "a")
     assert bad.returncode == 2 and bad.stderr == 'error: --why-not: "zz" is not a client id\n'
+
+
+def test_explain_command_why_not_and_map(tmp_path: Path):
+    p = windowed_line()
+    problem_file = tmp_path / "p.json"
+    problem_file.write_text(json.dumps(p.to_dict()))
+    solution_file = tmp_path / "s.json"
+    solution_file.write_text(json.dumps({"routes": [{"stops": ["c1", "c2", "c3"]}]}))
+    out, page = tmp_path / "report.json", tmp_path / "explain.html"
+    done = run_cli("explain", problem_file, solution_file, "--why-not", "c3", "--after", "c1", "-o", out,
+                   "--map", page)
+    assert done.returncode == 0, done.stderr
+    assert "why not c1 -> c3?" in done.stdout
+    assert "Going c1 -> c3 changes the cost by 4 (10 instead of 6); uses +1 vehicles." in done.stdout
+    counter = json.loads(out.read_text())["why_not"]
+    assert (counter["after"], counter["alternative"], counter["cost_delta"]) == ("c1", "c3", 4)
+    assert set(counter) >= {"after", "alternative", "plan", "cost_delta", "terms", "violations"}
+    assert counter["terms"]["total"]["vehicles"] == 1 and counter["violations"] == []
+    cf_file = tmp_path / "cf.json"
+    cf_file.write_text(json.dumps(counter["plan"]))
+    checked = run_cli("evaluate", problem_file, cf_file)
+    assert checked.returncode == 0 and "status: feasible" in checked.stdout
+    assert page.read_text().count("vrpkit-intention-") >= 1
