@@ -304,7 +304,7 @@ def test_explain_command_why_not_and_map(tmp_path: Path):
                    "--map", page)
     assert done.returncode == 0, done.stderr
     assert "why not c1 -> c3?" in done.stdout
-    assert "Going c1 -> c3 changes the cost by 4 (10 instead of 6); uses +1 vehicles." in done.stdout
+    assert "Going c1 -> c3 changes the cost by 4 (10 instead of 6); uses +1 vehicle." in done.stdout
     counter = json.loads(out.read_text())["why_not"]
     assert (counter["after"], counter["alternative"], counter["cost_delta"]) == ("c1", "c3", 4)
     assert set(counter) >= {"after", "alternative", "plan", "cost_delta", "terms", "violations"}

@@ -858,7 +858,8 @@ def why_not(problem: Problem, plan: Any, *, after: str, alternative: str, route:
     words = [f"Going {after} -> {alternative} changes the cost by {_text(delta)}"
              f" ({_text(cf.cost)} instead of {_text(evaluation.cost)})"]
     if total["vehicles"]:
-        words.append(f"uses {int(after_t['vehicles'] - before['vehicles']):+d} vehicles")
+        more = int(after_t["vehicles"] - before["vehicles"])
+        words.append(f"uses {more:+d} vehicle{'s' * (abs(more) != 1)}")
     if new:
         late = [x for x in new if x.constraint == "time_window"]
         words.append(f"breaks {len(new)} constraint{'s' * (len(new) != 1)}"
