@@ -275,8 +275,14 @@ def solve(
         warm = Solution(start_routes) if reduction is None else reduction.reduce_plan(start_routes)
     if reduction is not None:
         reason = backend.supports(target)
+        if reason:  # a backend may refuse the start markers (pyvrp with strict backhaul): without them
+            fallback = lk.reduce(problem, locked_routes, markers=False)
+            if not backend.supports(fallback.reduced):
+                reduction, target, reason = fallback, fallback.reduced, None
+                warm = None if start_routes is None else reduction.reduce_plan(start_routes)
         if reason:
-            raise SolverError(f'solver "{backend.name}" does not support the problem left by locked: {reason}')
+            raise SolverError(f'solver "{backend.name}" cannot keep locked: in the problem the locks leave, '
+                              f"{reason}")
         tracker.offset = reduction.offset()
     reasons: list[str] = []
     kwargs: dict[str, Any] = {"initial": warm} if warm is not None and _takes_initial(backend) else {}
@@ -292,8 +298,9 @@ def solve(
     if plan is not None and reduction is not None:
         plan = reduction.expand(plan)
     extra: dict[str, Any] = {}
-    if locked_routes:
+    if reduction is not None:
         extra["locked"] = len(locked_routes)
+        extra["lock_markers"] = any(m >= 0 for m in reduction.starts)
     evaluation = None if plan is None else evaluate(problem, plan)
     if warm is not None:
         reference = Solution(start_routes) if reduction is None else reduction.expand(warm)

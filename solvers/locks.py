@@ -29,21 +29,28 @@ earliest departure of ``v``:
   locked types and ``Q`` on the others. With strict backhaul, a locked route whose prefix made a pickup gets
   capacity 0 in those dimensions: no client with a delivery may follow.
 
-Exactness. For every plan of the remaining problem, the expanded plan (:meth:`Reduction.expand`) has the
-same clients and violations per route (lateness, capacity, shift, limits, backhaul order, fleet size, missing
-clients), and its evaluator's cost is :meth:`Reduction.full_cost` of the remaining plan's evaluation: the
-remaining cost, plus for each locked route its fixed cost, ``cost_per_distance`` times the prefix's distance
-and ``cost_per_duration`` times ``C``; and, for a locked route the remaining plan leaves unused, what the
-prefix alone costs beyond that (driving back from ``cm``). Exact when no stop is late, and when no client of
-the route has several windows (then the evaluator may find a later start that reaches a later window and the
-expanded duration can be shorter; never longer). Capacity violations keep their constraint but not always
-their amount.
+Start markers. An unused locked route still drives back from ``cm`` to its end depot, which a remaining
+problem without it would not see (using the locked vehicle would cost the whole detour from ``cm``, leaving it
+unused nothing: its remaining clients would go to other vehicles too eagerly). So each locked route that
+returns gets a *start marker*: a required client at ``cm`` (no load, no service) with window
+``[T_lo, T_hi]``, reached from its new depot in no time and from every other node only after the window has
+closed (its duration column is the window's end plus one). Only that vehicle can serve it, and only first:
+every locked route is used, and a route that serves only its marker is the prefix driving back. A backend
+that refuses the markers (PyVRP with strict backhaul: a client with neither delivery nor pickup) gets the
+remaining problem without them, and that bias (``stats["lock_markers"]`` False).
 
-The bias. The remaining problem does not see that an unused locked route still drives back from ``cm`` to its
-end depot: using it costs the detour from ``cm`` to the end depot in full, so a solver of the remaining
-problem may leave the locked vehicles' remaining clients to other vehicles a little too eagerly. The
-expanded plan is always scored by the evaluator on the whole problem, and with a warm start
-:func:`vrpkit.solvers.solve` never returns a plan worse than it.
+Exactness. For every plan of the remaining problem that serves each marker first on its own route, the
+expanded plan (:meth:`Reduction.expand`, markers left out) has the same violations per route (lateness,
+capacity, shift, limits, fleet size, missing clients; with strict backhaul a delivery after a locked pickup
+shows as ``capacity`` in the remaining problem), and its evaluator's cost is :meth:`Reduction.full_cost` of
+the remaining plan's evaluation: the remaining cost, plus for each locked route its fixed cost,
+``cost_per_distance`` times the prefix's distance and ``cost_per_duration`` times ``C``; and, for a locked
+route the remaining plan leaves unused (without markers), what the prefix alone costs beyond that. Exact when
+no stop is late, and when no client of the route has several windows (then the evaluator may find a later
+start that reaches a later window and the expanded duration can be shorter; never longer). Capacity
+violations keep their constraint but not always their amount. The expanded plan is always scored by the
+evaluator on the whole problem, and with a warm start :func:`vrpkit.solvers.solve` never returns a plan
+worse than it.
 """
 
 from __future__ import annotations
@@ -58,7 +65,7 @@ import numpy as np
 
 from vrpkit.errors import ValidationError
 from vrpkit.evaluate import _EPS, Evaluation, _data, _routes_from_dict, _times, evaluate
-from vrpkit.model import INF, MAX_VALUE, Depot, Problem, VehicleType
+from vrpkit.model import INF, MAX_VALUE, Client, Depot, Problem, VehicleType
 from vrpkit.solution import Route, Solution
 
 PlanLike = Solution | Sequence[Route] | Mapping[str, Any]
@@ -175,6 +182,8 @@ class Reduction:
     types: tuple[int, ...]
     """Vehicle type of the remaining problem -> vehicle type of the problem, for the types kept (the first
     ``len(types)``); the locked route ``k`` is type ``len(types) + k``."""
+    starts: tuple[int, ...]
+    """The start marker of each locked route (a client of the remaining problem), -1 for none."""
 
     def reduce_plan(self, plan: Sequence[Route]) -> Solution:
         """``plan`` in the remaining problem: the route of each locked route (the first of its vehicle type
@@ -185,7 +194,7 @@ class Reduction:
         type_index = {t: i for i, t in enumerate(self.types)}
         base = len(self.types)
         free = list(range(len(self.locked)))
-        out = []
+        out = [Route(base + k, (m,)) for k, m in enumerate(self.starts) if m >= 0]  # extended below
         for route in plan:
             target = None
             for k in free:
@@ -200,7 +209,10 @@ class Reduction:
             else:
                 rest, vt = route.clients, type_index.get(route.vehicle_type, -1)
             clients = tuple(int(new_index[c]) for c in rest if new_index[c] >= 0)
-            if vt >= 0 and clients:
+            if target is not None and self.starts[target] >= 0:
+                i = next(i for i, r in enumerate(out) if r.vehicle_type == vt)
+                out[i] = Route(vt, out[i].clients + clients)
+            elif vt >= 0 and clients:
                 out.append(Route(vt, clients))
         return Solution(tuple(out))
 
@@ -211,8 +223,9 @@ class Reduction:
         base = len(self.types)
         tails: list[list[int]] = [[] for _ in self.locked]
         out: list[Route] = []
+        n = len(self.clients)
         for route in routes:
-            clients = [int(self.clients[c]) for c in route.clients]
+            clients = [int(self.clients[c]) for c in route.clients if c < n]  # without the start markers
             if route.vehicle_type >= base:
                 tails[route.vehicle_type - base].extend(clients)
             else:
@@ -273,8 +286,9 @@ def _unique(name: str, taken: set[str]) -> str:
     return name
 
 
-def reduce(problem: Problem, locked: Sequence[Route]) -> Reduction:
-    """The problem that remains once ``locked`` (checked with :func:`check_locked`) are driven."""
+def reduce(problem: Problem, locked: Sequence[Route], *, markers: bool = True) -> Reduction:
+    """The problem that remains once ``locked`` (checked with :func:`check_locked`) are driven; ``markers``
+    False leaves out the start markers (then the remaining problem has the bias of the module docstring)."""
     p = problem
     locked = check_locked(p, locked)
     nd, K = p.n_depots, p.n_dims
@@ -294,7 +308,7 @@ def reduce(problem: Problem, locked: Sequence[Route]) -> Reduction:
         t_lo, t_hi, c_dur, dist = _prefix(p, v, cl)
         vt = vts[v]
         base = vt.fixed_cost + vt.cost_per_distance * dist + vt.cost_per_duration * c_dur
-        alone = evaluate(p, [Route(v, cl)]).cost
+        alone = evaluate(p, [Route(v, cl)]).routes[0].cost
         locks.append(LockedRoute(v, cl, t_lo, t_hi, c_dur, dist, base, alone))
         deliv, pick = p.delivery[list(cl)], p.pickup[list(cl)]
         on_board = deliv.sum(axis=0) - np.cumsum(deliv, axis=0) + np.cumsum(pick, axis=0)
@@ -357,14 +371,31 @@ def reduce(problem: Problem, locked: Sequence[Route]) -> Reduction:
             d = tuple(int(x) for x in p.delivery[c])
             client = _replace(client, delivery=d + d, pickup=tuple(int(x) for x in p.pickup[c]) + (0,) * K)
         clients.append(client)
+    # Start markers: a required client at the last locked stop that only its locked route reaches in time.
+    marked = [k for k, lock in enumerate(locks) if markers and vts[lock.vehicle_type].end_depot is not None]
+    starts = [-1] * len(locks)
+    for k in marked:
+        lock = locks[k]
+        last = p.clients[lock.clients[-1]]
+        starts[k] = len(clients)
+        # A later start than T_lo + horizon never shortens the remaining route: the window's end stays finite.
+        clients.append(Client(_unique(f"{last.id} (locked {k} start)", ids), last.location,
+                              time_windows=((lock.depart, min(lock.latest, lock.depart + p.horizon)),)))
+    new_depots = nd + np.arange(len(locks))
     nodes = np.concatenate([np.arange(nd), nd + np.array([lock.clients[-1] for lock in locks], np.int64),
-                            nd + remaining]).astype(np.int64)
+                            nd + remaining, nd + np.array([locks[k].clients[-1] for k in marked], np.int64)])
+    nodes = nodes.astype(np.int64)
+    distance = p.distance[np.ix_(nodes, nodes)]
+    duration = p.duration[np.ix_(nodes, nodes)].copy()
+    for k in marked:
+        col = nd + len(locks) + starts[k]
+        duration[:, col] = clients[starts[k]].time_windows[0][1] + 1.0  # late from anywhere but its start
+        duration[new_depots[k], col] = distance[new_depots[k], col] = 0.0
     reduced = Problem(
         name=f"{p.name} (locked)", depots=tuple(depots), clients=tuple(clients), vehicle_types=tuple(types_out),
-        coordinates=p.coordinates, backhaul=p.backhaul,
-        distance=p.distance[np.ix_(nodes, nodes)], duration=p.duration[np.ix_(nodes, nodes)],
+        coordinates=p.coordinates, backhaul=p.backhaul, distance=distance, duration=duration,
         base_dir=p.base_dir)
-    return Reduction(p, reduced, tuple(locks), remaining, tuple(kept))
+    return Reduction(p, reduced, tuple(locks), remaining, tuple(kept), tuple(starts))
 
 
 def _fields(vt: VehicleType) -> dict[str, Any]:
