@@ -865,7 +865,9 @@ def why_not(problem: Problem, plan: Any, *, after: str, alternative: str, route:
         words.append(f"breaks {len(new)} constraint{'s' * (len(new) != 1)}"
                      + (f" ({len(late)} stop{'s' * (len(late) != 1)} late)" if late else ""))
     summary = "; ".join(words) + "."
-    return WhyNot(after, alternative, r, cf.to_dict(problem), delta,
+    plan_json = cf.to_dict(problem)
+    plan_json["stats"] = dict(result.stats) if result.solution is not None else {"solver": solver}
+    return WhyNot(after, alternative, r, plan_json, delta,
                   {"next_leg": leg, "total": total}, tuple(x.to_dict() for x in new), summary,
                   time.perf_counter() - t0)
 
