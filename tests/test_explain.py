@@ -314,3 +314,13 @@ def test_explain_command_why_not_and_map(tmp_path: Path):
     checked = run_cli("evaluate", problem_file, cf_file)
     assert checked.returncode == 0 and "status: feasible" in checked.stdout
     assert page.read_text().count("vrpkit-intention-") >= 1
+
+
+def test_unassigned_when_no_vehicle_can_leave_its_depot():
+    # The shift starts at 10; the depot closes at 5.
+    p = Problem("p", depots=(Depot("D", (0, 0), (0, 5)),), clients=(Client("a", (1, 0)),),
+                vehicle_types=(VehicleType("v", shift=(10, 20)),))
+    entry = reason(p, Solution(()), "a")
+    assert (entry.reason, entry.constraint, entry.amount) == ("no_vehicle", "shift", 5)
+    assert entry.message == ("client a: no vehicle can leave its depot within its shift and the depot's opening "
+                             "hours (short by 5 at least)")

@@ -70,8 +70,9 @@ position was tried:
 - ``no_vehicle``: no vehicle type can serve the client even on a trip of its own (the checks of
   :mod:`vrpkit.diagnose`): ``capacity`` (delivery or pickup above the largest capacity), ``time_window``
   (its window closes before any vehicle can arrive), ``shift`` or ``depot_time_window`` (no vehicle gets back
-  in time), ``max_duration`` or ``max_distance`` (the shortest trip is too long); the amount is by how much
-  the best vehicle type misses;
+  in time; ``shift`` also when no vehicle can leave its depot within its shift and the depot's hours),
+  ``max_duration`` or ``max_distance`` (the shortest trip is too long); the amount is by how much the best
+  vehicle type misses;
 - ``fleet_size``: a trip of its own would do, but every such vehicle is in use and no route can take it: the
   constraint is the one every insertion breaks (else the one most insertions break), the amount its smallest
   excess;
@@ -616,7 +617,11 @@ def explain_unassigned(problem: Problem, plan: Any) -> tuple[UnassignedExplanati
                 end = vt.end_depot
                 if end is not None and problem.depots[problem.depot_index[end]].time_window[1] < vt.shift[1]:
                     constraint = "depot_time_window"
-            message = _client_reason(problem, trips, k, usable)
+            if c == DEPART:
+                message = (f"client {cid}: no vehicle can leave its depot within its shift and the depot's "
+                           f"opening hours (short by {_text(amount)} at least)")
+            else:
+                message = _client_reason(problem, trips, k, usable)
             out.append(UnassignedExplanation(cid, "no_vehicle", constraint, amount, None, message))
             continue
         options = _insertions(problem, routes, base, places, k, free & (codes == OK))
