@@ -63,8 +63,9 @@ For each client no route visits (also every client of an empty plan), :func:`exp
 reason code, the constraint and its amount, and the cheapest insertion as evidence. Insertions (each position
 of each route, and a vehicle of its own where the fleet has one free) are scheduled by the evaluator, the
 positions best first by a lower bound of their cost change (the exact distance change; the duration change at
-least the added travel and service time minus the route's waiting) until the bound passes the cheapest
-feasible insertion found, so that the cheapest feasible insertion is exact and, when there is none, every
+least the added travel and service time minus the route's waiting), those certainly late (leaving ``u`` at
+its earliest, the client or a later stop misses its last window) after all others, until the bound passes the
+cheapest feasible insertion found; so the cheapest feasible insertion is exact and, when there is none, every
 position was tried:
 
 - ``no_vehicle``: no vehicle type can serve the client even on a trip of its own (the checks of
