@@ -238,11 +238,15 @@ def test_explain_map_draws_one_polyline_per_group_of_edges(wait: Problem) -> Non
     assert rows == [("D &rarr; b", "time_window", "time 0 · capacity 1", "2.50"),
                     ("b &rarr; a", "time_window", "time 10 · capacity 3", "-")]
     assert "route 0: time_window (2 edges)" in strings and "route 0: return (1 edge)" in strings
-    arrows = re.findall(r'L\.marker\(\s*\[([^\]]*)\],(?:(?!L\.marker\().)*?vrpkit-arrow\\" '
-                        r'style=\\"transform:rotate\(([-\d.]+)deg\)', text, re.S)
-    assert [(json.loads(f"[{at}]"), angle) for at, angle in arrows] == [  # halfway, pointing the way driven
-        ([0, 1.5], "0.0"), ([2, 3], "-90.0"), ([2, 1.5], "126.9")]  # east; north; to the south-west
-    assert "D &rarr; b: time_window · slack time 0 · capacity 1" in strings
+    calls = [json.loads(a) for a in re.findall(r"vrpkitArrows\(\w+, (\[.*\])\);", text)]
+    assert len(calls) == 1  # one call for route 0's layer; route 1 is not explained
+    assert [a[:5] for a in calls[0]] == [  # halfway, pointing the way driven: east; north; to the south-west
+        [0, 1.5, 0.0, INTENTION_COLORS["time_window"], "D &rarr; b: time_window · slack time 0 · capacity 1"],
+        [2, 3, -90.0, INTENTION_COLORS["time_window"], "b &rarr; a: time_window · slack time 10 · capacity 3"],
+        [2, 1.5, 126.9, INTENTION_COLORS["return"], "a &rarr; D: return · slack -"]]
+    assert [a[5].split("<div")[0] for a in calls[0]] == ["<b>route 0</b> (v) · edge 1 of 3",
+                                                         "<b>route 0</b> (v) · edge 2 of 3",
+                                                         "<b>route 0</b> (v) · edge 3 of 3"]
     ring = next(s for s in strings if s.startswith("<b>c</b>"))
     cells = dict(re.findall(r"<tr><td>([^<]+)</td><td><b>([^<]+)</b></td></tr>", ring))
     assert {k: cells[k] for k in ("status", "reason", "constraint", "amount", "cheapest insertion")} == {
@@ -395,7 +399,7 @@ def test_chromium_draws_one_polyline_per_edge_group(tmp_path) -> None:
         drawn.setdefault(k, []).append(intention)
     assert drawn == groups
     assert not re.search(r'class="[^"]*\bvrpkit-route\b', dom)  # every route is explained
-    assert len(re.findall(r'class="vrpkit-arrow"', dom)) == 18  # one arrowhead per edge
+    assert len(re.findall(r'class="vrpkit-arrow" style="transform:rotate\(-?[\d.]+deg\)"', dom)) == 18  # per edge
     assert len(re.findall(r'class="vrpkit-stop"', dom)) == 14
     reason = re.findall(r'<div class="[^"]*\bvrpkit-reason\b[^"]*"[^>]*>([^<]*)</div>', dom)
     assert reason == [f"{ids[15]}: capacity"]  # written beside the ring, without a click
