@@ -286,7 +286,8 @@ def solve(
         tracker.offset = reduction.offset()
     reasons: list[str] = []
     kwargs: dict[str, Any] = {"initial": warm} if warm is not None and _takes_initial(backend) else {}
-    left = time_limit - (time.perf_counter() - start)
+    # The reduction's time (locks) counts against the limit.
+    left = float(time_limit) if reduction is None else time_limit - (time.perf_counter() - start)
     try:
         if reduction is not None and target.n_clients == 0:
             plan: Solution | None = Solution(())  # every client is locked
