@@ -430,12 +430,16 @@ def test_explain_map_draws_the_counterfactual(wait: Problem) -> None:
     assert drawn == [("vrpkit-why-not", WHY_NOT_COLOR, "8 6", [[0, 0], [0, 3], [4, 3], [6, 0], [0, 0]]),  # route 0
                      ("vrpkit-why-not-leg", WHY_NOT_COLOR, None, [[4, 3], [6, 0]])]  # a -> c; route 1 is the same
     popup = next(s for s in script_strings(text) if s.startswith("<b>why not c after a?</b>"))
-    assert "<br>cost -0.39 (28.61 instead of 29)" in popup
+    assert ('<div class="vrpkit-summary">Going a -&gt; c changes the cost by -0.39 (28.61 instead of 29).</div>'
+            in popup)
     assert re.findall(r"<tr><td>(\w+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", popup) == [
         ("distance", "3.61", "4.61"), ("prize_lost", "-", "-5"), ("cost", "3.61", "-0.39")]
     assert "<b>violations</b>: time_window at a 2" in popup
     legend = re.search(r'<div class="vrpkit-legend">.*?</div>', text, re.S).group(0)
     assert "why not c after a: cost -0.39<br>" in legend
+    del report["why_not"]["summary"]  # then the popup says it from the plans' costs
+    popup = next(s for s in script_strings(page(explain_map(wait, PLAN, report))) if s.startswith("<b>why not"))
+    assert popup.startswith("<b>why not c after a?</b><br>cost -0.39 (28.61 instead of 29)<table")
     report["why_not"]["plan"] = {"routes": 3}
     with pytest.raises(ValidationError, match=r"report\.why_not\.plan\.routes: expected a list of routes"):
         explain_map(wait, PLAN, report)

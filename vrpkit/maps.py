@@ -408,6 +408,7 @@ MAP_STYLE = """
 .vrpkit-legend table{border-collapse:collapse}.vrpkit-legend td{padding:1px 5px;white-space:nowrap}
 .vrpkit-swatch{display:inline-block;width:22px;height:4px;vertical-align:middle}
 table.vrpkit-popup td{padding:0 6px 0 0;white-space:nowrap}
+.leaflet-popup-content,.leaflet-tooltip{font-size:13px;line-height:1.4}
 table.vrpkit-edge-table{border-collapse:collapse;margin-top:4px}
 table.vrpkit-edge-table th{text-align:left;border-bottom:1px solid #ccc;padding:0 6px 0 0}
 table.vrpkit-edge-table td{padding:1px 6px 0 0;white-space:nowrap;vertical-align:top}
@@ -1074,11 +1075,12 @@ def _why_not_layer(fmap: folium.Map, problem: Problem, evaluation: Evaluation, w
         raise ValidationError("report.why_not.plan", str(err)) from None
     after, alternative = str(why.get("after")), str(why.get("alternative"))
     delta = why.get("cost_delta")
-    title = (f"<b>why not {html.escape(alternative)} after {html.escape(after)}?</b>"
-             f"<br>cost {'+' if isinstance(delta, int | float) and delta > 0 else ''}"
-             f"{html.escape(_text(delta, '', units))} ({fmt(other.cost)} instead of {fmt(evaluation.cost)})")
+    title = f"<b>why not {html.escape(alternative)} after {html.escape(after)}?</b>"
     if why.get("summary"):
         title += f'<div class="vrpkit-summary">{html.escape(str(why["summary"]))}</div>'
+    else:
+        title += (f"<br>cost {'+' if isinstance(delta, int | float) and delta > 0 else ''}"
+                  f"{html.escape(_text(delta, '', units))} ({fmt(other.cost)} instead of {fmt(evaluation.cost)})")
     terms = why.get("terms") if isinstance(why.get("terms"), Mapping) else {}
     leg, total = terms.get("next_leg") or {}, terms.get("total") or {}
     names = [n for n in total if n not in ("from", "to", "instead_of")]
