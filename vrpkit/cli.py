@@ -870,7 +870,23 @@ def generate(
     n: Annotated[int, typer.Option("--n", "-n", metavar="N", help="Number of clients.")] = 100,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed.")] = 0,
     variant: Annotated[str, typer.Option("--variant", metavar="NAME",
-                                             help="cvrp, vrptw, or ovrp (open routes; without --osm).")] = "cvrp",
+                                         help="uniform: cvrp, vrptw or ovrp; routefinder: its 24 names (cvrp, "
+                                              "ovrp, vrpb, vrpl, vrptw, vrpmb, ..., ovrpmbltw) with our md, "
+                                              "hf, pc prefixes and mtw ([md][hf][pc][o]vrp[b|mb][l][tw|mtw]); "
+                                              "osm: cvrp or vrptw.")] = "cvrp",
+    distribution: Annotated[
+        str | None, typer.Option("--distribution", metavar="NAME",
+                                 help="uniform (the default: integer grid [0,100]², capacity 50), routefinder "
+                                      "(RouteFinder's unit square, see vrpkit.generate) or osm (with --osm).")
+    ] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", metavar="K",
+                                 help="Write K instances FILE-0.json ... (vrpkit.generate.generate_many: "
+                                      "instance i from child i of SeedSequence(seed)).")
+    ] = None,
+    depots: Annotated[
+        int | None, typer.Option("--depots", metavar="K", help="Depots of an md variant (routefinder; default 3).")
+    ] = None,
     osm: Annotated[
         Path | None, typer.Option("--osm", metavar="FILE",
                                   help="Draw the locations on the streets of this OpenStreetMap extract "
@@ -885,33 +901,62 @@ def generate(
         bool, typer.Option("--inline-matrices", help="With --osm: matrices in the JSON, not in an .npz beside.")
     ] = False,
 ) -> None:
-    """Generate a random instance (seeded).
+    """Generate a random instance (seeded), or --count of them.
 
     Uniform (default): clients at integer points of [0,100]², the depot at the centre, demands 1-9, capacity
-    50, Euclidean distances. With --osm: clients and depot on the streets of an extract, OSRM distance
-    (m) and duration (s) matrices saved beside the JSON (.npz), capacity by size (50 for 100 clients).
+    50, Euclidean distances. Routefinder: RouteFinder's multi-task distribution in the unit square (capacity
+    30 + n/5, demands 1-9, 20 % backhaul clients, horizon 4.6, route length limit), plus several depots (md),
+    a mixed fleet (hf), prizes (pc) and two windows per client (mtw). With --osm: clients and depot on the
+    streets of an extract, OSRM distance (m) and duration (s) matrices saved beside the JSON (.npz), capacity
+    by size (50 for 100 clients).
     """
+    from vrpkit.generate import DISTRIBUTIONS, generate, generate_many
+
     _out_file(output, (".json",), "problems")
     if n < 1:
         raise ValidationError("--n", f"{n} < 1")
     if capacity is not None and capacity < 1:
         raise ValidationError("--capacity", f"{capacity} < 1")
+    if count is not None and count < 1:
+        raise ValidationError("--count", f"{count} < 1")
+    dist = distribution or ("osm" if osm is not None else "uniform")
+    if dist not in DISTRIBUTIONS:
+        raise ValidationError("--distribution", f'"{dist}" is not one of {", ".join(DISTRIBUTIONS)}')
+    if (dist == "osm") != (osm is not None):
+        raise ValidationError("--osm", "needed with --distribution osm" if osm is None else
+                              f"draws on roads: not with --distribution {dist}")
+    if depots is not None and dist != "routefinder":
+        raise ValidationError("--depots", "only with --distribution routefinder")
+    options: dict[str, Any] = {} if capacity is None else {"capacity": capacity}
+    if depots is not None:
+        options["n_depots"] = depots
     if osm is not None:
-        from vrpkit.roads.generate import generate_osm_instance, save_instance
-
         _in_file(osm, "OpenStreetMap file")
-        problem = generate_osm_instance(osm, n, seed=seed, variant=variant, profile=profile, capacity=capacity)
-        save_instance(problem, output, inline=inline_matrices)
-        beside = "" if inline_matrices else f" and {output.with_suffix('.npz')}"
+        options.update(pbf=osm, profile=profile)
+    try:
+        problems = [generate(variant, n, seed=seed, distribution=dist, **options)] if count is None else \
+            generate_many(variant, n, count, seed, distribution=dist, **options)
+    except ValidationError as err:
+        if err.field == "n_depots":
+            raise ValidationError("--depots", err.reason) from None
+        raise
+    if count is None:
+        paths = [output]
     else:
-        from vrpkit.generate import uniform_instance
+        width = len(str(count - 1))
+        paths = [output.with_name(f"{output.stem}-{i:0{width}d}{output.suffix}") for i in range(count)]
+    for problem, path in zip(problems, paths, strict=True):
+        if osm is not None:
+            from vrpkit.roads.generate import save_instance
 
-        options = {} if capacity is None else {"capacity": capacity}
-        problem = uniform_instance(n, seed=seed, variant=variant, **options)
-        _write_json(problem.to_dict(), output)
-        beside = ""
-    print(f"wrote {output}{beside} ({problem.variant}, {problem.n_clients} clients, capacity "
-          f"{problem.vehicle_types[0].capacity[0]})", file=sys.stderr)
+            save_instance(problem, path, inline=inline_matrices)
+        else:
+            _write_json(problem.to_dict(), path)
+    beside = "" if osm is None or inline_matrices else f" and {paths[-1].with_suffix('.npz')}"
+    written = f"{output}" if count is None else f"{count} files {paths[0]} .. {paths[-1]}"
+    capacities = "/".join(str(c) for c in sorted({vt.capacity[0] for vt in problems[0].vehicle_types}))
+    print(f"wrote {written}{beside} ({problems[0].variant}, {problems[0].n_clients} clients, capacity "
+          f"{capacities})", file=sys.stderr)
 
 
 def main() -> None:

@@ -194,8 +194,9 @@ class RouteFinderBatch:
         windows = self.windows[b].tolist()
         n = self.delivery.shape[1]
         clients = tuple(
-            Client(f"c{i + 1}", tuple(xy[nd + i]), delivery=int(q), pickup=int(p), service_time=float(s),
-                   time_windows=tuple(tuple(w) for w in windows[i]), prize=float(prize), required=not v.prizes)
+            Client(f"c{i + 1}", tuple(xy[nd + i]), delivery=int(q) or (), pickup=int(p) or (),  # () for none
+                   service_time=float(s), time_windows=tuple(tuple(w) for w in windows[i]), prize=float(prize),
+                   required=not v.prizes)
             for i, q, p, s, prize in zip(range(n), self.delivery[b].tolist(), self.pickup[b].tolist(),
                                          self.service_time[b].tolist(), self.prize[b].tolist(), strict=True))
         kinds = [(k, _fleet_capacity(self.capacity, share), fixed) for k, share, fixed in FLEET] if v.fleet else \
