@@ -344,9 +344,10 @@ class State(dict):
     ``window`` (B, S, N) the window each served client was served in; ``used`` (B, S, V) vehicles per type;
     ``cost`` (B, S) the cost of the closed routes (raw units); ``violation`` (B, S) their violations as the
     rules count them (0 unless the rules and the segments disagree); ``done``, ``missing`` (B, S) required
-    clients not served; ``actions`` (B, S, 3 N) the actions taken (-1 after the end) and ``step`` (a 0-d
-    tensor) how many; ``masks`` the named booleans and ``action_mask`` (B, S, V + N) their AND; ``win``
-    (B, S, V, N) each client's earliest fitting window (absent with one window per client).
+    clients not served; ``actions`` (B, S, 3 N) the actions taken (-1 once done; written in place, so a
+    state's actions are those before its ``step``, an int: the steps taken); ``masks`` the named booleans and
+    ``action_mask`` (B, S, V + N) their AND; ``win`` (B, S, V, N) each client's earliest fitting window
+    (absent with one window per client).
     """
 
     @property
@@ -389,7 +390,7 @@ class RoutingEnv:
             cost=torch.zeros((B, S), dtype=DTYPE, device=dev),
             violation=torch.zeros((B, S), dtype=DTYPE, device=dev),
             actions=torch.full((B, S, 3 * N), -1, dtype=long, device=dev),
-            step=torch.zeros((), dtype=long, device=dev),
+            step=0,
         )
         return self._update_masks(state)
 
@@ -425,16 +426,17 @@ class RoutingEnv:
             state["win"] = win
         return state
 
-    def step(self, state: State, action: torch.Tensor) -> State:
-        """The state after ``action`` (B, S) long, which must be allowed by ``state["action_mask"]`` (raises
-        :class:`ValidationError` otherwise); done rollouts take action 0 and do not change."""
+    def step(self, state: State, action: torch.Tensor, *, check: bool = True) -> State:
+        """The state after ``action`` (B, S) long, which must be allowed by ``state["action_mask"]``: with
+        ``check`` (two reads from the device) a :class:`ValidationError` says when it is not; done rollouts
+        take action 0 and do not change."""
         bt, D, N, V, K = self.batch, self.D, self.N, self.V, self.K
         action = action.to(device=self.device, dtype=torch.long)
         if action.shape != state["vehicle"].shape:
             raise ValidationError("action", f"expected shape {tuple(state['vehicle'].shape)}, "
                                             f"got {tuple(action.shape)}")
-        if bool(((action < 0) | (action >= self.n_actions)).any()) or not bool(
-                state["action_mask"].gather(-1, action.clamp(0, self.n_actions - 1)[..., None]).all()):
+        if check and (bool(((action < 0) | (action >= self.n_actions)).any()) or not bool(
+                state["action_mask"].gather(-1, action.clamp(0, self.n_actions - 1)[..., None]).all())):
             raise ValidationError("action", "an action is not allowed by the action mask")
         live = ~state["done"]
         vehicle, current, route = state["vehicle"], state["current"], state["route"]
@@ -475,10 +477,9 @@ class RoutingEnv:
         state["cost"] = state["cost"] + torch.where(closing, r_cost, 0.0)
         state["violation"] = state["violation"] + torch.where(closing, r_viol, 0.0)
         t = state["step"]
-        if int(t) < state["actions"].shape[-1]:
-            state["actions"] = state["actions"].clone()
-            state["actions"][..., int(t)] = torch.where(live, action, -1)
-        state["step"] = t + live.any().long()
+        if t < state["actions"].shape[-1]:  # in place: earlier states read their actions up to their step
+            state["actions"][..., t] = torch.where(live, action, -1)
+        state["step"] = t + 1
         return self._update_masks(state)
 
     def cost(self, state: State) -> torch.Tensor:
@@ -508,12 +509,12 @@ class RoutingEnv:
         and its reward does not count them: a trainer must penalise it."""
         return -self.cost(state)
 
-    def rollout(self, state: State, policy: Callable[[State], torch.Tensor]) -> State:
+    def rollout(self, state: State, policy: Callable[[State], torch.Tensor], *, check: bool = True) -> State:
         """Step with ``policy(state) -> action`` (B, S) until every rollout is done (at most 3 N steps)."""
         for _ in range(3 * self.N + 1):
             if bool(state["done"].all()):
                 return state
-            state = self.step(state, policy(state))
+            state = self.step(state, policy(state), check=check)
         if not bool(state["done"].all()):  # unreachable: every step serves a client or opens/closes a route
             raise SolverError("neural environment: the rollout did not finish within 3 N steps")
         return state
@@ -522,9 +523,9 @@ class RoutingEnv:
         """A policy that draws uniformly among the allowed actions (seeded by ``generator``)."""
 
         def policy(state: State) -> torch.Tensor:
-            weights = state["action_mask"].to(DTYPE)
-            b, s, a = weights.shape
-            return torch.multinomial(weights.view(b * s, a), 1, generator=generator).view(b, s)
+            mask = state["action_mask"]
+            u = torch.rand(mask.shape, generator=generator, device=mask.device)
+            return torch.where(mask, u, -1.0).argmax(-1)
 
         return policy
 
@@ -533,7 +534,7 @@ class RoutingEnv:
         ``b``); raises :class:`SolverError` while some rollout is not done."""
         if not bool(state["done"].all()):
             raise SolverError("neural environment: solutions of a rollout that is not done")
-        acts = state["actions"].cpu().numpy()
+        acts = state["actions"][..., :state["step"]].cpu().numpy()
         V = self.V
         out = []
         for b in range(self.B):
