@@ -33,7 +33,8 @@ Start markers. An unused locked route still drives back from ``cm`` to its end d
 problem without it would not see (using the locked vehicle would cost the whole detour from ``cm``, leaving it
 unused nothing: its remaining clients would go to other vehicles too eagerly). So each locked route that
 returns gets a *start marker*: a required client at ``cm`` (no load, no service) with window
-``[T_lo, T_hi]``, reached from its new depot in no time and from every other node only after the window has
+``[T_lo, T_hi]`` (its end at most ``T_lo`` plus the problem's horizon, so that it is finite; the remaining
+problem thus has time windows even when the problem has none), reached from its new depot in no time and from every other node only after the window has
 closed (its duration column is the window's end plus one). Only that vehicle can serve it, and only first:
 every locked route is used, and a route that serves only its marker is the prefix driving back. A backend
 that refuses the markers (PyVRP with strict backhaul: a client with neither delivery nor pickup) gets the

@@ -141,6 +141,31 @@ def test_warm_start_with_locks(solver):
     assert result.cost <= evaluate(p, initial).cost
 
 
+def test_initial_that_breaks_the_locks_is_compared_as_the_locks_keep_it():
+    """The initial plan c3 c2 c1 does not start with the lock c1 c3: as the locks keep it, c1 c3 is a route
+    of its own (1 + 2 + 3 = 6) and c2 another (4): 10 is the reference; the best plan under the lock goes on
+    to c2: 1 + 2 + 1 + 2 = 6."""
+    p = line()
+    result = vrpkit.solve(p, "ortools", time_limit=0.5, initial=[Route(0, (2, 1, 0))], locked=[Route(0, (0, 2))])
+    assert result.stats["initial_cost"] == 10 and "initial_kept" not in result.stats
+    assert result.solution.routes == (Route(0, (0, 2, 1)),) and result.cost == 6
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("pyvrp") is None, reason="no pyvrp")
+def test_pyvrp_locks_strict_backhaul_without_markers():
+    """PyVRP refuses strict backhaul with a client that has neither a delivery nor a pickup (the markers):
+    it gets the remaining problem without them, and the locks still hold."""
+    clients = (Client("d1", (1, 0), delivery=1), Client("d2", (2, 0), delivery=1), Client("p1", (3, 0), pickup=1))
+    p = Problem("vrpb", (Depot("D", (0, 0)),), clients, (VehicleType("v", capacity=2),), backhaul="strict")
+    result = vrpkit.solve(p, "pyvrp", time_limit=0.5, locked=[Route(0, (1,))])
+    assert result.stats["lock_markers"] is False
+    assert any(r.clients[:1] == (1,) for r in result.solution.routes) and result.feasible
+    marked = vrpkit.solve(p, "ortools", time_limit=0.5, locked=[Route(0, (1,))])
+    assert marked.stats["lock_markers"] is True and marked.feasible
+    assert marked.solution.routes[0].clients[:1] == (1,)
+    assert marked.cost == result.cost == 8  # D-d2-d1-p1-D, or D-d2-p1-D + D-d1-D: 6 + 2
+
+
 def test_every_client_locked():
     p = line()
     result = vrpkit.solve(p, "ortools", time_limit=0.5, locked=[Route(0, (1, 0, 2))])
