@@ -264,3 +264,15 @@ def test_a_window_closed_within_the_tolerance_still_serves():
                 matrix={"provider": "euclidean", "speed": 1 / (1 + 1e-9)})
     e = evaluate(p, [Route(0, (0,))])
     assert e.feasible and e.routes[0].start[0] == pytest.approx(1.0) and e.duration == pytest.approx(2.0)
+
+
+def test_to_dict_with_integer_window_times():
+    """A Problem built in Python keeps integer window bounds and service times; with a wait the schedule
+    holds int times (Python 3.11 has no int.is_integer) and the JSON still writes them."""
+    clients = (Client("a", (3, 4), time_windows=((10, 20),), service_time=1),
+               Client("b", (3, 0), time_windows=((0, 3),)))
+    problem = Problem("wait", (Depot("D", (0, 0)),), clients, (VehicleType("v", count=1),))
+    out = evaluate(problem, Solution.from_lists([[1, 0]])).to_dict(problem)
+    stop = out["routes"][0]["stops"][1]
+    assert (stop["arrival"], stop["start"], stop["departure"]) == (7, 10, 11)
+    assert out["routes"][0]["end_time"] == 16

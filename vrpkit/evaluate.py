@@ -167,7 +167,7 @@ class Evaluation:
 def _round(x: float) -> float | int | None:
     if not math.isfinite(x):
         return None
-    y = round(x, 6)
+    y = round(float(x), 6)  # float first: int.is_integer exists only from Python 3.12
     return int(y) if y.is_integer() and abs(y) < 2**53 else y
 
 
