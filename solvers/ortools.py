@@ -516,10 +516,11 @@ class ORToolsSolver:
     def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress,
               initial: Solution | None = None) -> Solution | None:
         """The best plan found in ``time_limit``; with ``initial``, OR-Tools' search starts from that plan
-        (``SolveFromAssignmentWithParameters``, stats ``warm_start``) when its model holds it (see
-        :meth:`_Model.read`), instead of a first-solution strategy and the prize starts."""
+        (``SolveFromAssignmentWithParameters``, stats ``warm_start``) when it is feasible and its model holds
+        it (see :meth:`_Model.read`), instead of a first-solution strategy and the prize starts."""
         started = time.perf_counter()
-        warm = None if initial is None else tuple(initial.routes)
+        # Only a feasible plan can be an OR-Tools assignment (reading another logs an error on stderr).
+        warm = None if initial is None or not evaluate(problem, initial).feasible else tuple(initial.routes)
         warm_used = False
         reasons = diagnose(problem)
         if reasons:
@@ -607,7 +608,7 @@ class ORToolsSolver:
             "solutions": found[0],
             "build_time": round(model.build_time, 4),
         }
-        if warm is not None:
+        if initial is not None:
             stats["warm_start"] = warm_used
         return Solution(model.routes(assignment), stats)
 
