@@ -10,19 +10,23 @@ with the batch dimensions first (RL4CO's TensorDict, without the dependency): :m
 Actions (``V`` vehicle types, ``N`` clients, both padded; ``V + N`` actions):
 
 - ``a < V`` with no route open: open a vehicle of type ``a`` (at its start depot). Allowed while the type
-  has vehicles left (``count``) and some unserved required client fits a route of its own on it.
+  has vehicles left (``count``) and some unserved client fits a route of its own on it.
 - ``a < V`` with a route open: ``a`` is the route's type, and the route is closed (driven to its end depot,
-  or ended at its last client when open). Allowed once the route has a client.
-- ``a = V + c``: serve client ``c`` next on the open route. Its first client must be a required one (as the
-  ant colony's), so every opened vehicle serves one.
-- A rollout is done when no route is open and no vehicle can be opened: every required client is served, or
-  those left fit no vehicle that is left (the plan then misses them: ``state["missing"]``, infeasible for the
-  evaluator). A done rollout's only action is ``0``, which changes nothing.
+  or ended at its last client when open). Allowed once the route has a client; closing it empty, allowed
+  once every required client is served, ends the plan (``state["finished"]``; the vehicle is not used):
+  so a plan may leave out optional clients that would still fit.
+- ``a = V + c``: serve client ``c`` next on the open route.
+- A rollout is done when it is finished, or when no route is open and no vehicle can be opened: every
+  client that fits is served, or the required ones left fit no vehicle that is left (the plan then misses
+  them: ``state["missing"]``, infeasible for the evaluator). A done rollout's only action is ``0``, which
+  changes nothing.
 
 The step mask is the AND of the named booleans of :class:`vrpkit.solvers.tensors.Rules` (the torch ant
 colony's rules: ``distance_limit``, ``capacity``, ``backhaul``, ``time_window``, ``shift``,
-``duration_limit``, ``prize``; the route closed after the client must stay feasible) and of the
-environment's own ``unvisited``, ``vehicle`` (fleet size, or the open route's type) and ``first_required``;
+``duration_limit``, ``prize``; the route closed after the client must stay feasible; ``prize``, an optional
+client's prize above its detour, is waived for a route's first client, since optional clients that do not
+pay alone may pay together) and of the
+environment's own ``unvisited`` and ``vehicle`` (fleet size, or the open route's type);
 ``state["masks"]`` holds them all, shaped ``(B, S, V, N)`` (``(B, S, V, N, W)`` per window for the time
 rules). A client with several windows is served in its earliest window that keeps the route feasible.
 
@@ -343,11 +347,12 @@ class State(dict):
     (-1: none open); ``current`` (B, S) the node it is at; ``size`` (B, S) its clients; ``visited`` (B, S, N);
     ``window`` (B, S, N) the window each served client was served in; ``used`` (B, S, V) vehicles per type;
     ``cost`` (B, S) the cost of the closed routes (raw units); ``violation`` (B, S) their violations as the
-    rules count them (0 unless the rules and the segments disagree); ``done``, ``missing`` (B, S) required
-    clients not served; ``actions`` (B, S, 3 N) the actions taken (-1 once done; written in place, so a
-    state's actions are those before its ``step``, an int: the steps taken); ``masks`` the named booleans and
-    ``action_mask`` (B, S, V + N) their AND; ``win`` (B, S, V, N) each client's earliest fitting window
-    (absent with one window per client).
+    rules count them (0 unless the rules and the segments disagree); ``finished`` (B, S) the plan was ended by
+    closing an empty route; ``done``; ``missing`` (B, S) required clients not served; ``actions``
+    (B, S, 3 N + 2) the actions taken (-1 once done; written in place, so a state's actions are those before
+    its ``step``, an int: the steps taken); ``masks`` the named booleans and ``action_mask`` (B, S, V + N)
+    their AND; ``win`` (B, S, V, N) each client's earliest fitting window (absent with one window per
+    client).
     """
 
     @property
@@ -387,9 +392,10 @@ class RoutingEnv:
             visited=(~self.batch.exists)[:, None, :].expand(B, S, N).clone(),
             window=torch.zeros((B, S, N), dtype=long, device=dev),
             used=torch.zeros((B, S, V), dtype=long, device=dev),
+            finished=torch.zeros((B, S), dtype=torch.bool, device=dev),
             cost=torch.zeros((B, S), dtype=DTYPE, device=dev),
             violation=torch.zeros((B, S), dtype=DTYPE, device=dev),
-            actions=torch.full((B, S, 3 * N), -1, dtype=long, device=dev),
+            actions=torch.full((B, S, 3 * N + 2), -1, dtype=long, device=dev),
             step=0,
         )
         return self._update_masks(state)
@@ -403,23 +409,26 @@ class RoutingEnv:
         prefix = torch.where(route_open[..., None, None], state["route"][:, :, None, :], bt.start[:, None])
         frm = torch.where(route_open[..., None], state["current"][..., None], bt.start_nodes[:, None, :])
         masks = self.rules.masks(prefix, frm, rows(bt.dist, frm))
+        if "prize" in masks:  # waived for a route's first client: several optional ones may pay together
+            masks["prize"] = masks["prize"] | (~route_open | (size == 0))[..., None, None]
         masks["unvisited"] = ~state["visited"][:, :, None, :]
         own = types == vehicle[..., None]
         masks["vehicle"] = torch.where(route_open[..., None], own, available(state["used"], bt.counts[:, None])
                                        )[..., None]
-        masks["first_required"] = (route_open & (size > 0))[..., None, None] | bt.required[:, None, None, :]
         ok, win = combine(masks)  # (B, S, V, N)
         clients = ok.gather(2, vehicle.clamp_min(0)[..., None, None].expand(-1, -1, 1, self.N)).squeeze(2)
         clients = clients & route_open[..., None]
-        vehicles = torch.where(route_open[..., None], own & (size > 0)[..., None], ok.any(-1))
-        done = ~route_open & ~vehicles.any(-1)
+        missing = (~state["visited"] & bt.required[:, None, :]).sum(-1)
+        may_close = (size > 0) | (missing == 0)
+        vehicles = torch.where(route_open[..., None], own & may_close[..., None], ok.any(-1))
+        done = state["finished"] | (~route_open & ~vehicles.any(-1))
         noop = torch.zeros_like(vehicles)
         noop[..., 0] = True
         action_mask = torch.cat([torch.where(done[..., None], noop, vehicles), clients], dim=-1)
         state["masks"] = masks
         state["action_mask"] = action_mask
         state["done"] = done
-        state["missing"] = (~state["visited"] & bt.required[:, None, :]).sum(-1)
+        state["missing"] = missing
         if win is None:
             state.pop("win", None)
         else:
@@ -444,6 +453,8 @@ class RoutingEnv:
         is_vehicle = action < V
         opening = live & is_vehicle & ~route_open
         closing = live & is_vehicle & route_open
+        finishing = closing & (state["size"] == 0)
+        closing = closing & ~finishing
         visiting = live & ~is_vehicle
         v_cur = vehicle.clamp_min(0)
         c = (action - V).clamp(0, N - 1)
@@ -464,7 +475,8 @@ class RoutingEnv:
         route = torch.where(visiting[..., None], grown, torch.where(opening[..., None], fresh, route))
         state = State(state)
         state["route"] = route
-        state["vehicle"] = torch.where(opening, v_new, torch.where(closing, -1, vehicle))
+        state["vehicle"] = torch.where(opening, v_new, torch.where(closing | finishing, -1, vehicle))
+        state["finished"] = state["finished"] | finishing
         state["current"] = torch.where(visiting, D + c, torch.where(opening, bt.start_nodes.gather(1, v_new),
                                                                        current))
         state["size"] = torch.where(visiting, state["size"] + 1, torch.where(opening, 0, state["size"]))
@@ -473,7 +485,8 @@ class RoutingEnv:
         state["visited"] = visited.scatter(2, at, True)[..., :N]
         window = torch.cat([state["window"], torch.zeros_like(state["window"][..., :1])], -1)
         state["window"] = window.scatter(2, at, w[..., None])[..., :N]
-        state["used"] = state["used"].scatter_add(2, v_new[..., None], opening.long()[..., None])
+        state["used"] = state["used"].scatter_add(2, v_new[..., None], opening.long()[..., None]).scatter_add(
+            2, v_cur[..., None], -finishing.long()[..., None])
         state["cost"] = state["cost"] + torch.where(closing, r_cost, 0.0)
         state["violation"] = state["violation"] + torch.where(closing, r_viol, 0.0)
         t = state["step"]
@@ -510,13 +523,14 @@ class RoutingEnv:
         return -self.cost(state)
 
     def rollout(self, state: State, policy: Callable[[State], torch.Tensor], *, check: bool = True) -> State:
-        """Step with ``policy(state) -> action`` (B, S) until every rollout is done (at most 3 N steps)."""
-        for _ in range(3 * self.N + 1):
+        """Step with ``policy(state) -> action`` (B, S) until every rollout is done (at most 3 N + 2 steps:
+        each client served, each route opened and closed, and the empty route that ends a plan)."""
+        for _ in range(3 * self.N + 3):
             if bool(state["done"].all()):
                 return state
             state = self.step(state, policy(state), check=check)
         if not bool(state["done"].all()):  # unreachable: every step serves a client or opens/closes a route
-            raise SolverError("neural environment: the rollout did not finish within 3 N steps")
+            raise SolverError("neural environment: the rollout did not finish within 3 N + 2 steps")
         return state
 
     def random_policy(self, generator: torch.Generator) -> Callable[[State], torch.Tensor]:

@@ -83,6 +83,15 @@ def test_routefinder_variants_and_ours_in_one_batch():
     assert check_against_evaluator(problems, starts=4) == 4 * len(names)
 
 
+def test_all_optional_clients_are_served_or_left_out():
+    # RouteFinder-style prizes: every client optional. Rollouts serve some and end when they choose.
+    problems = [generate("pcvrp", 12, seed=s) for s in range(3)]
+    _env, state = random_rollouts(problems, starts=8)
+    served = state["visited"].sum(-1)
+    assert int(served.min()) < int(served.max()) and int(served.max()) > 0
+    assert check_against_evaluator(problems) == 24
+
+
 def test_uniform_instances():
     problems = [uniform_instance(15, seed=s, variant=v) for s, v in enumerate(("cvrp", "ovrp", "vrptw"))]
     assert check_against_evaluator(problems) == 24
@@ -123,11 +132,9 @@ def test_the_client_mask_is_the_evaluators_rule(variant):
                     continue
                 ev = evaluate(p, [Route(v, (*routes[s], c))])
                 feasible = all(x.constraint == "missing_client" for x in ev.violations)
-                if not p.clients[c].required:
+                if not p.clients[c].required and routes[s]:  # waived for the first client
                     detour = dist[last, nd + c] + (dist[nd + c, end] - dist[last, end] if end >= 0 else 0.0)
                     feasible = feasible and p.prize[c] > p.vehicle_types[v].cost_per_distance * detour
-                if not routes[s]:
-                    feasible = feasible and bool(p.required[c])
                 assert mask[c] == feasible, (s, routes[s], c)
                 checked += 1
         ok, _ = tensors.combine(state["masks"])
@@ -209,12 +216,27 @@ def test_fleet_size_and_time_window():
 
 
 def test_prize_worth_and_two_depots():
-    # b optional with prize 3: after a its detour is 5 + 4 - 3 = 6 > 3, so it stays out (prize lost: 3).
+    # b optional with prize 3: after a its detour is 5 + 4 - 3 = 6 > 3, so it stays out (prize lost: 3); on
+    # a vehicle of its own (the prize rule is waived for a first client), or not: closing empty ends it.
     clients = (Client("a", (3, 0), delivery=1), Client("b", (0, 4), delivery=1, prize=3.0, required=False))
     env, state = drive(corner(clients=clients), [0, 1])
     assert state["masks"]["prize"][0, 0, 0].tolist() == [True, False]
-    env, state = drive(corner(clients=clients), [0, 1, 0])
+    env, state = drive(corner(clients=clients), [0, 1, 0, 0, 0])
     assert bool(state["done"].all()) and env.cost(state).item() == pytest.approx(6.0 + 3.0)
+    env, state = drive(corner(clients=clients), [0, 1, 0, 0, 2, 0])
+    assert bool(state["done"].all()) and env.cost(state).item() == pytest.approx(6.0 + 8.0)
+    # Prize 10 pays a vehicle of its own (8).
+    clients = (clients[0], Client("b", (0, 4), delivery=1, prize=10.0, required=False))
+    env, state = drive(corner(clients=clients), [0])
+    assert state["action_mask"][0, 0].tolist() == [False, True, True]  # a required client is left: no end
+    env, state = drive(corner(clients=clients), [0, 1, 0, 0])
+    assert state["action_mask"][0, 0].tolist() == [True, False, True]
+    env, state = drive(corner(clients=clients), [0, 1, 0, 0, 2, 0])
+    assert env.cost(state).item() == pytest.approx(6.0 + 8.0) and state["used"].tolist() == [[[2]]]
+    env, state = drive(corner(clients=clients), [0, 1, 0, 0, 0])
+    assert bool(state["done"].all()) and bool(state["finished"].all())
+    assert env.cost(state).item() == pytest.approx(6.0 + 10.0) and state["used"].tolist() == [[[1]]]
+    assert env.solutions(state)[0][0].routes == (Route(0, (0,)),)
     # Depots at 0 and 10, a at 1, b at 9: one vehicle from each depot costs 4 in all.
     p = two_depot_line(VehicleType("v1", start_depot="D1"), VehicleType("v2", start_depot="D2"))
     env, state = drive(p, [0, 2, 0, 1, 3, 1])
