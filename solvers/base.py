@@ -79,10 +79,11 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "aco": ("vrpkit.solvers.aco", "ACOSolver"),
     "pyvrp": ("vrpkit.solvers.pyvrp", "PyVRPSolver"),
     "localsearch": ("vrpkit.solvers.base", "LocalSearchSolver"),
+    "neural": ("vrpkit.neural.solver", "NeuralSolver"),
 }
 """name -> (module, class); imported only when asked for, so that a missing extra names itself."""
 
-_EXTRAS: dict[str, str] = {"pyvrp": "hgs"}
+_EXTRAS: dict[str, str] = {"pyvrp": "hgs", "neural": "neural"}
 """name -> the pip extra that installs the solver's dependencies."""
 
 
