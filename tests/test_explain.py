@@ -324,3 +324,13 @@ def test_unassigned_when_no_vehicle_can_leave_its_depot():
     assert (entry.reason, entry.constraint, entry.amount) == ("no_vehicle", "shift", 5)
     assert entry.message == ("client a: no vehicle can leave its depot within its shift and the depot's opening "
                              "hours (short by 5 at least)")
+
+
+def test_time_window_with_several_windows_waits_for_the_next_open_one():
+    # a's first window closes at 0.5, before anyone arrives (at 1): it waits for the second, at 10, and b at 3
+    # (closing at 4) would be late. With a first window still open on arrival, going to a first is on time.
+    b = Client("b", (3, 0), time_windows=((0, 4),))
+    late = problem(Client("a", (1, 0), time_windows=((0, 0.5), (10, 20))), b)
+    assert labels(late, plan(late, ("b", "a")))[0][0] == ("D", "b", "time_window")
+    fine = problem(Client("a", (1, 0), time_windows=((0, 1.5), (10, 20))), b)
+    assert labels(fine, plan(fine, ("b", "a")))[0][0] == ("D", "b", "lookahead")

@@ -397,10 +397,13 @@ def _label_route(problem: Problem, r: int, rs: RouteSchedule, a: _Arrays, state:
     # Time windows: k reachable, and v still on time after serving k.
     arrive = t_dep[:, None] + t_u
     tw = arrive > a.last_end[None, :] + _EPS
-    open_ = a.windows[None, :, :, 1] >= arrive[:, :, None] - _EPS  # (L, N, W)
-    first = np.argmax(open_, axis=2)
-    opening = np.take_along_axis(np.broadcast_to(a.windows[None, :, :, 0], open_.shape), first[:, :, None],
-                                 axis=2)[:, :, 0]
+    if a.windows.shape[1] == 1:
+        opening = a.windows[None, :, 0, 0]
+    else:
+        open_ = a.windows[None, :, :, 1] >= arrive[:, :, None] - _EPS  # (L, N, W)
+        first = np.argmax(open_, axis=2)
+        opening = np.take_along_axis(np.broadcast_to(a.windows[None, :, :, 0], open_.shape), first[:, :, None],
+                                     axis=2)[:, :, 0]
     at_v = np.maximum(arrive, opening) + a.service[None, :] + t_kv
     blocked["time_window"] = tw | (at_v > z[:, None] + _EPS)
 
