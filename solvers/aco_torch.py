@@ -9,8 +9,9 @@ One step: an ant with an open route tries every client after it; an ant without 
 type still available, client) pair from that type's start depot. The route's segment summary is concatenated
 with the client's segment and the end depot's (the segment arithmetic of :mod:`vrpkit.solvers.localsearch`:
 capacities, time windows, service times, shifts, duration and distance limits, open routes, strict and mixed
-backhaul), and the closed route must stay feasible; an optional client must be worth its detour (a vehicle
-is opened with a required client only). The ant draws among the feasible clients of the ``candidates``
+backhaul; on tensors in :mod:`vrpkit.solvers.tensors`, shared with the neural environment), and the closed
+route must stay feasible; an optional client must be worth its detour (a vehicle is opened with a required
+client only). The ant draws among the feasible clients of the ``candidates``
 nearest its position (of each type's depot when it opens a vehicle), with probability proportional to
 ``pheromone ** alpha * visibility``. When none of them fits, a route is closed, or (``fill``) the most
 attractive feasible client among all others is taken; a vehicle is opened with the most attractive feasible
