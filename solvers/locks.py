@@ -34,11 +34,12 @@ problem without it would not see (using the locked vehicle would cost the whole 
 unused nothing: its remaining clients would go to other vehicles too eagerly). So each locked route that
 returns gets a *start marker*: a required client at ``cm`` (no load, no service) with window
 ``[T_lo, T_hi]`` (its end at most ``T_lo`` plus the problem's horizon, so that it is finite; the remaining
-problem thus has time windows even when the problem has none), reached from its new depot in no time and from every other node only after the window has
-closed (its duration column is the window's end plus one). Only that vehicle can serve it, and only first:
-every locked route is used, and a route that serves only its marker is the prefix driving back. A backend
-that refuses the markers (PyVRP with strict backhaul: a client with neither delivery nor pickup) gets the
-remaining problem without them, and that bias (``stats["lock_markers"]`` False).
+problem thus has time windows even when the problem has none), reached from its new depot in no time and
+from every other node only after the window has closed (its duration column is the window's end plus one).
+Only that vehicle can serve it, and only first: every locked route is used, and a route that serves only its
+marker is the prefix driving back. A backend that refuses the markers (PyVRP with strict backhaul: a client
+with neither delivery nor pickup) gets the remaining problem without them, and that bias
+(``stats["lock_markers"]`` False).
 
 Exactness. For every plan of the remaining problem that serves each marker first on its own route, the
 expanded plan (:meth:`Reduction.expand`, markers left out) has the same violations per route (lateness,
@@ -390,7 +391,7 @@ def reduce(problem: Problem, locked: Sequence[Route], *, markers: bool = True) -
     duration = p.duration[np.ix_(nodes, nodes)].copy()
     for k in marked:
         col = nd + len(locks) + starts[k]
-        duration[:, col] = clients[starts[k]].time_windows[0][1] + 1.0  # late from anywhere but its start
+        duration[:, col] = min(clients[starts[k]].time_windows[0][1] + 1.0, MAX_VALUE)  # late but from its start
         duration[new_depots[k], col] = distance[new_depots[k], col] = 0.0
     reduced = Problem(
         name=f"{p.name} (locked)", depots=tuple(depots), clients=tuple(clients), vehicle_types=tuple(types_out),
