@@ -92,6 +92,21 @@ def test_all_optional_clients_are_served_or_left_out():
     assert check_against_evaluator(problems) == 24
 
 
+def test_explicit_asymmetric_matrices_without_locations():
+    rng = np.random.default_rng(4)
+    n = 9
+    dist = rng.uniform(1, 20, (n + 1, n + 1))
+    np.fill_diagonal(dist, 0.0)
+    clients = tuple(Client(f"c{i}", delivery=int(rng.integers(1, 5)), service_time=1.0,
+                           time_windows=((0.0, float(rng.uniform(60, 200))),)) for i in range(n))
+    p = Problem("roads", (Depot("D"),), clients, (VehicleType("v", capacity=10, cost_per_duration=0.1),),
+                distance=dist, duration=dist * 1.5)
+    batch = to_batch([p])
+    assert not bool(batch.features["has_locs"][0]) and float(batch.features["locs"].abs().sum()) == 0.0
+    assert float(batch.features["distance"].max()) == pytest.approx(1.0)  # by the longest distance
+    assert check_against_evaluator([p], starts=16) == 16
+
+
 def test_uniform_instances():
     problems = [uniform_instance(15, seed=s, variant=v) for s, v in enumerate(("cvrp", "ovrp", "vrptw"))]
     assert check_against_evaluator(problems) == 24
