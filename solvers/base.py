@@ -201,10 +201,12 @@ class LocalSearchSolver:
         from vrpkit.diagnose import diagnose
         from vrpkit.errors import NoSolutionError
 
+        started = time.perf_counter()
         reasons = diagnose(problem)
         if reasons:
             raise NoSolutionError("no feasible plan exists", reasons)
-        plan = improve(problem, initial.routes if initial is not None else (), time_limit=time_limit, seed=seed,
+        left = max(time_limit - (time.perf_counter() - started), 1e-3)  # the time limit counts the diagnosis
+        plan = improve(problem, initial.routes if initial is not None else (), time_limit=left, seed=seed,
                        perturb=True)
         ev = evaluate(problem, plan)
         if not ev.feasible:
