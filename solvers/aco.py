@@ -17,6 +17,9 @@ iteration's best plan, or of the best plan so far every ``best_every`` iteration
 ``[tau_min, tau_max]`` with ``tau_max = 1 / (rho * best cost)``; all trails are reset to ``tau_max`` when
 the best plan has not improved for ``restart`` iterations.
 
+Warm start (``initial``): the plan given is the colony's best plan from the start and the trails start on its
+arcs (:meth:`Colony.start_from`; the torch backend likewise).
+
 Reproducibility: the same seed and ``iterations`` (with a time limit that is not reached) give the same plan
 on the same machine. The time limit counts everything from the call: an iteration starts only when the
 ants are expected to be built before it is reached, and the local search stops at it (after its current

@@ -30,6 +30,11 @@ Not supported (:meth:`PyVRPSolver.supports` says so): several time windows per c
 with a client that has neither a delivery nor a pickup (forbidden arcs cannot keep it from coming between a
 pickup and a delivery).
 
+Warm starts and locks: ``initial`` becomes PyVRP's ``initial_solution``. Locked prefixes work as for every
+solver, through the problem that remains (:mod:`vrpkit.solvers.locks`); with strict backhaul PyVRP refuses
+that problem's start markers (clients with neither a delivery nor a pickup), so it gets the problem without
+them (``stats["lock_markers"]`` False), where a locked route left with nothing more to serve looks free.
+
 Integers: PyVRP works on integers. Distances, durations, times and loads are multiplied by ``scale`` and the
 cost coefficients by ``cost_multiplier`` (:func:`scales`, the one place where scaling happens), so the
 objective counts in units of ``1 / (scale * cost_multiplier)``. Both are 1 when the data are integers, and
