@@ -63,6 +63,13 @@ def test_random_rollouts_are_feasible_at_the_evaluators_cost(variant):
     assert check_against_evaluator(problems) == 24
 
 
+def test_a_binding_duration_limit():
+    # Routes of at most 110 time units: some clients cannot be served at all (missing), and the limit cuts
+    # routes short.
+    problems = [random_problem(seed, n=12, tw=True, max_duration=110.0, duration_cost=0.1) for seed in range(3)]
+    assert check_against_evaluator(problems) == 24
+
+
 def test_several_windows_with_a_duration_cost_are_priced_by_the_evaluator():
     # The segments keep each client in the window it joined in; the evaluator may find a shorter schedule
     # through other windows, and its cost is the one the environment reports.
@@ -228,6 +235,18 @@ def test_fleet_size_and_time_window():
     env, state = drive(late, [0])  # a is 5 away, its window closes at 4
     assert state["masks"]["time_window"][0, 0, 0, :, 0].tolist() == [False, True]
     assert state["action_mask"][0, 0].tolist() == [False, False, True]
+
+
+def test_duration_and_distance_limits():
+    # D-a-b-D drives 12 in 12 time units: a limit of 10 on either keeps b off a's route.
+    for limit in ({"max_duration": 10.0}, {"max_distance": 10.0}):
+        env, state = drive(corner(**limit), [0, 1])
+        name = "duration_limit" if "max_duration" in limit else "distance_limit"
+        rule = state["masks"][name][0, 0, 0]
+        assert (rule[1, 0] if rule.dim() == 2 else rule[1]).item() is False
+        assert state["action_mask"][0, 0].tolist() == [True, False, False]
+        env, state = drive(corner(**limit), [0, 1, 0, 0, 2, 0])
+        assert env.cost(state).item() == pytest.approx(14.0)
 
 
 def test_prize_worth_and_two_depots():
