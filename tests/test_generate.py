@@ -176,6 +176,10 @@ def test_routefinder_names_and_ours() -> None:
     assert parse_variant("cvrptw") == parse_variant("vrptw") and parse_variant("mdcvrp").name == "mdvrp"
     assert parse_variant("ovrpmbltw") == Variant(open=True, backhaul="mixed", limit=True, windows=1)
     assert parse_variant("vrpmtw") == Variant(windows=2)
+    with pytest.raises(ValidationError, match="windows: 3 is not 0, 1 or 2"):
+        Variant(windows=3)
+    with pytest.raises(ValidationError, match="backhaul: 'both' is not None"):
+        Variant(backhaul="both")
 
 
 @pytest.mark.parametrize("name", ["tsp", "vrpbmb", "ovrpo", "vrptwl", "mdmdvrp", "", 7])

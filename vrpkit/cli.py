@@ -1,6 +1,6 @@
 """The ``vrpkit`` command: a thin layer over the Python API.
 
-``vrpkit solve | evaluate | info | convert | schema | bench | map | plot | explain | matrix | generate``.
+``vrpkit solve | evaluate | info | convert | schema | bench | map | plot | explain | matrix | generate | train``.
 Exit codes: 0 success (a feasible plan; for map, plot, matrix and generate: the file was written), 2 bad input
 (one line ``error: <message>`` on stderr, never a traceback; also road networks that cannot be prepared, started or
 reached), 3 no feasible plan exists or none was found, 130 interrupted.
@@ -881,8 +881,9 @@ def generate(
     ] = None,
     count: Annotated[
         int | None, typer.Option("--count", metavar="K",
-                                 help="Write K instances FILE-0.json ... (vrpkit.generate.generate_many: "
-                                      "instance i from child i of SeedSequence(seed)).")
+                                 help="Write K instances FILE-0.json ... (numbered from 0, zero-padded; "
+                                      "vrpkit.generate.generate_many: instance i from child i of "
+                                      "SeedSequence(seed)).")
     ] = None,
     depots: Annotated[
         int | None, typer.Option("--depots", metavar="K", help="Depots of an md variant (routefinder; default 3).")
@@ -894,7 +895,8 @@ def generate(
     ] = None,
     capacity: Annotated[
         int | None, typer.Option("--capacity", metavar="Q",
-                                 help="Vehicle capacity (default 50 in a square; by size on real roads).")
+                                 help="Vehicle capacity (default 50 on the grid, 30 + n/5 with routefinder, by "
+                                      "size on real roads).")
     ] = None,
     profile: Annotated[str, typer.Option("--profile", metavar="NAME", help="OSRM profile (with --osm).")] = "car",
     inline_matrices: Annotated[
@@ -957,6 +959,45 @@ def generate(
     capacities = "/".join(str(c) for c in sorted({vt.capacity[0] for vt in problems[0].vehicle_types}))
     print(f"wrote {written}{beside} ({problems[0].variant}, {problems[0].n_clients} clients, capacity "
           f"{capacities})", file=sys.stderr)
+
+
+@app.command()
+@_user_errors
+def train(
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Writes DIR/checkpoint.pt (every epoch).")],
+    variants: Annotated[
+        str | None, typer.Option("--variants", metavar="LIST",
+                                 help="Comma-separated vrpkit.generate variants (routefinder), e.g. "
+                                      "cvrp,vrptw,ovrp,vrpb,vrpl,mdhfvrp (default cvrp).")
+    ] = None,
+    size: Annotated[int | None, typer.Option("--size", metavar="N", help="Clients per instance (20).")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", metavar="E", help="Epochs in all (10).")] = None,
+    steps_per_epoch: Annotated[
+        int | None, typer.Option("--steps-per-epoch", metavar="S", help="Training steps per epoch (50).")
+    ] = None,
+    batch: Annotated[int | None, typer.Option("--batch", metavar="B", help="Instances per step (32).")] = None,
+    device: Annotated[str | None, typer.Option("--device", metavar="cpu|cuda", help="Where to train.")] = None,
+    resume: Annotated[
+        Path | None, typer.Option("--resume", metavar="FILE",
+                                  help="Continue from this checkpoint (options given again override it).")
+    ] = None,
+    preset: Annotated[str | None, typer.Option("--preset", metavar="NAME", help="cpu or gpu.")] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", metavar="SECONDS", help="Stop (and checkpoint) after this.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", metavar="N", help="Random seed (0).")] = None,
+) -> None:
+    """Train the neural policy (POMO) on generated instances; progress on stderr (see vrpkit.neural.train)."""
+    try:
+        from vrpkit.neural.train import run
+    except ImportError as err:
+        raise SolverError(f"vrpkit train needs {err.name or 'torch'}: pip install 'vrpkit[neural]'") from None
+    if resume is not None:
+        _in_file(resume, "checkpoint")
+    names = None if variants is None else tuple(v.strip() for v in variants.split(",") if v.strip())
+    result = run(out=out, resume=resume, preset=preset, variants=names, size=size, epochs=epochs,
+                 steps_per_epoch=steps_per_epoch, batch=batch, device=device, time_limit=time_limit, seed=seed)
+    print(f"wrote {out / 'checkpoint.pt'} (epoch {result['epoch']}, step {result['step']})", file=sys.stderr)
 
 
 def main() -> None:

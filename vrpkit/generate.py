@@ -132,6 +132,12 @@ class Variant:
     fleet: bool = False
     prizes: bool = False
 
+    def __post_init__(self) -> None:
+        if self.backhaul not in (None, "strict", "mixed"):
+            raise ValidationError("backhaul", f'{self.backhaul!r} is not None, "strict" or "mixed"')
+        if self.windows not in (0, 1, 2) or isinstance(self.windows, bool):
+            raise ValidationError("windows", f"{self.windows!r} is not 0, 1 or 2 windows per client")
+
     @property
     def name(self) -> str:
         """The canonical name: ``[md][hf][pc][o]vrp[b|mb][l][tw|mtw]``, plain ``cvrp`` without attributes."""
