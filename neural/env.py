@@ -318,7 +318,12 @@ def to_batch(problems: Sequence[Problem], *, device: str | torch.device = "cpu")
         feats["end_depot"][b, :nv] = p.vehicle_end
         feats["count"][b, :nv] = fleet_counts(p)
 
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValidationError("device", f"{device!r} is not a torch device (cpu, cuda, cuda:N)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise SolverError(f'neural environment: device "{device}" is not available (no GPU found)')
 
     def up(x: np.ndarray, dtype: torch.dtype | None = None) -> torch.Tensor:
         t = torch.from_numpy(np.ascontiguousarray(x))

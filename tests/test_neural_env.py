@@ -338,6 +338,11 @@ def test_refusals_name_what_is_missing(monkeypatch):
         to_batch([corner(clients=clients)])
     with pytest.raises(ValidationError, match="starts"):
         RoutingEnv([corner()]).reset(0)
+    with pytest.raises(ValidationError, match="device: 'gpu0' is not a torch device"):
+        to_batch([corner()], device="gpu0")
+    with pytest.raises(ValidationError, match="action: expected shape"):
+        env = RoutingEnv([corner()])
+        env.step(env.reset(2), torch.tensor([[0]]))
 
 
 def test_one_set_of_rules_for_the_colony_and_the_environment():
