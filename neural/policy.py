@@ -192,7 +192,10 @@ class Encoded:
     glimpse_k: torch.Tensor  # (B, H, A, E / H)
     glimpse_v: torch.Tensor  # (B, H, A, E / H)
     logit_k: torch.Tensor  # (B, A, E)
-    vehicles: torch.Tensor  # (B, V, E)
+    ctx_graph: torch.Tensor  # (B, E): the graph's part of the static context
+    ctx_nodes: torch.Tensor  # (B, M, E): each node's part as the current node
+    ctx_vehicles: torch.Tensor  # (B, V, E): each vehicle type's part as the open route's
+    ctx_none: torch.Tensor  # (2, E): no current node, no open route
 
 
 class Policy(nn.Module):
@@ -248,7 +251,11 @@ class Policy(nn.Module):
         def split(t: torch.Tensor) -> torch.Tensor:
             return t.view(B, t.shape[1], heads, -1).transpose(1, 2)
 
-        return Encoded(nodes, graph, split(gk), split(gv), lk, vehicles)
+        # context_static(cat[graph, node, vehicle]) split by columns, so that steps only gather
+        w_graph, w_node, w_vehicle = self.context_static.weight.chunk(3, dim=1)
+        none = torch.stack([self.no_node @ w_node.T, self.no_vehicle @ w_vehicle.T])
+        return Encoded(nodes, graph, split(gk), split(gv), lk, graph @ w_graph.T, nodes @ w_node.T,
+                       vehicles @ w_vehicle.T, none)
 
     # -- decoder ---------------------------------------------------------------------------------------------
 
@@ -258,10 +265,10 @@ class Policy(nn.Module):
         B, S = state.batch_shape
         e = self.config.dim
         node, vehicle = ctx["node"], ctx["vehicle"]
-        cur = enc.nodes.gather(1, node.clamp_min(0)[..., None].expand(B, S, e))
-        cur = torch.where((node >= 0)[..., None], cur, self.no_node.to(cur.dtype))
-        veh = enc.vehicles.gather(1, vehicle.clamp_min(0)[..., None].expand(B, S, e))
-        veh = torch.where((vehicle >= 0)[..., None], veh, self.no_vehicle.to(veh.dtype))
+        cur = enc.ctx_nodes.gather(1, node.clamp_min(0)[..., None].expand(B, S, e))
+        cur = torch.where((node >= 0)[..., None], cur, enc.ctx_none[0].to(cur.dtype))
+        veh = enc.ctx_vehicles.gather(1, vehicle.clamp_min(0)[..., None].expand(B, S, e))
+        veh = torch.where((vehicle >= 0)[..., None], veh, enc.ctx_none[1].to(veh.dtype))
         route_open = (vehicle >= 0).float()
         served = state["visited"].float().mean(-1)
         step = torch.cat([
@@ -270,8 +277,7 @@ class Policy(nn.Module):
             _k(ctx["picked"]), _k(ctx["peak"]), _k(ctx["room"]), route_open[..., None], served[..., None],
             ctx["used"].sum(-1, keepdim=True)], -1)
         step = _squash(step.clamp_min(0))
-        graph = enc.graph[:, None].expand(B, S, e)
-        q = self.context_static(torch.cat([graph, cur, veh], -1)) + self.context_step(step.to(graph.dtype))
+        q = enc.ctx_graph[:, None] + cur + veh + self.context_step(step.to(cur.dtype))
         mask = state["action_mask"]
         qh = q.view(B, S, self.config.heads, -1).transpose(1, 2)  # (B, H, S, dh)
         glimpse = F.scaled_dot_product_attention(qh, enc.glimpse_k, enc.glimpse_v, attn_mask=mask[:, None])
@@ -301,7 +307,7 @@ class Policy(nn.Module):
         first = (torch.arange(S, device=env.device)[None, :] % n_clients[:, None]) + V  # (B, S) actions
         forced_done = torch.zeros((B, S), dtype=torch.bool, device=env.device)
         logp = torch.zeros((B, S), device=env.device)
-        for _ in range(3 * env.N + 1):
+        for _ in range(3 * env.N + 3):  # the env's bound: serve each client, open and close each route, end
             if bool(state["done"].all()):
                 break
             lg = self.logits(enc, env, state)
@@ -323,7 +329,7 @@ class Policy(nn.Module):
             else:
                 chosen = lp.gather(-1, action[..., None]).squeeze(-1)
                 logp = logp + torch.where(live, chosen, 0.0)
-            state = env.step(state, action)
+            state = env.step(state, action, check=False)  # masked logits choose allowed actions only
         return state, logp
 
 
