@@ -571,6 +571,8 @@ class ORToolsSolver:
                 params.time_limit.FromMilliseconds(max(10, int((round_limit - spent) * 1000)))
             if initial is not None:
                 assignment = routing.SolveFromAssignmentWithParameters(initial, params)
+                if assignment is None:  # out of time before the search's first plan: the start stands
+                    assignment = initial
             else:
                 assignment = routing.SolveWithParameters(params)
             statuses.append(_STATUS.get(routing.status(), str(routing.status())))
