@@ -80,8 +80,11 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if not self.variants:
             raise ValidationError("variants", "give at least one variant")
-        for v in self.variants:
-            parse_variant(v)  # raises, naming the grammar
+        for i, v in enumerate(self.variants):
+            try:
+                parse_variant(v)
+            except ValidationError as err:
+                raise ValidationError(f"variants[{i}]", err.reason) from None
         for name in ("size", "epochs", "steps_per_epoch", "batch", "val_count", "log_every"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -186,7 +189,7 @@ class Trainer:
     """A training run: the policy, its optimiser, the RNGs and the history (see the module)."""
 
     def __init__(self, cfg: TrainConfig, policy_cfg: PolicyConfig | None = None, *, out: Path,
-                 log: IO[str] | None = sys.stderr, rank: int = 0, world: int = 1) -> None:
+                 log: IO[str] | None = sys.stderr, rank: int = 0, world: int = 1, ddp: bool = False) -> None:
         self.cfg, self.out, self.log, self.rank, self.world = cfg, out, log, rank, world
         if cfg.device == "cuda" and not torch.cuda.is_available():
             raise ValidationError("device", "cuda is not available on this machine")
@@ -203,7 +206,7 @@ class Trainer:
         self.epoch_step = 0
         self.history: list[dict[str, Any]] = []
         self.model: torch.nn.Module = self.policy
-        if world > 1:
+        if ddp:  # torch.distributed is initialised (torchrun): gradients averaged over the ranks
             self.model = torch.nn.parallel.DistributedDataParallel(
                 self.policy, device_ids=None if cfg.device == "cpu" else [self.device.index])
 
@@ -423,7 +426,7 @@ def run(*, out: Path, resume: Path | None = None, preset: str | None = None, log
         rank = dist.get_rank()
     try:
         trainer = Trainer(cfg, PolicyConfig.from_dict(pol), out=Path(out), log=log if rank == 0 else None,
-                          rank=rank, world=world if distributed else 1)
+                          rank=rank, world=world if distributed else 1, ddp=distributed)
         if ckpt is not None:
             trainer.load(ckpt)
         return trainer.fit()
@@ -445,7 +448,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--lr", type=float)
     ap.add_argument("--seed", type=int)
     ap.add_argument("--device", choices=("cpu", "cuda"))
-    ap.add_argument("--val-count", type=int)
+    ap.add_argument("--val-count", type=int, help="validation instances per variant")
+    ap.add_argument("--ref-time", type=float, help="seconds per reference solve (PyVRP, else aco)")
     ap.add_argument("--time-limit", type=float, help="stop (and checkpoint) after this many seconds")
     ap.add_argument("--threads", type=int, help="torch CPU threads")
     ap.add_argument("--dim", type=int)
@@ -467,7 +471,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         result = run(out=args.out, resume=args.resume, preset=args.preset, variants=variants, size=args.size,
                      epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch=args.batch,
                      starts=args.starts, lr=args.lr, seed=args.seed, device=args.device, val_count=args.val_count,
-                     time_limit=args.time_limit,
+                     ref_time=args.ref_time, time_limit=args.time_limit,
                      policy_options={"dim": args.dim, "layers": args.layers, "heads": args.heads,
                                      "matrix": args.matrix})
     except ValidationError as err:
