@@ -8,6 +8,11 @@ the data (:attr:`Problem.attributes`, :attr:`Problem.variant`), never declared.
 Units: planar and explicit problems are unit-free (durations equal distances unless a duration matrix or a
 speed is given); ``haversine`` gives metres and seconds, so the times of a lon/lat problem are in seconds.
 
+Uncertainty (:class:`Uncertainty`, optional): travel-time profile and noise, demand and service-time noise,
+used by :mod:`vrpkit.stochastic`; a travel-time profile alone makes a time-dependent problem
+(:attr:`Problem.time_dependent`, see :mod:`vrpkit.traffic`). Named profiles and accident rates count time in
+hours of :attr:`Problem.hour` units (3600 for lon/lat problems, 60 for the others).
+
 Numeric limits (:data:`MAX_VALUE` is 1e15): every number is checked when the problem is built, and a value
 out of range raises :class:`ValidationError` naming the field. A bound that no plan can reach is no bound.
 
@@ -152,6 +157,143 @@ class VehicleType:
         return self.end_depot is None
 
 
+PROFILES = ("rush_hour", "svrpbench")
+"""The named travel-time profiles of :mod:`vrpkit.traffic`."""
+DISTRIBUTIONS = ("poisson", "normal", "none")
+RECOURSES = ("return", "fail")
+MAX_SIGMA = 10.0
+"""The largest log-normal sigma accepted (beyond it a sampled factor overflows the float range)."""
+
+
+@dataclass(frozen=True)
+class TravelTimeNoise:
+    """Travel times that change with the time of day and vary at random.
+
+    ``profile`` is the congestion factor over the day that multiplies every static duration (see
+    :mod:`vrpkit.traffic`): ``"svrpbench"``, ``"rush_hour"`` or ``[time, factor]`` points in the problem's time
+    unit (times strictly increasing, factors positive), piecewise linear and constant outside; None is a
+    factor of 1. A profile alone makes the problem time-dependent (:attr:`Problem.time_dependent`).
+    ``lognormal_sigma`` multiplies each leg by a log-normal factor of median 1; accidents happen at
+    ``accident_rate_per_hour`` per hour of driving and each adds a delay drawn uniformly from
+    ``accident_delay`` ``(min, max)`` in the problem's time unit. The noise is used by
+    :mod:`vrpkit.stochastic`; the evaluator uses the profile only.
+    """
+
+    profile: str | tuple[tuple[float, float], ...] | None = None
+    lognormal_sigma: float = 0.0
+    accident_rate_per_hour: float = 0.0
+    accident_delay: tuple[float, float] = (0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        if self.profile is not None and not isinstance(self.profile, str) and isinstance(self.profile, Sequence):
+            points = tuple(tuple(p) if isinstance(p, Sequence) and not isinstance(p, str) else p
+                           for p in self.profile)
+            object.__setattr__(self, "profile", points)
+        if isinstance(self.accident_delay, Sequence) and not isinstance(self.accident_delay, str):
+            object.__setattr__(self, "accident_delay", tuple(self.accident_delay))
+
+
+@dataclass(frozen=True)
+class DemandNoise:
+    """Random demands: ``distribution`` ``"poisson"`` (mean the client's delivery), ``"normal"`` (mean the
+    delivery, standard deviation ``cv`` times it) or ``"none"``; ``recourse`` when a route's load exceeds the
+    capacity: ``"return"`` (back to the depot to reload, then on) or ``"fail"``."""
+
+    distribution: str = "none"
+    cv: float = 0.0
+    recourse: str = "return"
+
+
+@dataclass(frozen=True)
+class ServiceTimeNoise:
+    """Service times multiplied by a log-normal factor of median 1 and this sigma."""
+
+    lognormal_sigma: float = 0.0
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """What is uncertain about a problem (the JSON block ``"uncertainty"``); None parts are certain."""
+
+    travel_time: TravelTimeNoise | None = None
+    demand: DemandNoise | None = None
+    service_time: ServiceTimeNoise | None = None
+
+
+def _check_choice(path: str, value: Any, choices: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        known = ", ".join(f'"{c}"' for c in choices)
+        shown = f'"{value}"' if isinstance(value, str) else repr(value)
+        raise ValidationError(path, f"{shown} is not one of {known}")
+    return value
+
+
+def _check_profile(path: str, profile: Any) -> str | tuple[tuple[float, float], ...] | None:
+    if profile is None:
+        return None
+    if isinstance(profile, str):
+        if profile not in PROFILES:
+            raise ValidationError(path, f'unknown profile "{profile}" (known: {", ".join(PROFILES)}, or '
+                                        "[time, factor] points)")
+        return profile
+    if not isinstance(profile, Sequence) or not profile:
+        raise ValidationError(path, f"expected a profile name or a non-empty list of [time, factor] points, got "
+                                    f"{profile!r}")
+    points = []
+    for k, point in enumerate(profile):
+        ppath = f"{path}[{k}]"
+        if not isinstance(point, Sequence) or isinstance(point, str) or len(point) != 2:
+            raise ValidationError(ppath, f"expected [time, factor], got {point!r}")
+        time = _check_number(ppath, point[0])
+        factor = _check_number(ppath, point[1])
+        if factor <= 0:
+            raise ValidationError(ppath, f"factor {_fmt(factor)} is not positive")
+        if points and time <= points[-1][0]:
+            raise ValidationError(ppath, f"time {_fmt(time)} <= time {_fmt(points[-1][0])} of the previous point "
+                                         "(points are sorted by time)")
+        points.append((time, factor))
+    return tuple(points)
+
+
+def _check_uncertainty(u: Any) -> Uncertainty | None:
+    """``u`` with its numbers as floats, or a :class:`ValidationError` naming the field."""
+    if u is None:
+        return None
+    if not isinstance(u, Uncertainty):
+        raise ValidationError("uncertainty", f"expected an Uncertainty, got {u!r}")
+    travel = demand = service = None
+    if u.travel_time is not None:
+        t, path = u.travel_time, "uncertainty.travel_time"
+        if not isinstance(t, TravelTimeNoise):
+            raise ValidationError(path, f"expected a TravelTimeNoise, got {t!r}")
+        delay = t.accident_delay
+        if not isinstance(delay, Sequence) or isinstance(delay, str) or len(delay) != 2:
+            raise ValidationError(f"{path}.accidents.delay", f"expected [min, max], got {delay!r}")
+        low = _check_number(f"{path}.accidents.delay", delay[0])
+        high = _check_number(f"{path}.accidents.delay", delay[1])
+        if low > high:
+            raise ValidationError(f"{path}.accidents.delay", f"min {_fmt(low)} > max {_fmt(high)}")
+        travel = TravelTimeNoise(
+            profile=_check_profile(f"{path}.profile", t.profile),
+            lognormal_sigma=_check_number(f"{path}.lognormal_sigma", t.lognormal_sigma, maximum=MAX_SIGMA),
+            accident_rate_per_hour=_check_number(f"{path}.accidents.rate_per_hour", t.accident_rate_per_hour),
+            accident_delay=(low, high),
+        )
+    if u.demand is not None:
+        q, path = u.demand, "uncertainty.demand"
+        if not isinstance(q, DemandNoise):
+            raise ValidationError(path, f"expected a DemandNoise, got {q!r}")
+        demand = DemandNoise(_check_choice(f"{path}.distribution", q.distribution, DISTRIBUTIONS),
+                             _check_number(f"{path}.cv", q.cv),
+                             _check_choice(f"{path}.recourse", q.recourse, RECOURSES))
+    if u.service_time is not None:
+        s, path = u.service_time, "uncertainty.service_time"
+        if not isinstance(s, ServiceTimeNoise):
+            raise ValidationError(path, f"expected a ServiceTimeNoise, got {s!r}")
+        service = ServiceTimeNoise(_check_number(f"{path}.lognormal_sigma", s.lognormal_sigma, maximum=MAX_SIGMA))
+    return Uncertainty(travel, demand, service)
+
+
 ATTRIBUTES = (
     "capacity",
     "open",
@@ -270,6 +412,7 @@ class Problem:
     distance: np.ndarray | None = field(default=None, repr=False)
     duration: np.ndarray | None = field(default=None, repr=False)
     base_dir: Path | None = field(default=None, repr=False, compare=False)
+    uncertainty: Uncertainty | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -277,6 +420,7 @@ class Problem:
         set_(self, "clients", tuple(self.clients))
         set_(self, "vehicle_types", tuple(self.vehicle_types))
         self._validate_entities()
+        set_(self, "uncertainty", _check_uncertainty(self.uncertainty))
         self._resolve_matrices()
 
     # -- validation -------------------------------------------------------------------------------------
@@ -521,6 +665,10 @@ class Problem:
         starts = np.concatenate([self.time_windows[:, :, 0].ravel(), self.depot_windows[:, 0],
                                  np.array([vt.shift[0] for vt in self.vehicle_types])])
         trips = self.duration.max(axis=1).sum()
+        if self.time_dependent:  # a leg takes at most its static duration times the profile's largest factor
+            from vrpkit.traffic import max_factor
+
+            trips *= max(1.0, max_factor(self.uncertainty.travel_time.profile, self.hour))
         return float(starts.max(initial=0.0) + self.service_time.sum() + trips)
 
     @cached_property
@@ -528,6 +676,19 @@ class Problem:
         """An upper bound on the distance of every route (each node is left at most once: the sum of the
         longest arc out of each node). A ``max_distance`` at or beyond it binds no route."""
         return float(self.distance.max(axis=1).sum())
+
+    @property
+    def time_dependent(self) -> bool:
+        """True when a travel-time profile is set: the evaluator then times each leg with
+        :func:`vrpkit.traffic.arrival` at its departure time."""
+        u = self.uncertainty
+        return u is not None and u.travel_time is not None and u.travel_time.profile is not None
+
+    @property
+    def hour(self) -> float:
+        """How many of the problem's time units make an hour, for the named profiles and accident rates:
+        3600 for lon/lat problems (times in seconds), 60 for the others (their times are read as minutes)."""
+        return 3600.0 if self.coordinates == "lonlat" else 60.0
 
     # -- variant ----------------------------------------------------------------------------------------
 
@@ -599,7 +760,7 @@ class Problem:
         """
         keep = {name: getattr(self, name) for name in
                 ("name", "depots", "clients", "vehicle_types", "coordinates", "backhaul", "matrix", "distance",
-                 "duration", "base_dir")}
+                 "duration", "base_dir", "uncertainty")}
         keep.update(changes)
         if "distance" not in changes and "duration" not in changes:
             spec = keep["matrix"]

@@ -13,7 +13,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
 from vrpkit.errors import InputError, ValidationError
-from vrpkit.model import INF, SAME_AS_START, Client, Depot, Problem, VehicleType
+from vrpkit.model import (
+    INF,
+    SAME_AS_START,
+    Client,
+    DemandNoise,
+    Depot,
+    Problem,
+    ServiceTimeNoise,
+    TravelTimeNoise,
+    Uncertainty,
+    VehicleType,
+)
 
 Pair = Annotated[list[float], Field(min_length=2, max_length=2)]
 WindowIn = Annotated[list[float | None], Field(min_length=2, max_length=2)]
@@ -76,6 +87,47 @@ class MatrixIn(BaseModel):
     provider: str
 
 
+class AccidentsIn(_In):
+    """Accidents: ``rate_per_hour`` per hour of driving (default 0), each a delay drawn uniformly from
+    ``delay`` [min, max] in the problem's time unit (default [0, 0])."""
+
+    rate_per_hour: float = 0.0
+    delay: Pair | None = None
+
+
+class TravelTimeIn(_In):
+    """``profile``: ``"svrpbench"``, ``"rush_hour"`` or [time, factor] points (times increasing, factors
+    positive; see :mod:`vrpkit.traffic`); default none. ``lognormal_sigma``: default 0."""
+
+    profile: str | list[Pair] | None = None
+    lognormal_sigma: float = 0.0
+    accidents: AccidentsIn | None = None
+
+
+class DemandIn(_In):
+    """``distribution``: ``poisson``, ``normal`` or ``none`` (default); ``cv`` for ``normal`` (default 0);
+    ``recourse`` above capacity: ``return`` (default) or ``fail``."""
+
+    distribution: Literal["poisson", "normal", "none"] = "none"
+    cv: float = 0.0
+    recourse: Literal["return", "fail"] = "return"
+
+
+class ServiceTimeIn(_In):
+    """``lognormal_sigma``: default 0."""
+
+    lognormal_sigma: float = 0.0
+
+
+class UncertaintyIn(_In):
+    """What is uncertain (see :class:`vrpkit.model.Uncertainty`); a travel-time profile alone makes the
+    problem time-dependent."""
+
+    travel_time: TravelTimeIn | None = None
+    demand: DemandIn | None = None
+    service_time: ServiceTimeIn | None = None
+
+
 class ProblemIn(_In):
     """A vehicle routing problem in vrpkit's JSON format."""
 
@@ -86,6 +138,7 @@ class ProblemIn(_In):
     vehicle_types: Annotated[list[VehicleTypeIn], Field(min_length=1)]
     backhaul: Literal["strict", "mixed"] = "mixed"
     matrix: MatrixIn | None = None
+    uncertainty: UncertaintyIn | None = None
 
 
 _TAG = re.compile(r"^(int|float|str|bool|none|list|dict|nullable)$|\[")
@@ -186,7 +239,45 @@ def problem_from_dict(data: Any, *, base_dir: str | Path | None = None) -> Probl
         backhaul=parsed.backhaul,
         matrix=matrix,
         base_dir=None if base_dir is None else Path(base_dir),
+        uncertainty=_uncertainty(parsed.uncertainty),
     )
+
+
+def _uncertainty(u: UncertaintyIn | None) -> Uncertainty | None:
+    if u is None:
+        return None
+    travel = demand = service = None
+    if (t := u.travel_time) is not None:
+        accidents = t.accidents or AccidentsIn()
+        profile = t.profile if t.profile is None or isinstance(t.profile, str) else \
+            tuple((p[0], p[1]) for p in t.profile)
+        travel = TravelTimeNoise(profile, t.lognormal_sigma, accidents.rate_per_hour,
+                                 (0.0, 0.0) if accidents.delay is None else _pair(accidents.delay))
+    if u.demand is not None:
+        demand = DemandNoise(u.demand.distribution, u.demand.cv, u.demand.recourse)
+    if u.service_time is not None:
+        service = ServiceTimeNoise(u.service_time.lognormal_sigma)
+    return Uncertainty(travel, demand, service)
+
+
+def _uncertainty_out(u: Uncertainty) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if (t := u.travel_time) is not None:
+        item: dict[str, Any] = {}
+        if t.profile is not None:
+            points = t.profile
+            item["profile"] = points if isinstance(points, str) else [[_num(a), _num(b)] for a, b in points]
+        if t.lognormal_sigma:
+            item["lognormal_sigma"] = _num(t.lognormal_sigma)
+        if t.accident_rate_per_hour or t.accident_delay != (0.0, 0.0):
+            item["accidents"] = {"rate_per_hour": _num(t.accident_rate_per_hour),
+                                 "delay": [_num(x) for x in t.accident_delay]}
+        out["travel_time"] = item
+    if (q := u.demand) is not None:
+        out["demand"] = {"distribution": q.distribution, "cv": _num(q.cv), "recourse": q.recourse}
+    if (s := u.service_time) is not None:
+        out["service_time"] = {"lognormal_sigma": _num(s.lognormal_sigma)}
+    return out
 
 
 def _pair(value: list[float] | None) -> tuple[float, float] | None:
@@ -266,6 +357,8 @@ def problem_to_dict(problem: Problem, *, inline_matrices: bool = False) -> dict[
         if problem.duration is not problem.distance and not (problem.duration == problem.distance).all():
             spec["duration"] = problem.duration.tolist()
     out["matrix"] = spec
+    if problem.uncertainty is not None:
+        out["uncertainty"] = _uncertainty_out(problem.uncertainty)
     return out
 
 
