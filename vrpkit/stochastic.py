@@ -27,7 +27,8 @@ Noise (the ``uncertainty`` block, :class:`vrpkit.model.Uncertainty`), per scenar
   reloads the deliveries of the next trip, which begins with that stop, and serves it when back; the detour's
   distance and time count in the route's cost and limits. A stop whose amounts alone exceed the capacity
   cannot be served (a ``capacity`` violation at that stop); the trip goes on without it. ``"fail"``: that
-  stop and every later stop of the route fail (``capacity`` violations); the route is driven as planned. A
+  stop and every later stop of the route fail (``capacity`` violations, each by how much the trip would exceed
+  the capacity with that stop served too); the route is driven as planned. A
   route whose planned load already exceeds the capacity has the evaluator's ``capacity`` violation (with the
   realised excess) and no recourse.
 
@@ -361,10 +362,9 @@ def _run(plan: _Plan, draws: Scenarios, keep: bool) -> _Block:
             over = (nd_ + nm > cap[:k]).any(axis=1)  # (k, S)
             over &= ~plan.planned_over[:k, None]
             if fail_mode:
-                first = over & ~broken[:k]
-                if keep:
-                    kept["cap_amount"][:k, p] = np.where(first, (nd_ + nm - cap[:k]).max(axis=1), np.nan)
                 broken[:k] |= over
+                if keep:
+                    kept["cap_amount"][:k, p] = np.where(broken[:k], (nd_ + nm - cap[:k]).max(axis=1), np.nan)
                 failed[:k, p] = broken[:k]
                 trip_d[:k], trip_c[:k], trip_m[:k] = nd_, nc, nm
             else:
@@ -721,8 +721,7 @@ def _scenario(kept: tuple[_Plan, list[_Block]], s: int) -> Evaluation:
         for p in range(n):
             amount = blk.cap_amount[i, p, j]
             if blk.failed[i, p, j]:
-                violations.append(Violation("capacity", float(amount) if np.isfinite(amount) else 0.0, r,
-                                            ids[nd + clients[p]]))
+                violations.append(Violation("capacity", float(amount), r, ids[nd + clients[p]]))
         for p in range(n):
             if blk.late[i, p, j] > _EPS:
                 violations.append(Violation("time_window", float(blk.late[i, p, j]), r, ids[nd + clients[p]]))
