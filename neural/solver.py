@@ -48,11 +48,13 @@ def repeat_batch(batch: Batch, times: int) -> Batch:
                    scales={k: rep(x) for k, x in batch.scales.items()}, **tensors)
 
 
-def augmented_locs(batch: Batch, times: int) -> torch.Tensor:
-    """The coordinate features of :func:`repeat_batch` ``(batch, times)``, copy ``a`` under dihedral
-    transformation ``a`` (unchanged for problems without coordinates)."""
+def augmented_locs(batch: Batch, which: int | Sequence[int]) -> torch.Tensor:
+    """The coordinate features of :func:`repeat_batch` ``(batch, len(which))``, copy ``i`` under dihedral
+    transformation ``which[i]`` (``which`` an int: ``range(which)``; unchanged for problems without
+    coordinates)."""
     locs, has = batch.features["locs"], batch.features["has_locs"][:, None, None]
-    return torch.cat([torch.where(has, dihedral(locs, a), locs) for a in range(times)], 0)
+    ks = range(which) if isinstance(which, int) else which
+    return torch.cat([torch.where(has, dihedral(locs, k), locs) for k in ks], 0)
 
 
 class NeuralSolver:
@@ -101,7 +103,11 @@ class NeuralSolver:
     def construct(self, problems: Sequence[Problem], *, seed: int = 0, deadline: float = math.inf
                   ) -> list[tuple[Solution, dict[str, Any]]]:
         """The best neural plan of each problem (greedy multi-start x augmentation, then sampling until
-        ``samples`` plans or ``deadline``, a :func:`time.perf_counter` value) and its statistics."""
+        ``samples`` plans or ``deadline``, a :func:`time.perf_counter` value) and its statistics.
+
+        With a finite ``deadline`` the identity copy is decoded first and the other transformations only
+        when, at the identity's pace, they take at most half the time left (the rest is the polish's);
+        ``stats["augment"]`` says how many were decoded."""
         out: list[tuple[Solution, dict[str, Any]]] = []
         gen = torch.Generator(device=self.device).manual_seed(int(seed))
         for lo in range(0, len(problems), self.batch):
@@ -111,13 +117,24 @@ class NeuralSolver:
             B, N = len(chunk), bt.shape[2]
             starts = self.starts or N
             aug = self.augment if bool(bt.features["has_locs"].any()) else 1
-            env = RoutingEnv(repeat_batch(bt, aug))
-            state, _ = self.policy(env, starts, decode="greedy", locs=augmented_locs(bt, aug))
-            cost, actions = self._ranked(env, state, aug, B)
-            plans = aug * starts
+            plain = RoutingEnv(bt)
+            stages = [list(range(aug))] if math.isinf(deadline) else [[0], list(range(1, aug))]
+            cost = actions = None
+            done = 0
+            for stage in filter(None, stages):
+                if cost is not None:
+                    pace = (time.perf_counter() - t0) / done
+                    if pace * len(stage) > 0.5 * (deadline - time.perf_counter()):
+                        break
+                env = plain if len(stage) == 1 else RoutingEnv(repeat_batch(bt, len(stage)))
+                state, _ = self.policy(env, starts, decode="greedy", locs=augmented_locs(bt, stage))
+                c, a = self._ranked(env, state, len(stage), B)
+                cost, actions = (c, a) if cost is None else (torch.cat([cost, c], 1), _cat_actions(actions, a))
+                done += len(stage)
+            assert cost is not None and actions is not None
+            plans = done * starts
             sampled = 0
             if self.samples:
-                plain = RoutingEnv(bt)
                 while sampled < self.samples and time.perf_counter() < deadline:
                     state, _ = self.policy(plain, starts, decode="sampling", generator=gen)
                     c2, a2 = self._ranked(plain, state, 1, B)
@@ -127,10 +144,10 @@ class NeuralSolver:
             pick = actions[torch.arange(B, device=self.device), best]
             final = State(done=torch.ones((B, 1), dtype=torch.bool, device=self.device), actions=pick[:, None],
                           step=pick.shape[-1])
-            sols = (env if aug == 1 else RoutingEnv(bt)).solutions(final)
+            sols = plain.solutions(final)
             elapsed = time.perf_counter() - t0
             for b in range(B):
-                stats = {"neural_plans": plans + sampled, "augment": aug, "starts": starts,
+                stats = {"neural_plans": plans + sampled, "augment": done, "starts": starts,
                          "neural_time": round(elapsed / B, 4), "checkpoint": self.checkpoint.name}
                 routes = tuple(r for r in sols[b][0].routes if r.clients)  # the empty route that ends a plan
                 out.append((Solution(routes, stats), stats))

@@ -186,6 +186,15 @@ def test_neural_solver_exact_costs(tiny_checkpoint):
         pytest.approx(14)
 
 
+def test_tight_time_limit_decodes_fewer_copies(tiny_checkpoint):
+    # 60 clients in 0.05 s: the identity copy alone takes longer, so the other seven are skipped
+    p = generate("cvrp", 60, seed=0)
+    tight = solve(p, "neural", time_limit=0.05, checkpoint=str(tiny_checkpoint))
+    assert tight.feasible and tight.stats["augment"] == 1 and tight.stats["neural_plans"] == 60
+    full = NeuralSolver(checkpoint=tiny_checkpoint, polish=0).solve_many([p])[0]
+    assert full.stats["augment"] == 8 and full.cost <= tight.stats["neural_cost"] + 1e-9
+
+
 def test_solve_many_matches_solve(tiny_checkpoint):
     solver = NeuralSolver(checkpoint=tiny_checkpoint, polish=0, augment=2)
     problems = [generate("cvrp", 8, seed=0), generate("vrptw", 5, seed=1), corner()]
