@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -302,3 +304,55 @@ def test_a_solution_object_and_an_empty_plan() -> None:
     assert sim.expected_cost == 12 and sim.on_time_rate == 1.0
     empty = simulate(problem, [], scenarios=5, uncertainty=NOISY)
     assert empty.feasible_rate == 0.0 and empty.violation_rate == 1.0 and empty.routes == ()
+
+
+# -- the command and the plot ------------------------------------------------------------------------------
+
+
+def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "vrpkit", *map(str, args)], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_simulate_command_report_plot_and_errors(tmp_path: Path) -> None:
+    problem = triangle(capacity=5, cost_per_duration=1)
+    data = problem.to_dict()
+    data["uncertainty"] = {"travel_time": {"lognormal_sigma": 0.6}, "service_time": {"lognormal_sigma": 0.5}}
+    (tmp_path / "p.json").write_text(json.dumps(data))
+    (tmp_path / "s.json").write_text(json.dumps({"routes": [{"vehicle_type": "v", "stops": ["a", "b"]}]}))
+    out, fig = tmp_path / "r.json", tmp_path / "risk.png"
+    done = cli("simulate", tmp_path / "p.json", tmp_path / "s.json", "-n", "3000", "--seed", "4", "-o", out,
+               "--plot", fig)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    loaded = Problem.from_dict(data)
+    sim = simulate(loaded, [Route(0, (0, 1))], scenarios=3000, seed=4)
+    assert report["expected_cost"] == round(sim.expected_cost, 6) and report["scenarios"] == 3000
+    assert set(report) >= {"scenarios", "expected_cost", "cost_quantiles", "cost_std", "on_time_rate",
+                           "violation_rate", "feasible_rate", "routes"}
+    assert set(report["cost_quantiles"]) == {"p50", "p90", "p99"}
+    assert report["routes"][0]["stops"][0]["late_probability"] > 0
+    assert "expected cost" in done.stdout and "riskiest stops" in done.stdout and fig.stat().st_size > 0
+    bad_args = ((("-n", "0"), "--scenarios"), (("--seed", "-1"), "--seed"), (("--plot", "x.txt"), "x.txt"))
+    for args, field in bad_args:
+        bad = cli("simulate", tmp_path / "p.json", tmp_path / "s.json", *args)
+        assert bad.returncode == 2 and bad.stderr.startswith("error: ") and field in bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1
+    data["uncertainty"] = {"travel_time": {"lognormal_sigma": -1}}
+    (tmp_path / "bad.json").write_text(json.dumps(data))
+    bad = cli("simulate", tmp_path / "bad.json", tmp_path / "s.json")
+    assert bad.returncode == 2 and "uncertainty.travel_time.lognormal_sigma" in bad.stderr
+
+
+def test_plot_risk_draws_the_costs_and_the_riskiest_stops() -> None:
+    pytest.importorskip("matplotlib")
+    from vrpkit.plot import plot_risk
+
+    problem = triangle(capacity=5, cost_per_duration=1)
+    draws = Scenarios(2, travel=np.array([[2.0, 1.0], [4.0, 1.0]]), travel_home=np.ones((2, 2)))
+    fig = plot_risk(simulate(problem, [Route(0, (0, 1))], draws))
+    gids = {a.get_gid() for a in fig.findobj(lambda a: a.get_gid() is not None)}
+    assert {"cost-hist", "cost-mean", "cost-p90", "cost-p99", "cost-deterministic", "late-0-a"} <= gids
+    assert "late-0-b" not in gids  # b is never late
+    bar = next(a for a in fig.findobj(lambda a: a.get_gid() == "late-0-a"))
+    assert bar.get_width() == 0.5

@@ -1,6 +1,7 @@
 """The ``vrpkit`` command: a thin layer over the Python API.
 
-``vrpkit solve | evaluate | info | convert | schema | bench | map | plot | explain | matrix | generate | train``.
+``vrpkit solve | evaluate | simulate | info | convert | schema | bench | map | plot | explain | matrix | generate |
+train``.
 Exit codes: 0 success (a feasible plan; for map, plot, matrix and generate: the file was written), 2 bad input
 (one line ``error: <message>`` on stderr, never a traceback; also road networks that cannot be prepared, started or
 reached), 3 no feasible plan exists or none was found, 130 interrupted.
@@ -327,6 +328,60 @@ def evaluate(
               f"{format_sol_cost(evaluation.cost * scale)}: {match}", file=sys.stderr)
     if not evaluation.feasible:
         raise typer.Exit(EXIT_INFEASIBLE)
+
+
+# -- simulate --------------------------------------------------------------------------------------------------
+
+
+@app.command()
+@_user_errors
+def simulate(
+    problem_file: ProblemArg,
+    solution_file: SolutionArg,
+    scenarios: Annotated[int, typer.Option("--scenarios", "-n", metavar="N", help="Scenarios to draw.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", metavar="S", help="Random seed (plans compared with one seed "
+                                                                  "see the same scenarios).")] = 0,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report JSON here.")
+    ] = None,
+    plot_file: Annotated[
+        Path | None, typer.Option("--plot", metavar="FILE", help="Draw the cost distribution and the riskiest "
+                                                                 "stops (.png, .svg or .pdf).")
+    ] = None,
+    round: RoundOpt = None,
+) -> None:
+    """Drive a plan through random scenarios of the problem's "uncertainty" block (travel-time profile and
+    noise, accidents, demands with their recourse, service times) by the evaluator's rules, and report the
+    expected cost, its quantiles and spread, the on-time, violation and feasible rates, and each stop's
+    late probability (see vrpkit.stochastic). Exit code 0 when the report is made, whatever the plan's risk.
+    """
+    from vrpkit.report import show
+    from vrpkit.stochastic import simulate as run
+    from vrpkit.stochastic import simulation_report
+
+    if plot_file is not None:
+        _out_file(plot_file, (".png", ".svg", ".pdf"), "figures")
+    if output is not None and output.is_dir():
+        raise InputError(f"{output}: is a directory; give a file name")
+    problem = _read_problem(problem_file, round)
+    evaluation = evaluate_file(problem, solution_file)
+    try:
+        result = run(problem, evaluation, scenarios=scenarios, seed=seed)
+    except ValidationError as err:
+        name = {"scenarios": "--scenarios", "seed": "--seed"}.get(err.field, err.field)
+        raise ValidationError(name, err.reason) from None
+    if problem.uncertainty is None:
+        print(f"note: {problem_file.name} has no uncertainty block: every scenario is the evaluator's schedule",
+              file=sys.stderr)
+    show(simulation_report(result, problem), _console())
+    if output is not None:
+        _write_json(result.to_dict(), output)
+        print(f"wrote {output}", file=sys.stderr)
+    if plot_file is not None:
+        from vrpkit import plot as plots
+
+        plots.save_figure(plots.plot_risk(result), plot_file)
+        print(f"wrote {plot_file}", file=sys.stderr)
 
 
 # -- info, schema, convert -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ them with the Agg backend. Route colours are those of :mod:`vrpkit.maps`.
 - :func:`plot_schedule`: a Gantt chart, one row per route: travel, waiting and service as bars at the
   evaluator's times, each stop's time windows as a thin band above the row, late stops in red.
 - :func:`plot_convergence`: the best objective over time of solver runs (``stats["progress"]``).
+- :func:`plot_risk`: a simulation (:mod:`vrpkit.stochastic`): the cost distribution and the riskiest stops.
 
 Needs the ``maps`` extra (``pip install "vrpkit[maps]"``); matplotlib is imported on first use.
 """
@@ -336,4 +337,56 @@ def plot_convergence(
     return fig
 
 
-__all__ = ["plot_convergence", "plot_routes", "plot_schedule", "progress_of", "save_figure"]
+# -- risk (simulation) ----------------------------------------------------------------------------------------
+
+
+def plot_risk(simulation: Any, *, top: int = 15, bins: int = 40) -> Figure:
+    """A :class:`vrpkit.stochastic.Simulation` in two panels: the distribution of the scenarios' cost (a
+    histogram, ``gid`` ``cost-hist``, with the deterministic cost and the mean, p90 and p99 as vertical
+    lines ``cost-<name>``), and the ``top`` riskiest stops as horizontal bars of their late probability
+    (``late-<route>-<id>``), their capacity failure probability stacked on it (``fail-<route>-<id>``)."""
+    from vrpkit.stochastic import stop_table
+
+    _verify_mpl()
+    from matplotlib.figure import Figure
+
+    rows = [r for r in stop_table(simulation)
+            if (r["late_probability"] or 0) > 0 or (r["failure_probability"] or 0) > 0][:top]
+    fig = Figure(figsize=(11, max(3.5, 1.0 + 0.3 * len(rows))), layout="constrained")
+    ax_cost, ax_stops = fig.subplots(1, 2, width_ratios=(1.2, 1.0))
+    costs = np.asarray(simulation.costs, dtype=float)
+    finite = costs[np.isfinite(costs)]
+    ax_cost.hist(finite, bins=bins if np.ptp(finite) > 0 else 1, color=route_color(0), alpha=0.7, gid="cost-hist")
+    q = simulation.cost_quantiles
+    marks = (("deterministic", simulation.deterministic.cost, "#555555", ":"),
+             ("mean", simulation.expected_cost, "black", "-"), ("p90", q["p90"], route_color(2), "--"),
+             ("p99", q["p99"], route_color(3), "--"))
+    for name, value, color, style in marks:
+        if math.isfinite(value):
+            ax_cost.axvline(value, color=color, linestyle=style, linewidth=1.2, gid=f"cost-{name}",
+                            label=f"{name} {fmt(value)}")
+    ax_cost.set_xlabel("cost")
+    ax_cost.set_ylabel("scenarios")
+    ax_cost.legend(fontsize=8)
+    ax_cost.set_title(f"cost over {simulation.scenarios:,} scenarios: on time {simulation.on_time_rate:.1%}, "
+                      f"feasible {simulation.feasible_rate:.1%}", fontsize=10)
+    if rows:
+        y = np.arange(len(rows))
+        late = [r["late_probability"] or 0.0 for r in rows]
+        fail = [r["failure_probability"] or 0.0 for r in rows]
+        for k, r in enumerate(rows):
+            ax_stops.barh(k, late[k], color=SCHEDULE_COLORS["late"], gid=f"late-{r['route']}-{r['id']}")
+            if fail[k] > 0:
+                ax_stops.barh(k, fail[k], left=late[k], color="#7f7f7f", gid=f"fail-{r['route']}-{r['id']}")
+        ax_stops.set_yticks(y, [f"{_short(r['id'], 24)} (route {r['route']})" for r in rows], fontsize=8)
+        ax_stops.set_ylim(len(rows) - 0.5, -0.5)
+        ax_stops.set_xlim(0, max(1e-9, max(a + b for a, b in zip(late, fail, strict=True))) * 1.05)
+        ax_stops.set_xlabel("probability (late in red, capacity failure in grey)")
+    else:
+        ax_stops.text(0.5, 0.5, "no stop is late or fails", ha="center", va="center", transform=ax_stops.transAxes)
+        ax_stops.set_axis_off()
+    ax_stops.set_title(f"riskiest stops ({len(rows)})", fontsize=10)
+    return fig
+
+
+__all__ = ["plot_convergence", "plot_risk", "plot_routes", "plot_schedule", "progress_of", "save_figure"]

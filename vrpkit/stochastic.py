@@ -756,4 +756,41 @@ def stop_table(sim: Simulation) -> list[dict[str, Any]]:
     return rows
 
 
-__all__ = ["BLOCK", "RouteRisk", "Scenarios", "Simulation", "StopRisk", "sample", "simulate"]
+
+
+def simulation_report(sim: Simulation, problem: Problem, *, top: int = 10) -> Any:
+    """What ``vrpkit simulate`` prints (rich): the figures, then the ``top`` riskiest stops."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    from vrpkit.report import fmt
+
+    q = sim.cost_quantiles
+    det = sim.deterministic
+    title = Text(f"{problem.name}: {sim.scenarios:,} scenarios (seed {sim.seed})")
+    head = Table(show_header=False)
+    head.add_column("figure")
+    head.add_column("value", justify="right")
+    for name, value in (
+            ("deterministic cost", f"{fmt(det.cost)} ({det.status})"),
+            ("expected cost", fmt(sim.expected_cost)),
+            ("cost p50 / p90 / p99", " / ".join(fmt(q[k]) for k in ("p50", "p90", "p99"))),
+            ("cost std", fmt(sim.cost_std)),
+            ("on-time rate", f"{sim.on_time_rate:.4f}"),
+            ("violation rate", f"{sim.violation_rate:.4f}"),
+            ("feasible rate", f"{sim.feasible_rate:.4f}"),
+            ("time", f"{sim.seconds:.2f} s ({sim.scenarios_per_second:,.0f} scenarios/s)")):
+        head.add_row(name, value)
+    rows = [r for r in stop_table(sim) if (r["late_probability"] or 0) > 0 or (r["failure_probability"] or 0) > 0]
+    stops = Table(title=f"riskiest stops ({min(top, len(rows))} of {len(rows)} at risk)", title_justify="left")
+    for name in ("route", "stop", "late prob.", "expected lateness", "failure prob.", "return prob."):
+        stops.add_column(name, justify="left" if name == "stop" else "right")
+    for r in rows[:top]:
+        stops.add_row(str(r["route"]), r["id"], f"{r['late_probability']:.4f}", fmt(r["expected_lateness"]),
+                      f"{r['failure_probability']:.4f}", f"{r['return_probability']:.4f}")
+    return Group(title, head, stops) if rows else Group(title, head)
+
+
+__all__ = ["BLOCK", "RouteRisk", "Scenarios", "Simulation", "StopRisk", "sample", "simulate", "simulation_report",
+           "stop_table"]
