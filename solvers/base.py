@@ -255,6 +255,9 @@ def solve(
     both, ``initial`` is compared as the locks keep it (its routes that start with a locked prefix keep their
     rest, locked clients elsewhere move to their locked route). Both are checked first
     (:class:`ValidationError` naming ``initial`` or ``locked``).
+
+    A time-dependent problem (a travel-time profile) is planned on static problems, see
+    :func:`_solve_time_dependent`; the plan's evaluation, and so its cost and times, are time-dependent.
     """
     from vrpkit.solvers import locks as lk
 
@@ -262,6 +265,9 @@ def solve(
 
     if not time_limit > 0:
         raise ValidationError("time_limit", f"{time_limit} is not a positive number of seconds")
+    if problem.time_dependent:
+        return _solve_time_dependent(problem, solver, time_limit=time_limit, seed=seed, progress=progress,
+                                     initial=initial, locked=locked, **options)
     start_routes = None if initial is None else lk.check_plan(problem, initial, "initial")
     locked_routes = () if locked is None else lk.check_locked(problem, locked)
     backend = get_solver(solver, **options)
@@ -328,3 +334,77 @@ def solve(
         stats["reasons"] = reasons
         return Result(problem, None, None, stats)
     return Result(problem, plan, evaluation, stats)
+
+
+TD_ROUNDS = 3
+"""Planning rounds of a time-dependent problem (:func:`_solve_time_dependent`)."""
+
+
+def _solve_time_dependent(problem: Problem, solver: str, *, time_limit: float, **kwargs: Any) -> Result:
+    """Plan a time-dependent problem on static problems whose durations are each leg's time at an expected
+    departure from its origin (:func:`vrpkit.traffic.leg_times`), in :data:`TD_ROUNDS` rounds that share the
+    time limit. Round 0 expects each client to be left at the middle of its time window plus its service time
+    (at its depot's opening when the window has no end) and each depot at its earliest departure; every next
+    round takes the departures of the best plan so far, as the evaluator schedules it on the time-dependent
+    problem, and starts from that plan (a warm start, with ``initial`` in round 0). Every round's plan is
+    evaluated on the time-dependent problem and the best (fewer violations, then lower cost) is returned;
+    ``stats["time_dependent"]`` lists each round's time-dependent cost (None: no plan)."""
+    from dataclasses import replace
+
+    from vrpkit import traffic
+
+    started = time.perf_counter()
+    u = problem.uncertainty
+    static_u = replace(u, travel_time=replace(u.travel_time, profile=None))
+    profile, hour = u.travel_time.profile, problem.hour
+    departures = _expected_departures(problem, None)
+    initial = kwargs.pop("initial")
+    best: tuple[Result, Evaluation] | None = None
+    costs: list[float | None] = []
+    last: Result | None = None
+    for k in range(TD_ROUNDS):
+        left = time_limit - (time.perf_counter() - started)
+        if k > 0 and left <= 0.05 * time_limit:
+            break
+        durations = traffic.leg_times(profile, departures, problem.duration, hour)
+        static = problem.replace(duration=durations, uncertainty=static_u)
+        last = solve(static, solver, time_limit=max(left / (TD_ROUNDS - k), 1e-3), initial=initial, **kwargs)
+        if last.solution is None:
+            costs.append(None)
+            continue
+        ev = evaluate(problem, last.solution)
+        costs.append(ev.cost)
+        if best is None or _rank(ev) < _rank(best[1]):
+            best = (last, ev)
+        departures = _expected_departures(problem, best[1])
+        initial = best[0].solution
+    stats: dict[str, Any] = dict((best[0] if best is not None else last).stats)
+    stats.update(runtime=round(time.perf_counter() - started, 4), time_limit=float(time_limit))
+    stats["time_dependent"] = {"rounds": len(costs), "planned_on": "each leg's time at its expected departure",
+                               "round_costs": costs}
+    if best is None:
+        return Result(problem, None, None, stats)
+    return Result(problem, best[0].solution, best[1], stats)
+
+
+def _expected_departures(problem: Problem, evaluation: Evaluation | None) -> Any:
+    """When each node is expected to be left (see :func:`_solve_time_dependent`): from ``evaluation``'s
+    schedule where it visits the node (a depot: the median start of its routes), else from the windows."""
+    import numpy as np
+
+    nd = problem.n_depots
+    out = np.empty(problem.n_nodes)
+    for d, depot in enumerate(problem.depots):
+        shifts = [vt.shift[0] for vt in problem.vehicle_types if vt.start_depot == depot.id]
+        out[d] = max(depot.time_window[0], min(shifts, default=0.0))
+    for i, client in enumerate(problem.clients):
+        a, b = client.time_window
+        out[nd + i] = (a + b) / 2 + client.service_time if np.isfinite(b) else out[0]
+    if evaluation is not None:
+        starts: dict[int, list[float]] = {}
+        for r in evaluation.routes:
+            starts.setdefault(r.start_depot, []).append(r.start_time)
+            out[[nd + c for c in r.clients]] = r.departure
+        for d, times in starts.items():
+            out[d] = float(np.median(times))
+    return out

@@ -11,6 +11,16 @@ avoidable waiting; with several windows at a stop, departures that reach it at t
 are tried too, and the shortest lateness-free schedule is kept. Open routes (``end_depot`` None) end
 when service at their last client ends.
 
+Time-dependent problems (:attr:`~vrpkit.model.Problem.time_dependent`: a travel-time profile is set): each leg
+arrives at :func:`vrpkit.traffic.arrival` of its departure time and static duration (the factor at departure,
+first-in-first-out), the return to the depot too. The delayed departure follows the same rule (the latest one
+that makes no stop late and the route end no later), found exactly by a backward pass: from the route's end,
+each stop's latest service start is the end of the window it is served in or the latest departure
+(:func:`vrpkit.traffic.latest_departure`) that meets the next bound, less its service time; a later window at a
+stop is tried from the latest departure that reaches it by the window's start without waiting. Every leg being
+first-in-first-out, leaving later never ends a route sooner. Durations, shifts, limits and costs per duration
+follow from that schedule. Without a profile nothing changes.
+
 Load: a vehicle leaves with every delivery of its route on board; at each client it drops the delivery and
 takes the pickup. Capacity must hold in every dimension all along the route. With strict backhaul, no client
 with a delivery may follow a client with a pickup on the same route.
@@ -27,6 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from vrpkit import traffic
 from vrpkit.model import INF, Problem
 from vrpkit.solution import Route, Solution
 
@@ -206,6 +217,18 @@ class _Data:
         self.required = p.required.tolist()
         self.strict = p.backhaul == "strict" and bool(p.pickup.any())
         self.ids = p.node_ids
+        self.profile = p.uncertainty.travel_time.profile if p.time_dependent else None
+        self.hour = p.hour
+
+    def leg(self, t: float, i: int, j: int) -> float:
+        """Arrival at node ``j`` leaving node ``i`` at ``t`` (:func:`vrpkit.traffic.arrival` with a profile)."""
+        if self.profile is None:
+            return t + self.dur[i][j]
+        return float(traffic.arrival(self.profile, t, self.dur[i][j], self.hour))
+
+    def latest(self, arrive: float, i: int, j: int) -> float:
+        """The latest departure from ``i`` that reaches ``j`` by ``arrive`` (with a profile)."""
+        return float(traffic.latest_departure(self.profile, arrive, self.dur[i][j], self.hour))
 
 
 _CACHE: weakref.WeakKeyDictionary[Problem, _Data] = weakref.WeakKeyDictionary()
@@ -300,7 +323,7 @@ def _evaluate(problem: Problem, routes: list[Route], violations: list[Violation]
 
 def _route(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Violation]) -> RouteSchedule:
     nd = d.nd
-    dist, dur = d.dist, d.dur
+    dist = d.dist
     start_node = d.start[v]
     end_node = d.end[v]
     shift_start, shift_end = d.shift[v]
@@ -321,10 +344,16 @@ def _route(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Violati
     t_start = t0
     arrival, start, departure, late, delay = _times(d, clients, start_node, t0)
     latest = min(shift_end, close_at) - t0
+    if d.profile is not None:  # time-dependent: the same rule, by a backward pass (see _latest_start)
+        if latest > _EPS and not any(late):
+            t_end = _end(d, clients, departure, end_node)
+            delay = _latest_start(d, clients, start_node, end_node, start, t_end) - t0
+        else:
+            delay = 0.0
     if delay > _EPS and latest > _EPS and not any(late):
         t_start = t0 + min(delay, latest)
         arrival, start, departure, late, _ = _times(d, clients, start_node, t_start)
-    t_end = departure[-1] + (dur[nd + clients[-1]][end_node] if end_node is not None else 0.0)
+    t_end = _end(d, clients, departure, end_node)
     if not any(late) and not all(d.single_window[c] for c in clients):
         end_close = d.depot_tw[end_node][1] if end_node is not None else INF
         later = _later_window_start(d, clients, start_node, end_node, t_start, t_end, t0 + max(latest, 0.0),
@@ -408,24 +437,64 @@ def _later_window_start(
     best_duration = t_end - t_start
     prefix = 0.0  # travel and service from the depot to each stop, without waiting
     prev = start_node
-    for c in clients:
+    for i, c in enumerate(clients):
         prefix += d.dur[prev][nd + c]
         prev = nd + c
         if not d.single_window[c]:
             for a, _ in d.windows[c]:
-                s = a - prefix
+                s = a - prefix if d.profile is None else _reach_by(d, clients[:i + 1], start_node, a)
                 if not t_start + _EPS < s <= latest_start + _EPS:
                     continue
                 times = _times(d, clients, start_node, s)
                 if any(times[3]):
                     continue
-                s = s + min(times[4], max(latest_start - s, 0.0))
+                if d.profile is None:
+                    s = s + min(times[4], max(latest_start - s, 0.0))
+                else:
+                    s = max(s, min(_latest_start(d, clients, start_node, end_node, times[1],
+                                                 _end(d, clients, times[2], end_node)), latest_start))
                 times = _times(d, clients, start_node, s)
-                end = times[2][-1] + (d.dur[nd + clients[-1]][end_node] if end_node is not None else 0.0)
+                end = _end(d, clients, times[2], end_node)
                 if not any(times[3]) and end <= latest_end + _EPS and end - s < best_duration - _EPS:
                     best, best_duration = (s, end, times), end - s
         prefix += d.service[c]
     return best
+
+
+def _end(d: _Data, clients: tuple[int, ...], departure: list[float], end_node: int | None) -> float:
+    """When the route ends: back at ``end_node`` after its last departure (open routes: that departure)."""
+    if end_node is None:
+        return departure[-1]
+    return d.leg(departure[-1], d.nd + clients[-1], end_node)
+
+
+def _latest_start(d: _Data, clients: tuple[int, ...], start_node: int, end_node: int | None,
+                  start: list[float], t_end: float) -> float:
+    """Time-dependent: the latest departure from the depot at which no stop is late and the route ends no later
+    than ``t_end``, given the service ``start`` times of a schedule without lateness. Backward from the end, each
+    stop's latest service start is the end of the window it is served in, or the latest departure that still
+    makes the next bound, less the service time (:func:`vrpkit.traffic.latest_departure`, exact: every leg is
+    first-in-first-out, so a later departure never gets anywhere sooner)."""
+    nd = d.nd
+    bound = t_end if end_node is None else d.latest(t_end, nd + clients[-1], end_node)
+    for k in range(len(clients) - 1, -1, -1):
+        c = clients[k]
+        close = next((b for a, b in d.windows[c] if b >= start[k] - _EPS), d.windows[c][-1][1])
+        bound = min(close, bound - d.service[c])
+        bound = d.latest(bound, start_node if k == 0 else nd + clients[k - 1], nd + c)
+    return bound
+
+
+def _reach_by(d: _Data, clients: tuple[int, ...], start_node: int, arrive: float) -> float:
+    """Time-dependent: the latest departure from the depot that reaches the last of ``clients`` by ``arrive``
+    without waiting on the way (travel and service only)."""
+    nd = d.nd
+    bound = arrive
+    for k in range(len(clients) - 1, -1, -1):
+        if k < len(clients) - 1:
+            bound -= d.service[clients[k]]
+        bound = d.latest(bound, start_node if k == 0 else nd + clients[k - 1], nd + clients[k])
+    return bound
 
 
 def _times(
@@ -440,9 +509,10 @@ def _times(
     t = t0
     cum_wait = 0.0
     slack = INF
+    td = d.profile is not None
     for c in clients:
         node = nd + c
-        t += dur[prev][node]
+        t = d.leg(t, prev, node) if td else t + dur[prev][node]
         arrival.append(t)
         if d.single_window[c]:
             a, b = d.windows[c][0]

@@ -140,7 +140,7 @@ def arrival(profile: Any, depart: np.ndarray, duration: np.ndarray, hour: float)
     if profile is None:
         return s + d
     tab = _table(profile, hour)
-    out = s + d * np.interp(s, tab.b, tab.f)
+    out = np.asarray(s + d * np.interp(s, tab.b, tab.f))  # an array also for 0-d inputs (written below)
     if tab.fall_rate > 0:
         flat = out.reshape(-1)
         idx = np.flatnonzero(d.reshape(-1) * tab.fall_rate > 1.0)  # only there can g fall
@@ -150,6 +150,7 @@ def arrival(profile: Any, depart: np.ndarray, duration: np.ndarray, hour: float)
             ss, dd = s_flat[part, None], d_flat[part, None]
             earlier = np.where(tab.fall_b <= ss, tab.fall_b + dd * tab.fall_f, -np.inf)
             flat[part] = np.maximum(flat[part], earlier.max(axis=1, initial=-np.inf))
+        out = flat.reshape(s.shape)
     return out
 
 
@@ -182,3 +183,11 @@ def latest_departure(profile: Any, arrive: np.ndarray, duration: np.ndarray, hou
         res = np.where(j == 0, xx - dd * f[0], np.where(j == len(b), xx - dd * f[-1], inside))
         out[lo:lo + _CHUNK] = res
     return out.reshape(shape)
+
+
+def leg_times(profile: Any, depart: np.ndarray, duration: np.ndarray, hour: float) -> np.ndarray:
+    """A static duration matrix for planning: entry ``[i, j]`` is the time the leg ``i -> j`` takes when it
+    leaves ``i`` at ``depart[i]`` (``arrival - depart``, the first-in-first-out rule included)."""
+    depart = np.asarray(depart, dtype=float)[:, None]
+    duration = np.asarray(duration, dtype=float)
+    return np.maximum(arrival(profile, depart, duration, hour) - depart, 0.0)
