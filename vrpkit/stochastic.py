@@ -19,7 +19,8 @@ Noise (the ``uncertainty`` block, :class:`vrpkit.model.Uncertainty`), per scenar
   longest leg of the problem (:data:`TAIL`).
 - Service: the service time times a log-normal factor ``exp(sigma Z)``.
 - Demand: each client's delivery and pickup (every capacity dimension) drawn as Poisson with that mean, or
-  normal with standard deviation ``cv`` times it, rounded to the nearest integer and cut at 0.
+  normal with standard deviation ``cv`` times it, rounded to the nearest integer and cut at 0 (``cv`` is not
+  used by the Poisson distribution, whose standard deviation is the square root of its mean).
 - Recourse, on a route whose planned load fits: the load on board is the evaluator's (a trip leaves the
   depot with the deliveries of its clients and takes their pickups on the way); a trip extended by the next
   stop that would exceed the capacity triggers the recourse at that stop. ``"return"``: on arrival the
@@ -69,7 +70,7 @@ BLOCK = 4096
 TAIL = 1e-12
 """Accident counts per leg stop where a higher count has a probability below this on the problem's longest leg."""
 MAX_SCENARIOS = 10_000_000
-_TRAVEL, _HOME, _ACCIDENT, _DELAY, _DEMAND, _SERVICE = range(6)
+_TRAVEL, _HOME, _ACCIDENT, _DELAY, _DEMAND, _SERVICE, _DELAY_HOME = range(7)
 _PLAN_KINDS = ("unknown_id", "unknown_vehicle_type", "fleet_size", "missing_client", "duplicate_client")
 """Violations that depend on the plan only (the same in every scenario), besides ``backhaul_order``."""
 
@@ -88,8 +89,8 @@ class Scenarios:
     travel_home: np.ndarray | None = None  # (S, n) of the leg from each client to its route's end depot
     accident: np.ndarray | None = None  # (S, n) uniform
     accident_home: np.ndarray | None = None  # (S, n)
-    accident_delay: np.ndarray | None = None  # (L, S, n) uniforms
-    accident_delay_home: np.ndarray | None = None  # (L, S, n)
+    accident_delay: np.ndarray | _Layers | None = None  # (L, S, n) uniforms
+    accident_delay_home: np.ndarray | _Layers | None = None  # (L, S, n)
     delivery: np.ndarray | None = None  # (S, n, K) realised, integers as floats
     pickup: np.ndarray | None = None  # (S, n, K)
     service: np.ndarray | None = None  # (S, n) log-normal factor of each client's service time
@@ -103,6 +104,31 @@ class Scenarios:
         return Scenarios(hi - lo, cut(self.travel), cut(self.travel_home), cut(self.accident),
                          cut(self.accident_home), cut(self.accident_delay, 1), cut(self.accident_delay_home, 1),
                          cut(self.delivery), cut(self.pickup), cut(self.service))
+
+
+class _Layers:
+    """Accident delay uniforms (L, S, n) drawn layer by layer when first needed: layer ``i`` of block ``b``
+    from ``SeedSequence(seed, spawn_key=(b, source, i))``, so its numbers do not depend on which layers a plan
+    needs."""
+
+    def __init__(self, seed: int, block: int, source: int, layers: int, rows: int, n: int) -> None:
+        self.key, self.layers, self.shape = (seed, block, source), layers, (rows, n)
+        self._drawn: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return self.layers
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        if not 0 <= i < self.layers:
+            raise IndexError(i)
+        if i not in self._drawn:
+            seed, block, source = self.key
+            g = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block, source, i)))
+            self._drawn[i] = g.random(self.shape)
+        return self._drawn[i]
+
+    def array(self) -> np.ndarray:
+        return np.stack([self[i] for i in range(self.layers)]) if self.layers else np.zeros((0, *self.shape))
 
 
 def _uncertainty(problem: Problem, uncertainty: Uncertainty | None) -> Uncertainty | None:
@@ -139,6 +165,7 @@ def sample(problem: Problem, scenarios: int, seed: int = 0, *, uncertainty: Unce
 
     def join(name: str, axis: int = 0) -> np.ndarray | None:
         parts = [getattr(x, name) for x in blocks]
+        parts = [x.array() if isinstance(x, _Layers) else x for x in parts]
         return None if parts[0] is None else np.concatenate(parts, axis=axis)
 
     return Scenarios(count, join("travel"), join("travel_home"), join("accident"), join("accident_home"),
@@ -163,15 +190,16 @@ def _sample_block(problem: Problem, u: Uncertainty | None, seed: int, block: int
         g = rng(_ACCIDENT)
         out["accident"] = g.random((rows, n))
         out["accident_home"] = g.random((rows, n))
-        g = rng(_DELAY)  # a full block always, so that a prefix of a block draws the same numbers
-        out["accident_delay"] = np.moveaxis(g.random((BLOCK, layers, n))[:rows], 1, 0)
-        out["accident_delay_home"] = np.moveaxis(g.random((BLOCK, layers, n))[:rows], 1, 0)
+        out["accident_delay"] = _Layers(seed, block, _DELAY, layers, rows, n)
+        out["accident_delay_home"] = _Layers(seed, block, _DELAY_HOME, layers, rows, n)
     q = None if u is None else u.demand
     if q is not None and q.distribution != "none":
         g = rng(_DEMAND)
         for name, mean in (("delivery", problem.delivery), ("pickup", problem.pickup)):
-            if q.distribution == "poisson":
-                drawn = g.poisson(mean.astype(float), size=(rows, *mean.shape)).astype(float)
+            if not mean.any():
+                drawn = np.zeros((rows, *mean.shape))
+            elif q.distribution == "poisson":
+                drawn = _poisson(g, mean.astype(float), rows)
             else:
                 z = g.standard_normal((rows, *mean.shape))
                 drawn = np.maximum(np.floor(mean * (1.0 + q.cv * z) + 0.5), 0.0)
@@ -180,6 +208,38 @@ def _sample_block(problem: Problem, u: Uncertainty | None, seed: int, block: int
     if s is not None and s.lognormal_sigma > 0:
         out["service"] = np.exp(s.lognormal_sigma * rng(_SERVICE).standard_normal((rows, n)))
     return Scenarios(rows, **out)
+
+
+POISSON_TABLE = 1000.0
+"""Poisson demands of means up to this are drawn by inverting their distribution function (one uniform per
+draw, tabulated per distinct mean); larger means by numpy's Poisson sampler."""
+
+
+def _poisson(g: np.random.Generator, mean: np.ndarray, rows: int) -> np.ndarray:
+    """``rows`` draws (rows, *mean.shape) of Poisson variables of the given means, as floats."""
+    if mean.max() > POISSON_TABLE:
+        return g.poisson(mean, size=(rows, *mean.shape)).astype(float)
+    flat = mean.reshape(-1)
+    u = g.random((rows, flat.size))
+    out = np.zeros((rows, flat.size))
+    for m in np.unique(flat[flat > 0]):
+        cols = np.flatnonzero(flat == m)
+        top = int(m + 12.0 * math.sqrt(m) + 30.0)  # the tail beyond has a probability far below 1e-16
+        k = np.arange(top + 1, dtype=float)
+        log_factorial = np.concatenate([[0.0], np.cumsum(np.log(k[1:]))])
+        cdf = np.cumsum(np.exp(k * math.log(m) - m - log_factorial))
+        cdf[-1] = INF  # the count is at most top
+        # The count is how many cdf values are <= u: from that of u's bin (of a fine grid), counted up.
+        grid = max(1024, 8 * (top + 1))
+        lower = np.searchsorted(cdf, np.arange(grid) / grid, side="right")
+        x = u[:, cols].reshape(-1)
+        n = lower[(x * grid).astype(np.int64)]
+        up = np.flatnonzero(x >= cdf[n])
+        while up.size:
+            n[up] += 1
+            up = up[x[up] >= cdf[n[up]]]
+        out[:, cols] = n.reshape(rows, len(cols))
+    return out.reshape(rows, *mean.shape)
 
 
 def _check_count(scenarios: Any) -> int:
@@ -292,9 +352,10 @@ class _Block:
     draws: Scenarios | None = None
 
 
-def _accidents(plan: _Plan, tau: np.ndarray, u_count: np.ndarray, u_delay: np.ndarray) -> np.ndarray:
-    """The accident delay of legs of travel time ``tau`` (k, S or 1) given the count uniforms (k, S) and delay
-    uniforms (L, k, S): Poisson counts by inversion, capped at L."""
+def _accidents(plan: _Plan, tau: np.ndarray, u_count: np.ndarray, u_delay: np.ndarray | _Layers,
+               clients: np.ndarray) -> np.ndarray:
+    """The accident delay of legs into (or home from) ``clients`` of travel time ``tau`` (k, S or 1) given the
+    count uniforms (k, S) and the delay uniforms (L, S, n): Poisson counts by inversion, capped at L."""
     lam = plan.rate * tau / plan.hour
     term = np.exp(-lam)
     cdf = term.copy()
@@ -304,7 +365,7 @@ def _accidents(plan: _Plan, tau: np.ndarray, u_count: np.ndarray, u_delay: np.nd
     for i in range(len(u_delay)):
         if not more.any():
             break
-        total += np.where(more, low + (high - low) * u_delay[i], 0.0)
+        total += np.where(more, low + (high - low) * u_delay[i].T[clients], 0.0)
         term = term * lam / (i + 1)
         cdf = cdf + term
         more &= u_count > cdf
@@ -325,7 +386,7 @@ def _run(plan: _Plan, draws: Scenarios, keep: bool) -> _Block:
         if keep else {}
     travel = None if draws.travel is None else draws.travel.T  # (n, S)
     acc = None if draws.accident is None else draws.accident.T
-    acc_delay = None if draws.accident_delay is None else np.swapaxes(draws.accident_delay, 1, 2)  # (L, n, S)
+    acc_delay = draws.accident_delay
     service_f = None if draws.service is None else draws.service.T
     demand = draws.delivery is not None
     cap = plan.capacity[:, :, None]  # (R, K, 1)
@@ -351,7 +412,7 @@ def _run(plan: _Plan, draws: Scenarios, keep: bool) -> _Block:
         if travel is not None or acc is not None:
             x = tau * travel[c] if travel is not None else np.broadcast_to(tau, tt.shape)
             if acc is not None:
-                x = x + _accidents(plan, tau, acc[c], acc_delay[:, c])
+                x = x + _accidents(plan, tau, acc[c], acc_delay, c)
             arr = tt + x
         else:
             arr = arrive if td else tt + d
@@ -421,8 +482,7 @@ def _run(plan: _Plan, draws: Scenarios, keep: bool) -> _Block:
             x = (tau * draws.travel_home.T[last] if draws.travel_home is not None
                  else np.broadcast_to(tau, tt.shape))
             if draws.accident_home is not None:
-                x = x + _accidents(plan, tau, draws.accident_home.T[last],
-                                   np.swapaxes(draws.accident_delay_home, 1, 2)[:, last])
+                x = x + _accidents(plan, tau, draws.accident_home.T[last], draws.accident_delay_home, last)
             end = t.copy()
             end[idx] = tt + x
         else:
