@@ -6,6 +6,7 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,55 @@ def test_zero_noise_equals_the_time_dependent_evaluator() -> None:
     assert ev.duration != evaluate(lyon, plan).duration  # the profile matters here
     sim = simulate(problem, plan, scenarios=2, keep=True)
     assert sim.scenario(1) == ev
+
+
+def test_zero_noise_equals_the_evaluator_with_shifts_depot_hours_limits_and_two_dimensions() -> None:
+    base = generate("mdvrpbltw", 25, seed=7)
+    rng = np.random.default_rng(0)
+    def two(c: Client) -> Client:
+        d, p = (c.delivery or (0,))[0], (c.pickup or (0,))[0]
+        return replace(c, delivery=(d, 0 if p else int(rng.integers(0, 3))), pickup=(p, 0))
+
+    clients = tuple(two(c) for c in base.clients)
+    depots = tuple(replace(d, time_window=(0.3 * k, 3.0 + 0.5 * k)) for k, d in enumerate(base.depots))
+    types = tuple(VehicleType(f"t{k}", count=2, capacity=(30, 4), start_depot=d.id,
+                              end_depot=None if k == 1 else d.id, shift=(0.2 * k, 2.5 + k), max_duration=2.0,
+                              max_distance=2.2, fixed_cost=1.0 + k, cost_per_duration=0.5)
+                  for k, d in enumerate(base.depots))
+    problem = Problem("all", depots, clients, types, backhaul="strict", distance=base.distance,
+                      duration=base.duration * 1.3)
+    kinds = set()
+    for seed in range(6):
+        plan = random_plan(problem, seed)
+        kinds |= {v.constraint for v in evaluate(problem, plan).violations}
+        assert_parity(problem, plan)
+        assert_parity(problem, improve(problem, plan, time_limit=0.3))
+    assert {"shift", "depot_time_window", "max_duration", "max_distance", "capacity", "backhaul_order",
+            "fleet_size", "time_window"} <= kinds  # the plans break every rule that the schedule checks
+
+
+def test_zero_noise_equals_the_time_dependent_evaluator_with_several_windows() -> None:
+    profile = Uncertainty(travel_time=TravelTimeNoise(profile=((0.0, 1.0), (1.0, 2.5), (2.0, 0.8), (3.5, 1.2))))
+    for variant in ("vrpmtw", "ovrptw", "mdvrpltw"):
+        problem = generate(variant, 25, seed=2).replace(uncertainty=profile)
+        for seed in range(3):
+            assert_parity_td(problem, random_plan(problem, seed))
+            assert_parity_td(problem, improve(problem, random_plan(problem, seed), time_limit=0.3))
+
+
+def assert_parity_td(problem: Problem, plan) -> None:
+    ev = evaluate(problem, plan)
+    sim = simulate(problem, plan, scenarios=2, keep=True)
+    assert sim.scenario(0) == ev and sim.scenario(1) == ev
+
+
+def test_an_uncertainty_given_times_the_plan_with_its_profile() -> None:
+    lyon = read_problem(next(p for p in INSTANCES if "lyon" in p.stem))
+    plan = random_plan(lyon, 0)
+    noise = Uncertainty(travel_time=TravelTimeNoise(profile="rush_hour"))
+    sim = simulate(lyon, plan, scenarios=2, uncertainty=noise, keep=True)
+    assert sim.scenario(0) == evaluate(lyon.replace(uncertainty=noise), plan) != evaluate(lyon, plan)
+    assert sim.deterministic == sim.scenario(0)
 
 
 def test_a_plan_as_json_and_unknown_ids() -> None:

@@ -64,6 +64,7 @@ from vrpkit import traffic
 from vrpkit.errors import ValidationError
 from vrpkit.evaluate import _EPS, Evaluation, Plan, RouteSchedule, Violation, evaluate
 from vrpkit.model import INF, Problem, Uncertainty
+from vrpkit.solution import Route
 
 BLOCK = 4096
 """Scenarios per block of random draws (and of the vectorised schedule)."""
@@ -131,10 +132,9 @@ class _Layers:
         return np.stack([self[i] for i in range(self.layers)]) if self.layers else np.zeros((0, *self.shape))
 
 
-def _uncertainty(problem: Problem, uncertainty: Uncertainty | None) -> Uncertainty | None:
-    if uncertainty is None:
-        return problem.uncertainty
-    return problem.replace(uncertainty=uncertainty).uncertainty  # validated as the problem's own block
+def _with(problem: Problem, uncertainty: Uncertainty | None) -> Problem:
+    """``problem`` with ``uncertainty`` instead of its own (validated as its own block), when one is given."""
+    return problem if uncertainty is None else problem.replace(uncertainty=uncertainty)
 
 
 def _accident_layers(problem: Problem, u: Uncertainty | None) -> int:
@@ -156,7 +156,8 @@ def sample(problem: Problem, scenarios: int, seed: int = 0, *, uncertainty: Unce
            ) -> Scenarios:
     """Draw ``scenarios`` scenarios of ``problem`` (its ``uncertainty``, or the one given) from ``seed``."""
     count = _check_count(scenarios)
-    u = _uncertainty(problem, uncertainty)
+    problem = _with(problem, uncertainty)
+    u = problem.uncertainty
     _check_seed(seed)
     blocks = [_sample_block(problem, u, seed, b, min(BLOCK, count - b * BLOCK))
               for b in range(math.ceil(count / BLOCK))]
@@ -655,11 +656,16 @@ def simulate(problem: Problem, plan: Plan | Evaluation, scenarios: int | Scenari
     """Drive ``plan`` on ``problem`` in ``scenarios`` random scenarios (a count, drawn from ``seed``, or
     :class:`Scenarios` from :func:`sample`) under the problem's ``uncertainty`` (or the one given).
 
-    ``plan`` is anything :func:`vrpkit.evaluate` takes (or its result). ``keep`` keeps every scenario's
+    ``plan`` is anything :func:`vrpkit.evaluate` takes (or its result). ``uncertainty`` replaces the problem's
+    block for the evaluation too (its profile times the planned schedule). ``keep`` keeps every scenario's
     schedule for :meth:`Simulation.scenario`. Without any noise every scenario is the evaluator's schedule.
     """
     began = time.perf_counter()
-    u = _uncertainty(problem, uncertainty)
+    if uncertainty is not None:
+        problem = _with(problem, uncertainty)
+        if isinstance(plan, Evaluation):
+            plan = [Route(r.vehicle_type, r.clients) for r in plan.routes]
+    u = problem.uncertainty
     if isinstance(scenarios, Scenarios):
         count, given = scenarios.count, scenarios
         used_seed = None
