@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from vrpkit import Problem, evaluate
@@ -26,19 +27,23 @@ NOISE = Uncertainty(
 
 
 def instance() -> tuple[Problem, object, str]:
-    """The problem with NOISE, its plan, and where both come from."""
+    """The problem with NOISE, its plan, and where both come from. The capacity is cut to the plan's fullest
+    route, so that random demands exceed it now and then (the return recourse is exercised)."""
     if (DATA / "R101.txt").exists():
         from vrpkit.io.vrplib import read_sol, read_solomon
 
         problem = read_solomon(DATA / "R101.txt")
-        return problem.replace(uncertainty=NOISE), read_sol(DATA / "solutions" / "R101.sol", problem), "R101 BKS"
-    from vrpkit.solvers.localsearch import improve
+        plan, source = read_sol(DATA / "solutions" / "R101.sol", problem), "R101 BKS"
+    else:
+        from vrpkit.solvers.localsearch import improve
 
-    from vrpkit.generate import generate
+        from vrpkit.generate import generate
 
-    problem = generate("vrptw", 100, seed=0, distribution="uniform")
-    plan = improve(problem, [], time_limit=2.0)
-    return problem.replace(uncertainty=NOISE), plan, "uniform vrptw n100 seed 0, local search"
+        problem = generate("vrptw", 100, seed=0, distribution="uniform")
+        plan, source = improve(problem, [], time_limit=2.0), "uniform vrptw n100 seed 0, local search"
+    fullest = max(int(r.start_load[0]) for r in evaluate(problem, plan).routes)
+    types = tuple(replace(vt, capacity=fullest) for vt in problem.vehicle_types)
+    return problem.replace(vehicle_types=types, uncertainty=NOISE), plan, f"{source}, capacity {fullest}"
 
 
 def main() -> None:
