@@ -63,6 +63,19 @@ def optional(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, An
     return st.fixed_dictionaries({}, optional=fields)
 
 
+def uncertainty() -> st.SearchStrategy[dict[str, Any]]:
+    """An ``uncertainty`` block: profiles named, sorted, unsorted or wrong; noise mostly sensible."""
+    sorted_points = st.lists(st.tuples(st.floats(0, 1000), st.floats(0.1, 3)), min_size=1, max_size=4,
+                             unique_by=lambda p: p[0]).map(lambda ps: [list(p) for p in sorted(ps)])
+    points = st.lists(st.tuples(number(0, 1000), number(0.1, 3)).map(list), min_size=0, max_size=3)
+    profile = st.one_of(st.sampled_from(["rush_hour", "svrpbench", "rush"]), sorted_points, points, WRONG)
+    accidents = optional(rate_per_hour=number(0, 2), delay=st.tuples(number(0, 50), number(0, 50)).map(list))
+    travel = optional(profile=profile, lognormal_sigma=number(0, 1), accidents=accidents)
+    demand = optional(distribution=st.sampled_from(["poisson", "normal", "none", "gamma"]), cv=number(0, 1),
+                      recourse=st.sampled_from(["return", "fail", "skip"]))
+    return optional(travel_time=travel, demand=demand, service_time=optional(lognormal_sigma=number(0, 1)))
+
+
 @st.composite
 def problems(draw: st.DrawFn) -> dict[str, Any]:
     dims = draw(st.sampled_from([1, 1, 2]))
@@ -95,6 +108,8 @@ def problems(draw: st.DrawFn) -> dict[str, Any]:
         data[draw(st.sampled_from(["bogus", "fleet", "shipments"]))] = 1
     data.update(draw(optional(backhaul=st.sampled_from(["mixed", "strict", "x"]),
                               coordinates=st.sampled_from(["planar", "lonlat"]))))
+    if draw(st.integers(1, 4)) == 4:
+        data["uncertainty"] = draw(uncertainty())
     n = len(depots) + len(clients)
     if draw(st.booleans()):
         data["matrix"] = {"provider": "explicit",
@@ -128,6 +143,26 @@ def check_solves_or_refuses(data: dict[str, Any], solver: str) -> str:
 @given(data=problems())
 def test_schema_shaped_problems_solve_or_are_refused(solver: str, data: dict[str, Any]) -> None:
     check_solves_or_refuses(data, solver)
+
+
+_SPOTS = [(10, 0, 0), (0, 20, 30), (-15, 5, 60), (5, -5, 90)]
+WINDOWS = {"depots": [{"id": "D", "location": [0, 0]}],
+           "clients": [{"id": f"c{i}", "location": [x, y], "delivery": 1, "time_window": [w, w + 30],
+                        "service_time": 2} for i, (x, y, w) in enumerate(_SPOTS)],
+           "vehicle_types": [{"id": "v", "capacity": 2, "shift": [0, 200]}]}
+"""Four clients with windows, two vehicles' worth of deliveries: what a drawn ``uncertainty`` block is added to."""
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(block=uncertainty())
+def test_uncertainty_blocks_solve_or_are_refused(solver: str, block: dict[str, Any]) -> None:
+    """Time-dependent problems too: refused in one named error, or solved with the evaluator's cost."""
+    data = {**WINDOWS, "uncertainty": block}
+    outcome = check_solves_or_refuses(data, solver)
+    if outcome == "refused":
+        with pytest.raises(VrpkitError, match=r"^uncertainty\."):
+            Problem.from_dict(data)
 
 
 # -- the CLI on mutated ordinary files ---------------------------------------------------------------------------
