@@ -677,13 +677,17 @@ def simulate(problem: Problem, plan: Plan | Evaluation, scenarios: int | Scenari
         used_seed = int(seed)
     ev = plan if isinstance(plan, Evaluation) else evaluate(problem, plan)
     arrays = _Plan(problem, ev, u)
-    blocks = []
+    blocks: list[_Block] = []
+    sums: list[dict[str, np.ndarray]] = []  # per block, so that only kept blocks hold their schedules
     for b in range(math.ceil(count / BLOCK)):
         lo, hi = b * BLOCK, min(count, (b + 1) * BLOCK)
         draws = given.rows(lo, hi) if given is not None else _sample_block(problem, u, int(seed), b, hi - lo)
         _check_draws(problem, draws)
-        blocks.append(_run(arrays, draws, keep))
-    return _summarise(arrays, blocks, count, used_seed, time.perf_counter() - began, keep)
+        block = _run(arrays, draws, keep)
+        sums.append(_sums(block))
+        if keep:
+            blocks.append(block)
+    return _summarise(arrays, sums, blocks, count, used_seed, time.perf_counter() - began)
 
 
 def _check_draws(problem: Problem, d: Scenarios) -> None:
@@ -700,19 +704,24 @@ def _check_draws(problem: Problem, d: Scenarios) -> None:
         raise ValidationError("scenarios.accident", "accident and accident_delay go together")
 
 
-def _summarise(plan: _Plan, blocks: list[_Block], count: int, seed: int | None, seconds: float,
-               keep: bool) -> Simulation:
+def _sums(b: _Block) -> dict[str, np.ndarray]:
+    """What the report needs of a block: its costs and feasibility per scenario, the rest summed."""
+    return {"cost": b.cost, "feasible": b.feasible, "late": (b.late > _EPS).sum(axis=2),
+            "failed": b.failed.sum(axis=2), "returns": b.returns.sum(axis=2), "lateness": b.late.sum(axis=2),
+            "route_cost": b.route_cost.sum(axis=1), "duration": b.duration.sum(axis=1),
+            "distance": b.distance.sum(axis=1), "violated": np.array(float(b.violated.sum()))}
+
+
+def _summarise(plan: _Plan, sums: list[dict[str, np.ndarray]], blocks: list[_Block], count: int,
+               seed: int | None, seconds: float) -> Simulation:
     problem, ev = plan.problem, plan.ev
-    cost = np.concatenate([b.cost for b in blocks])
-    feasible = np.concatenate([b.feasible for b in blocks])
-    late = sum((b.late > _EPS).sum(axis=2) for b in blocks)  # (R, L)
-    failed = sum(b.failed.sum(axis=2) for b in blocks)
-    returns = sum(b.returns.sum(axis=2) for b in blocks)
-    lateness = sum(b.late.sum(axis=2) for b in blocks)
-    route_cost = sum(b.route_cost.sum(axis=1) for b in blocks)
-    duration = sum(b.duration.sum(axis=1) for b in blocks)
-    distance = sum(b.distance.sum(axis=1) for b in blocks)
-    violated = float(sum(b.violated.sum() for b in blocks))
+    cost = np.concatenate([b["cost"] for b in sums])
+    feasible = np.concatenate([b["feasible"] for b in sums])
+    total = {name: sum(b[name] for b in sums) for name in ("late", "failed", "returns", "lateness", "route_cost",
+                                                         "duration", "distance", "violated")}
+    late, failed, returns, lateness = total["late"], total["failed"], total["returns"], total["lateness"]
+    route_cost, duration, distance = total["route_cost"], total["duration"], total["distance"]
+    violated = float(total["violated"])
     ids = problem.node_ids
     nd = problem.n_depots
     routes = []
@@ -727,7 +736,7 @@ def _summarise(plan: _Plan, blocks: list[_Block], count: int, seed: int | None, 
                                 duration[i] / count, distance[i] / count, stops))
     on_time = 1.0 - float(late.sum()) / (n_stops * count) if n_stops else 1.0
     violation_rate = violated / (problem.n_clients * count) if problem.n_clients else 0.0
-    kept = (plan, blocks) if keep else None
+    kept = (plan, blocks) if blocks else None
     return Simulation(count, seed, cost, feasible, on_time, violation_rate, tuple(routes), ev, seconds, kept)
 
 
