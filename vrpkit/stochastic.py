@@ -34,8 +34,10 @@ Noise (the ``uncertainty`` block, :class:`vrpkit.model.Uncertainty`), per scenar
   realised excess) and no recourse.
 
 Random numbers: one seed, numpy's :class:`~numpy.random.SeedSequence`. Scenarios come in blocks of
-:data:`BLOCK`; block ``b`` draws noise source ``k`` from ``SeedSequence(seed, spawn_key=(b, k))``, scenario-major,
-so scenario ``s`` is the same whatever the number of scenarios asked. The draws are per client of the problem,
+:data:`BLOCK`; block ``b`` draws noise source ``k`` from ``SeedSequence(seed, spawn_key=(b, k))`` (the delays of
+accident ``i`` on a leg from ``(b, k, i)``, drawn when a plan first needs them), scenario-major, so scenario
+``s`` is the same whatever the number of scenarios asked. Poisson demands are drawn by inverting their
+distribution function (one uniform each). The draws are per client of the problem,
 not per position in the plan: the leg *into* each client, the leg from each client *back* to its route's end
 depot, each client's service and demand. So plans compared with one seed see the same scenarios (common random
 numbers), and :func:`sample` draws a :class:`Scenarios` once for several plans.
@@ -47,7 +49,9 @@ it (fixed costs, distance and duration costs, prizes lost; also for scenarios wi
 (SVRPBench's constraint violation rate), averaged over scenarios; ``feasible_rate`` is the share of scenarios
 without any violation (route limits and the plan's own violations included).
 
-Cost: the schedule is vectorised over scenarios and routes, with a Python loop over route positions only.
+Cost: the schedule is vectorised over scenarios and routes (numpy), with a Python loop over route positions
+only: about 28,000 scenarios per second on one core for Solomon R101's 19 routes with every noise source on
+and the return recourse triggered (``examples/bench_simulate.py``).
 """
 
 from __future__ import annotations
