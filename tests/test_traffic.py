@@ -353,3 +353,21 @@ def test_solving_plans_on_static_legs_and_reports_the_time_dependent_schedule(so
     # at 12, a at 20, b at 32, back at 52); D-a-D + D-b-D take 16 + 30
     assert result.cost == pytest.approx(30)
     assert [p.clients[c].id for c in result.solution.routes[0].clients] == ["b", "a"]
+
+
+def test_a_better_initial_plan_is_kept_on_the_time_dependent_schedule() -> None:
+    p = line(RISE, a=((20, 30),), b=((0, 60),))
+    best = [Route(0, (1, 0))]
+    result = vrpkit.solve(p, "ortools", time_limit=0.3, initial=best)
+    assert result.cost == pytest.approx(30) and result.stats["initial_cost"] == pytest.approx(30)
+    worse = vrpkit.solve(p, "ortools", time_limit=0.3, initial=[Route(0, (0,)), Route(0, (1,))])
+    assert worse.cost == pytest.approx(30) and worse.stats["initial_cost"] == pytest.approx(46)
+    assert "initial_kept" not in worse.stats
+
+
+def test_locked_prefixes_are_kept_on_a_time_dependent_problem() -> None:
+    p = line(RISE, a=((20, 30),), b=((0, 60),))
+    result = vrpkit.solve(p, "ortools", time_limit=0.3, locked=[Route(0, (0,))])
+    assert result.feasible and result.solution.routes[0].clients[0] == 0
+    assert result.cost == pytest.approx(evaluate(p, result.solution).cost)
+    assert result.cost == pytest.approx(40)  # D-a-b-D (40) beats D-a-D + D-b-D (16 + 30)
