@@ -268,6 +268,9 @@ def test_the_block_round_trips_and_sets_the_model() -> None:
     assert not only_noise.time_dependent and only_noise.uncertainty.travel_time.accident_delay == (0, 0)
     assert not Problem.from_dict(_lyon(None)).time_dependent
     assert line(None).hour == 60
+    assert p.replace(name="copy").uncertainty == u  # kept by replace
+    built = line([[0, 1], [10, 2]])  # lists from Python are stored as tuples, numbers as floats
+    assert built.uncertainty.travel_time.profile == RISE and built.time_dependent
 
 
 BAD = [

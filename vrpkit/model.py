@@ -399,7 +399,9 @@ class Problem:
     ``distance`` and ``duration`` are square matrices over all nodes (depots then clients). When they are not
     given, the ``matrix`` specification (a provider name and its options, see :mod:`vrpkit.matrix`) computes
     them from the locations; ``matrix`` defaults to ``euclidean`` for planar and ``haversine`` for lon/lat
-    coordinates. Construction validates everything and raises :class:`ValidationError` naming the field.
+    coordinates. ``uncertainty`` (:class:`Uncertainty`, default None) describes random and time-dependent
+    travel times, demands and service times. Construction validates everything and raises
+    :class:`ValidationError` naming the field.
     """
 
     name: str
