@@ -59,7 +59,8 @@ _NAMED = {
 }
 _PEAKS = (480.0, 1020.0)
 _SD = 90.0
-_CHUNK = 4096
+_CELLS = 1 << 20
+"""Rows x breakpoints per block of the brute-force parts (about 8 MB of floats)."""
 
 
 @dataclass(frozen=True)
@@ -145,8 +146,9 @@ def arrival(profile: Any, depart: np.ndarray, duration: np.ndarray, hour: float)
         flat = out.reshape(-1)
         idx = np.flatnonzero(d.reshape(-1) * tab.fall_rate > 1.0)  # only there can g fall
         s_flat, d_flat = s.reshape(-1), d.reshape(-1)
-        for lo in range(0, len(idx), _CHUNK):
-            part = idx[lo:lo + _CHUNK]
+        rows = max(1, _CELLS // max(len(tab.fall_b), 1))
+        for lo in range(0, len(idx), rows):
+            part = idx[lo:lo + rows]
             ss, dd = s_flat[part, None], d_flat[part, None]
             earlier = np.where(tab.fall_b <= ss, tab.fall_b + dd * tab.fall_f, -np.inf)
             flat[part] = np.maximum(flat[part], earlier.max(axis=1, initial=-np.inf))
@@ -166,8 +168,9 @@ def latest_departure(profile: Any, arrive: np.ndarray, duration: np.ndarray, hou
     shape = x.shape
     x, d = x.reshape(-1), d.reshape(-1)
     out = np.empty(len(x))
-    for lo in range(0, len(x), _CHUNK):
-        xx, dd = x[lo:lo + _CHUNK, None], d[lo:lo + _CHUNK, None]
+    block = max(1, _CELLS // len(b))
+    for lo in range(0, len(x), block):
+        xx, dd = x[lo:lo + block, None], d[lo:lo + block, None]
         g = b + dd * f  # the arrival at each breakpoint, before the FIFO rule
         below = np.maximum.accumulate(g, axis=1) <= xx
         j = below.sum(axis=1)  # breakpoints left before the running maximum exceeds the arrival
@@ -181,7 +184,7 @@ def latest_departure(profile: Any, arrive: np.ndarray, duration: np.ndarray, hou
         else:
             inside = xx
         res = np.where(j == 0, xx - dd * f[0], np.where(j == len(b), xx - dd * f[-1], inside))
-        out[lo:lo + _CHUNK] = res
+        out[lo:lo + block] = res
     return out.reshape(shape)
 
 
