@@ -117,6 +117,10 @@ def test_leaving_later_never_arrives_earlier(profile, duration, departs) -> None
     assert np.all(np.diff(a) >= -tol)
     assert np.all(a >= s + duration * factor(profile, s, 60) - tol)
     assert np.all(a <= s + duration * max_factor(profile, 60) + tol)
+    # by definition: the largest u + d f(u) over u <= s is at s or at a breakpoint before it (g is linear between)
+    g = [(t, t + duration * f) for t, f in profile]
+    direct = [max([x + duration * float(factor(profile, x, 60))] + [v for t, v in g if t <= x]) for x in s]
+    assert a == pytest.approx(direct, rel=1e-12, abs=1e-12)
     latest = latest_departure(profile, a, duration, 60)
     assert np.all(latest >= s - tol)  # each departure is at most the latest that arrives by its arrival
     assert np.allclose(arrival(profile, latest, duration, 60), a, atol=tol)

@@ -71,6 +71,7 @@ class _Table:
     f: np.ndarray
     fall_b: np.ndarray
     fall_f: np.ndarray
+    fall_slope: np.ndarray
     fall_rate: float
     """The steepest fall of the factor per time unit (0 when it never falls)."""
 
@@ -112,7 +113,7 @@ def _cached(profile: Profile, hour: float) -> _Table:
     rate = float(-slope.min()) if falling.any() else 0.0
     for array in (b, f):
         array.setflags(write=False)
-    return _Table(b, f, b[:-1][falling], f[:-1][falling], rate)
+    return _Table(b, f, b[:-1][falling], f[:-1][falling], slope[falling], rate)
 
 
 def _table(profile: Any, hour: float) -> _Table:
@@ -146,11 +147,14 @@ def arrival(profile: Any, depart: np.ndarray, duration: np.ndarray, hour: float)
         flat = out.reshape(-1)
         idx = np.flatnonzero(d.reshape(-1) * tab.fall_rate > 1.0)  # only there can g fall
         s_flat, d_flat = s.reshape(-1), d.reshape(-1)
+        if len(idx):  # g can only peak where it starts to fall: where the factor falls faster than 1 / d
+            steep = tab.fall_slope * d_flat[idx].max() < -1.0
+            fall_b, fall_f = tab.fall_b[steep], tab.fall_f[steep]
         rows = max(1, _CELLS // max(len(tab.fall_b), 1))
         for lo in range(0, len(idx), rows):
             part = idx[lo:lo + rows]
             ss, dd = s_flat[part, None], d_flat[part, None]
-            earlier = np.where(tab.fall_b <= ss, tab.fall_b + dd * tab.fall_f, -np.inf)
+            earlier = np.where(fall_b <= ss, fall_b + dd * fall_f, -np.inf)
             flat[part] = np.maximum(flat[part], earlier.max(axis=1, initial=-np.inf))
         out = flat.reshape(s.shape)
     return out
