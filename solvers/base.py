@@ -237,6 +237,7 @@ def solve(
     progress: bool | IO[str] = False,
     initial: Solution | Sequence[Route] | Mapping[str, Any] | None = None,
     locked: Sequence[Route] | None = None,
+    robust: float | None = None,
     **options: Any,
 ) -> Result:
     """Solve ``problem`` with the named solver and evaluate the plan with the shared evaluator.
@@ -258,6 +259,11 @@ def solve(
 
     A time-dependent problem (a travel-time profile) is planned on static problems, see
     :func:`_solve_time_dependent`; the plan's evaluation, and so its cost and times, are time-dependent.
+
+    ``robust=Q`` (0 < Q < 1; needs noise in the problem's ``uncertainty`` block, else :class:`ValidationError`
+    naming ``robust``) plans against the Q-quantile of the travel times, service times and demands, and
+    reports the simulated figures of that plan and of the deterministic one (each solved with half the time
+    limit) in ``stats["robust"]``: see :mod:`vrpkit.robust` (``robust_scenarios=N`` sets the scenarios).
     """
     from vrpkit.solvers import locks as lk
 
@@ -265,6 +271,11 @@ def solve(
 
     if not time_limit > 0:
         raise ValidationError("time_limit", f"{time_limit} is not a positive number of seconds")
+    if robust is not None:
+        from vrpkit.robust import solve_robust
+
+        return solve_robust(problem, solver, robust, time_limit=time_limit, seed=seed, progress=progress,
+                            initial=initial, locked=locked, **options)
     if problem.time_dependent:
         return _solve_time_dependent(problem, solver, time_limit=time_limit, seed=seed, progress=progress,
                                      initial=initial, locked=locked, **options)

@@ -188,6 +188,15 @@ def solve(
         float | None, typer.Option("--lock-until", metavar="TIME",
                                    help="Keep every stop of --initial whose service starts before TIME.")
     ] = None,
+    robust: Annotated[
+        bool, typer.Option("--robust", help="Plan against the --robust-quantile of the uncertainty block's travel "
+                                            "times, service times and demands (vrpkit.robust); the stats and "
+                                            "stderr show the simulated figures next to the deterministic plan's.")
+    ] = False,
+    robust_quantile: Annotated[
+        float | None, typer.Option("--robust-quantile", metavar="Q",
+                                   help="The quantile of --robust (default 0.9; implies --robust).")
+    ] = None,
 ) -> None:
     """Solve a problem: progress on stderr, the plan as a table on stdout, the solution JSON with -o.
 
@@ -206,7 +215,17 @@ def solve(
         raise ValidationError("--lock-prefix", f"{lock_prefix} is not a number of stops (0 or more)")
     if lock_until is not None and not math.isfinite(lock_until):
         raise ValidationError("--lock-until", f"{lock_until} is not a time")
+    quantile = None
+    if robust or robust_quantile is not None:
+        from vrpkit.robust import DEFAULT_QUANTILE, check_quantile
+
+        quantile = check_quantile(DEFAULT_QUANTILE if robust_quantile is None else robust_quantile,
+                                  "--robust-quantile")
     problem = _read_problem(file, round)
+    if quantile is not None:
+        from vrpkit.robust import check_random
+
+        check_random(problem, "--robust")
     if output is not None and output.is_dir():
         raise InputError(f"{output}: is a directory; give a file name")
     start, locked = None, None
@@ -231,9 +250,22 @@ def solve(
         print(f"solving {problem.name} ({problem.variant}, {problem.n_clients} clients) with {solver}, "
               f"time limit {time_limit:g} s, seed {seed}", file=sys.stderr, flush=True)
     result = vrpkit.solve(problem, solver, time_limit=time_limit, seed=seed, progress=not quiet, initial=start,
-                          locked=locked)
+                          locked=locked, robust=quantile)
     if output is not None:
         _write_json(result.to_dict(), output)
+    if quantile is not None:
+        report = result.stats["robust"]
+        for label in ("robust", "deterministic"):
+            r = report[label]
+            if r is None:
+                print(f"{label}: no plan", file=sys.stderr)
+                continue
+            sim = r["simulated"]
+            name = f"robust (q {quantile:g})" if label == "robust" else label
+            print(f"{name}: cost {r['cost']}, simulated over {report['scenarios']} scenarios: "
+                  f"expected {sim['expected_cost']}, p90 {sim['cost_quantiles']['p90']}, on time "
+                  f"{sim['on_time_rate']}, violations {sim['violation_rate']}, feasible {sim['feasible_rate']}",
+                  file=sys.stderr)
     show(evaluation_report(problem, result.evaluation, stats=result.stats), _console())
     if output is not None and not quiet:
         print(f"wrote {output}", file=sys.stderr)
@@ -928,11 +960,14 @@ def generate(
                                          help="uniform: cvrp, vrptw or ovrp; routefinder: its 24 names (cvrp, "
                                               "ovrp, vrpb, vrpl, vrptw, vrpmb, ..., ovrpmbltw) with our md, "
                                               "hf, pc prefixes and mtw ([md][hf][pc][o]vrp[b|mb][l][tw|mtw]); "
-                                              "osm: cvrp or vrptw.")] = "cvrp",
+                                              "osm: cvrp or vrptw; svrp: SVRPBench-style stochastic cities "
+                                              "(several depots, residential and commercial windows, rush "
+                                              "hour, noise; vrpkit.generate.svrp_instance).")] = "cvrp",
     distribution: Annotated[
         str | None, typer.Option("--distribution", metavar="NAME",
                                  help="uniform (the default: integer grid [0,100]², capacity 50), routefinder "
-                                      "(RouteFinder's unit square, see vrpkit.generate) or osm (with --osm).")
+                                      "(RouteFinder's unit square, see vrpkit.generate), osm (with --osm) or svrp "
+                                      "(the default of --variant svrp).")
     ] = None,
     count: Annotated[
         int | None, typer.Option("--count", metavar="K",
@@ -977,13 +1012,15 @@ def generate(
     if count is not None and count < 1:
         raise ValidationError("--count", f"{count} < 1")
     dist = distribution or ("osm" if osm is not None else "uniform")
+    if variant == "svrp" and distribution is None:
+        dist = "svrp"
     if dist not in DISTRIBUTIONS:
         raise ValidationError("--distribution", f'"{dist}" is not one of {", ".join(DISTRIBUTIONS)}')
     if (dist == "osm") != (osm is not None):
         raise ValidationError("--osm", "needed with --distribution osm" if osm is None else
                               f"draws on roads: not with --distribution {dist}")
-    if depots is not None and dist != "routefinder":
-        raise ValidationError("--depots", "only with --distribution routefinder")
+    if depots is not None and dist not in ("routefinder", "svrp"):
+        raise ValidationError("--depots", "only with --distribution routefinder or --variant svrp")
     options: dict[str, Any] = {} if capacity is None else {"capacity": capacity}
     if depots is not None:
         options["n_depots"] = depots

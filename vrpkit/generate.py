@@ -88,8 +88,9 @@ from vrpkit.model import INF, SAME_AS_START, Client, Depot, Problem, VehicleType
 VARIANTS = ("cvrp", "ovrp", "vrptw")
 """The variants of :func:`uniform_instance` (the classic integer grid)."""
 
-DISTRIBUTIONS = ("routefinder", "uniform", "osm")
-"""What :func:`generate` draws from: RouteFinder's unit square, the integer grid, or the streets of an extract."""
+DISTRIBUTIONS = ("routefinder", "uniform", "osm", "svrp")
+"""What :func:`generate` draws from: RouteFinder's unit square, the integer grid, the streets of an extract, or
+SVRPBench-style stochastic cities (:func:`svrp_instance`)."""
 
 ROUTEFINDER_VARIANTS = (
     "cvrp", "ovrp", "vrpb", "vrpl", "vrptw", "ovrptw", "ovrpb", "ovrpl", "vrpbl", "vrpbtw", "vrpltw", "ovrpbl",
@@ -309,10 +310,18 @@ def generate(variant: str, n_clients: int, *, seed: int, distribution: str = "ro
     ``routefinder`` (see the module) takes ``capacity`` and ``n_depots``; ``uniform`` is
     :func:`uniform_instance` (its keywords); ``osm`` is
     :func:`vrpkit.roads.generate.generate_osm_instance` and needs ``pbf`` (an ``.osm.pbf`` extract, e.g.
-    ``../shared/data/osm/monaco.osm.pbf``) and takes its keywords. Unknown options raise
+    ``../shared/data/osm/monaco.osm.pbf``) and takes its keywords; ``svrp`` (variant ``svrp``, also chosen by
+    that variant alone) is :func:`svrp_instance` (its keywords). Unknown options raise
     :class:`ValidationError`.
     """
     _check_seed(seed)
+    if variant == "svrp" and distribution == "routefinder":  # the variant names its own distribution
+        distribution = "svrp"
+    if distribution == "svrp":
+        if variant != "svrp":
+            raise ValidationError("variant", f'"{variant}" is not a variant of distribution svrp (only "svrp")')
+        _check_options(options, _keywords(svrp_instance), distribution)
+        return svrp_instance(n_clients, seed=seed, name=name, **options)
     if distribution == "routefinder":
         _check_options(options, ("capacity", "n_depots"), distribution)
         batch = sample_routefinder(variant, n_clients, 1, rng=np.random.default_rng(seed), **options)
@@ -339,7 +348,7 @@ def generate_many(variant: str, n_clients: int, count: int, seed: int, *, distri
     _check_seed(seed)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValidationError("count", f"expected a positive integer, got {count!r}")
-    label = parse_variant(variant).name if distribution == "routefinder" else variant
+    label = parse_variant(variant).name if distribution == "routefinder" and variant != "svrp" else variant
     return [generate(variant, n_clients, seed=instance_seed(seed, i), distribution=distribution,
                      name=f"{label}-n{n_clients}-s{seed}-{i}", **options) for i in range(count)]
 
@@ -419,6 +428,102 @@ def uniform_instance(
                    (VehicleType("vehicle", capacity=capacity, end_depot=end),), matrix=spec)
 
 
+SVRP_MAP = 100.0
+"""The side of the square map of :func:`svrp_instance` (planar units; one unit takes one minute)."""
+SVRP_DAY = (360.0, 1320.0)
+"""The depots' opening hours in :func:`svrp_instance`, minutes from midnight (6:00 to 22:00)."""
+
+
+def svrp_instance(
+    n_clients: int,
+    *,
+    seed: int,
+    n_depots: int = 3,
+    n_cities: int | None = None,
+    capacity: int | None = None,
+    service_time: float = 10.0,
+    residential: float = 0.5,
+    profile: str = "rush_hour",
+    lognormal_sigma: float = 0.2,
+    accident_rate_per_hour: float = 0.05,
+    accident_delay: tuple[float, float] = (10.0, 40.0),
+    demand_cv: float = 0.2,
+    service_sigma: float = 0.2,
+    name: str | None = None,
+) -> Problem:
+    """A stochastic instance in SVRPBench's spirit (yehias21/vrp-benchmarks; our numbers, not theirs), seeded.
+
+    Planar units, times in minutes from midnight (:attr:`vrpkit.model.Problem.hour` 60): a
+    :data:`SVRP_MAP` square, Euclidean distances, durations equal to distances (one unit a minute).
+
+    - Cities: ``n_cities`` (default ``max(2, n_clients // 25)``) centres uniform in the square, each with a
+      spread uniform in 2-8; each client picks a city uniformly and lies at a normal draw around its centre
+      (that spread), clipped to the square. ``n_depots`` depots, each at a normal draw (twice the spread)
+      around a city drawn uniformly, clipped; one vehicle type per depot, returning to it, no count limit,
+      capacity ``capacity`` (default :func:`routefinder_capacity`), depots open :data:`SVRP_DAY`.
+    - Windows: a client is residential with probability ``residential``, else commercial. Residential: a
+      morning window starting around 8:00 (normal, sd 90 min) or, with probability 1/2, an evening one around
+      19:00 (sd 120 min), 60 or 120 minutes long; commercial: starting around 13:00 (sd 90 min), 60 to 120
+      minutes (uniform). Each start is clipped so that a vehicle from the nearest depot reaches the client by
+      the window's start at the profile's peak factor, and can serve it and be back before the depots close.
+    - Demands: integers uniform in 1..9 (expected values); service times ``service_time``.
+    - ``uncertainty``: the travel-time ``profile`` (``rush_hour``: x1.8 at 8:00 and 17:00; ``svrpbench`` is
+      SVRPBench's published factor), a log-normal delay factor ``lognormal_sigma``, accidents at
+      ``accident_rate_per_hour`` per hour of driving with a delay uniform in ``accident_delay`` minutes,
+      normal demands of coefficient of variation ``demand_cv`` with the ``return`` recourse, log-normal
+      service times ``service_sigma``.
+    """
+    from vrpkit.model import DemandNoise, ServiceTimeNoise, TravelTimeNoise, Uncertainty
+    from vrpkit.traffic import max_factor
+
+    for field, value in (("n_clients", n_clients), ("n_depots", n_depots)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValidationError(field, f"expected a positive integer, got {value!r}")
+    cities = max(2, n_clients // 25) if n_cities is None else n_cities
+    if isinstance(cities, bool) or not isinstance(cities, int) or cities < 1:
+        raise ValidationError("n_cities", f"expected a positive integer, got {cities!r}")
+    cap = routefinder_capacity(n_clients) if capacity is None else capacity
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < DEMAND[1]:
+        raise ValidationError("capacity", f"expected an integer of at least {DEMAND[1]}, got {cap!r}")
+    if not 0 <= residential <= 1:
+        raise ValidationError("residential", f"{residential!r} is not a probability")
+    uncertainty = Uncertainty(TravelTimeNoise(profile, lognormal_sigma, accident_rate_per_hour, accident_delay),
+                              DemandNoise("normal", demand_cv, "return"), ServiceTimeNoise(service_sigma))
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, SVRP_MAP, size=(cities, 2))
+    spread = rng.uniform(2.0, 8.0, size=cities)
+    home = rng.integers(0, cities, size=n_clients)
+    xy = np.clip(centres[home] + spread[home, None] * rng.standard_normal((n_clients, 2)), 0, SVRP_MAP)
+    near = rng.integers(0, cities, size=n_depots)
+    depots_xy = np.clip(centres[near] + 2 * spread[near, None] * rng.standard_normal((n_depots, 2)), 0, SVRP_MAP)
+    demands = rng.integers(DEMAND[0], DEMAND[1] + 1, size=n_clients)
+    is_res = rng.random(n_clients) < residential
+    evening = rng.random(n_clients) < 0.5
+    z = rng.standard_normal(n_clients)
+    res_len = 60.0 * rng.integers(1, 3, size=n_clients)
+    com_len = rng.uniform(60.0, 120.0, size=n_clients)
+    start = np.where(is_res, np.where(evening, 19 * 60 + 120 * z, 8 * 60 + 90 * z), 13 * 60 + 90 * z)
+    length = np.where(is_res, res_len, com_len)
+    far = np.hypot(*(xy[:, None, :] - depots_xy[None, :, :]).transpose(2, 0, 1)).min(axis=1)
+    peak = max(1.0, max_factor(profile, 60.0))
+    earliest = np.ceil(SVRP_DAY[0] + far * peak)
+    latest = np.floor(SVRP_DAY[1] - service_time - far * peak - length)
+    if np.any(latest < earliest):
+        raise ValidationError("n_clients", "a client is too far from every depot to be served in a day")
+    start = np.clip(np.floor(start + 0.5), earliest, latest)
+    clients = tuple(Client(f"c{i + 1}", (float(x), float(y)), delivery=int(q), service_time=float(service_time),
+                           time_windows=((float(a), float(a + w)),))
+                    for i, ((x, y), q, a, w) in enumerate(zip(xy.round(3).tolist(), demands.tolist(),
+                                                             start.tolist(), np.floor(length).tolist(),
+                                                             strict=True)))
+    depots = tuple(Depot(f"d{k + 1}", (float(x), float(y)), SVRP_DAY)
+                   for k, (x, y) in enumerate(depots_xy.round(3).tolist()))
+    fleet = tuple(VehicleType(f"v{k + 1}", capacity=cap, start_depot=d.id, end_depot=SAME_AS_START)
+                  for k, d in enumerate(depots))
+    return Problem(name or f"svrp-n{n_clients}-s{seed}", depots, clients, fleet, matrix={"provider": "euclidean"},
+                   uncertainty=uncertainty)
+
+
 def round_(x: float) -> int:
     """Round half up (the same on every platform and numpy version)."""
     return math.floor(x + 0.5)
@@ -427,5 +532,5 @@ def round_(x: float) -> int:
 __all__ = [
     "DISTRIBUTIONS", "FLEET", "ROUTEFINDER_VARIANTS", "VARIANTS", "RouteFinderBatch", "Variant", "generate",
     "generate_many", "instance_seed", "parse_variant", "routefinder_capacity", "sample_routefinder",
-    "uniform_instance",
+    "svrp_instance", "uniform_instance",
 ]

@@ -656,13 +656,17 @@ def _num(x: float) -> float | None:
 
 
 def simulate(problem: Problem, plan: Plan | Evaluation, scenarios: int | Scenarios = 1000, seed: int = 0, *,
-             uncertainty: Uncertainty | None = None, keep: bool = False) -> Simulation:
+             uncertainty: Uncertainty | None = None, keep: bool = False, starts: Any = None) -> Simulation:
     """Drive ``plan`` on ``problem`` in ``scenarios`` random scenarios (a count, drawn from ``seed``, or
     :class:`Scenarios` from :func:`sample`) under the problem's ``uncertainty`` (or the one given).
 
     ``plan`` is anything :func:`vrpkit.evaluate` takes (or its result). ``uncertainty`` replaces the problem's
     block for the evaluation too (its profile times the planned schedule). ``keep`` keeps every scenario's
     schedule for :meth:`Simulation.scenario`. Without any noise every scenario is the evaluator's schedule.
+    ``starts`` (one time per route of the evaluated plan, in its order) replaces the evaluator's departure times:
+    the routes leave then, for example as planned on :func:`vrpkit.robust.quantile_problem`, whose earlier
+    departures keep the slack that the evaluator's delayed departure would remove; a start before its depot
+    opens or its shift starts raises :class:`ValidationError` naming ``starts``.
     """
     began = time.perf_counter()
     if uncertainty is not None:
@@ -680,6 +684,8 @@ def simulate(problem: Problem, plan: Plan | Evaluation, scenarios: int | Scenari
         _check_seed(seed)
         used_seed = int(seed)
     ev = plan if isinstance(plan, Evaluation) else evaluate(problem, plan)
+    if starts is not None:
+        ev = _with_starts(problem, ev, starts)
     arrays = _Plan(problem, ev, u)
     blocks: list[_Block] = []
     sums: list[dict[str, np.ndarray]] = []  # per block, so that only kept blocks hold their schedules
@@ -692,6 +698,21 @@ def simulate(problem: Problem, plan: Plan | Evaluation, scenarios: int | Scenari
         if keep:
             blocks.append(block)
     return _summarise(arrays, sums, blocks, count, used_seed, time.perf_counter() - began)
+
+
+def _with_starts(problem: Problem, ev: Evaluation, starts: Any) -> Evaluation:
+    """``ev`` with its routes leaving at ``starts`` (see :func:`simulate`)."""
+    from dataclasses import replace
+
+    times = np.asarray(starts, dtype=float).reshape(-1)
+    if len(times) != len(ev.routes) or not np.isfinite(times).all():
+        raise ValidationError("starts", f"expected {len(ev.routes)} finite start times, one per route")
+    for k, (r, t) in enumerate(zip(ev.routes, times, strict=True)):
+        earliest = max(problem.depot_windows[r.start_depot, 0], problem.vehicle_types[r.vehicle_type].shift[0])
+        if t < earliest - _EPS:
+            raise ValidationError(f"starts[{k}]", f"{t:g} is before the route may leave ({earliest:g})")
+    return replace(ev, routes=tuple(replace(r, start_time=float(t)) for r, t in zip(ev.routes, times,
+                                                                                      strict=True)))
 
 
 def _check_draws(problem: Problem, d: Scenarios) -> None:
