@@ -161,6 +161,13 @@ def test_cli_generate_and_solve_robust(tmp_path: Path) -> None:
     assert "robust (q 0.9): cost 60" in res.stderr and "deterministic: cost 52.36" in res.stderr
     saved = json.loads(out.read_text())
     assert saved["cost"] == pytest.approx(60) and saved["stats"]["robust"]["quantile"] == 0.9
+    # vrpkit simulate drives the robust plan from its planned departures: the figures of its stats, exactly
+    report = tmp_path / "risk.json"
+    sim = runner.invoke(app, ["simulate", str(path), str(out), "-n", "1000", "--seed", "0", "-o", str(report)])
+    assert sim.exit_code == 0 and "planned departures" in sim.stderr, sim.stderr
+    figures = json.loads(report.read_text())
+    for key in ("expected_cost", "on_time_rate", "violation_rate", "feasible_rate"):
+        assert figures[key] == saved["stats"]["robust"]["robust"]["simulated"][key]
     res = runner.invoke(app, ["solve", str(path), "-t", "0.4", "-q", "--robust-quantile", "0.6"])
     assert res.exit_code == 0 and "robust (q 0.6)" in res.stderr
     assert "--robust-quantile: 1.5 is not a quantile" in one_line_error(

@@ -385,7 +385,9 @@ def simulate(
     """Drive a plan through random scenarios of the problem's "uncertainty" block (travel-time profile and
     noise, accidents, demands with their recourse, service times) by the evaluator's rules, and report the
     expected cost, its quantiles and spread, the on-time, violation and feasible rates, and each stop's
-    late probability (see vrpkit.stochastic). Exit code 0 when the report is made, whatever the plan's risk.
+    late probability (see vrpkit.stochastic). A plan of `vrpkit solve --robust` leaves at the departures it
+    was planned with (its stats.robust.robust.starts), as in its stats. Exit code 0 when the report is made,
+    whatever the plan's risk.
     """
     from vrpkit.report import show
     from vrpkit.stochastic import simulate as run
@@ -397,8 +399,12 @@ def simulate(
         raise InputError(f"{output}: is a directory; give a file name")
     problem = _read_problem(problem_file, round)
     evaluation = evaluate_file(problem, solution_file)
+    starts = _robust_starts(solution_file, len(evaluation.routes))
+    if starts is not None:
+        print("note: a robust plan: its routes leave at their planned departures (stats.robust.robust.starts)",
+              file=sys.stderr)
     try:
-        result = run(problem, evaluation, scenarios=scenarios, seed=seed)
+        result = run(problem, evaluation, scenarios=scenarios, seed=seed, starts=starts)
     except ValidationError as err:
         name = {"scenarios": "--scenarios", "seed": "--seed"}.get(err.field, err.field)
         raise ValidationError(name, err.reason) from None
@@ -414,6 +420,20 @@ def simulate(
 
         plots.save_figure(plots.plot_risk(result), plot_file)
         print(f"wrote {plot_file}", file=sys.stderr)
+
+
+def _robust_starts(path: Path, n_routes: int) -> list[float] | None:
+    """The planned departures of a solution JSON written by ``solve --robust`` (one per route), else None."""
+    try:
+        report = json.loads(path.read_text())["stats"]["robust"]
+        starts = report["robust"]["starts"] if report["returned"] == "robust" else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(starts, list) or len(starts) != n_routes:
+        return None
+    if not all(isinstance(t, int | float) and not isinstance(t, bool) for t in starts):
+        return None
+    return [float(t) for t in starts]
 
 
 # -- info, schema, convert -------------------------------------------------------------------------------------
