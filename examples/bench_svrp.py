@@ -13,7 +13,8 @@ recourse, log-normal service times). Every plan is simulated on the same scenari
    rate, violation rate, feasible rate.
 2. SVRPBench's table (their metrics: total cost as the expected cost, constraint violation rate CVR,
    feasibility rate, robustness as the cost's standard deviation over scenarios, runtime): nearest neighbour +
-   2-opt (:func:`nn_2opt`, below), and the deterministic plans of ``ortools``, ``aco``, ``pyvrp`` (``T`` each).
+   2-opt (:func:`nn_2opt`, below), and the deterministic plans of ``ortools``, ``aco``, ``pyvrp``, ``neural``
+   (``T`` each; a solver whose extra is missing is left out).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 
 import vrpkit
 from vrpkit import stochastic
+from vrpkit.errors import SolverError
 from vrpkit.generate import generate_many
 from vrpkit.model import Problem
 from vrpkit.solution import Route, Solution
@@ -94,7 +96,7 @@ def main() -> None:
     ap.add_argument("--quantile", type=float, default=0.9)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--solvers", default="ortools,aco", help="robust against deterministic")
-    ap.add_argument("--table", default="nn2opt,ortools,aco,pyvrp", help="the SVRPBench-style table")
+    ap.add_argument("--table", default="nn2opt,ortools,aco,pyvrp,neural", help="the SVRPBench-style table")
     ap.add_argument("--out", help="write every figure per instance here (JSON)")
     args = ap.parse_args()
     problems = generate_many("svrp", args.n, args.count, args.seed)
@@ -130,7 +132,11 @@ def main() -> None:
             if s == "nn2opt":
                 plan, status = nn_2opt(p), None
             else:
-                res = vrpkit.solve(p, s, time_limit=args.time_limit, seed=args.seed)
+                try:
+                    res = vrpkit.solve(p, s, time_limit=args.time_limit, seed=args.seed)
+                except SolverError as err:  # a missing extra, or a solver that does not take the problem
+                    rows.append({"instance": p.name, "solver": s, "plan": "table", "status": str(err)})
+                    continue
                 plan, status = res.solution, res.status
             runtime = time.perf_counter() - t0
             if plan is None:

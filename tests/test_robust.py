@@ -153,6 +153,8 @@ def test_cli_generate_and_solve_robust(tmp_path: Path) -> None:
                               str(tmp_path / "s.json")])
     assert gen.exit_code == 0, gen.stderr
     assert json.loads((tmp_path / "s.json").read_text())["uncertainty"]["travel_time"]["profile"] == "rush_hour"
+    assert one_line_error(runner.invoke(app, ["generate", "--variant", "svrp", "--depots", "0", "-o",
+                                              str(tmp_path / "t.json")])).startswith("error: --depots: ")
     path = tmp_path / "detour.json"
     path.write_text(json.dumps(detour().to_dict()))
     out = tmp_path / "sol.json"
