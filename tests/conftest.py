@@ -120,3 +120,14 @@ def compiled_code() -> None:
     from vrpkit.solvers import build
 
     build.build()
+
+
+@pytest.fixture
+def torch_one_thread():
+    """torch on one thread for a test: its multi-threaded operations crawl on a busy shared CPU."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

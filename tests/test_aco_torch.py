@@ -37,13 +37,7 @@ def run(problem: Problem, seed: int = 0, **options) -> tuple:
     return plan, evaluate(problem, plan)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """torch on one thread: its multi-threaded operations crawl on a busy shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def route_feasible(p: Problem, route: Route) -> bool:

@@ -32,13 +32,7 @@ VARIANTS = ("cvrp", "ovrp", "vrptw", "vrpb", "vrpmb", "vrpl", "ovrpbltw", "vrpmb
             "vrpmtw", "mdhfpcvrpmtw", "hfovrpmbl")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """torch on one thread: its multi-threaded operations crawl on a busy shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

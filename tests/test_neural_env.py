@@ -18,14 +18,7 @@ from vrpkit.solvers import aco_torch, tensors  # noqa: E402
 from vrpkit import Client, Depot, Problem, Route, ValidationError, VehicleType, evaluate  # noqa: E402
 from vrpkit.generate import ROUTEFINDER_VARIANTS, generate, uniform_instance  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """torch on one thread: its multi-threaded operations crawl on a busy shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def random_rollouts(problems: list[Problem], starts: int = 8, seed: int = 0) -> tuple[RoutingEnv, dict]:
