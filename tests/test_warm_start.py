@@ -17,19 +17,24 @@ from vrpkit.solvers.locks import reduce
 import vrpkit
 from vrpkit import Client, Depot, Problem, Route, Solution, ValidationError, VehicleType, evaluate
 
-SOLVERS = ["ortools", "aco", "aco:device=torch", "localsearch", "pyvrp"]
-"""Every backend: the numba and the torch colony, and the compiled local search as a solver."""
+SOLVERS = ["ortools", "aco", "aco:device=torch", "localsearch", "pyvrp", "neural"]
+"""Every backend: the numba and the torch colony, the compiled local search as a solver, the neural solver."""
 
 
 def solver_param(name: str):
     marks = [pytest.mark.skipif(__import__("importlib").util.find_spec("torch") is None, reason="no torch")] \
-        if "torch" in name else []
+        if "torch" in name or name == "neural" else []
     if name == "pyvrp":
         marks = [pytest.mark.skipif(__import__("importlib").util.find_spec("pyvrp") is None, reason="no pyvrp")]
     return pytest.param(name, marks=marks, id=name)
 
 
 ALL = [solver_param(s) for s in SOLVERS]
+
+
+def limit(solver: str) -> float:
+    """Seconds per test run: the neural solver decodes before it polishes, so it gets more."""
+    return 2.0 if solver == "neural" else 0.5
 
 
 def line(n: int = 3, capacity: int = 3, **vehicle) -> Problem:
@@ -58,7 +63,7 @@ def test_warm_start_is_never_worse_than_initial(solver):
     guard in solve() does not have to step in)."""
     p = line()
     best = Solution((Route(0, (0, 1, 2)),))
-    result = vrpkit.solve(p, solver, time_limit=0.5, initial=best)
+    result = vrpkit.solve(p, solver, time_limit=limit(solver), initial=best)
     assert result.feasible and result.cost == 6
     assert result.stats["initial_cost"] == 6
     assert "initial_kept" not in result.stats
@@ -120,7 +125,7 @@ def test_locked_prefix_stays_in_place(solver):
     """Locking c3, c1 on a route: the best plan goes on to c2 on the same route, D-c3-c1-c2-D = 3 + 2 + 1 + 2
     = 8 (splitting off c2 costs 10)."""
     p = line()
-    result = vrpkit.solve(p, solver, time_limit=0.5, locked=[Route(0, (2, 0))])
+    result = vrpkit.solve(p, solver, time_limit=limit(solver), locked=[Route(0, (2, 0))])
     assert result.feasible and result.cost == 8
     assert result.solution.routes == (Route(0, (2, 0, 1)),)
     assert result.stats["locked"] == 1
@@ -134,7 +139,7 @@ def test_warm_start_with_locks(solver):
     initial = [Route(0, (3, 1)), Route(0, (0, 2))]
     locked = lock_prefix(initial, 1)
     assert locked == (Route(0, (3,)), Route(0, (0,)))
-    result = vrpkit.solve(p, solver, time_limit=0.5, initial=initial, locked=locked)
+    result = vrpkit.solve(p, solver, time_limit=limit(solver), initial=initial, locked=locked)
     routes = result.solution.routes
     assert sorted(r.clients[:1] for r in routes) == [(0,), (3,)]
     assert result.feasible and result.cost == 4 + 8 == evaluate(p, [Route(0, (0, 1)), Route(0, (3, 2))]).cost
