@@ -15,6 +15,12 @@ recourse, log-normal service times). Every plan is simulated on the same scenari
    feasibility rate, robustness as the cost's standard deviation over scenarios, runtime): nearest neighbour +
    2-opt (:func:`nn_2opt`, below), and the deterministic plans of ``ortools``, ``aco``, ``pyvrp``, ``neural``
    (``T`` each; a solver whose extra is missing is left out).
+
+Measured (``taskset -c 0 python examples/bench_svrp.py``: 20 x 100 clients, T 2 s, 10,000 scenarios, q 0.9,
+5.5 minutes): the robust plans raise the on-time rate from 91.88 to 98.86 % (ortools, +6.98 points) and from
+92.09 to 98.80 % (aco, +6.71) and the feasible rate from 0 to about 31 %, at +1.96 % and +3.61 % expected cost
+(their evaluator cost is +10.9 % and +11.1 %, but the deterministic plans' return trips under random demands
+cost 8.8 % and 7.2 % over their evaluator cost).
 """
 
 from __future__ import annotations
