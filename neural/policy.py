@@ -39,6 +39,13 @@ N_CLIENT, N_DEPOT, N_VEHICLE, N_GLOBAL, N_STEP = 18, 6, 16, 10, 16
 """Feature widths of the token kinds, the global flags and the decoder's step context."""
 
 
+def check_fields(cls: type, data: dict[str, Any], field: str) -> None:
+    """Refuse the keys of ``data`` that are not fields of the dataclass ``cls`` (one error naming ``field``)."""
+    unknown = sorted(set(data) - {f.name for f in fields(cls)})
+    if unknown:
+        raise ValidationError(field, f"unknown fields {', '.join(unknown)}")
+
+
 @dataclass(frozen=True)
 class PolicyConfig:
     """The architecture (stored in checkpoints): ``dim`` embedding width, ``layers`` encoder layers, ``heads``
@@ -67,10 +74,7 @@ class PolicyConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PolicyConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValidationError("policy", f"unknown fields {', '.join(unknown)}")
+        check_fields(cls, data, "policy")
         return cls(**data)
 
 

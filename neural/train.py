@@ -37,14 +37,14 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 import torch
 from vrpkit.neural.env import RoutingEnv, to_batch
-from vrpkit.neural.policy import Policy, PolicyConfig
+from vrpkit.neural.policy import Policy, PolicyConfig, check_fields
 
 from vrpkit.errors import ValidationError
 from vrpkit.generate import generate_many, parse_variant, sample_routefinder
@@ -106,10 +106,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValidationError("config", f"unknown fields {', '.join(unknown)}")
+        check_fields(cls, data, "config")
         data = dict(data)
         if "variants" in data:
             data["variants"] = tuple(data["variants"])
