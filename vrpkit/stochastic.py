@@ -300,12 +300,10 @@ class _Plan:
         self.capacity = problem.capacity[[r.vehicle_type for r in rs]] if R else np.zeros((0, problem.n_dims))
         # Legs into each position and home.
         self.leg = []  # per position: static duration (k, 1) of the leg into it
-        self.prev = []
         for p in range(L):
             k = self.active[p]
             node = nd + self.clients[:k, p]
             prev = self.start_node[:k] if p == 0 else nd + self.clients[:k, p - 1]
-            self.prev.append(prev)
             self.leg.append(dur[prev, node][:, None])
         self.home = np.where(self.closed, dur[nd + self.last, np.maximum(self.end_node, 0)], 0.0)[:, None] \
             if R else np.zeros((0, 1))
@@ -323,7 +321,6 @@ class _Plan:
                             for p, k in enumerate(self.active)]
         over = {v.route for v in ev.violations if v.constraint == "capacity"}
         self.planned_over = np.array([r in over for r in self.order], dtype=bool)
-        self.u = u
         t = None if u is None else u.travel_time
         self.profile = None if t is None else t.profile
         self.hour = problem.hour
