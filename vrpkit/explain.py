@@ -888,9 +888,10 @@ def explain(problem: Problem, plan: Any, *, routes: Sequence[int] | None = None)
     """The explanation report of ``plan``: every edge of its routes (or of ``routes``) and every client left
     out. Add a counterfactual with :func:`why_not`."""
     t0 = time.perf_counter()
-    edges = explain_edges(problem, plan, routes=routes)
+    _, evaluation = _plan(problem, plan)  # evaluated once for both parts
+    edges = explain_edges(problem, evaluation, routes=routes)
     t1 = time.perf_counter()
-    unassigned = explain_unassigned(problem, plan)
+    unassigned = explain_unassigned(problem, evaluation)
     t2 = time.perf_counter()
     return Explanation(edges, unassigned, None, {"label_time": round(t1 - t0, 4),
                                                  "unassigned_time": round(t2 - t1, 4)})
