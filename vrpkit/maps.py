@@ -599,14 +599,15 @@ def _unvisited_layer(fmap: folium.Map, problem: Problem, evaluation: Evaluation,
     folium = _folium()
     Bind = _elements()[1]
     reasons = reasons or {}
-    left = sorted(set(unvisited(problem, evaluation)) | set(reasons))
+    off_routes = set(unvisited(problem, evaluation))
+    left = sorted(off_routes | set(reasons))
     if not left:
         return 0
     missing = sum(bool(problem.required[c]) for c in left)
     label = f"not visited ({len(left)}" + (f", {missing} required" if missing else "") + ")"
     group = folium.FeatureGroup(name=label, show=True).add_to(fmap)
     nd = problem.n_depots
-    visited = set(left) - set(unvisited(problem, evaluation))
+    visited = set(left) - off_routes
     for c in left:
         client = problem.clients[c]
         required = bool(problem.required[c])
