@@ -37,13 +37,13 @@ def repeat_batch(batch: Batch, times: int) -> Batch:
     ``a * B + b``)."""
     if times == 1:
         return batch
-    tensors = {name: getattr(batch, name).repeat(times, *([1] * (getattr(batch, name).dim() - 1)))
-               for name in ("dist", "dur", "node", "start", "end", "vt", "start_nodes", "end_nodes", "counts",
-                            "required", "exists", "prize", "use_time", "strict", "exact")}
 
     def rep(x: torch.Tensor) -> torch.Tensor:
         return x.repeat(times, *([1] * (x.dim() - 1)))
 
+    tensors = {name: rep(getattr(batch, name))
+               for name in ("dist", "dur", "node", "start", "end", "vt", "start_nodes", "end_nodes", "counts",
+                            "required", "exists", "prize", "use_time", "strict", "exact")}
     return replace(batch, problems=batch.problems * times, features={k: rep(x) for k, x in batch.features.items()},
                    scales={k: rep(x) for k, x in batch.scales.items()}, **tensors)
 
