@@ -350,8 +350,7 @@ def plot_risk(simulation: Any, *, top: int = 15, bins: int = 40) -> Figure:
     _verify_mpl()
     from matplotlib.figure import Figure
 
-    rows = [r for r in stop_table(simulation)
-            if (r["late_probability"] or 0) > 0 or (r["failure_probability"] or 0) > 0][:top]
+    rows = stop_table(simulation, at_risk=True)[:top]
     fig = Figure(figsize=(11, max(3.5, 1.0 + 0.3 * len(rows))), layout="constrained")
     ax_cost, ax_stops = fig.subplots(1, 2, width_ratios=(1.2, 1.0))
     costs = np.asarray(simulation.costs, dtype=float)

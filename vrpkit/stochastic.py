@@ -846,13 +846,14 @@ def sum_in_order(values: Any) -> float:
     return total
 
 
-def stop_table(sim: Simulation) -> list[dict[str, Any]]:
-    """Every stop of the plan with its route index, riskiest first (by late, then failure probability)."""
+def stop_table(sim: Simulation, *, at_risk: bool = False) -> list[dict[str, Any]]:
+    """Every stop of the plan with its route index, riskiest first (by late, then failure probability);
+    ``at_risk``: only the stops with a positive late or failure probability."""
     rows = [{"route": r, **s.to_dict()} for r, route in enumerate(sim.routes) for s in route.stops]
+    if at_risk:
+        rows = [x for x in rows if (x["late_probability"] or 0) > 0 or (x["failure_probability"] or 0) > 0]
     rows.sort(key=lambda x: (-(x["late_probability"] or 0), -(x["failure_probability"] or 0)))
     return rows
-
-
 
 
 def simulation_report(sim: Simulation, problem: Problem, *, top: int = 10) -> Any:
@@ -879,7 +880,7 @@ def simulation_report(sim: Simulation, problem: Problem, *, top: int = 10) -> An
             ("feasible rate", f"{sim.feasible_rate:.4f}"),
             ("time", f"{sim.seconds:.2f} s ({sim.scenarios_per_second:,.0f} scenarios/s)")):
         head.add_row(name, value)
-    rows = [r for r in stop_table(sim) if (r["late_probability"] or 0) > 0 or (r["failure_probability"] or 0) > 0]
+    rows = stop_table(sim, at_risk=True)
     stops = Table(title=f"riskiest stops ({min(top, len(rows))} of {len(rows)} at risk)", title_justify="left")
     for name in ("route", "stop", "late prob.", "expected lateness", "failure prob.", "return prob."):
         stops.add_column(name, justify="left" if name == "stop" else "right")
