@@ -19,6 +19,7 @@ Needs the ``maps`` extra (``pip install "vrpkit[maps]"``); folium is imported on
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import html
 import inspect
@@ -1100,7 +1101,9 @@ def _why_not_layer(fmap: folium.Map, problem: Problem, evaluation: Evaluation, w
                                 show=True).add_to(fmap)
     mine = {(r.vehicle_type, r.clients) for r in evaluation.routes}
     changed = [k for k, r in enumerate(other.routes) if (r.vehicle_type, r.clients) not in mine]
-    other_paths = route_paths(problem, other, roads=roads)
+    # paths only for the routes drawn (street routing is the costly part of a map)
+    drawn = dataclasses.replace(other, routes=tuple(other.routes[k] for k in changed))
+    other_paths = dict(zip(changed, route_paths(problem, drawn, roads=roads), strict=True))
     ids = problem.node_ids
     for k in changed:
         line = folium.PolyLine(_latlng(other_paths[k]), color=WHY_NOT_COLOR, weight=3, opacity=0.8,
