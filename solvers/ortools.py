@@ -555,10 +555,10 @@ class ORToolsSolver:
                 progress.update(routing.CostVar().Value() / cost_scale)
 
             routing.AddAtSolutionCallback(on_solution)
-            initial = None
+            start = None
             if best is not None:
-                initial = routing.ReadAssignmentFromRoutes(model.index_routes(best[1].routes(best[2])), True)
-            elif warm is not None and (initial := model.read(warm)) is not None:
+                start = routing.ReadAssignmentFromRoutes(model.index_routes(best[1].routes(best[2])), True)
+            elif warm is not None and (start := model.read(warm)) is not None:
                 warm_used = True  # the user's plan: no first-solution strategy, no prize starts
             elif not problem.required.all():
                 # Prizes: the search starts from the cheapest polished first plan (see _prize_start); the rest of
@@ -566,13 +566,13 @@ class ORToolsSolver:
                 t_first = time.perf_counter()
                 chosen, first_used, starts = self._prize_start(problem, model, first, round_limit, seed)
                 if chosen is not None:
-                    initial = model.read(chosen)
+                    start = model.read(chosen)
                 spent = time.perf_counter() - t_first
                 params.time_limit.FromMilliseconds(max(10, int((round_limit - spent) * 1000)))
-            if initial is not None:
-                assignment = routing.SolveFromAssignmentWithParameters(initial, params)
+            if start is not None:
+                assignment = routing.SolveFromAssignmentWithParameters(start, params)
                 if assignment is None:  # out of time before the search's first plan: the start stands
-                    assignment = initial
+                    assignment = start
             else:
                 assignment = routing.SolveWithParameters(params)
             statuses.append(_STATUS.get(routing.status(), str(routing.status())))
