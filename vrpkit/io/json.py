@@ -249,9 +249,8 @@ def _uncertainty(u: UncertaintyIn | None) -> Uncertainty | None:
     travel = demand = service = None
     if (t := u.travel_time) is not None:
         accidents = t.accidents or AccidentsIn()
-        profile = t.profile if t.profile is None or isinstance(t.profile, str) else \
-            tuple((p[0], p[1]) for p in t.profile)
-        travel = TravelTimeNoise(profile, t.lognormal_sigma, accidents.rate_per_hour,
+        # the points as parsed: TravelTimeNoise and the Problem's check make them (time, factor) tuples
+        travel = TravelTimeNoise(t.profile, t.lognormal_sigma, accidents.rate_per_hour,
                                  (0.0, 0.0) if accidents.delay is None else _pair(accidents.delay))
     if u.demand is not None:
         demand = DemandNoise(u.demand.distribution, u.demand.cv, u.demand.recourse)
