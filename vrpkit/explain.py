@@ -285,6 +285,13 @@ def _served_window_end(a: _Arrays, clients: np.ndarray, start: np.ndarray) -> np
     return windows[np.arange(len(clients)), first, 1]
 
 
+def _latest_starts(step: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The latest start at each of a sequence of stops so that it and every later one start by their
+    ``ends``, with ``step`` the time from each start to the next (a backward pass)."""
+    g = np.concatenate([[0.0], np.cumsum(step)])
+    return g + np.minimum.accumulate((ends - g)[::-1])[::-1]
+
+
 def _slack(problem: Problem, rs: RouteSchedule, a: _Arrays) -> list[dict[str, Any]]:
     """The slack after each stop of a route (and at its end depot, when it has one)."""
     vt = problem.vehicle_types[rs.vehicle_type]
@@ -377,9 +384,7 @@ def _label_route(problem: Problem, r: int, rs: RouteSchedule, a: _Arrays, state:
     # Latest start at each stop keeping it and every later stop within its served window.
     start = np.array(rs.start)
     w_end = _served_window_end(a, cl, start)
-    step = a.service[cl][:-1] + a.dur[nd + cl[:-1], nd + cl[1:]]
-    g = np.concatenate([[0.0], np.cumsum(step)])
-    z = g + np.minimum.accumulate((w_end - g)[::-1])[::-1]
+    z = _latest_starts(a.service[cl][:-1] + a.dur[nd + cl[:-1], nd + cl[1:]], w_end)
 
     same = (route_of == r)[None, :]
     served = same & (pos_of[None, :] < e_idx[:, None])
@@ -703,9 +708,7 @@ def _places(problem: Problem, evaluation: Evaluation) -> _Places:
             back = a.service[cl[-1]] + a.dur[a.nd + cl[-1], rs.end_depot]
         # Latest start at each client (last window ends) and latest arrival at the end, backwards.
         step = np.append(a.service[cl[:-1]] + a.dur[a.nd + cl[:-1], a.nd + cl[1:]], back)
-        ends = np.append(a.last_end[cl], end_limit)
-        g = np.concatenate([[0.0], np.cumsum(step)])
-        latest = g + np.minimum.accumulate((ends - g)[::-1])[::-1]
+        latest = _latest_starts(step, np.append(a.last_end[cl], end_limit))
         end = a.open_end if rs.end_depot is None else rs.end_depot
         nodes = np.concatenate([[rs.start_depot], a.nd + np.array(rs.clients, dtype=np.int64), [end]])
         m = len(nodes) - 1
