@@ -321,18 +321,16 @@ class Policy(nn.Module):
             else:
                 probs = lp.exp().view(B * S, -1)
                 action = torch.multinomial(probs, 1, generator=generator).view(B, S)
-            live = ~state["done"]
+            live = counted = ~state["done"]
             if multistart:
                 at_first = live & ~forced_done & (state["vehicle"] >= 0) & (state["size"] == 0)
                 allowed = state["action_mask"].gather(-1, first[..., None]).squeeze(-1)
                 force = at_first & allowed
                 action = torch.where(force, first, action)
                 forced_done = forced_done | at_first
-                chosen = lp.gather(-1, action[..., None]).squeeze(-1)
-                logp = logp + torch.where(live & ~force, chosen, 0.0)
-            else:
-                chosen = lp.gather(-1, action[..., None]).squeeze(-1)
-                logp = logp + torch.where(live, chosen, 0.0)
+                counted = live & ~force
+            chosen = lp.gather(-1, action[..., None]).squeeze(-1)
+            logp = logp + torch.where(counted, chosen, 0.0)
             state = env.step(state, action, check=False)  # masked logits choose allowed actions only
         return state, logp
 
