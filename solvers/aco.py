@@ -300,12 +300,18 @@ class Colony:
         evaporate once), so that the first ants follow it."""
         self.ls.load(routes)
         seq, offsets, types = (x.copy() for x in self.ls.export_flat())
-        self.best_violation, self.best_cost = self.ls.violation, self.ls.cost
+        self._set_best(self.ls.violation, self.ls.cost, seq, offsets, types, self._arcs(seq, offsets, types))
+        self._update(self.best_arcs, self.best_cost)
+
+    def _set_best(self, viol: float, cost: float, seq: np.ndarray, offsets: np.ndarray, types: np.ndarray,
+                  arcs: np.ndarray) -> None:
+        """Make the flat plan ``seq, offsets, types`` (with its ``arcs``) the best so far, and set the trail
+        bounds from its cost."""
+        self.best_violation, self.best_cost = viol, cost
         self.best = [Route(int(types[i]), tuple(seq[offsets[i]:offsets[i + 1]].tolist()))
                      for i in range(len(types))]
-        self.best_arcs = self._arcs(seq, offsets, types)
+        self.best_arcs = arcs
         self._set_bounds()
-        self._update(self.best_arcs, self.best_cost)
 
     def use_compiled(self) -> None:
         """Go on with the compiled code (built meanwhile)."""
@@ -353,12 +359,8 @@ class Colony:
         arcs = self._arcs(seq, offsets, types)
         improved = (viol, cost) < (self.best_violation, self.best_cost - 1e-9)
         if improved:
-            self.best_violation, self.best_cost = viol, cost
-            self.best = [Route(int(types[i]), tuple(seq[offsets[i]:offsets[i + 1]].tolist()))
-                         for i in range(len(types))]
-            self.best_arcs = arcs
+            self._set_best(viol, cost, seq, offsets, types, arcs)
             self.stale = 0
-            self._set_bounds()
         else:
             self.stale += 1
         self._update(arcs, cost)
