@@ -246,9 +246,8 @@ def to_batch(problems: Sequence[Problem], *, device: str | torch.device = "cpu")
         "delivery": np.zeros((B, N, K)), "pickup": np.zeros((B, N, K)), "capacity": np.zeros((B, V, K)),
         "max_distance": np.zeros((B, V)), "prize": np.zeros((B, N)), "fixed_cost": np.zeros((B, V)),
         "cost_per_distance": np.zeros((B, V)), "cost_per_duration": np.zeros((B, V)),
-        "required": np.zeros((B, N), bool), "exists": np.zeros((B, N), bool), "open": np.zeros((B, V), bool),
-        "type_exists": np.zeros((B, V), bool), "start_depot": np.zeros((B, V), np.int64),
-        "end_depot": np.zeros((B, V), np.int64), "count": np.zeros((B, V), np.int64),
+        "open": np.zeros((B, V), bool), "type_exists": np.zeros((B, V), bool),
+        "end_depot": np.zeros((B, V), np.int64),
     }
     scales = {"distance": np.ones(B), "time": np.ones(B), "cost": np.ones(B), "capacity": np.ones((B, K))}
     for b, (p, data) in enumerate(zip(problems, datas, strict=True)):
@@ -310,13 +309,12 @@ def to_batch(problems: Sequence[Problem], *, device: str | torch.device = "cpu")
         feats["fixed_cost"][b, :nv] = np.array([v.fixed_cost for v in vts]) / money
         feats["cost_per_distance"][b, :nv] = cpd * length / money
         feats["cost_per_duration"][b, :nv] = cpt * horizon / money
-        feats["required"][b, :n] = p.required
-        feats["exists"][b, :n] = True
         feats["open"][b, :nv] = p.vehicle_end < 0
         feats["type_exists"][b, :nv] = True
-        feats["start_depot"][b, :nv] = p.vehicle_start
         feats["end_depot"][b, :nv] = p.vehicle_end
-        feats["count"][b, :nv] = fleet_counts(p)
+    # features that are the rules' arrays as they are (copies: tensors of their own)
+    feats.update(required=required.copy(), exists=exists.copy(), start_depot=start_nodes.copy(),
+                 count=counts.copy())
 
     try:
         dev = torch.device(device)
