@@ -53,6 +53,7 @@ from typing import Any, Literal
 import numpy as np
 
 from vrpkit.errors import ValidationError
+from vrpkit.traffic import PROFILES, max_factor
 
 INF = math.inf
 MAX_VALUE = 1e15
@@ -157,8 +158,6 @@ class VehicleType:
         return self.end_depot is None
 
 
-PROFILES = ("rush_hour", "svrpbench")
-"""The named travel-time profiles of :mod:`vrpkit.traffic`."""
 DISTRIBUTIONS = ("poisson", "normal", "none")
 RECOURSES = ("return", "fail")
 MAX_SIGMA = 10.0
@@ -668,8 +667,6 @@ class Problem:
                                  np.array([vt.shift[0] for vt in self.vehicle_types])])
         trips = self.duration.max(axis=1).sum()
         if self.time_dependent:  # a leg takes at most its static duration times the profile's largest factor
-            from vrpkit.traffic import max_factor
-
             trips *= max(1.0, max_factor(self.uncertainty.travel_time.profile, self.hour))
         return float(starts.max(initial=0.0) + self.service_time.sum() + trips)
 

@@ -57,6 +57,8 @@ _NAMED = {
     "svrpbench": (0.5, 2.0, True),
     "rush_hour": (1.0, 0.8, False),
 }
+PROFILES = tuple(sorted(_NAMED))
+"""The named profiles."""
 _PEAKS = (480.0, 1020.0)
 _SD = 90.0
 _CELLS = 1 << 20
@@ -96,7 +98,7 @@ def _key(profile: Any) -> Profile:
 def _cached(profile: Profile, hour: float) -> _Table:
     if isinstance(profile, str):
         if profile not in _NAMED:
-            raise ValidationError("profile", f'unknown profile "{profile}" (known: {", ".join(sorted(_NAMED))})')
+            raise ValidationError("profile", f'unknown profile "{profile}" (known: {", ".join(PROFILES)})')
         if not (hour > 0 and math.isfinite(hour)):
             raise ValidationError("hour", f"{hour} is not a positive number of time units")
         minutes = np.arange(24 * 60 + 1, dtype=float)
