@@ -367,11 +367,8 @@ class TorchColony:
         improved = torch.zeros(self.B, dtype=torch.bool, device=dev)
         improved[b] = True
         self._set_bounds(improved)
-        saved = self.iteration
-        self.iteration = 0  # deposit on the best plans (problem b's is the start; the others have none yet)
         before = self.tau.clone()
-        self._update(self.best)
-        self.iteration = saved
+        self._deposit(self.best)  # problem b's best is the start; the others' trails are restored below
         self.tau = torch.where(improved[:, None, None], self.tau, before)
 
     def _iteration_best(self, ants: dict[str, torch.Tensor]) -> Plans:
@@ -469,10 +466,12 @@ class TorchColony:
         self.tau = torch.where(first[:, None, None], self.tau_max[:, None, None], self.tau)
 
     def _update(self, it: Plans) -> None:
-        p = self.params
-        self.tau = self.tau * (1.0 - p.rho)
-        use_best = self.iteration % p.best_every == 0  # every problem has a best plan by now
-        plans = self.best if use_best else it
+        use_best = self.iteration % self.params.best_every == 0  # every problem has a best plan by now
+        self._deposit(self.best if use_best else it)
+
+    def _deposit(self, plans: Plans) -> None:
+        """Evaporation, one deposit on the arcs of ``plans`` and the trail bounds."""
+        self.tau = self.tau * (1.0 - self.params.rho)
         amount = 1.0 / plans.cost.clamp_min(1e-9)
         frm, to, real = self.arcs(plans)
         values = torch.where(real, amount[:, None], 0.0)
