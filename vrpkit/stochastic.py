@@ -163,7 +163,8 @@ def sample(problem: Problem, scenarios: int, seed: int = 0, *, uncertainty: Unce
     problem = _with(problem, uncertainty)
     u = problem.uncertainty
     _check_seed(seed)
-    blocks = [_sample_block(problem, u, seed, b, min(BLOCK, count - b * BLOCK))
+    layers = _accident_layers(problem, u)
+    blocks = [_sample_block(problem, u, seed, b, min(BLOCK, count - b * BLOCK), layers)
               for b in range(math.ceil(count / BLOCK))]
     if not blocks:
         return Scenarios(0)
@@ -178,8 +179,10 @@ def sample(problem: Problem, scenarios: int, seed: int = 0, *, uncertainty: Unce
                      join("pickup"), join("service"))
 
 
-def _sample_block(problem: Problem, u: Uncertainty | None, seed: int, block: int, rows: int) -> Scenarios:
-    """Block ``block`` of the draws of ``seed``, its first ``rows`` scenarios (a prefix of the full block)."""
+def _sample_block(problem: Problem, u: Uncertainty | None, seed: int, block: int, rows: int, layers: int
+                  ) -> Scenarios:
+    """Block ``block`` of the draws of ``seed``, its first ``rows`` scenarios (a prefix of the full block);
+    ``layers`` accidents per leg (:func:`_accident_layers`, the same for every block)."""
     n = problem.n_clients
 
     def rng(source: int) -> np.random.Generator:
@@ -190,7 +193,6 @@ def _sample_block(problem: Problem, u: Uncertainty | None, seed: int, block: int
     if t is not None and t.lognormal_sigma > 0:
         out["travel"] = np.exp(t.lognormal_sigma * rng(_TRAVEL).standard_normal((rows, n)))
         out["travel_home"] = np.exp(t.lognormal_sigma * rng(_HOME).standard_normal((rows, n)))
-    layers = _accident_layers(problem, u)
     if layers:
         g = rng(_ACCIDENT)
         out["accident"] = g.random((rows, n))
@@ -272,6 +274,9 @@ class _Plan:
         nd = problem.n_depots
         routes = ev.routes
         self.order = sorted(range(len(routes)), key=lambda r: -len(routes[r].clients))
+        self.row = [0] * len(routes)  # route r of the plan is row self.row[r] of the arrays
+        for i, r in enumerate(self.order):
+            self.row[r] = i
         rs = [routes[r] for r in self.order]
         self.R = R = len(rs)
         self.L = L = max((len(r.clients) for r in rs), default=0)
@@ -498,7 +503,7 @@ def _run(plan: _Plan, draws: Scenarios, keep: bool) -> _Block:
     route_cost = plan.fixed[:, None] + plan.cpd[:, None] * distance + plan.cpt[:, None] * duration
     variable = np.zeros(S)
     for r in range(R):  # in the plan's order, as the evaluator adds them
-        i = plan.order.index(r)
+        i = plan.row[r]
         variable = variable + (route_cost[i] - plan.fixed[i])
     cost = plan.ev.fixed_cost + variable + plan.ev.prize_lost
     route_excess = None
@@ -684,11 +689,13 @@ def simulate(problem: Problem, plan: Plan | Evaluation, scenarios: int | Scenari
     if starts is not None:
         ev = _with_starts(problem, ev, starts)
     arrays = _Plan(problem, ev, u)
+    layers = _accident_layers(problem, u) if given is None else 0
     blocks: list[_Block] = []
     sums: list[dict[str, np.ndarray]] = []  # per block, so that only kept blocks hold their schedules
     for b in range(math.ceil(count / BLOCK)):
         lo, hi = b * BLOCK, min(count, (b + 1) * BLOCK)
-        draws = given.rows(lo, hi) if given is not None else _sample_block(problem, u, int(seed), b, hi - lo)
+        draws = (given.rows(lo, hi) if given is not None
+                 else _sample_block(problem, u, int(seed), b, hi - lo, layers))
         _check_draws(problem, draws)
         block = _run(arrays, draws, keep)
         sums.append(_sums(block))
@@ -749,7 +756,7 @@ def _summarise(plan: _Plan, sums: list[dict[str, np.ndarray]], blocks: list[_Blo
     routes = []
     n_stops = int(plan.length.sum())
     for r in range(plan.R):
-        i = plan.order.index(r)
+        i = plan.row[r]
         n = int(plan.length[i])
         stops = tuple(StopRisk(ids[nd + int(plan.clients[i, p])], late[i, p] / count, failed[i, p] / count,
                                returns[i, p] / count, lateness[i, p] / count) for p in range(n))
@@ -776,7 +783,7 @@ def _scenario(kept: tuple[_Plan, list[_Block]], s: int) -> Evaluation:
     names = ("depot_time_window", "depot_time_window", "shift", "max_duration", "max_distance")
     total_var = 0.0
     for r, planned in enumerate(ev.routes):
-        i = plan.order.index(r)
+        i = plan.row[r]
         n = int(plan.length[i])
         clients = planned.clients
         arrival = tuple(float(x) for x in blk.arrival[i, :n, j])
@@ -832,8 +839,8 @@ def _scenario(kept: tuple[_Plan, list[_Block]], s: int) -> Evaluation:
                                                                    "duplicate_client"))
     return Evaluation(
         routes=tuple(schedules), unassigned=ev.unassigned, violations=tuple(violations),
-        distance=float(sum_in_order(float(blk.distance[plan.order.index(r), j]) for r in range(plan.R))),
-        duration=float(sum_in_order(float(blk.duration[plan.order.index(r), j]) for r in range(plan.R))),
+        distance=float(sum_in_order(float(blk.distance[plan.row[r], j]) for r in range(plan.R))),
+        duration=float(sum_in_order(float(blk.duration[plan.row[r], j]) for r in range(plan.R))),
         fixed_cost=ev.fixed_cost, variable_cost=total_var, prize_lost=ev.prize_lost,
         cost=float(blk.cost[j]))
 
