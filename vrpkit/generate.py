@@ -237,12 +237,10 @@ def sample_routefinder(
     variant keeps what it uses: one seed gives the same clients for ``cvrp``, ``vrptw``, ``mdvrp``, ...
     """
     v = variant if isinstance(variant, Variant) else parse_variant(variant)
-    for path, value in (("n_clients", n_clients), ("batch", batch)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValidationError(path, f"expected a positive integer, got {value!r}")
+    _check_positive("n_clients", n_clients)
+    _check_positive("batch", batch)
     cap = routefinder_capacity(n_clients) if capacity is None else capacity
-    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
-        raise ValidationError("capacity", f"expected a positive integer, got {cap!r}")
+    _check_positive("capacity", cap)
     smallest = min(_fleet_capacity(cap, share) for _, share, _ in FLEET) if v.fleet else cap
     if smallest < DEMAND[1]:
         what = f"{cap} gives the small vehicle {smallest}" if v.fleet else str(cap)
@@ -346,8 +344,7 @@ def generate_many(variant: str, n_clients: int, count: int, seed: int, *, distri
     named ``<variant>-n<n_clients>-s<seed>-<i>``. The streams of a ``SeedSequence`` spawn do not overlap, so
     sets drawn with different seeds share no instance, and a larger ``count`` only appends instances."""
     _check_seed(seed)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValidationError("count", f"expected a positive integer, got {count!r}")
+    _check_positive("count", count)
     label = parse_variant(variant).name if distribution == "routefinder" and variant != "svrp" else variant
     return [generate(variant, n_clients, seed=instance_seed(seed, i), distribution=distribution,
                      name=f"{label}-n{n_clients}-s{seed}-{i}", **options) for i in range(count)]
@@ -356,6 +353,11 @@ def generate_many(variant: str, n_clients: int, count: int, seed: int, *, distri
 def _check_seed(seed: Any) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValidationError("seed", f"expected a non-negative integer, got {seed!r}")
+
+
+def _check_positive(field: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(field, f"expected a positive integer, got {value!r}")
 
 
 def _keywords(fn: Any) -> tuple[str, ...]:
@@ -389,8 +391,7 @@ def uniform_instance(
     if variant not in VARIANTS:
         raise ValidationError("variant", f'"{variant}" is not one of {", ".join(VARIANTS)}')
     for field, value in (("n_clients", n_clients), ("grid", grid), ("capacity", capacity)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValidationError(field, f"expected a positive integer, got {value!r}")
+        _check_positive(field, value)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValidationError("seed", f"expected an integer, got {seed!r}")
     low, high = demand
@@ -476,12 +477,10 @@ def svrp_instance(
     from vrpkit.model import DemandNoise, ServiceTimeNoise, TravelTimeNoise, Uncertainty
     from vrpkit.traffic import max_factor
 
-    for field, value in (("n_clients", n_clients), ("n_depots", n_depots)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValidationError(field, f"expected a positive integer, got {value!r}")
+    _check_positive("n_clients", n_clients)
+    _check_positive("n_depots", n_depots)
     cities = max(2, n_clients // 25) if n_cities is None else n_cities
-    if isinstance(cities, bool) or not isinstance(cities, int) or cities < 1:
-        raise ValidationError("n_cities", f"expected a positive integer, got {cities!r}")
+    _check_positive("n_cities", cities)
     cap = routefinder_capacity(n_clients) if capacity is None else capacity
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < DEMAND[1]:
         raise ValidationError("capacity", f"expected an integer of at least {DEMAND[1]}, got {cap!r}")
