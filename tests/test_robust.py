@@ -178,3 +178,18 @@ def test_cli_generate_and_solve_robust(tmp_path: Path) -> None:
     plain.write_text(json.dumps(single(None).to_dict()))
     assert one_line_error(runner.invoke(app, ["solve", str(plain), "-q", "--robust"])).startswith(
         "error: --robust: needs an uncertainty block")
+
+
+def test_robust_equals_q_on_the_command_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    """``vrpkit solve FILE --robust=Q`` (the flag with its optional value) is ``--robust --robust-quantile Q``."""
+    from vrpkit.cli import expand_args, main
+
+    assert expand_args(["solve", "p.json", "--robust=0.6", "--", "--robust=1"]) == [
+        "solve", "p.json", "--robust", "--robust-quantile", "0.6", "--", "--robust=1"]
+    path = tmp_path / "detour.json"
+    path.write_text(json.dumps(detour().to_dict()))
+    monkeypatch.setattr("sys.argv", ["vrpkit", "solve", str(path), "-t", "0.4", "-q", "--robust=0.6"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 0
+    assert "robust (q 0.6)" in capsys.readouterr().err

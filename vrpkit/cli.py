@@ -195,7 +195,8 @@ def solve(
     ] = False,
     robust_quantile: Annotated[
         float | None, typer.Option("--robust-quantile", metavar="Q",
-                                   help="The quantile of --robust (default 0.9; implies --robust).")
+                                   help="The quantile of --robust (default 0.9; implies --robust); "
+                                        "--robust=Q says the same.")
     ] = None,
 ) -> None:
     """Solve a problem: progress on stderr, the plan as a table on stdout, the solution JSON with -o.
@@ -1112,9 +1113,19 @@ def train(
     print(f"wrote {out / 'checkpoint.pt'} (epoch {result['epoch']}, step {result['step']})", file=sys.stderr)
 
 
+def expand_args(args: list[str]) -> list[str]:
+    """The command line as typer reads it: ``--robust=Q`` (a flag with an optional value, which typer cannot
+    declare) becomes ``--robust --robust-quantile Q``; nothing after ``--`` changes."""
+    end = args.index("--") if "--" in args else len(args)
+    out: list[str] = []
+    for arg in args[:end]:
+        out += ["--robust", "--robust-quantile", arg.partition("=")[2]] if arg.startswith("--robust=") else [arg]
+    return out + args[end:]
+
+
 def main() -> None:
     """Entry point of the ``vrpkit`` console script."""
-    app(prog_name="vrpkit")
+    app(args=expand_args(sys.argv[1:]), prog_name="vrpkit")
 
 
 if __name__ == "__main__":
