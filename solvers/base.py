@@ -238,6 +238,7 @@ def solve(
     initial: Solution | Sequence[Route] | Mapping[str, Any] | None = None,
     locked: Sequence[Route] | None = None,
     robust: float | None = None,
+    decompose: bool = False,
     **options: Any,
 ) -> Result:
     """Solve ``problem`` with the named solver and evaluate the plan with the shared evaluator.
@@ -264,6 +265,10 @@ def solve(
     naming ``robust``) plans against the Q-quantile of the travel times, service times and demands, and
     reports the simulated figures of that plan and of the deterministic one (each solved with half the time
     limit) in ``stats["robust"]``: see :mod:`vrpkit.robust` (``robust_scenarios=N`` sets the scenarios).
+
+    ``decompose=True`` solves a large problem in parts with the solver, in parallel, then improves the joined
+    plan across the parts' borders (:mod:`vrpkit.solvers.decompose`; its options ``workers``, ``scheduler``,
+    ``part_size``, ``rounds``; ``stats["decompose"]``). Not with ``locked``.
     """
     from vrpkit.solvers import locks as lk
 
@@ -275,13 +280,20 @@ def solve(
         from vrpkit.robust import solve_robust
 
         return solve_robust(problem, solver, robust, time_limit=time_limit, seed=seed, progress=progress,
-                            initial=initial, locked=locked, **options)
+                            initial=initial, locked=locked, decompose=decompose, **options)
     if problem.time_dependent:
         return _solve_time_dependent(problem, solver, time_limit=time_limit, seed=seed, progress=progress,
-                                     initial=initial, locked=locked, **options)
+                                     initial=initial, locked=locked, decompose=decompose, **options)
     start_routes = None if initial is None else lk.check_plan(problem, initial, "initial")
     locked_routes = () if locked is None else lk.check_locked(problem, locked)
-    backend = get_solver(solver, **options)
+    if decompose:
+        from vrpkit.solvers.decompose import DecomposedSolver
+
+        if locked_routes:
+            raise ValidationError("decompose", "does not take locked prefixes")
+        backend: Solver = DecomposedSolver(solver, **options)
+    else:
+        backend = get_solver(solver, **options)
     reason = backend.supports(problem)
     if reason:
         raise SolverError(f'solver "{backend.name}" does not support this problem: {reason}')

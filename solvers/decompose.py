@@ -464,7 +464,8 @@ class DecomposedSolver:
                 times.append(round(time.perf_counter() - t0, 3))
                 costs.append(ev.cost if ev.feasible else None)
                 self._report(ev, progress, log, f"round {k} ({len(groups_r)} groups)")
-            stats.update(rounds=k, round_costs=costs, round_times=times, local_search=searcher.note)
+            stats.update(rounds=k, round_costs=costs, round_times=times, local_search=searcher.note,
+                         local_search_time=round(searcher.seconds, 3))
         finally:
             pool.close()
         stats["wall_time"] = round(time.perf_counter() - started, 3)
@@ -539,7 +540,9 @@ class _WholeSearch:
                      f"skipped: its copy of the matrices needs {need / 1024**3:.1f} GiB > ls_memory "
                      f"{memory / 1024**3:.1f} GiB")
         self.reserve = 0.0
-        """Seconds to keep for the last search (the longest one so far)."""
+        """Seconds to keep for the last search (the longest run so far)."""
+        self.seconds = 0.0
+        """Seconds spent in the search, building it included."""
         self._ls: Any = None
 
     def improve(self, routes: list[Route], ev: Evaluation, deadline: float, seed: int
@@ -556,10 +559,12 @@ class _WholeSearch:
                 self.enabled, self.note = False, "skipped: the compiled code is not built"
                 return routes, ev
             self._ls = LocalSearch(self.problem)
+        t1 = time.perf_counter()
         self._ls.load(routes)
         self._ls.run(time_limit=deadline - time.perf_counter(), seed=seed)
         new = self._ls.routes()
-        self.reserve = max(self.reserve, time.perf_counter() - t0)
+        self.reserve = max(self.reserve, time.perf_counter() - t1)  # without building the search
+        self.seconds += time.perf_counter() - t0
         ev_new = evaluate(self.problem, new)
         if (len(ev_new.violations), ev_new.cost) <= (len(ev.violations), ev.cost):
             return new, ev_new

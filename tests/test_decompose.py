@@ -174,7 +174,7 @@ def test_cli_decompose(tmp_path, medium):
     path.write_text(json.dumps(medium.to_dict()))
     out = tmp_path / "sol.json"
     run = _cli("solve", str(path), "--decompose", "--solver", SOLVER, "--part-size", "80", "--workers", "1",
-               "-t", "20", "-o", str(out))
+               "-t", "8", "-o", str(out))
     assert run.returncode == 0, run.stderr
     assert "in parts (--decompose)" in run.stderr and "decompose [" in run.stderr
     stats = json.loads(out.read_text())["stats"]["decompose"]

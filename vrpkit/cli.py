@@ -198,6 +198,22 @@ def solve(
                                    help="The quantile of --robust (default 0.9; implies --robust); "
                                         "--robust=Q says the same.")
     ] = None,
+    decompose: Annotated[
+        bool, typer.Option("--decompose", help="Solve in parts of about --part-size clients at once, then improve "
+                                               "across their borders (vrpkit.solvers.decompose).")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option("--workers", metavar="N", help="Processes for --decompose (default: the CPUs).")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", metavar="tcp://HOST:PORT",
+                                 help="Solve the parts of --decompose on this Dask scheduler's workers "
+                                      "(extra dist).")
+    ] = None,
+    part_size: Annotated[
+        int | None, typer.Option("--part-size", metavar="N",
+                                 help="Clients per part of --decompose (default by solver: pyvrp 400, aco 300).")
+    ] = None,
 ) -> None:
     """Solve a problem: progress on stderr, the plan as a table on stdout, the solution JSON with -o.
 
@@ -216,6 +232,21 @@ def solve(
         raise ValidationError("--lock-prefix", f"{lock_prefix} is not a number of stops (0 or more)")
     if lock_until is not None and not math.isfinite(lock_until):
         raise ValidationError("--lock-until", f"{lock_until} is not a time")
+    parts: dict[str, Any] = {}
+    if decompose:
+        from vrpkit.solvers.decompose import check_options
+
+        try:
+            check_options(workers, scheduler, part_size)
+        except ValidationError as err:
+            raise ValidationError(f"--{err.field.replace('_', '-')}", err.reason) from None
+        if lock_prefix is not None or lock_until is not None:
+            raise ValidationError("--decompose", "does not take locked stops (--lock-prefix, --lock-until)")
+        parts = {"decompose": True, "workers": workers, "scheduler": scheduler, "part_size": part_size}
+    else:
+        for option, value in (("--workers", workers), ("--scheduler", scheduler), ("--part-size", part_size)):
+            if value is not None:
+                raise ValidationError(option, "needs --decompose")
     quantile = None
     if robust or robust_quantile is not None:
         from vrpkit.robust import DEFAULT_QUANTILE, check_quantile
@@ -248,10 +279,11 @@ def solve(
     if reason:
         raise SolverError(f'solver "{backend.name}" does not support this problem: {reason}')
     if not quiet:
-        print(f"solving {problem.name} ({problem.variant}, {problem.n_clients} clients) with {solver}, "
+        how = " in parts (--decompose)" if decompose else ""
+        print(f"solving {problem.name} ({problem.variant}, {problem.n_clients} clients) with {solver}{how}, "
               f"time limit {time_limit:g} s, seed {seed}", file=sys.stderr, flush=True)
     result = vrpkit.solve(problem, solver, time_limit=time_limit, seed=seed, progress=not quiet, initial=start,
-                          locked=locked, robust=quantile)
+                          locked=locked, robust=quantile, **parts)
     if output is not None:
         _write_json(result.to_dict(), output)
     if quantile is not None:
@@ -579,8 +611,13 @@ def bench(
                      help="Also show each solver's gap to this solver (e.g. pyvrp; added if not a --solver)."),
     ] = None,
     round: RoundOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
-    """Run solvers on a benchmark set: cost, gap to the best known solution and time per instance."""
+    """Run solvers on a benchmark set: cost, gap to the best known solution and time per instance.
+
+    With --workers or --scheduler the runs are tasks on a dask cluster, as in vrpkit batch.
+    """
     from vrpkit import bench as bench_module
     from vrpkit.report import show
 
@@ -598,14 +635,105 @@ def bench(
     specs = list(solvers or ["ortools"])
     if reference is not None and reference not in specs:
         specs.append(reference)
+    _check_cluster_options(scheduler, workers)
     rows = bench_module.run_bench(
         set_name, data, specs, time_limit=time_limit, seed=seed, max_n=max_n,
         smallest=smallest, instances=instances or None, csv_path=csv, progress=True,
-        console=_console(stderr=True), round=round,
+        console=_console(stderr=True), round=round, workers=workers, scheduler=scheduler,
     )
     show(bench_module.format_bench_table(rows, reference), _console())
     if csv is not None:
         print(f"wrote {csv}", file=sys.stderr)
+
+
+# -- batch ---------------------------------------------------------------------------------------------------
+
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", "-w", metavar="N",
+                             help="Solve on a local dask cluster of N single-threaded worker processes "
+                                  "(vrpkit batch's default: the CPUs).")
+]
+SchedulerOpt = Annotated[
+    str | None, typer.Option("--scheduler", metavar="tcp://HOST:PORT",
+                             help="Solve on this dask scheduler's workers (they need vrpkit and the same "
+                                  "file paths); not with --workers.")
+]
+
+
+def _check_cluster_options(scheduler: str | None, workers: int | None, *, needed: str = "") -> None:
+    """--scheduler and --workers errors name the option; a missing dask names the extra."""
+    from vrpkit.batch import DIST_HINT, check_cluster
+
+    try:
+        check_cluster(scheduler, workers)
+    except ValidationError as err:
+        option = "--scheduler" if err.field == "scheduler" else "--workers"
+        reason = "give --scheduler or --workers, not both" if "not both" in err.reason else err.reason
+        raise ValidationError(option, reason) from None
+    if needed or scheduler is not None or workers is not None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            what = needed or "--scheduler and --workers"
+            raise SolverError(f"{what} needs dask.distributed: {DIST_HINT}") from None
+
+
+@app.command()
+@_user_errors
+def batch(
+    problems: Annotated[
+        list[Path], typer.Argument(metavar="PROBLEMS...", help="Problem files (as for solve); plans are "
+                                                               "named after each file's stem.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="OUTDIR",
+                           help="Folder of the plans (NAME.json) and batch.csv; plans already there are "
+                                "skipped.")
+    ],
+    solver: Annotated[
+        str, typer.Option("--solver", "-s", metavar="SOLVER",
+                          help='Solver name, with options: "aco:ants=10".')
+    ] = "ortools",
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", "-t", metavar="SECONDS", help="Time limit per problem.")
+    ] = 10.0,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="N", help="Random seed (the same for every problem).")
+    ] = 0,
+    round: RoundOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")] = False,
+) -> None:
+    """Solve many problems on a dask cluster (vrpkit.batch): one task per problem, each plan written to
+    OUTDIR/NAME.json as soon as it is done, a rerun skips what is done; a table and OUTDIR/batch.csv at the end.
+
+    Every file is read first: a bad one stops the batch before any work (exit 2). Exit code 0 when every
+    problem has a feasible plan, 3 when one or more have none (see the table).
+    """
+    from vrpkit.batch import format_batch_table, run_batch
+    from vrpkit.report import show
+
+    _check_time_limit(time_limit)
+    _check_round(round)
+    if seed < 0:
+        raise ValidationError("--seed", f"{seed} is not a non-negative integer")
+    _check_cluster_options(scheduler, workers, needed="vrpkit batch")
+    try:
+        report = run_batch(problems, solver, time_limit=time_limit, outdir=output, scheduler=scheduler,
+                           workers=workers, seed=seed, round=round, progress=not quiet)
+    except ValidationError as err:
+        if err.field == "scheduler":
+            raise ValidationError("--scheduler", err.reason) from None
+        raise
+    show(format_batch_table(report), _console())
+    if not quiet:
+        print(f"wrote {report.solved} plans to {output} ({report.skipped} skipped, {report.failed} failed) and "
+              f"{output / 'batch.csv'}", file=sys.stderr)
+    if report.feasible < len(report.rows):
+        print(f"{len(report.rows) - report.feasible} of {len(report.rows)} problems have no feasible plan",
+              file=sys.stderr)
+        raise typer.Exit(EXIT_INFEASIBLE)
 
 
 # -- pictures ------------------------------------------------------------------------------------------------
