@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vrpkit import Client, Depot, Problem, ValidationError, VehicleType
-from vrpkit.territories import cluster
+from vrpkit import Client, Depot, NoSolutionError, Problem, ValidationError, VehicleType
+from vrpkit.territories import METHODS, build_territories, cluster, lower_bound
 
 
 def points(xy, *, depots=((0.0, 0.0),), delivery=1, vehicle_types=None, **client) -> Problem:
@@ -116,3 +116,139 @@ def test_bad_arguments_name_the_argument(kwargs, field) -> None:
     with pytest.raises(ValidationError) as err:
         cluster(points(TWO_GROUPS), **kwargs)
     assert err.value.field == field
+
+
+# -- territories --------------------------------------------------------------------------------------------
+
+
+def test_one_territory_with_exact_estimates(line) -> None:
+    """Clients at 1, 2, 3 on a line, capacity 3: one territory, tour D-c1-c2-c3-D of 6; the round trips add
+    up to 2 + 4 + 6 = 12 (ratio 0.5); the medoid c2 is 1 from the others (spread 1)."""
+    t = build_territories(line)
+    assert t.lower_bound == 1 and t.k == 1
+    (only,) = t.territories
+    assert only.clients == (0, 1, 2) and only.tour == (0, 1, 2)
+    assert (only.depot, only.vehicle_type, only.delivery, only.load_share) == ("D", "v", (3.0,), 1.0)
+    assert (only.distance, only.duration, only.tour_ratio, only.spread) == (6.0, 6.0, 0.5, 1.0)
+    assert only.fits
+
+
+def test_two_obvious_territories() -> None:
+    p = points(TWO_GROUPS, vehicle_types=(VehicleType("v", capacity=3),))
+    for method in METHODS:
+        t = build_territories(p, method=method)
+        assert t.k == 2 and t.lower_bound == 2
+        assert same_partition(t.labels, [0, 0, 0, 1, 1, 1])
+        assert all(x.fits and x.load_share == 1.0 for x in t.territories)
+
+
+def test_capacity_forces_a_split() -> None:
+    """Four clients together, deliveries 2, 1, 1, 2, capacity 3: two territories of 3 each."""
+    p = points([(10, 0), (10, 1), (11, 0), (11, 1)], delivery=[2, 1, 1, 2],
+               vehicle_types=(VehicleType("v", capacity=3),))
+    t = build_territories(p)
+    assert t.k == 2 and sorted(x.delivery for x in t.territories) == [(3.0,), (3.0,)]
+    with pytest.raises(ValidationError, match=r"k: 1 < 2, the fewest") as err:
+        build_territories(p, k=1)
+    assert err.value.field == "k"
+    assert build_territories(p, k=3).k == 3
+
+
+def test_pickups_count_like_deliveries() -> None:
+    """Deliveries 1 each but pickups 2 each, capacity 2: one client per territory."""
+    clients = tuple(Client(f"c{i}", (i, 0), delivery=1, pickup=2) for i in range(1, 4))
+    p = Problem("pd", (Depot("D", (0, 0)),), clients, (VehicleType("v", capacity=2),))
+    t = build_territories(p)
+    assert t.k == 3 and all(x.pickup == (2.0,) and x.load_share == 1.0 for x in t.territories)
+
+
+def test_the_shift_forces_a_split() -> None:
+    """No capacity; clients at (10, 0), (10, 1), (-10, 0), (-10, 1), max_duration 25: all four take
+    10 + 1 + 20 + 1 + 10 = 42, each side 10 + 1 + sqrt(101) = 21.05."""
+    p = points([(10, 0), (10, 1), (-10, 0), (-10, 1)], vehicle_types=(VehicleType("v", max_duration=25),))
+    assert lower_bound(p) == 1
+    t = build_territories(p)
+    assert t.k == 2 and same_partition(t.labels, [0, 0, 1, 1])
+    assert [x.duration for x in t.territories] == pytest.approx([11 + 101 ** 0.5] * 2)
+    assert all(x.duration_limit == 25 and x.fits for x in t.territories)
+    one = build_territories(p, k=1).territories[0]
+    assert one.duration == 42 and one.tour_ratio == pytest.approx(42 / (4 * 10 + 4 * 101 ** 0.5))
+    assert not one.fits
+
+
+def test_two_depots() -> None:
+    """Depots at 0 and 100, a vehicle type at each: each client's territory is its nearest depot's."""
+    p = points(TWO_GROUPS, depots=((0, 5), (100, 5)),
+               vehicle_types=(VehicleType("west", capacity=2, start_depot="D0"),
+                              VehicleType("east", capacity=2, start_depot="D1")))
+    t = build_territories(p)
+    assert t.lower_bound == 4 and t.k == 4
+    for x in t.territories:
+        assert (x.depot, x.vehicle_type) == (("D0", "west") if x.clients[0] < 3 else ("D1", "east"))
+        assert set(x.clients) <= ({0, 1, 2} if x.depot == "D0" else {3, 4, 5})
+
+
+def test_mixed_fleet_with_a_count_limit() -> None:
+    """Six unit deliveries, one big vehicle (4) and small ones (2, count 2): 4 + 2 = 6, two territories, the
+    big one with four clients."""
+    fleet = (VehicleType("small", count=2, capacity=2), VehicleType("big", count=1, capacity=4))
+    p = points([(0, 10), (1, 10), (0, 11), (1, 11), (50, 0), (51, 0)], vehicle_types=fleet)
+    t = build_territories(p)
+    assert t.k == 2
+    assert sorted((x.vehicle_type, len(x.clients)) for x in t.territories) == [("big", 4), ("small", 2)]
+    assert all(x.fits for x in t.territories)
+    k3 = build_territories(p, k=3)
+    assert sorted(x.vehicle_type for x in k3.territories) == ["big", "small", "small"]
+    with pytest.raises(NoSolutionError, match="fleet has 3 vehicles"):
+        build_territories(p, k=4)
+
+
+def test_binary_splits_until_every_part_fits() -> None:
+    """Eight clients in four pairs at the corners of a square, capacity 2: the binary baseline splits into
+    the four pairs."""
+    corners = [(0, 0), (100, 0), (0, 100), (100, 100)]
+    xy = [(x + dx, y) for x, y in corners for dx in (0, 1)]
+    p = points(xy, depots=((50, 50),), vehicle_types=(VehicleType("v", capacity=2),))
+    t = build_territories(p, method="binary")
+    assert t.k == 4 and same_partition(t.labels, [0, 0, 1, 1, 2, 2, 3, 3])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_client_once_and_within_capacity(method) -> None:
+    rng = np.random.default_rng(7)
+    q = rng.integers(1, 10, 300).tolist()
+    p = points(rng.uniform(0, 1000, (300, 2)), delivery=q, depots=((200, 200), (800, 800)),
+               vehicle_types=(VehicleType("a", capacity=50, start_depot="D0"),
+                              VehicleType("b", capacity=60, start_depot="D1")))
+    t = build_territories(p, method=method, seed=3)
+    clients = sorted(c for x in t.territories for c in x.clients)
+    assert clients == list(range(300))
+    assert all(sorted(x.tour) == sorted(x.clients) for x in t.territories)
+    assert all(x.load_share <= 1 for x in t.territories)
+    assert t.k >= t.lower_bound
+    assert t.to_dict() == build_territories(p, method=method, seed=3).to_dict()
+
+
+def test_to_dict() -> None:
+    p = points(TWO_GROUPS, vehicle_types=(VehicleType("v", capacity=3),))
+    d = build_territories(p).to_dict()
+    assert (d["problem"], d["method"], d["seed"]) == ("pts", "balanced", 0)
+    assert d["totals"]["territories"] == 2 and d["totals"]["fit"] == 2 and d["totals"]["clients"] == 6
+    first = d["territories"][0]
+    assert set(first) == {"id", "depot", "vehicle_type", "clients", "tour", "delivery", "pickup", "capacity",
+                          "load_share", "distance", "duration", "distance_limit", "duration_limit", "spread",
+                          "tour_ratio", "fits"}
+    assert first["duration_limit"] is None and first["capacity"] == [3.0]
+    assert sorted(c for t in d["territories"] for c in t["clients"]) == [f"c{i}" for i in range(6)]
+
+
+def test_bad_method_and_k() -> None:
+    p = points(TWO_GROUPS)
+    with pytest.raises(ValidationError, match="method"):
+        build_territories(p, method="ternary")
+    for k in (0, -1, 2.5, True):
+        with pytest.raises(ValidationError) as err:
+            build_territories(p, k=k)
+        assert err.value.field == "k"
+    with pytest.raises(ValidationError, match="k: 7 > 6"):
+        build_territories(p, k=7)
