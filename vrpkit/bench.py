@@ -249,6 +249,8 @@ def run_bench(
     progress: bool = False,
     console: Console | None = None,
     round: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> list[BenchRow]:
     """Run every solver (a spec such as ``ortools:metaheuristic=tabu_search``) on every chosen instance.
 
@@ -258,6 +260,11 @@ def run_bench(
     that fails is recorded with status ``error``; unknown solvers fail before any run. ``round`` overrides
     the set's distance convention (the BKS are costed under the set's own: nearest integer for X, unrounded
     for Solomon, so another rule makes the gap approximate).
+
+    With ``workers`` (a local cluster of that many processes) or ``scheduler`` (``tcp://HOST:PORT``), the runs
+    go to a dask cluster through :mod:`vrpkit.batch` (one task per instance and solver, each worker solving one
+    at a time with one thread): the same rows in the same order, with the lines and the CSV rows written as the
+    runs finish (in finish order).
     """
     from vrpkit.io.vrplib import check_round
     from vrpkit.solvers import get_solver, solve
@@ -269,6 +276,12 @@ def run_bench(
         raise InputError(f"time limit {time_limit} is not a positive number of seconds")
     for spec in solvers:
         get_solver(spec)  # unknown names, missing extras and bad options fail here, before any run
+    parallel = workers is not None or scheduler is not None
+    if parallel:
+        from vrpkit.batch import check_cluster, require_dist
+
+        check_cluster(scheduler, workers)
+        require_dist()
     chosen = select_instances(find_instances(set_name, data_dir), max_n=max_n, smallest=smallest,
                               instances=instances)
     if not chosen:
@@ -289,17 +302,73 @@ def run_bench(
                 raise InputError(f"{csv_path}: cannot write ({err.strerror})") from None
             writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
             writer.writeheader()
+
+        def record(row: BenchRow) -> None:
+            if writer is not None:
+                writer.writerow(_csv_row(row))
+                handle.flush()
+            if out is not None:
+                out.print(_line(row), highlight=False, soft_wrap=True)
+
+        if parallel:
+            return _run_on_cluster(set_name, chosen, solvers, time_limit=time_limit, seed=seed, round=round,
+                                   workers=workers, scheduler=scheduler, record=record)
         for inst in chosen:
             problem = bench_problem(set_name, inst.path, round=round)
             for spec in solvers:
                 row = _run_one(set_name, inst, problem, spec, time_limit, seed, solve)
                 rows.append(row)
-                if writer is not None:
-                    writer.writerow(_csv_row(row))
-                    handle.flush()
-                if out is not None:
-                    out.print(_line(row), highlight=False, soft_wrap=True)
+                record(row)
     return rows
+
+
+def _run_on_cluster(set_name: str, chosen: Sequence[_Instance], solvers: Sequence[str], *, time_limit: float,
+                    seed: int, round: str | None, workers: int | None, scheduler: str | None,
+                    record: Callable[[BenchRow], None]) -> list[BenchRow]:
+    """The runs of :func:`run_bench` as tasks of :func:`vrpkit.batch.run_jobs`; rows in the serial order."""
+    from vrpkit.batch import Job, connect, run_jobs
+
+    runs = {f"{inst.name}-{k}": (inst, spec) for inst in chosen for k, spec in enumerate(solvers)}
+    jobs = [Job(name, str(Path(inst.path).resolve()), spec, ("bench", set_name, round))
+            for name, (inst, spec) in runs.items()]
+    made: dict[str, BenchRow] = {}
+
+    def done(job: Job, data: dict[str, Any]) -> None:
+        inst, spec = runs[job.name]
+        made[job.name] = row = _row_from_data(set_name, inst, spec, time_limit, seed, data)
+        record(row)
+
+    with connect(scheduler, workers) as client:
+        run_jobs(client, jobs, time_limit=time_limit, seed=seed, on_done=done)
+    return [made[name] for name in runs]
+
+
+def _row_from_data(set_name: str, inst: _Instance, spec: str, time_limit: float, seed: int,
+                   data: dict[str, Any]) -> BenchRow:
+    """The row of :func:`_run_one` from a run's solution JSON (or a failed task's ``{"status": "error"}``)."""
+    from vrpkit.evaluate import Violation
+
+    base = dict(set=set_name, instance=inst.name, n=inst.n, solver=spec, seed=seed, time_limit=time_limit,
+                bks=inst.bks, bks_vehicles=inst.bks_vehicles)
+    status = data.get("status")
+    stats = data.get("stats") or {}
+    if status == "error":
+        return BenchRow(**base, status="error", feasible=False, cost=None, distance=None, vehicles=None,
+                        gap=None, runtime=0.0, error=str(data.get("error", "")))
+    runtime = float(stats.get("runtime", 0.0))
+    if status == "no_solution":
+        return BenchRow(**base, status="no_solution", feasible=False, cost=None, distance=None, vehicles=None,
+                        gap=None, runtime=runtime, error="; ".join(stats.get("reasons", [])))
+    feasible = status == "feasible"
+    value = data["distance"] if set_name == "solomon" else data["cost"]
+    cost = math.inf if value is None else float(value)  # as Evaluation.cost of an infeasible plan
+    violations = [Violation(v["constraint"], math.inf if v["amount"] is None else v["amount"], v.get("route"),
+                            v.get("client"), v.get("vehicle_type")) for v in data.get("violations", [])[:3]]
+    return BenchRow(
+        **base, status=str(status), feasible=feasible, cost=cost, distance=data["distance"],
+        vehicles=int(data["vehicles"]), gap=gap_percent(cost, inst.bks) if feasible and cost is not None else None,
+        runtime=runtime, error="" if feasible else "; ".join(str(v) for v in violations),
+    )
 
 
 def _run_one(set_name: str, inst: _Instance, problem: Problem, spec: str, time_limit: float, seed: int,
