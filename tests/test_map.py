@@ -459,3 +459,18 @@ def test_explain_map_of_vrpkit_explain_report(wait: Problem) -> None:
         (["vrpkit-edges-0", "vrpkit-intention-return"], INTENTION_COLORS["return"]),
         (["vrpkit-edges-1", "vrpkit-intention-lookahead"], INTENTION_COLORS["lookahead"]),
         (["vrpkit-edges-1", "vrpkit-intention-return"], INTENTION_COLORS["return"])]
+
+
+def test_territory_map_draws_a_hull_per_territory_and_a_dot_per_client() -> None:
+    """Two groups of three clients (capacity 3): two hulls (triangles), six dots, the depot, the legend."""
+    from vrpkit.maps import territory_map
+    from vrpkit.territories import build_territories
+
+    clients = tuple(Client(f"c{i}", p, delivery=1)
+                    for i, p in enumerate([(0, 0), (1, 0), (0, 1), (100, 0), (101, 0), (100, 1)]))
+    problem = Problem("two", (Depot("D", (50, 50)),), clients, (VehicleType("v", capacity=3),))
+    page = territory_map(problem, build_territories(problem)).get_root().render()
+    assert len(re.findall(r'"className": "vrpkit-territory vrpkit-territory-\d"', page)) == 2
+    assert page.count('"className": "vrpkit-territory-client"') == 6
+    assert page.count('vrpkit-depot-icon"') == 1
+    assert "2 territories (balanced; at least 2) · 2 fit · mean load 100%" in page

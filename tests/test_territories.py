@@ -3,6 +3,12 @@ capacity and shift, several depots and a mixed fleet, the binary baseline, and `
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -252,3 +258,57 @@ def test_bad_method_and_k() -> None:
         assert err.value.field == "k"
     with pytest.raises(ValidationError, match="k: 7 > 6"):
         build_territories(p, k=7)
+
+
+# -- vrpkit territories -------------------------------------------------------------------------------------
+
+
+def vrpkit_cli(*args) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "vrpkit", *map(str, args)], capture_output=True, text=True,
+                          timeout=120, env=env)
+
+
+@pytest.fixture
+def problem_file(tmp_path) -> Path:
+    """TWO_GROUPS with capacity 3: two territories of three clients."""
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(points(TWO_GROUPS, vehicle_types=(VehicleType("v", capacity=3),)).to_dict()))
+    return path
+
+
+def test_cli_table_json_and_map(tmp_path, problem_file) -> None:
+    pytest.importorskip("folium")
+    out, page = tmp_path / "t.json", tmp_path / "t.html"
+    run = vrpkit_cli("territories", problem_file, "-o", out, "--map", page, "--seed", "1")
+    assert run.returncode == 0, run.stderr
+    assert "2 territories (lower bound 2), 2 fit, 6 clients, mean load 100%" in run.stdout
+    for head in ("territory", "depot", "vehicle type", "clients", "load %", "est. duration", "shift", "spread"):
+        assert head in run.stdout
+    data = json.loads(out.read_text())
+    assert data["method"] == "balanced" and data["seed"] == 1 and len(data["territories"]) == 2
+    assert sorted(sorted(t["clients"]) for t in data["territories"]) == [["c0", "c1", "c2"], ["c3", "c4", "c5"]]
+    assert page.read_text().count("vrpkit-territory-client") >= 6
+    binary = vrpkit_cli("territories", problem_file, "--method", "binary", "-k", "3")
+    assert binary.returncode == 0 and "3 territories" in binary.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["-k", "1"], "error: -k: 1 < 2, the fewest territories"),
+    (["-k", "0"], "error: -k: 0 is not a positive"),
+    (["-k", "9"], "error: -k: 9 > 6"),
+    (["--method", "ternary"], 'error: --method: "ternary" is not one of balanced, binary'),
+    (["--map", "t.png"], "error: t.png: maps are written as .html"),
+])
+def test_cli_bad_options(problem_file, args, message) -> None:
+    run = vrpkit_cli("territories", problem_file, *args)
+    assert run.returncode == 2
+    assert run.stderr.startswith(message) and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_cli_fleet_too_small_exits_3(tmp_path) -> None:
+    path = tmp_path / "few.json"
+    one = (VehicleType("v", count=1, capacity=3),)
+    path.write_text(json.dumps(points(TWO_GROUPS, vehicle_types=one).to_dict()))
+    run = vrpkit_cli("territories", path)
+    assert run.returncode == 3 and "fleet has 1 vehicles" in run.stderr

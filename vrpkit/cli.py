@@ -21,7 +21,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 
-from vrpkit.errors import InputError, SolverError, ValidationError, VrpkitError
+from vrpkit.errors import InputError, NoSolutionError, SolverError, ValidationError, VrpkitError
 
 EXIT_INPUT = 2
 EXIT_INFEASIBLE = 3
@@ -845,6 +845,84 @@ def map_(
     save_map(fmap, output)
     print(f"wrote {output} ({len(evaluation.routes)} routes, {_geometry_note(problem, road_spec)})",
           file=sys.stderr)
+
+
+@app.command()
+@_user_errors
+def territories(
+    problem_file: ProblemArg,
+    k: Annotated[int | None, typer.Option("-k", "--k", metavar="K",
+                                          help="Number of territories (default: the fewest that fit).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE",
+                                                help="Write the territories (.json).")] = None,
+    map_file: Annotated[Path | None, typer.Option("--map", metavar="FILE", help="Draw them on a map (.html).")
+                        ] = None,
+    method: Annotated[str, typer.Option("--method", metavar="METHOD",
+                                        help="balanced (capacity-constrained k-means) or binary (recursive "
+                                             "2-means, the baseline).")] = "balanced",
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the clustering.")] = 0,
+    round: RoundOpt = None,
+) -> None:
+    """Split a problem into service territories: compact groups of clients whose load fits a vehicle's
+    capacity and whose estimated route fits its shift. Prints a table and the totals; time windows are
+    ignored by the grouping (the estimate waits for them)."""
+    import time
+
+    from rich.table import Table
+
+    from vrpkit.territories import METHODS, build_territories
+
+    if method not in METHODS:
+        raise ValidationError("--method", f'"{method}" is not one of {", ".join(METHODS)}')
+    if k is not None and k < 1:
+        raise ValidationError("-k", f"{k} is not a positive number of territories")
+    if output is not None and output.is_dir():
+        raise InputError(f"{output}: is a directory; give a file name")
+    if map_file is not None:
+        _out_file(map_file, (".html", ".htm"), "maps")
+    problem = _read_problem(problem_file, round)
+    start = time.perf_counter()
+    try:
+        result = build_territories(problem, k, method=method, seed=seed)  # type: ignore[arg-type]
+    except ValidationError as err:
+        if err.field == "k":
+            raise ValidationError("-k", err.reason) from None
+        raise
+    except NoSolutionError as err:
+        _fail(str(err), EXIT_INFEASIBLE)
+    elapsed = time.perf_counter() - start
+    units = _bound_text
+    table = Table(title=f"{problem.name}: {result.k} territories ({method}, seed {seed})")
+    for name in ("territory", "depot", "vehicle type", "clients", "load %", "est. duration", "shift",
+                 "spread", "tour/trips"):
+        table.add_column(name, justify="left" if name in ("depot", "vehicle type") else "right")
+    for t in result.territories:
+        table.add_row(str(t.id), t.depot, t.vehicle_type, str(len(t.clients)), f"{100 * t.load_share:.0f}",
+                      units(t.duration), units(t.duration_limit), units(t.spread), f"{t.tour_ratio:.2f}",
+                      style=None if t.fits else "bold red")
+    totals = result.totals()
+    console = _console()
+    console.print(table)
+    share = 100 * totals["mean_load_share"]
+    console.print(f"total: {totals['territories']} territories (lower bound {totals['lower_bound']}), "
+                  f"{totals['fit']} fit, {totals['clients']} clients, mean load {share:.0f}%, "
+                  f"est. duration {units(totals['duration'])}, mean spread {units(totals['mean_spread'])}, "
+                  f"mean tour/trips {totals['mean_tour_ratio']:.2f} ({elapsed:.1f} s)")
+    if output is not None:
+        _write_json(result.to_dict(), output)
+        print(f"wrote {output}", file=sys.stderr)
+    if map_file is not None:
+        from vrpkit.maps import save_map, territory_map
+
+        save_map(territory_map(problem, result), map_file)
+        print(f"wrote {map_file} ({result.k} territories)", file=sys.stderr)
+
+
+def _bound_text(x: float) -> str:
+    """A number of the territory table: '-' for no bound."""
+    from vrpkit.report import fmt
+
+    return fmt(x) if math.isfinite(x) else "-"
 
 
 PLOT_KINDS = ("routes", "schedule", "convergence")

@@ -1144,6 +1144,100 @@ def _intentions_legend(colors: Mapping[str, str], counts: Mapping[str, int],
     return out
 
 
+# -- the territory map --------------------------------------------------------------------------------------
+
+
+def _hull(points: np.ndarray) -> np.ndarray:
+    """The convex hull of ``points`` (its corners in order), or the points themselves when they are fewer
+    than three or on one line."""
+    unique = np.unique(points, axis=0)
+    if len(unique) < 3:
+        return unique
+    from scipy.spatial import ConvexHull, QhullError
+
+    try:
+        return unique[ConvexHull(unique).vertices]
+    except QhullError:  # on one line: its two ends
+        order = np.lexsort(unique.T[::-1])
+        return unique[order[[0, -1]]]
+
+
+def territory_map(problem: Problem, territories: Any, *, tiles: str | None = "OpenStreetMap",
+                  embed: bool = True, legend: bool = True) -> folium.Map:
+    """A folium map of :class:`~vrpkit.territories.Territories`: each territory's convex hull in its colour
+    (popup: depot, vehicle type, clients, load, estimated duration and distance against the limits,
+    compactness), its clients as dots of the same colour (layer ``clients``), the depots as squares, and a
+    legend with the totals and the first territories. Layout, tiles and ``embed`` as in :func:`route_map`."""
+    folium = _folium()
+    Bind = _elements()[1]
+    points = node_points(problem)
+    fmap, bounds = _new_map(problem, points, [], tiles, embed)
+    units = Units(problem)
+    nd = problem.n_depots
+    areas = folium.FeatureGroup(name=f"territories ({territories.k})", show=True).add_to(fmap)
+    dots = folium.FeatureGroup(name=f"clients ({problem.n_clients})", show=True).add_to(fmap)
+    for t in territories.territories:
+        color = route_color(t.id)
+        xy = points[nd + np.asarray(t.clients, dtype=np.int64)]
+        rows = [("depot", html.escape(t.depot)), ("vehicle type", html.escape(t.vehicle_type)),
+                ("clients", str(len(t.clients))), ("delivery", units.load(t.delivery, t.capacity)),
+                ("pickup", units.load(t.pickup, t.capacity)), ("load share", f"{t.load_share:.0%}"),
+                ("est. duration", units.time(t.duration) + (f" / {units.time(t.duration_limit)}"
+                                                            if np.isfinite(t.duration_limit) else "")),
+                ("est. distance", units.distance(t.distance) + (f" / {units.distance(t.distance_limit)}"
+                                                                if np.isfinite(t.distance_limit) else "")),
+                ("spread", units.distance(t.spread)), ("tour / round trips", f"{t.tour_ratio:.2f}"),
+                ("fits", "yes" if t.fits else "no")]
+        popup = f"<b>territory {t.id}</b>{_table(rows)}"
+        corners = _hull(xy)
+        if len(corners) >= 3:
+            shape = folium.Polygon(_latlng(corners), color=color, weight=2, fill=True, fill_color=color,
+                                   fill_opacity=0.2, class_name=f"vrpkit-territory vrpkit-territory-{t.id}")
+        else:
+            shape = folium.PolyLine(_latlng(corners), color=color, weight=6, opacity=0.6,
+                                    class_name=f"vrpkit-territory vrpkit-territory-{t.id}")
+        shape.add_child(Bind("bindPopup", popup, maxWidth=360))
+        shape.add_child(Bind("bindTooltip", f"territory {t.id}: {len(t.clients)} clients, "
+                                            f"{t.load_share:.0%} of capacity", sticky=True))
+        shape.add_to(areas)
+        for c, p in zip(t.clients, xy, strict=True):
+            dot = folium.CircleMarker(_latlng(p)[0], radius=3, color=color, weight=1, fill=True, fill_color=color,
+                                      fill_opacity=0.9, class_name="vrpkit-territory-client")
+            dot.add_child(Bind("bindTooltip", f"{html.escape(problem.clients[c].id)} (territory {t.id})"))
+            dot.add_to(dots)
+    depots = folium.FeatureGroup(name="depots", show=True).add_to(fmap)
+    for d, depot in enumerate(problem.depots):
+        own = [t.id for t in territories.territories if t.depot == depot.id]
+        icon = folium.DivIcon(html='<div class="vrpkit-depot">D</div>', icon_size=(24, 24), icon_anchor=(12, 12),
+                              class_name="vrpkit-depot-icon")
+        marker = folium.Marker(_latlng(points[d])[0], icon=icon, z_index_offset=1000)
+        marker.add_child(Bind("bindPopup", f"<b>{html.escape(depot.id)}</b> (depot)"
+                                           f"{_table([('territories', str(len(own)))])}"))
+        marker.add_child(Bind("bindTooltip", f"depot {html.escape(depot.id)}"))
+        marker.add_to(depots)
+    text = _territory_legend(problem, territories, units) if legend else None
+    return _finish(fmap, True, text, bounds)
+
+
+def _territory_legend(problem: Problem, territories: Any, units: Units, shown: int = 15) -> str:
+    """The legend: totals, then the first ``shown`` territories."""
+    totals = territories.totals()
+    rows = []
+    for t in territories.territories[:shown]:
+        rows.append(f'<tr><td><span class="vrpkit-swatch" style="background:{route_color(t.id)}"></span> '
+                    f"{t.id}</td><td>{html.escape(t.vehicle_type)}</td><td align=right>{len(t.clients)}</td>"
+                    f"<td align=right>{t.load_share:.0%}</td><td align=right>{units.time(t.duration)}</td></tr>")
+    more = territories.k - shown
+    if more > 0:
+        rows.append(f"<tr><td colspan=5>... and {more} more</td></tr>")
+    name = problem.name if len(problem.name) <= 60 else problem.name[:57] + "..."
+    summary = (f"<b>{html.escape(name)}</b> · {territories.k} territories ({territories.method}; at least "
+               f"{territories.lower_bound}) · {totals['fit']} fit · mean load {totals['mean_load_share']:.0%}")
+    table = ("<table><tr><th>territory</th><th>vehicle</th><th>clients</th><th>load</th><th>est. duration</th>"
+             f"</tr>{''.join(rows)}</table>")
+    return f'<div class="vrpkit-legend"><details open><summary>{summary}</summary>{table}</details></div>'
+
+
 def save_map(fmap: folium.Map, path: str | Path) -> Path:
     """Write the map as a standalone HTML page."""
     path = Path(path)
@@ -1176,5 +1270,6 @@ __all__ = [
     "save_map",
     "split_legs",
     "street_segments",
+    "territory_map",
     "unvisited",
 ]

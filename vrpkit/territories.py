@@ -473,8 +473,10 @@ def build_territories(problem: Problem, k: int | None = None, *, method: Method 
     (service times, and waiting where there are windows; the tour order ignores time windows).
 
     ``k`` None: the fewest territories that fit: from the lower bound, one more territory at a depot per
-    territory whose estimate overruns, until none does. ``k`` given (balanced only fixes it exactly): below
-    the lower bound it is refused. Raises :class:`ValidationError` naming ``k`` or ``method``, and
+    territory whose estimate overruns, until none does (``binary``: as many as the splitting makes). ``k``
+    given: shared among the depots (each its bound, the rest by their number of clients); ``balanced`` makes
+    exactly that many, ``binary`` splits its largest parts until there are at least that many. Below the
+    lower bound it is refused. Raises :class:`ValidationError` naming ``k`` or ``method``, and
     :class:`NoSolutionError` when a depot's fleet has too few vehicles.
     """
     if method not in METHODS:
@@ -496,7 +498,7 @@ def build_territories(problem: Problem, k: int | None = None, *, method: Method 
     for d, members in groups.items():
         fleet = _fleet(problem, d)
         if method == "binary":
-            parts = _binary(problem, members, fleet, seed)
+            parts = _binary(problem, members, fleet, share[d] if k is not None else 0, seed)
         else:
             parts = _balanced(problem, members, fleet, share[d], seed, grow=k is None)
         for part, v in parts:
@@ -628,18 +630,26 @@ def _estimate_fits(problem: Problem, part: np.ndarray, v: int) -> bool:
     return t.fits
 
 
-def _binary(problem: Problem, members: np.ndarray, fleet: np.ndarray, seed: int) -> list[tuple[np.ndarray, int]]:
-    """Recursive 2-means: a part that no vehicle left can take (capacity, estimated duration and distance,
-    tried on the largest vehicle) splits in two by plain 2-means; parts of one client stop."""
+def _binary(problem: Problem, members: np.ndarray, fleet: np.ndarray, k: int,
+            seed: int) -> list[tuple[np.ndarray, int]]:
+    """Recursive 2-means: a part that the largest vehicle cannot take (capacity, estimated duration and
+    distance) splits in two by plain 2-means; parts of one client stop. Then, while there are fewer than
+    ``k`` parts, the part of the most clients splits."""
     big = int(fleet[0])
     todo, done = [members], []
+
+    def halves(part: np.ndarray) -> list[np.ndarray]:
+        labels = cluster(problem, 2, clients=part, weights=np.ones(len(part)), limit=[math.inf], seed=seed)
+        return [part[labels == 1], part[labels == 0]]
+
     while todo:
         part = todo.pop()
         if len(part) == 1 or _estimate_fits(problem, part, big):
             done.append(part)
-            continue
-        labels = cluster(problem, 2, clients=part, weights=np.ones(len(part)), limit=[math.inf], seed=seed)
-        todo += [part[labels == 1], part[labels == 0]]
+        else:
+            todo += halves(part)
+    while len(done) < k:
+        done += halves(done.pop(int(np.argmax([len(p) for p in done]))))
     if len(done) > len(fleet):
         raise NoSolutionError(f"depot {problem.depots[problem.vehicle_start[big]].id}: binary splitting gives "
                               f"{len(done)} territories, its fleet has {len(fleet)} vehicles")
