@@ -15,15 +15,27 @@ while their prize exceeds the detour. The best ants are then improved by the loc
 Pheromone (Stützle and Hoos, 2000): evaporation by ``rho``, deposit ``1 / cost`` on the arcs of the
 iteration's best plan, or of the best plan so far every ``best_every`` iterations; trails stay within
 ``[tau_min, tau_max]`` with ``tau_max = 1 / (rho * best cost)``; all trails are reset to ``tau_max`` when
-the best plan has not improved for ``restart`` iterations.
+the best plan has not improved for ``restart`` iterations. Trails (and visibility) are kept only on the arcs
+an ant draws from: from each depot to every client and from each client to its ``candidates``, ``O(n * k)``
+memory; the other arcs stay at ``tau_min``, so that when no candidate fits and ``fill`` takes a client from
+all the others, the most visible one that fits is taken (the nearest with ``gamma`` 0). Nothing per
+iteration costs ``O(n ** 2)``: the weights are computed on those arcs, and the lists and the neighbours of
+the local search are built in row blocks (the compiled code reads the problem's own matrices, see
+:func:`vrpkit.solvers.localsearch.search_matrices`).
+
+Then (``ils``: by default ``ILS_SHARE``, 95 % of the time, from ``FILL_BOTH_BELOW`` clients or with a warm
+start) the iterated local search of the best plan (ruin and recreate with record-to-record acceptance,
+:meth:`vrpkit.solvers.localsearch.LocalSearch.iterate`) takes the rest of the time; it is where most of the
+gain on 500-1000 clients comes from (see ``examples/bench_aco.py``).
 
 Warm start (``initial``): the plan given is the colony's best plan from the start and the trails start on its
-arcs (:meth:`Colony.start_from`; the torch backend likewise).
+arcs (:meth:`Colony.start_from`; the torch backend likewise); the iterated local search then starts from the
+best plan: the plan returned is never worse than the one given.
 
-Reproducibility: the same seed and ``iterations`` (with a time limit that is not reached) give the same plan
-on the same machine. The time limit counts everything from the call: an iteration starts only when the
-ants are expected to be built before it is reached, and the local search stops at it (after its current
-pass).
+Reproducibility: the same seed and ``iterations`` (with a time limit that is not reached; the colony alone)
+give the same plan on the same machine. The time limit counts everything from the call: an iteration starts
+only when the ants are expected to be built before it is reached, and the local search stops at it (after its
+current pass).
 
 Compiled code: built once with ``python -m vrpkit.solvers.build`` (see :mod:`vrpkit.solvers.build`). A run
 that finds it not built never compiles in the foreground: it starts the build in the background and runs
@@ -36,13 +48,24 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numba as nb
 import numpy as np
 from vrpkit.solvers.build import COMMAND, Watch, build, compiled_or_interpreted, interpreted
-from vrpkit.solvers.localsearch import CPD, FIRST, LocalSearch, cat, same_window, score, unsupported
+from vrpkit.solvers.localsearch import (
+    BLOCK,
+    C_ND,
+    CPD,
+    FIRST,
+    LocalSearch,
+    cat,
+    row_blocks,
+    same_window,
+    score,
+    unsupported,
+)
 
 from vrpkit.diagnose import diagnose
 from vrpkit.errors import NoSolutionError, SolverError
@@ -74,7 +97,13 @@ class ACOSolver:
     - ``granularity``: related clients per client in the local search (20);
     - ``best_every``: deposit on the best plan so far every this many iterations (3);
     - ``restart``: iterations without improvement before the trails are reset (100);
-    - ``iterations``: stop after this many iterations (default: only the time limit);
+    - ``iterations``: stop after this many iterations (default: only the time limit); the colony alone then
+      (no ``ils`` phase), reproducible;
+    - ``ils``: share of the time limit given at the end to the iterated local search of the best plan
+      (:meth:`vrpkit.solvers.localsearch.LocalSearch.iterate`, record-to-record threshold
+      ``ILS_THRESHOLD``); default ``ILS_SHARE`` from ``FILL_BOTH_BELOW`` clients or with a warm start, else 0;
+    - ``ruin``: the ruin of that search, ``"radial"`` (a client and its nearest) or ``"strings"`` (strings
+      of the routes around a client; default);
     - ``device``: ``"cpu"`` (default: compiled with numba), ``"torch"`` (the torch backend on the CPU) or a
       CUDA device, ``"cuda"``, ``"cuda:1"`` (the torch backend on that GPU; :mod:`vrpkit.solvers.aco_torch`,
       extra ``gpu``). The torch backend builds the ants of many instances at once: use :meth:`solve_many`.
@@ -86,13 +115,14 @@ class ACOSolver:
                  rho: float = 0.3,
                  candidates: int = 20, ls_ants: int = 1, granularity: int = 20, best_every: int = 3,
                  restart: int = 100, iterations: int | None = None, fill: int | None = None,
-                 device: str = "cpu",
+                 device: str = "cpu", ils: float | None = None, ruin: str = "strings",
                  **unknown: Any) -> None:
         if unknown:
             names = ", ".join(f'"{k}"' for k in unknown)
             raise SolverError(f'solver "aco": unknown option {names} (known: ants, alpha, beta, gamma, rho, '
                               "candidates, "
-                              "ls_ants, granularity, best_every, restart, iterations, device)")
+                              "ls_ants, granularity, best_every, restart, iterations, fill, device, ils, "
+                              "ruin)")
         if fill not in (None, 0, 1, 2):
             raise SolverError(f'solver "aco": fill must be 0, 1 or 2, got {fill!r}')
         for key, value, low in (("ants", ants, 1), ("candidates", candidates, 1), ("ls_ants", ls_ants, 0),
@@ -107,6 +137,10 @@ class ACOSolver:
                 raise SolverError(f'solver "aco": {key} must be a number >= 0, got {value!r}')
         if isinstance(rho, bool) or not isinstance(rho, int | float) or not 0 < rho < 1:
             raise SolverError(f'solver "aco": rho must be in (0, 1), got {rho!r}')
+        if ils is not None and (isinstance(ils, bool) or not isinstance(ils, int | float) or not 0 <= ils < 1):
+            raise SolverError(f'solver "aco": ils must be in [0, 1), got {ils!r}')
+        if ruin not in ("radial", "strings"):
+            raise SolverError(f'solver "aco": ruin must be "radial" or "strings", got {ruin!r}')
         if not isinstance(device, str) or not (device in ("cpu", "torch") or device.split(":")[0] == "cuda"):
             raise SolverError(f'solver "aco": device must be "cpu", "torch" or "cuda[:N]", got {device!r}')
         self.ants = ants
@@ -122,6 +156,8 @@ class ACOSolver:
         self.iterations = iterations
         self.device = device
         self.fill = fill
+        self.ils = None if ils is None else float(ils)
+        self.ruin = ruin
 
     def supports(self, problem: Problem) -> str | None:
         """None, or why not (every attribute of the model is supported)."""
@@ -145,6 +181,9 @@ class ACOSolver:
             return Solution((), {"iterations": 0})
         compiled = compiled_or_interpreted()
         colony = Colony(problem, self, seed, compiled=compiled)
+        warm = initial is not None and bool(initial.routes)
+        share = 0.0 if self.iterations is not None or not compiled else ils_share(problem, self.ils, warm)
+        ils_deadline, deadline = deadline, deadline - share * max(0.0, deadline - time.perf_counter())
         if initial is not None and initial.routes:
             colony.start_from(initial.routes)
             if progress is not None and colony.best_violation == 0:
@@ -164,13 +203,16 @@ class ACOSolver:
                 watch = None
             if time.perf_counter() + colony.construct_seconds >= deadline:
                 break
+        perturbations = 0
+        if share > 0 and colony.best is not None:
+            perturbations = colony.perturb(ils_deadline, None if progress is None else progress.update)
         if colony.best is None or colony.best_violation > 0:
             reason = colony.failure_reason()
             if watch is not None:
                 reason += f" (the compiled code is not built: run {COMMAND})"
             raise NoSolutionError("no feasible plan found", [reason])
         stats = {"iterations": colony.iteration, "restarts": colony.restarts, "aco_cost": colony.best_cost,
-                 "local_search_moves": colony.ls.moves, "compiled": compiled}
+                 "local_search_moves": colony.ls.moves, "compiled": compiled, "perturbations": perturbations}
         if not compiled:
             stats["interpreted_iterations"] = interpreted_iterations
         return Solution(tuple(colony.best), stats)
@@ -202,6 +244,23 @@ FILL_BOTH_BELOW = 200
 10 s); from it they close them (better on X-n204 to X-n256, X-n502 and X-n1001: 4.8 % against 7.8 % at 60 s)."""
 
 
+ILS_SHARE = 0.95
+"""Share of the time limit the iterated local search of the best plan gets by default (from
+``FILL_BOTH_BELOW`` clients or with a warm start). X-n1001-k43 at 60 s (seed 0): 3.09 % above the BKS with
+2/3, 2.92 % with 0.85, 2.70 % with 0.95 (the colony alone: 4.8-5.0 %); see ``examples/bench_large.py``."""
+
+ILS_THRESHOLD = 0.002
+"""Record-to-record threshold of that search (times the best cost, falling to 0): on X-n1001-k43 (20 s of
+colony, 40 s of radial ruins) 2.83 % above the BKS against 3.43 % with 0.005 and 3.72 % with 0.001."""
+
+
+def ils_share(problem: Problem, ils: float | None, warm: bool) -> float:
+    """The share of the time limit that goes to the iterated local search (see :class:`ACOSolver`)."""
+    if ils is not None:
+        return ils
+    return ILS_SHARE if warm or problem.n_clients >= FILL_BOTH_BELOW else 0.0
+
+
 def fill_mode(problem: Problem, fill: int | None) -> int:
     """The ``fill`` rule an ant colony uses on ``problem`` (see :class:`ACOSolver`): the one asked for, or the
     default by size; 1 whenever every vehicle type has a limited count, where every route must be filled."""
@@ -213,16 +272,32 @@ def fill_mode(problem: Problem, fill: int | None) -> int:
 
 
 def candidate_lists(problem: Problem, k: int) -> np.ndarray:
-    """The ``k`` clients nearest each node ``(M, k)``, nearest first, a client never its own candidate; -1
-    pads the lists of clients when there are only ``k`` clients."""
-    nd, m = problem.n_depots, problem.n_nodes
-    order = np.argsort(problem.distance[:, nd:], axis=1, kind="stable")
-    cand = np.empty((m, k), np.int64)
-    for i in range(m):  # drop the node itself from its own list (clients only)
-        row = order[i]
-        if i >= nd:
-            row = row[row != i - nd]
-        cand[i] = row[:k] if len(row) >= k else np.pad(row, (0, k - len(row)), constant_values=-1)
+    """The ``k`` clients nearest each node ``(M, k)``, nearest first (ties by index), a client never its own
+    candidate; -1 pads the lists of clients when there are only ``k`` clients. Computed in row blocks:
+    ``O(k * M)`` memory besides a block."""
+    nd, m, n = problem.n_depots, problem.n_nodes, problem.n_clients
+    cand = np.full((m, k), -1, np.int64)
+    take = min(k, n)
+    if take == 0:
+        return cand
+    for r0 in row_blocks(m, n):
+        r1 = min(m, r0 + max(1, BLOCK // n))
+        d = problem.distance[r0:r1, nd:].astype(float, copy=True)
+        rows = np.arange(r0, r1)
+        own = rows >= nd
+        d[own.nonzero()[0], rows[own] - nd] = np.inf  # a client's own entry, last (and dropped below)
+        if take < n:  # the take nearest and every tie of the last of them, then sorted by distance and index
+            kth = np.partition(d, take - 1, axis=1)[:, take - 1]
+            ri, ci = np.nonzero(d <= kth[:, None])
+        else:
+            ri, ci = np.divmod(np.arange(d.size), n)
+        order = np.lexsort((ci, d[ri, ci], ri))
+        ri, ci = ri[order], ci[order]
+        pos = np.arange(len(ri)) - np.searchsorted(ri, ri)
+        keep = pos < take
+        block = cand[r0:r1]
+        block[ri[keep], pos[keep]] = ci[keep]
+        block[(block == (rows - nd)[:, None]) & own[:, None]] = -1
     return cand
 
 
@@ -258,18 +333,24 @@ class Colony:
         data = self.ls.data
         self.cfg = self.ls.cfg
         n, nd = problem.n_clients, problem.n_depots
-        m = nd + n
-        dist = problem.distance
-        self.symmetric = bool(np.allclose(dist, dist.T))
-        self.eta_beta = visibility(problem, params.beta, params.gamma)
+        self.symmetric = symmetric(problem.distance)
         k = max(1, min(params.candidates, n))
         self.cand = candidate_lists(problem, k)
+        # Trails and visibility on the arcs an ant can draw: from each depot to every client (nd, n), from
+        # each client to its candidates (n, k); every other arc is at tau_min (see the module docstring).
+        self.terms = visibility_terms(problem, params.beta, params.gamma)
+        self.eta_dep = arc_visibility(problem, self.terms, np.arange(nd)[:, None], np.arange(n)[None, :])
+        client_cand = self.cand[nd:]
+        eta = arc_visibility(problem, self.terms, np.arange(nd, nd + n)[:, None], np.maximum(client_cand, 0))
+        self.eta_cl = np.where(client_cand >= 0, eta, 0.0)
+        self.vis = np.array([params.beta, params.gamma, self.terms.tiny, self.terms.mean])
         self.counts = fleet_counts(problem)
         self.fill = fill_mode(problem, params.fill)
         self.start_nodes = problem.vehicle_start.astype(np.int64)
         self.end_nodes = end_nodes(problem)
         self.data = data
-        self.tau = np.ones((m + 1, m + 1))
+        self.tau_dep = np.ones((nd, n))
+        self.tau_cl = np.ones((n, k))
         self.tau_max = 1.0
         self.tau_min = 0.0
         self.iteration = 0
@@ -313,6 +394,19 @@ class Colony:
         self.best_arcs = arcs
         self._set_bounds()
 
+    def perturb(self, deadline: float, on_best: Callable[[float], None] | None = None) -> int:
+        """Iterated local search of the best plan until ``deadline`` (:meth:`LocalSearch.iterate`, the
+        ``ruin`` asked for); the plan it leaves is the best plan (never worse). Returns its iterations."""
+        assert self.best is not None
+        self.ls.load(self.best)
+        self.ls.run(time_limit=max(0.0, deadline - time.perf_counter()), seed=self.rng)  # a local optimum first
+        done = self.ls.iterate(time_limit=max(0.0, deadline - time.perf_counter()), seed=self.rng,
+                               threshold=ILS_THRESHOLD, ruin=self.params.ruin, on_best=on_best)
+        if (self.ls.violation, self.ls.cost) < (self.best_violation, self.best_cost - 1e-9):
+            seq, offsets, types = (x.copy() for x in self.ls.export_flat())
+            self._set_best(self.ls.violation, self.ls.cost, seq, offsets, types, self._arcs(seq, offsets, types))
+        return done
+
     def use_compiled(self) -> None:
         """Go on with the compiled code (built meanwhile)."""
         self.compiled = self.ls.compiled = True
@@ -322,11 +416,17 @@ class Colony:
             return "no ant built a plan"
         return f"the best plan found still breaks constraints (total violation {self.best_violation:g})"
 
-    def weights(self) -> np.ndarray:
-        """``pheromone ** alpha * visibility ** beta`` between the problem's nodes."""
-        m = self.eta_beta.shape[0]
-        tau = self.tau[:m, :m]
-        return (tau if self.params.alpha == 1.0 else tau ** self.params.alpha) * self.eta_beta
+    def weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """``pheromone ** alpha * visibility`` from each depot to every client ``(nd, n)`` and from each
+        client to its candidates ``(n, k)``."""
+        a = self.params.alpha
+        return tuple((tau if a == 1.0 else tau ** a) * eta  # type: ignore[return-value]
+                     for tau, eta in ((self.tau_dep, self.eta_dep), (self.tau_cl, self.eta_cl)))
+
+    def fill_trails(self, value: float) -> None:
+        """Set every trail to ``value``."""
+        self.tau_dep.fill(value)
+        self.tau_cl.fill(value)
 
     def iterate(self, deadline: float) -> bool:
         """One iteration: construct, improve, update the trails. Returns True when the best plan improved."""
@@ -365,17 +465,18 @@ class Colony:
             self.stale += 1
         self._update(arcs, cost)
         if self.stale >= p.restart:
-            self.tau.fill(self.tau_max)
+            self.fill_trails(self.tau_max)
             self.stale = 0
             self.restarts += 1
         return improved
 
-    def _construct(self, weights: np.ndarray, rand: np.ndarray, deadline: float) -> int:
+    def _construct(self, weights: tuple[np.ndarray, np.ndarray], rand: np.ndarray, deadline: float) -> int:
         """Build the ants' plans; returns how many were built: all of them compiled, interpreted those built
         before the deadline (one ant at a time)."""
         d = self.data
-        fixed = (d.dist, d.dur, self.cfg, d.alt, d.start, d.end, d.vt, d.cl, weights, self.cand, self.counts,
-                 self.start_nodes, self.end_nodes)
+        fixed = (d.dist, d.dur, self.cfg, d.alt, d.start, d.end, d.vt, d.cl, *weights, self.vis,
+                 self.terms.to_depot, self.terms.from_depot, self.cand, self.counts, self.start_nodes,
+                 self.end_nodes)
         per_ant = (rand, self.out_seq, self.out_offsets, self.out_types, self.out_routes, self.out_cost,
                    self.out_missing, self.visited, self.used, self.scratch, self.pick_w, self.pick_c, self.pick_v)
         if self.compiled:
@@ -398,7 +499,7 @@ class Colony:
         avg = max(2.0, self.cand.shape[1] / 2.0)
         self.tau_min = self.tau_max * (1.0 - root) / ((avg - 1.0) * root)
         if first:
-            self.tau.fill(self.tau_max)
+            self.fill_trails(self.tau_max)
 
     def _arcs(self, seq: np.ndarray, offsets: np.ndarray, types: np.ndarray) -> np.ndarray:
         """Arcs (from, to) of a plan in matrix nodes, with the virtual end of open routes."""
@@ -415,16 +516,31 @@ class Colony:
 
     def _update(self, arcs: np.ndarray, cost: float) -> None:
         p = self.params
-        self.tau *= 1.0 - p.rho
+        for tau in (self.tau_dep, self.tau_cl):
+            tau *= 1.0 - p.rho
         use_best = self.best_arcs is not None and self.iteration % p.best_every == 0
         deposit_arcs = self.best_arcs if use_best else arcs
         amount = 1.0 / max(self.best_cost if use_best else cost, 1e-9)
         if deposit_arcs is not None and deposit_arcs.shape[1]:
-            np.add.at(self.tau, (deposit_arcs[0], deposit_arcs[1]), amount)
+            self._deposit(deposit_arcs[0], deposit_arcs[1], amount)
             if self.symmetric:
-                np.add.at(self.tau, (deposit_arcs[1], deposit_arcs[0]), amount)
+                self._deposit(deposit_arcs[1], deposit_arcs[0], amount)
         if self.tau_min > 0:
-            np.clip(self.tau, self.tau_min, self.tau_max, out=self.tau)
+            for tau in (self.tau_dep, self.tau_cl):
+                np.clip(tau, self.tau_min, self.tau_max, out=tau)
+
+    def _deposit(self, frm: np.ndarray, to: np.ndarray, amount: float) -> None:
+        """Add ``amount`` to the trails of arcs ``frm -> to`` (matrix nodes) that the colony keeps: depot to
+        client, client to one of its candidates (arcs to depots, to the virtual end or outside the lists have
+        no trail)."""
+        nd, n = self.problem.n_depots, self.problem.n_clients
+        to_client = (to >= nd) & (to < nd + n)
+        sel = (frm < nd) & to_client
+        np.add.at(self.tau_dep, (frm[sel], to[sel] - nd), amount)
+        sel = (frm >= nd) & (frm < nd + n) & to_client
+        i, j = frm[sel] - nd, to[sel] - nd
+        arc, pos = np.nonzero(self.cand[nd + i] == j[:, None])
+        np.add.at(self.tau_cl, (i[arc], pos), amount)
 
 
 def warm_up() -> bool:
@@ -433,20 +549,78 @@ def warm_up() -> bool:
     return build() > 0
 
 
-def visibility(problem: Problem, beta: float, gamma: float) -> np.ndarray:
-    """``(1 / distance) ** beta * savings ** gamma`` between nodes; savings (Clarke and Wright) of joining
-    clients i and j, relative to their nearest depot, normalised by the mean and kept positive."""
+class Terms(NamedTuple):
+    """What the visibility of an arc needs besides its distance (see :func:`arc_visibility`)."""
+
+    beta: float
+    gamma: float
+    tiny: float  # distances below count as this
+    to_depot: np.ndarray  # (n,) each client's distance to its nearest depot
+    from_depot: np.ndarray  # (n,) from its nearest depot
+    mean: float  # mean savings over all pairs of clients
+
+
+def visibility_terms(problem: Problem, beta: float, gamma: float) -> Terms:
+    """The :class:`Terms` of ``problem`` (in row blocks: no ``n ** 2`` temporary)."""
     dist = problem.distance
-    nd = problem.n_depots
+    nd, n = problem.n_depots, problem.n_clients
     tiny = 1e-9 * max(1.0, float(dist.max()))
-    out = (1.0 / np.maximum(dist, tiny)) ** beta
-    if gamma > 0 and problem.n_clients > 1:
-        to_depot = dist[nd:, :nd].min(axis=1)
-        from_depot = dist[:nd, nd:].min(axis=0)
-        savings = to_depot[:, None] + from_depot[None, :] - dist[nd:, nd:]
-        savings = np.maximum(savings / max(float(savings.mean()), tiny), 1e-3)
-        out[nd:, nd:] *= savings ** gamma
+    to_depot = dist[nd:, :nd].min(axis=1) if n else np.zeros(0)
+    from_depot = dist[:nd, nd:].min(axis=0) if n else np.zeros(0)
+    mean = 0.0
+    if gamma > 0 and n > 1:
+        within = sum(float(dist[nd + r0:nd + min(n, r0 + max(1, BLOCK // n)), nd:].sum())
+                     for r0 in row_blocks(n, n))
+        mean = (n * float(to_depot.sum()) + n * float(from_depot.sum()) - within) / (n * n)
+    return Terms(float(beta), float(gamma), tiny, to_depot, from_depot, mean)
+
+
+def arc_visibility(problem: Problem, terms: Terms, frm: np.ndarray, to: np.ndarray) -> np.ndarray:
+    """Visibility of the arcs from matrix nodes ``frm`` to clients ``to`` (index arrays, broadcast):
+    ``(1 / distance) ** beta * savings ** gamma``; savings (Clarke and Wright) of joining two clients,
+    relative to their nearest depots, normalised by the mean over all pairs and kept positive (1 from a
+    depot)."""
+    nd = problem.n_depots
+    d = problem.distance[frm, nd + to]
+    out = (1.0 / np.maximum(d, terms.tiny)) ** terms.beta
+    if terms.gamma > 0 and problem.n_clients > 1:
+        clients = np.broadcast_to(frm >= nd, out.shape)
+        savings = terms.to_depot[np.maximum(frm - nd, 0)] + terms.from_depot[to] - d
+        savings = np.maximum(savings / max(terms.mean, terms.tiny), 1e-3)
+        out = np.where(clients, out * savings ** terms.gamma, out)
     return out
+
+
+def visibility(problem: Problem, beta: float, gamma: float) -> np.ndarray:
+    """The dense ``(M, M)`` matrix of :func:`arc_visibility` between all nodes (``distance ** -beta`` towards
+    depots), for the torch backend."""
+    dist = problem.distance
+    nd, m = problem.n_depots, problem.n_nodes
+    terms = visibility_terms(problem, beta, gamma)
+    out = (1.0 / np.maximum(dist, terms.tiny)) ** beta
+    out[:, nd:] = arc_visibility(problem, terms, np.arange(m)[:, None], np.arange(m - nd)[None, :])
+    return out
+
+
+def symmetric(matrix: np.ndarray) -> bool:
+    """Whether ``matrix`` equals its transpose up to ``np.allclose``'s tolerance (in row blocks)."""
+    m = matrix.shape[0]
+    for r0 in row_blocks(m, m):
+        r1 = min(m, r0 + max(1, BLOCK // m))
+        if not np.allclose(matrix[r0:r1], matrix[:, r0:r1].T):
+            return False
+    return True
+
+
+@_jit
+def _attraction(dist, nd, cur, c, vis, to_depot, from_depot):
+    """How attractive client c is from client node ``cur`` when it is not one of its candidates (its trail
+    at tau_min): a key that orders such clients as their visibility (``vis``: beta, gamma, tiny, mean)."""
+    d = dist[cur, nd + c]
+    if vis[1] == 0.0:
+        return -d if vis[0] > 0.0 else 0.0
+    savings = max((to_depot[cur - nd] + from_depot[c] - d) / max(vis[3], vis[2]), 1e-3)
+    return max(d, vis[2]) ** -vis[0] * savings ** vis[1]
 
 
 @_jit
@@ -473,17 +647,19 @@ def _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, prefix, v, c, cur, end_n
 
 
 @_jit
-def construct(dist, dur, cfg, alt, start, end, vt, cl, weight, cand, counts, start_nodes, end_nodes, rand,
-              seq, offsets, types, n_routes, costs, missing, visited, used, scratch, pick_w, pick_c, pick_v,
-              fill):
-    """Build one plan per ant (row of ``rand``); see the module docstring. Rows of ``scratch[a]``: 0 and 1
-    the route so far (alternating), 2 and 3 trials."""
+def construct(dist, dur, cfg, alt, start, end, vt, cl, wdep, wcl, vis, to_depot, from_depot, cand, counts,
+              start_nodes, end_nodes, rand, seq, offsets, types, n_routes, costs, missing, visited, used, scratch,
+              pick_w, pick_c, pick_v, fill):
+    """Build one plan per ant (row of ``rand``); see the module docstring. ``wdep`` (nd, n): weights from
+    the depots to every client, ``wcl`` (n, k): from each client to its candidates (``cand`` rows nd..);
+    other clients are ranked by :func:`_attraction`. Rows of ``scratch[a]``: 0 and 1 the route so far
+    (alternating), 2 and 3 trials."""
     n_ants = rand.shape[0]
     n = cl.shape[0]
     n_types = start.shape[0]
     k = cand.shape[1]
     width = alt.shape[1]
-    nd = dist.shape[0] - 1 - n  # depots come first; the last node is the virtual end of open routes
+    nd = cfg[C_ND]  # depots come first
     for a in range(n_ants):
         for c in range(n):
             visited[a, c] = False
@@ -514,7 +690,7 @@ def construct(dist, dur, cfg, alt, start, end, vt, cl, weight, cand, counts, sta
                         continue
                     row = _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, 0, t, c, s, end_nodes[t], 2, 3)
                     if row >= 0:
-                        w = weight[s, nd + c]
+                        w = wdep[s, c]
                         pick_w[a, count] = w
                         pick_c[a, count] = row
                         pick_v[a, count] = t
@@ -545,7 +721,7 @@ def construct(dist, dur, cfg, alt, start, end, vt, cl, weight, cand, counts, sta
                     for c in range(n):
                         if visited[a, c] or cl[c, 1] == 0.0:
                             continue
-                        w = weight[s, nd + c]
+                        w = wdep[s, c]
                         if w > best:
                             row = _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, 0, t, c, s, end_nodes[t],
                                         2, 3)
@@ -577,7 +753,7 @@ def construct(dist, dur, cfg, alt, start, end, vt, cl, weight, cand, counts, sta
                         continue
                     fit = _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, row, v, c, cur, e, 2, 3)
                     if fit >= 0:
-                        w = weight[cur, nd + c]
+                        w = wcl[cur - nd, i]
                         pick_w[a, count] = w
                         pick_c[a, count] = fit
                         count += 1
@@ -594,11 +770,11 @@ def construct(dist, dur, cfg, alt, start, end, vt, cl, weight, cand, counts, sta
                             nxt = pick_c[a, i]
                             break
                 elif fill == 1 or (fill == 2 and a % 2 == 1):
-                    best = -1.0
+                    best = -math.inf
                     for c in range(n):
                         if visited[a, c]:
                             continue
-                        w = weight[cur, nd + c]
+                        w = _attraction(dist, nd, cur, c, vis, to_depot, from_depot)
                         if w > best:
                             fit = _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, row, v, c, cur, e, 2, 3)
                             if fit >= 0:

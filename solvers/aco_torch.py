@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from vrpkit.solvers.aco import candidate_lists, end_nodes, fill_mode, fleet_counts, visibility
 from vrpkit.solvers.build import compiled_or_interpreted
-from vrpkit.solvers.localsearch import C_K, C_STRICT, C_TIME, Data, LocalSearch, compile_problem
+from vrpkit.solvers.localsearch import C_K, C_STRICT, C_TIME, Data, LocalSearch, compile_problem, search_matrices
 
 from vrpkit.diagnose import diagnose
 from vrpkit.errors import NoSolutionError, SolverError
@@ -122,8 +122,9 @@ def _arrays(problem: Problem, params: ACOSolver, data: Data) -> dict[str, np.nda
     np.put_along_axis(cand, np.where(lists < 0, n, lists), True, axis=1)
     cand = cand[:, :n]
     fill = fill_mode(problem, params.fill)
+    padded_dist, padded_dur = search_matrices(problem)  # with the virtual end node, open routes or not
     return {
-        "dist": data.dist, "dur": data.dur, "node": node, "start": data.start, "end": data.end, "vt": data.vt,
+        "dist": padded_dist, "dur": padded_dur, "node": node, "start": data.start, "end": data.end, "vt": data.vt,
         "prize": problem.prize.astype(float), "required": problem.required.copy(),
         "eta": visibility(problem, params.beta, params.gamma), "cand": cand, "counts": fleet_counts(problem),
         "start_nodes": problem.vehicle_start.astype(np.int64),

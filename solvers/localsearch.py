@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numba as nb
@@ -127,8 +127,10 @@ class Arrays(NamedTuple):
 
 
 def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int = 3,
-                    max_exchange: int = 2) -> Data:
-    """Flatten ``problem`` for the compiled search (raises :class:`SolverError` when unsupported)."""
+                    max_exchange: int = 2, pad: bool = True) -> Data:
+    """Flatten ``problem`` for the compiled search (raises :class:`SolverError` when unsupported). The
+    matrices are :func:`search_matrices`'s: with ``pad`` False (what :class:`LocalSearch` asks for) the
+    problem's own arrays when no route is open."""
     reason = unsupported(problem)
     if reason:
         raise SolverError(f"local search: {reason}")
@@ -138,10 +140,7 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
         raise ValidationError("max_segment", f"expected 0 <= max_exchange <= max_segment <= {MAX_PIECES}")
     nd, n, k_dims = problem.n_depots, problem.n_clients, problem.n_dims
     m = problem.n_nodes + 1
-    dist = np.zeros((m, m))
-    dist[:-1, :-1] = problem.distance
-    dur = np.zeros((m, m))
-    dur[:-1, :-1] = problem.duration
+    dist, dur = search_matrices(problem, pad=pad)
     vts = problem.vehicle_types
     n_types = len(vts)
     fields = LOAD + 3 * k_dims
@@ -199,6 +198,41 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
                 neigh=neighbours(problem, granularity), flags=flags)
 
 
+def search_matrices(problem: Problem, *, pad: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Read-only distance and duration matrices for the compiled code, with the virtual end node of open
+    routes as the last row and column (all zero). Without ``pad`` and with no open route, they are the
+    problem's own arrays (no copy, the end node is never reached); padded, the duration matrix is the
+    distance matrix when the problem's are one array. Memory: nothing, or one or two ``(M + 1) ** 2``
+    copies."""
+    open_routes = bool((problem.vehicle_end < 0).any())
+    if not pad and not open_routes:
+        dist = np.ascontiguousarray(problem.distance, dtype=float)
+        dur = dist if problem.duration is problem.distance else np.ascontiguousarray(problem.duration,
+                                                                                      dtype=float)
+    else:
+        m = problem.n_nodes + 1
+        dist = np.zeros((m, m))
+        dist[:-1, :-1] = problem.distance
+        if problem.duration is problem.distance:
+            dur = dist
+        else:
+            dur = np.zeros((m, m))
+            dur[:-1, :-1] = problem.duration
+    for x in (dist, dur):
+        if x.flags.writeable:  # one array type (read-only) for the compiled code, whichever way it came
+            x.setflags(write=False)
+    return dist, dur
+
+
+BLOCK = 1 << 21
+"""Matrix entries per row block in :func:`neighbours` and the colony's lists (16 MiB of float64)."""
+
+
+def row_blocks(rows: int, width: int) -> range:
+    """Starts of blocks of rows holding about :data:`BLOCK` entries of ``width`` each."""
+    return range(0, rows, max(1, BLOCK // max(1, width)))
+
+
 def neighbours(problem: Problem, k: int) -> np.ndarray:
     """The ``k`` clients most related to each client ``(N, k)``, nearest first.
 
@@ -209,23 +243,39 @@ def neighbours(problem: Problem, k: int) -> np.ndarray:
     k = min(k, n - 1)
     if k <= 0:
         return np.zeros((n, 0), dtype=np.int64)
-    d = problem.distance[nd:, nd:]
-    score = d.astype(float, copy=True)
-    if "time_windows" in problem.attributes:
-        t = problem.duration[nd:, nd:]
+    out = np.empty((n, k), np.int64)
+    timed = "time_windows" in problem.attributes
+    if timed:
         tw = problem.time_windows
         a, b = tw[:, 0, 0], tw[:, -1, 1]
         s = problem.service_time
         finite_b = np.where(np.isfinite(b), b, 1e18)
-        wait = np.maximum(a[None, :] - s[:, None] - t - finite_b[:, None], 0.0)
-        late = np.maximum(a[:, None] + s[:, None] + t - finite_b[None, :], 0.0)
-        forward = d + 0.2 * wait + 1.0 * late
-        score = np.minimum(forward, forward.T)
-    np.fill_diagonal(score, np.inf)
-    part = np.argpartition(score, k - 1, axis=1)[:, :k]
-    rows = np.arange(n)[:, None]
-    order = np.argsort(score[rows, part], axis=1, kind="stable")
-    return np.ascontiguousarray(part[rows, order], dtype=np.int64)
+    for r0 in row_blocks(n, n):  # rows i of r0:r1 against all clients j; O(block * n) memory
+        r1 = min(n, r0 + max(1, BLOCK // n))
+        d = problem.distance[nd + r0:nd + r1, nd:]
+        if timed:
+            rows, every = slice(r0, r1), slice(None)
+            there = _related(d, problem.duration[nd + r0:nd + r1, nd:], a, s, finite_b, rows, every)
+            back = _related(problem.distance[nd:, nd + r0:nd + r1], problem.duration[nd:, nd + r0:nd + r1],
+                            a, s, finite_b, every, rows)
+            score = np.minimum(there, back.T)
+        else:
+            score = d.astype(float, copy=True)
+        score[np.arange(r1 - r0), np.arange(r0, r1)] = np.inf
+        part = np.argpartition(score, k - 1, axis=1)[:, :k]
+        idx = np.arange(r1 - r0)[:, None]
+        order = np.argsort(score[idx, part], axis=1, kind="stable")
+        out[r0:r1] = part[idx, order]
+    return out
+
+
+def _related(d: np.ndarray, t: np.ndarray, a: np.ndarray, s: np.ndarray, b: np.ndarray, i: slice, j: slice
+             ) -> np.ndarray:
+    """Relatedness of going from clients ``i`` to clients ``j`` (distance ``d`` and duration ``t`` between
+    them; window starts ``a``, service ``s``, finite window ends ``b``): distance, waiting, lateness."""
+    wait = np.maximum(a[j][None, :] - s[i][:, None] - t - b[i][:, None], 0.0)
+    late = np.maximum(a[i][:, None] + s[i][:, None] + t - b[j][None, :], 0.0)
+    return d + 0.2 * wait + 1.0 * late
 
 
 def slot_sizes(problem: Problem, used: Sequence[int] = ()) -> tuple[list[int], list[bool]]:
@@ -1230,7 +1280,7 @@ class LocalSearch:
         self.problem = problem
         self.compiled = compiled
         self.data = compile_problem(problem, granularity=granularity, max_segment=max_segment,
-                                    max_exchange=max_exchange)
+                                    max_exchange=max_exchange, pad=False)
         self._default_slots = slot_sizes(problem)
         self._near: np.ndarray | None = None  # the clients nearest each, for iterate's ruin
         self._set_arrays(*new_arrays(self.data, *self._default_slots))
@@ -1367,14 +1417,18 @@ class LocalSearch:
 
     def iterate(self, *, time_limit: float = math.inf, iterations: int | None = None,
                 seed: int | np.random.Generator = 0, ruin_size: tuple[int, int] = (10, 40),
-                threshold: float = 0.005, max_passes: int = 1) -> int:
+                threshold: float = 0.005, max_passes: int = 1, ruin: str = "radial",
+                on_best: Callable[[float], None] | None = None) -> int:
         """Iterated local search from the current plan (best from a local optimum, see :meth:`run`): ruin and
         recreate, then the local search, until ``time_limit`` seconds pass or ``iterations`` are done; leaves
         the best plan found loaded (never worse than the current one) and returns the number of iterations.
 
         Each iteration leaves out a client drawn at random among the routed ones and its nearest clients
         (:func:`neighbours`), ``ruin_size`` clients in all (clients left out before count too, so that they are
-        reconsidered); inserts them again one by one in random order at their best place (the local search's
+        reconsidered); with ``ruin="strings"`` (after SISR, Christiaens and Vanden Berghe 2020), a string of
+        consecutive clients of each route met among those nearest clients instead, of random length (at
+        most ``ruin_size[1] // 4``, at most the route), ``ruin_size`` clients in all. Then it inserts them again
+        one by one in random order at their best place (the local search's
         insertion: a required client wherever it fits best, an optional one where its prize exceeds the cost
         of inserting it); then runs the moves of :func:`sweep` of those clients with their related ones, in
         random order, until none improves or ``max_passes`` passes are done (the clients not touched are at a
@@ -1383,7 +1437,8 @@ class LocalSearch:
         current one when it has no more violation than the current one and costs less than the best plus a
         threshold that falls linearly from ``threshold`` times the best cost to 0 as the time (or the
         iterations) runs out (record-to-record travel, Dueck 1993); otherwise the current plan is restored.
-        The time is checked after each iteration. Only the compiled functions that :meth:`load_flat`,
+        ``on_best`` is called with the cost of each new best plan without violation. The time is checked
+        after each iteration. Only the compiled functions that :meth:`load_flat`,
         :meth:`run` and :meth:`export_flat` call are used (built by :mod:`vrpkit.solvers.build`), interpreted
         when the search is."""
         start = time.perf_counter()
@@ -1391,6 +1446,8 @@ class LocalSearch:
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         n = self.problem.n_clients
         lo, hi = max(1, ruin_size[0]), max(1, ruin_size[0], ruin_size[1])
+        if ruin not in ("radial", "strings"):
+            raise ValidationError("ruin", f'expected "radial" or "strings", got {ruin!r}')
         if n < 2 or time_limit <= 0 or iterations == 0:
             return 0
         if self._near is None or self._near.shape[1] < min(hi - 1, n - 1):
@@ -1405,8 +1462,16 @@ class LocalSearch:
             done += 1
             seq, offsets, types = current
             u = rng.choice(seq) if len(seq) else rng.integers(n)
-            removed = np.concatenate(([u], near[u, :int(rng.integers(lo, hi + 1)) - 1])).astype(np.int64)
-            keep = ~np.isin(seq, removed)
+            size = int(rng.integers(lo, hi + 1))
+            if ruin == "strings" and len(seq):
+                keep = _strings(seq, offsets, near[u], u, size, max(1, hi // 4), rng)
+                out = seq[~keep]
+                if len(seq) < n:  # clients left out before are reconsidered too
+                    out = np.concatenate((out, np.setdiff1d(np.arange(n), seq)))
+                removed = out.astype(np.int64)
+            else:
+                removed = np.concatenate(([u], near[u, :size - 1])).astype(np.int64)
+                keep = ~np.isin(seq, removed)
             counts = np.add.reduceat(keep.astype(np.int64), offsets[:-1]) if len(seq) else np.zeros(0, np.int64)
             held = counts > 0
             self.load_flat(seq[keep], np.concatenate(([0], np.cumsum(counts[held]))), types[held])
@@ -1419,6 +1484,8 @@ class LocalSearch:
             if viol < best_viol - 1e-9 or (viol <= best_viol + 1e-9 and cost < best_cost - 1e-7):
                 best_viol, best_cost = viol, cost
                 best = self._snapshot()
+                if on_best is not None and viol <= 0.0:
+                    on_best(cost)
             left = min(1.0 if iterations is None else 1.0 - done / iterations,
                        1.0 if math.isinf(time_limit) else max(0.0, deadline - time.perf_counter()) / time_limit)
             bar = best_cost + threshold * abs(best_cost) * left
@@ -1443,6 +1510,31 @@ class LocalSearch:
         for target, saved in ((arrays.link, link), (arrays.route, route), (arrays.rval, rval),
                               (arrays.slots, slots), (arrays.sums, sums)):
             target[...] = saved
+
+def _strings(seq: np.ndarray, offsets: np.ndarray, near: np.ndarray, u: int, size: int, longest: int,
+             rng: np.random.Generator) -> np.ndarray:
+    """Which positions of the flat plan ``seq`` (routes ``offsets``) a string ruin keeps: for ``u`` and then
+    its ``near`` clients in order, a string of at most ``longest`` consecutive clients containing it is taken
+    out of each route not cut yet, until ``size`` clients are out."""
+    where = np.full(int(max(seq.max(), near.max(), u)) + 1, -1, np.int64)
+    where[seq] = np.arange(len(seq))
+    route_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    keep = np.ones(len(seq), bool)
+    cut = np.zeros(len(offsets) - 1, bool)
+    out = 0
+    for c in np.concatenate(([u], near)):
+        i = where[c]
+        if out >= size or i < 0 or cut[route_of[i]]:
+            continue
+        r = route_of[i]
+        lo, hi = offsets[r], offsets[r + 1]
+        length = int(rng.integers(1, min(longest, hi - lo, size - out) + 1))
+        first = int(rng.integers(max(lo, i - length + 1), min(i, hi - length) + 1))
+        keep[first:first + length] = False
+        cut[r] = True
+        out += length
+    return keep
+
 
 @_jit
 def reset(A, cfg):
