@@ -55,7 +55,6 @@ import numba as nb
 import numpy as np
 from vrpkit.solvers.build import COMMAND, Watch, build, compiled_or_interpreted, interpreted
 from vrpkit.solvers.localsearch import (
-    BLOCK,
     C_ND,
     CPD,
     FIRST,
@@ -280,8 +279,9 @@ def candidate_lists(problem: Problem, k: int) -> np.ndarray:
     take = min(k, n)
     if take == 0:
         return cand
-    for r0 in row_blocks(m, n):
-        r1 = min(m, r0 + max(1, BLOCK // n))
+    blocks = row_blocks(m, n)
+    for r0 in blocks:
+        r1 = min(m, r0 + blocks.step)
         d = problem.distance[r0:r1, nd:].astype(float, copy=True)
         rows = np.arange(r0, r1)
         own = rows >= nd
@@ -569,8 +569,8 @@ def visibility_terms(problem: Problem, beta: float, gamma: float) -> Terms:
     from_depot = dist[:nd, nd:].min(axis=0) if n else np.zeros(0)
     mean = 0.0
     if gamma > 0 and n > 1:
-        within = sum(float(dist[nd + r0:nd + min(n, r0 + max(1, BLOCK // n)), nd:].sum())
-                     for r0 in row_blocks(n, n))
+        blocks = row_blocks(n, n)
+        within = sum(float(dist[nd + r0:nd + min(n, r0 + blocks.step), nd:].sum()) for r0 in blocks)
         mean = (n * float(to_depot.sum()) + n * float(from_depot.sum()) - within) / (n * n)
     return Terms(float(beta), float(gamma), tiny, to_depot, from_depot, mean)
 
@@ -605,8 +605,9 @@ def visibility(problem: Problem, beta: float, gamma: float) -> np.ndarray:
 def symmetric(matrix: np.ndarray) -> bool:
     """Whether ``matrix`` equals its transpose up to ``np.allclose``'s tolerance (in row blocks)."""
     m = matrix.shape[0]
-    for r0 in row_blocks(m, m):
-        r1 = min(m, r0 + max(1, BLOCK // m))
+    blocks = row_blocks(m, m)
+    for r0 in blocks:
+        r1 = min(m, r0 + blocks.step)
         if not np.allclose(matrix[r0:r1], matrix[:, r0:r1].T):
             return False
     return True

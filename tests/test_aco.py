@@ -7,6 +7,7 @@ import csv
 import io
 import math
 
+import numpy as np
 import pytest
 from conftest import nearest_neighbour, needs_data, tight_fleet
 from test_localsearch import VARIANTS, random_problem, square, two_window_line
@@ -155,3 +156,67 @@ def test_cvrplib_x_instance():
     result = vrpkit.solve(p, "aco", time_limit=30, seed=0, iterations=15)
     assert result.feasible
     assert result.cost <= 1.06 * bks["X-n101-k25"]
+
+
+def test_candidate_lists_nearest_first_ties_by_index(monkeypatch):
+    import vrpkit.solvers.aco as aco
+    import vrpkit.solvers.localsearch as ls_module
+    from test_localsearch import square
+
+    p = square(capacity=2)  # o (0, 0); a (10, 0), b (10, 10), c (0, 10)
+    lists = aco.candidate_lists(p, 3)
+    # o: a and c at 10 (a first), b at 14.1; a: b, c; b: a and c at 10; c: b, a; -1 where no client is left.
+    assert lists.tolist() == [[0, 2, 1], [1, 2, -1], [0, 2, -1], [1, 0, -1]]
+    assert aco.candidate_lists(p, 1).tolist() == [[0], [1], [0], [1]]
+    big = uniform_instance(50, seed=3)
+    whole = aco.candidate_lists(big, 7)
+    monkeypatch.setattr(ls_module, "BLOCK", 50)  # one row per block
+    assert np.array_equal(aco.candidate_lists(big, 7), whole)
+
+
+def test_trails_live_on_the_depot_rows_and_the_candidate_lists():
+    from vrpkit.solvers.aco import Colony
+
+    # Ten clients on a line at x = 1 .. 10 from the depot at 0, one vehicle for all: o 0 1 ... 9 o costs 20.
+    clients = tuple(Client(f"c{i}", (i + 1, 0), delivery=1) for i in range(10))
+    p = Problem("line10", (Depot("o", (0, 0)),), clients, (VehicleType("v", capacity=10),))
+    colony = Colony(p, ACOSolver(), 0)
+    assert colony.tau_dep.shape == (1, 10) and colony.tau_cl.shape == (10, 10)
+    assert colony.cand[1 + 3].tolist() == [2, 4, 1, 5, 0, 6, 7, 8, 9, -1]  # client 3 (x = 4)
+    colony.start_from([Route(0, tuple(range(10)))])
+    assert colony.best_cost == pytest.approx(20.0)
+    top = colony.tau_max
+    assert top == pytest.approx(1 / (0.3 * 20.0)) and colony.tau_min < 0.7 * top
+    # Evaporated to 0.7 top, then 1 / cost = 0.3 top on the plan's arcs both ways (symmetric): o-0 and o-9 on
+    # the depot row, 3 -> 4 and 3 -> 2 (the first two of client 3's list); the rest stays at 0.7 top.
+    expected = np.full(10, 0.7)
+    expected[[0, 9]] = 1.0
+    assert colony.tau_dep[0] / top == pytest.approx(expected)
+    assert colony.tau_cl[3] / top == pytest.approx([1.0, 1.0] + [0.7] * 8)
+    assert colony.tau_cl[0, :2] / top == pytest.approx([1.0, 0.7])  # 0 -> 1; 0 -> o has no trail
+    wdep, wcl = colony.weights()  # alpha 1, beta 2: trail / distance ** 2
+    assert wdep[0, 9] == pytest.approx(top / 100) and wcl[3, 2] == pytest.approx(0.7 * top / 4)
+
+
+def test_iterated_local_search_phase_and_warm_start():
+    p = random_problem(2, n=40)
+    start = nearest_neighbour(p)
+    before = evaluate(p, start).cost
+    result = vrpkit.solve(p, "aco:ils=0.8", time_limit=1.0, seed=0, initial=start)
+    assert result.feasible and result.cost <= before + 1e-9
+    assert result.stats["perturbations"] > 0
+    # With iterations the run is the colony alone (reproducible), warm start or not.
+    assert vrpkit.solve(p, "aco", iterations=2, initial=start).stats["perturbations"] == 0
+    assert vrpkit.solve(p, "aco:ils=0", time_limit=0.5, seed=0).stats["perturbations"] == 0
+    with pytest.raises(SolverError, match="ils must be"):
+        ACOSolver(ils=1.0)
+    with pytest.raises(SolverError, match="ruin must be"):
+        ACOSolver(ruin="all")
+
+
+def test_ils_share_by_size_and_warm_start():
+    from vrpkit.solvers.aco import ILS_SHARE, ils_share
+
+    small, large = uniform_instance(199, seed=0), uniform_instance(200, seed=0)
+    assert (ils_share(small, None, False), ils_share(large, None, False)) == (0.0, ILS_SHARE)
+    assert ils_share(small, None, True) == ILS_SHARE and ils_share(large, 0.25, True) == 0.25

@@ -262,3 +262,68 @@ def test_iterated_search_is_seeded_and_never_worse(variant):
         assert ev.cost == pytest.approx(ls.cost) and ev.feasible == (ls.violation == 0)
         runs.append(ls.routes())
     assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("ruin", ["radial", "strings"])
+def test_string_ruin_is_seeded_and_never_worse(ruin):
+    p = random_problem(7, n=40, **VARIANTS["all at once, mixed backhaul"])
+    runs = []
+    for _ in range(2):
+        ls = LocalSearch(p)
+        ls.load([])
+        ls.run(seed=1)
+        before = (ls.violation, ls.cost)
+        seen = []
+        ls.iterate(iterations=30, seed=3, ruin_size=(3, 8), ruin=ruin, on_best=seen.append)
+        assert (ls.violation, ls.cost) <= (before[0], before[1] + 1e-7)
+        assert seen == sorted(seen, reverse=True)  # each call a new best plan without violation
+        if seen:
+            assert seen[-1] == pytest.approx(ls.cost) and ls.violation == 0
+        runs.append(ls.routes())
+    assert runs[0] == runs[1]
+    with pytest.raises(ValidationError, match="ruin"):
+        LocalSearch(p).iterate(iterations=1, ruin="everything")
+
+
+def test_strings_cut_each_route_once():
+    from vrpkit.solvers.localsearch import _strings
+
+    # Routes (0 1 2 3 4) and (5 6 7); u = 2, then 3 (same route, skipped), 6, 0 (same route again).
+    seq, offsets = np.arange(8), np.array([0, 5, 8])
+    for seed in range(20):
+        keep = _strings(seq, offsets, np.array([3, 6, 0]), 2, 5, 3, np.random.default_rng(seed))
+        out = np.flatnonzero(~keep)
+        first, second = out[out < 5], out[out >= 5]
+        assert 2 in first and 1 <= len(first) <= 3 and np.all(np.diff(first) == 1)
+        assert len(out) <= 5
+        if len(first) < 5:  # room left: the second route loses a string around 6
+            assert 6 in second and np.all(np.diff(second) == 1)
+
+
+def test_neighbours_in_row_blocks(monkeypatch):
+    import vrpkit.solvers.localsearch as ls_module
+
+    for variant in ("cvrp", "time windows + duration cost"):
+        p = random_problem(5, n=30, **VARIANTS[variant])
+        whole = ls_module.neighbours(p, 6)
+        monkeypatch.setattr(ls_module, "BLOCK", 31)  # one row per block
+        assert np.array_equal(ls_module.neighbours(p, 6), whole)
+        monkeypatch.undo()
+        assert not (whole == np.arange(30)[:, None]).any()
+        d = p.distance[1:, 1:] if variant == "cvrp" else None
+        if d is not None:  # without time windows: the 6 nearest, nearest first
+            assert np.all(np.diff(d[np.arange(30)[:, None], whole], axis=1) >= 0)
+
+
+def test_search_reads_the_problems_matrix():
+    from vrpkit.solvers.localsearch import search_matrices
+
+    p = square()
+    dist, dur = search_matrices(p, pad=False)
+    assert dist is dur and np.shares_memory(dist, p.distance) and not dist.flags.writeable
+    padded, padded_dur = search_matrices(p)
+    assert padded.shape == (5, 5) and padded_dur is padded and not padded[-1].any() and not padded[:, -1].any()
+    opened = square(end_depot=None)
+    dist, _ = search_matrices(opened, pad=False)  # the virtual end node of open routes needs the padding
+    assert dist.shape == (5, 5) and np.array_equal(dist[:4, :4], opened.distance)
+    assert LocalSearch(p).data.dist.shape == (4, 4)
