@@ -19,7 +19,8 @@ A problem of more than ``part_size`` clients is solved in parts (a smaller one i
    them no worse (:func:`vrpkit.solvers.solve` keeps the warm start otherwise). After the join and after every
    round the compiled local search runs on the whole plan (:class:`~vrpkit.solvers.localsearch.LocalSearch`)
    when its copy of the matrices fits ``ls_memory`` bytes (``stats["decompose"]["local_search"]`` says when it
-   did not).
+   did not), and when no round fits in the time left (without ``rounds``), its iterated search
+   (:meth:`~vrpkit.solvers.localsearch.LocalSearch.iterate`) takes the rest.
 
 A group's routes cost the same in the sub-problem as in the whole problem (the same nodes, matrices and
 vehicle types): so a round never makes the plan worse. The plan returned is evaluated on the whole problem
@@ -57,6 +58,8 @@ ROUNDS_AHEAD = 3
 """Each round gets the time left divided by this (so that the borders move at least that often)."""
 MIN_GROUP_TIME = 1.0
 """No round starts when a group would get less than this many seconds."""
+LS_KEY = 2**20
+"""Seeds of the whole-plan local search: drawn from ``(seed, LS_KEY, round)``."""
 LS_MEMORY = 2 * 1024**3
 """Default ``ls_memory``: the bytes the whole-plan local search may take for its copy of the matrices."""
 
@@ -441,7 +444,7 @@ class DecomposedSolver:
             if ev.feasible:
                 progress.update(ev.cost)
             searcher = _WholeSearch(problem, self.ls_memory)
-            routes, ev = searcher.improve(routes, ev, deadline, seed)
+            routes, ev = searcher.improve(routes, ev, deadline, _seed(seeds, LS_KEY, 0))
             self._report(ev, progress, log, "local search")
             times = []
             k = 0
@@ -460,12 +463,15 @@ class DecomposedSolver:
                 t0 = time.perf_counter()
                 routes, ev = self._round(problem, pool, routes, ev, groups_r, max(each, 1e-3),
                                          [_seed(seeds, k, i) for i in range(len(groups_r))])
-                routes, ev = searcher.improve(routes, ev, deadline, seed + k)
+                routes, ev = searcher.improve(routes, ev, deadline, _seed(seeds, LS_KEY, k))
                 times.append(round(time.perf_counter() - t0, 3))
                 costs.append(ev.cost if ev.feasible else None)
                 self._report(ev, progress, log, f"round {k} ({len(groups_r)} groups)")
+            if self.rounds is None and searcher.enabled and deadline - time.perf_counter() > 0.5:
+                routes, ev = searcher.improve(routes, ev, deadline, _seed(seeds, LS_KEY, k + 1), perturb=True)
+                self._report(ev, progress, log, f"iterated local search ({searcher.iterations} iterations)")
             stats.update(rounds=k, round_costs=costs, round_times=times, local_search=searcher.note,
-                         local_search_time=round(searcher.seconds, 3))
+                         local_search_time=round(searcher.seconds, 3), perturbations=searcher.iterations)
         finally:
             pool.close()
         stats["wall_time"] = round(time.perf_counter() - started, 3)
@@ -541,12 +547,16 @@ class _WholeSearch:
                      f"{memory / 1024**3:.1f} GiB")
         self.reserve = 0.0
         """Seconds to keep for the last search (the longest run so far)."""
+        self.iterations = 0
+        """Iterations of the iterated local search."""
         self.seconds = 0.0
         """Seconds spent in the search, building it included."""
         self._ls: Any = None
 
-    def improve(self, routes: list[Route], ev: Evaluation, deadline: float, seed: int
-                ) -> tuple[list[Route], Evaluation]:
+    def improve(self, routes: list[Route], ev: Evaluation, deadline: float, seed: int, *,
+                perturb: bool = False) -> tuple[list[Route], Evaluation]:
+        """``routes`` improved by the local search until its local optimum (or the deadline); with
+        ``perturb``, by its iterated search (:meth:`LocalSearch.iterate`) until the deadline."""
         left = deadline - time.perf_counter()
         if not self.enabled or left <= 0:
             return routes, ev
@@ -562,6 +572,8 @@ class _WholeSearch:
         t1 = time.perf_counter()
         self._ls.load(routes)
         self._ls.run(time_limit=deadline - time.perf_counter(), seed=seed)
+        if perturb:
+            self.iterations += self._ls.iterate(time_limit=deadline - time.perf_counter(), seed=seed)
         new = self._ls.routes()
         self.reserve = max(self.reserve, time.perf_counter() - t1)  # without building the search
         self.seconds += time.perf_counter() - t0
