@@ -416,14 +416,20 @@ class DecomposedSolver:
             if initial is None:
                 t0 = time.perf_counter()
                 groups = split(problem, self.part_size, seed)
-                parts = [subproblem(problem, g, c) for g, c in zip(groups, fleet_shares(problem, groups),
-                                                                    strict=True)]
+                shares = fleet_shares(problem, groups)
+                # A group left without vehicles (a fleet too small to share) is not solved: the whole-plan
+                # search inserts its clients where they fit, and the evaluator reports the others.
+                held = [i for i, c in enumerate(shares) if any(x is None or x > 0 for x in c)]
+                stats["parts_without_vehicles"] = len(groups) - len(held)
+                groups = [groups[i] for i in held]
+                parts = [subproblem(problem, groups[j], shares[i]) for j, i in enumerate(held)]
                 stats["split_time"] = round(time.perf_counter() - t0, 3)
                 stats["startup"] = round(pool.startup(), 3)
                 stats["parts"] = len(parts)
-                log(f"{len(parts)} parts of {min(len(g) for g in groups)}-{max(len(g) for g in groups)} "
-                    f"clients on {pool.workers} workers (start-up {stats['startup']:.2f}s)")
-                waves = math.ceil(len(parts) / pool.workers)
+                sizes = [len(g) for g in groups] or [0]
+                log(f"{len(parts)} parts of {min(sizes)}-{max(sizes)} clients on {pool.workers} workers "
+                    f"(start-up {stats['startup']:.2f}s)")
+                waves = max(1, math.ceil(len(parts) / pool.workers))
                 rounds_follow = self.rounds is None or self.rounds > 0
                 share = FIRST_SHARE if rounds_follow else 1.0
                 each = max((deadline - time.perf_counter()) * share / waves, 1e-3)

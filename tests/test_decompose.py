@@ -106,6 +106,14 @@ def test_decomposed_solve_is_feasible_and_no_worse_than_the_joined_plan(medium):
     assert result.cost == evaluate(medium, result.solution).cost
 
 
+def test_limited_fleet_is_shared_and_kept(medium):
+    total = int(medium.delivery.sum())  # 1,178: at least 24 vehicles of 50
+    fleet = medium.replace(vehicle_types=(VehicleType("v", count=27, capacity=50),))
+    result = vrpkit.solve(fleet, SOLVER, decompose=True, part_size=80, workers=1, rounds=1, time_limit=60)
+    assert total == 1178 and result.feasible and len(result.solution.routes) <= 27
+    assert result.stats["decompose"]["parts_without_vehicles"] == 0
+
+
 def test_same_seed_same_plan_for_any_number_of_workers(medium):
     kw = {"decompose": True, "part_size": 80, "rounds": 1, "ls_memory": 0, "time_limit": 60, "seed": 5}
     one = vrpkit.solve(medium, SOLVER, workers=1, **kw)
