@@ -1,7 +1,7 @@
 """The ``vrpkit`` command: a thin layer over the Python API.
 
-``vrpkit solve | evaluate | simulate | info | convert | schema | bench | map | plot | explain | matrix | generate |
-train``.
+``vrpkit solve | evaluate | simulate | info | convert | schema | bench | batch | map | plot | explain | matrix |
+generate | train``.
 Exit codes: 0 success (a feasible plan; for map, plot, matrix and generate: the file was written), 2 bad input
 (one line ``error: <message>`` on stderr, never a traceback; also road networks that cannot be prepared, started or
 reached), 3 no feasible plan exists or none was found, 130 interrupted.
