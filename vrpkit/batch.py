@@ -431,7 +431,8 @@ def run_batch(
             with connect(scheduler, workers) as client:
                 n_workers = len(client.scheduler_info().get("workers", {}))
                 if stream is not None:
-                    where = scheduler or f"a local cluster of {n_workers} workers"
+                    where = f"a local cluster of {n_workers} workers" if scheduler is None else \
+                        f"{scheduler} ({n_workers} workers{'; tasks wait for them' if not n_workers else ''})"
                     print(f"batch: {len(names)} problems, {len(done)} skipped (plans in {out}), {len(jobs)} to "
                           f"solve with {solver} on {where}, {time_limit:g} s each, seed {seed}",
                           file=stream, flush=True)
