@@ -682,8 +682,8 @@ def _check_cluster_options(scheduler: str | None, workers: int | None, *, needed
 @_user_errors
 def batch(
     problems: Annotated[
-        list[Path], typer.Argument(metavar="PROBLEMS...", help="Problem files (as for solve); plans are "
-                                                               "named after each file's stem.")
+        list[Path], typer.Argument(metavar="PROBLEM", help="Problem files (as for solve); plans are named "
+                                                           "after each file's stem.", show_default=False)
     ],
     output: Annotated[
         Path, typer.Option("--output", "-o", metavar="OUTDIR",
