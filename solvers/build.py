@@ -38,8 +38,8 @@ from typing import Any
 from numba.core import event
 from numba.core.registry import CPUDispatcher
 
-MODULES = ("vrpkit.solvers.localsearch", "vrpkit.solvers.aco")
-"""The modules whose numba functions the build compiles."""
+MODULES = ("vrpkit.solvers.localsearch", "vrpkit.solvers.aco", "vrpkit._evaluate_kernel")
+"""The modules whose numba functions the build compiles (the evaluator's kernel too)."""
 
 COMMAND = "python -m vrpkit.solvers.build"
 LOCK_NAME = "vrpkit-build.lock"
@@ -83,6 +83,9 @@ def _exercise() -> None:
     clients = tuple(Client(f"c{i}", (float(i), 1.0), delivery=1) for i in range(4))
     tiny = Problem("build", (Depot("d", (0.0, 0.0)),), clients, (VehicleType("v", capacity=2),))
     Colony(tiny, ACOSolver(ants=2), 0, compiled=True).iterate(float("inf"))
+    from vrpkit._evaluate_kernel import _exercise as exercise_evaluator
+
+    exercise_evaluator()
 
 
 _ready = False
@@ -158,9 +161,9 @@ _background: subprocess.Popen[bytes] | None = None
 _started = False
 
 
-def start_background() -> None:
+def start_background(doing: str = "solving") -> None:
     """Start building in a background process, once per process (see the module docstring), and say so in
-    one line on stderr."""
+    one line on stderr (``doing``: what runs interpreted meanwhile)."""
     global _background, _started
     if _started:
         return
@@ -172,7 +175,7 @@ def start_background() -> None:
         where = f"while it builds in the background (pid {_background.pid}, about a minute)"
     except OSError as err:
         where = f"(the background build did not start: {err})"
-    print(f"warning: vrpkit's compiled code is not built: solving with the interpreted code (much slower) "
+    print(f"warning: vrpkit's compiled code is not built: {doing} with the interpreted code (much slower) "
           f"{where}; run {COMMAND} to build it", file=sys.stderr, flush=True)
 
 

@@ -1,7 +1,7 @@
 """vrpkit: describe a vehicle routing problem once, solve it with the best engine, check and explain the plan."""
 
 from vrpkit.errors import InputError, NoSolutionError, SolverError, ValidationError, VrpkitError
-from vrpkit.evaluate import Evaluation, RouteSchedule, Violation, evaluate
+from vrpkit.evaluate import Evaluation, RouteSchedule, Totals, Violation, evaluate, evaluate_many
 from vrpkit.model import ATTRIBUTES, SAME_AS_START, Client, Depot, Problem, VehicleType
 from vrpkit.solution import Route, Solution
 
@@ -28,10 +28,12 @@ __all__ = [
     "RouteSchedule",
     "Solution",
     "SolverError",
+    "Totals",
     "ValidationError",
     "VehicleType",
     "Violation",
     "VrpkitError",
     "evaluate",
+    "evaluate_many",
     "solve",
 ]

@@ -27,15 +27,26 @@ with a delivery may follow a client with a pickup on the same route.
 
 Cost: per used vehicle ``fixed_cost + cost_per_distance * distance + cost_per_duration * duration``, plus the
 prize of every optional client left out.
+
+Implementation. These rules run in one compiled kernel (:mod:`vrpkit._evaluate_kernel`, numba, built by
+``python -m vrpkit.solvers.build``; until it is built the same kernel runs interpreted) over the problem's
+arrays as they are, so evaluating a plan of a 10,000-client problem copies no matrix.
+:func:`evaluate_many` evaluates many plans of one problem in one call. Time-dependent problems are timed by
+the Python schedule below (:func:`_route_py`), the same rules leg by leg through :mod:`vrpkit.traffic`. The
+results are those of the pure-Python evaluator of commit 813d688 to the bit (``tests/test_evaluate_parity.py``).
 """
 
 from __future__ import annotations
 
+import gc
+import itertools
 import math
 import weakref
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from vrpkit import traffic
 from vrpkit.model import INF, Problem
@@ -231,17 +242,83 @@ class _Data:
         return float(traffic.latest_departure(self.profile, arrive, self.dur[i][j], self.hour))
 
 
-_CACHE: weakref.WeakKeyDictionary[Problem, _Data] = weakref.WeakKeyDictionary()
+class _Arrays:
+    """A problem's arrays as the kernel takes them (:func:`kernel_arrays`), made once per problem; the
+    matrices are the problem's own (read-only views, never copies)."""
+
+    def __init__(self, p: Problem) -> None:
+        def frozen(a: np.ndarray, dtype: Any) -> np.ndarray:
+            a = np.ascontiguousarray(a, dtype=dtype).view()  # a view: the kernel's types are read-only arrays
+            a.setflags(write=False)
+            return a
+
+        vts = p.vehicle_types
+        nc = p.n_clients
+        n_tw = np.array([len(c.time_windows) for c in p.clients], dtype=np.int64)
+        tw = p.time_windows if nc else np.zeros((0, 1, 2))
+        self.args = (
+            p.n_depots, frozen(p.distance, np.float64), frozen(p.duration, np.float64),
+            frozen(p.service_time.reshape(nc), np.float64), frozen(tw, np.float64), frozen(n_tw, np.int64),
+            frozen(p.delivery, np.float64), frozen(p.pickup, np.float64),
+            frozen((p.delivery != 0).any(axis=1), np.bool_), frozen((p.pickup != 0).any(axis=1), np.bool_),
+            frozen(p.capacity, np.float64), frozen(p.depot_windows, np.float64),
+            frozen(p.vehicle_start, np.int64), frozen(p.vehicle_end, np.int64),
+            frozen(np.array([vt.shift for vt in vts], dtype=float).reshape(-1, 2), np.float64),
+            frozen(np.array([vt.max_duration for vt in vts], dtype=float), np.float64),
+            frozen(np.array([vt.max_distance for vt in vts], dtype=float), np.float64),
+            frozen(np.array([vt.fixed_cost for vt in vts], dtype=float), np.float64),
+            frozen(np.array([vt.cost_per_distance for vt in vts], dtype=float), np.float64),
+            frozen(np.array([vt.cost_per_duration for vt in vts], dtype=float), np.float64),
+            frozen(np.array([-1 if vt.count is None else vt.count for vt in vts], dtype=np.int64), np.int64),
+            frozen(p.prize.reshape(nc), np.float64), frozen(p.required.reshape(nc), np.bool_),
+            bool(p.backhaul == "strict" and p.pickup.any()),
+        )
+        self.n_clients = nc
+        self.n_types = len(vts)
+        self.n_dims = p.n_dims
+        self.n_optional = int((~p.required).sum())
+        self.start = p.vehicle_start.tolist()
+        self.end = [None if e < 0 else e for e in p.vehicle_end.tolist()]
+        self.depot_tw = [tuple(w) for w in p.depot_windows.tolist()]
+        self.windows = [list(c.time_windows) for c in p.clients]
+        self.ids = p.node_ids
+        self.type_ids = [vt.id for vt in vts]
+        self.problem = weakref.ref(p)
 
 
-def _data(problem: Problem) -> _Data:
+_CACHE: weakref.WeakKeyDictionary[Problem, _Data | _Arrays] = weakref.WeakKeyDictionary()
+
+
+def _data(problem: Problem) -> _Data | _Arrays:
+    """The per-problem data of the evaluator: :class:`_Arrays` for the kernel, :class:`_Data` for a
+    time-dependent problem."""
     data = _CACHE.get(problem)
     if data is None:
-        data = _CACHE[problem] = _Data(problem)
+        data = _CACHE[problem] = _Data(problem) if problem.time_dependent else _Arrays(problem)
     return data
 
 
+def _route(d: _Data | _Arrays, v: int, clients: tuple[int, ...], r: int, out: list[Violation]) -> RouteSchedule:
+    """One route of vehicle type ``v`` (valid client indices) evaluated alone: its schedule; its violations
+    are appended to ``out`` as those of route ``r``."""
+    if isinstance(d, _Data):
+        return _route_py(d, v, clients, r, out)
+    problem = d.problem()
+    assert problem is not None  # the cache holds the data of live problems only
+    ev = _evaluate(problem, [Route(v, clients)], [])
+    out.extend(replace(x, route=r) for x in ev.violations if x.route is not None)
+    return ev.routes[0]
+
+
 Plan = Solution | Sequence[Route] | Mapping[str, Any]
+
+
+def _routes_of(problem: Problem, plan: Plan, violations: list[Violation]) -> list[Route]:
+    if isinstance(plan, Mapping):
+        return _routes_from_dict(problem, plan, violations)
+    if isinstance(plan, Solution):
+        return list(plan.routes)
+    return list(plan)
 
 
 def evaluate(problem: Problem, plan: Plan) -> Evaluation:
@@ -252,17 +329,201 @@ def evaluate(problem: Problem, plan: Plan) -> Evaluation:
     reported as ``unknown_id`` / ``unknown_vehicle_type`` violations.
     """
     violations: list[Violation] = []
-    if isinstance(plan, Mapping):
-        routes = _routes_from_dict(problem, plan, violations)
-    elif isinstance(plan, Solution):
-        routes = list(plan.routes)
-    else:
-        routes = list(plan)
+    routes = _routes_of(problem, plan, violations)
     return _evaluate(problem, routes, violations)
 
 
+class Totals(NamedTuple):
+    """What ``evaluate_many(..., full=False)`` finds: one entry per plan, as :class:`Evaluation` has them."""
+
+    cost: np.ndarray
+    distance: np.ndarray
+    duration: np.ndarray
+    violations: np.ndarray
+    """How many violations each plan has (``len(Evaluation.violations)``)."""
+
+    @property
+    def feasible(self) -> np.ndarray:
+        return self.violations == 0
+
+
+def evaluate_many(problem: Problem, plans: Iterable[Plan], *, full: bool = True) -> list[Evaluation] | Totals:
+    """Evaluate many plans of one problem in one compiled call: ``[evaluate(problem, p) for p in plans]``,
+    the same results, without the per-call overhead. ``plans`` is any iterable of what :func:`evaluate`
+    takes.
+
+    With ``full=False`` no :class:`Evaluation` objects are built: the result is a :class:`Totals` of arrays
+    (cost, distance, duration and the number of violations of each plan; ``Totals.feasible``), the fastest
+    way to score many candidate plans.
+    """
+    items = []
+    for plan in plans:
+        violations: list[Violation] = []
+        items.append((_routes_of(problem, plan, violations), violations))
+    if problem.time_dependent:
+        evaluations = [_evaluate_py(problem, routes, violations) for routes, violations in items]
+        if full:
+            return evaluations
+        return Totals(np.array([e.cost for e in evaluations], dtype=float),
+                      np.array([e.distance for e in evaluations], dtype=float),
+                      np.array([e.duration for e in evaluations], dtype=float),
+                      np.array([len(e.violations) for e in evaluations], dtype=np.int64))
+    from vrpkit._evaluate_kernel import kernel
+
+    return _evaluate_kernel(problem, items, kernel(), full=full)
+
+
 def _evaluate(problem: Problem, routes: list[Route], violations: list[Violation]) -> Evaluation:
+    if problem.time_dependent:
+        return _evaluate_py(problem, routes, violations)
+    from vrpkit._evaluate_kernel import kernel
+
+    return _evaluate_kernel(problem, [(routes, violations)], kernel())[0]
+
+
+_CHUNK = 1 << 21
+"""Violation slots per kernel call at most: plans are evaluated in chunks that fit (one plan at least), so
+the outputs of many plans of a large problem stay small."""
+
+
+def _evaluate_kernel(problem: Problem, items: list[tuple[list[Route], list[Violation]]], fn: Any, *,
+                     full: bool = True) -> list[Evaluation] | Totals:
+    """Run the kernel ``fn`` on ``items`` (the routes of each plan and the violations found reading it)."""
     d = _data(problem)
+    assert isinstance(d, _Arrays)
+    per_plan = d.n_types + d.n_clients
+    evaluations: list[Evaluation] = []
+    plan_floats, counts = [np.zeros((0, 6))], [np.zeros(0, dtype=np.int64)]
+    lo = 0
+    while lo < len(items):
+        hi, slots = lo, 0
+        while hi < len(items) and (hi == lo or slots + per_plan < _CHUNK):
+            routes = items[hi][0]
+            slots += per_plan + 7 * len(routes) + 2 * sum(len(r.clients) for r in routes)
+            hi += 1
+        part = items[lo:hi]
+        out = _Out(d, part, fn)
+        if full:
+            enabled = gc.isenabled()
+            gc.disable()  # many small objects, no cycles: the collector's passes would cost more than the build
+            try:
+                evaluations.extend(out.evaluations(d, part))
+            finally:
+                if enabled:
+                    gc.enable()
+        else:
+            plan_floats.append(out.p_float)
+            counts.append(np.diff(out.v_ptr) + np.array([len(v) for _, v in part], dtype=np.int64))
+        lo = hi
+    if full:
+        return evaluations
+    p_float = np.concatenate(plan_floats)
+    return Totals(p_float[:, 5].copy(), p_float[:, 0].copy(), p_float[:, 1].copy(), np.concatenate(counts))
+
+
+def _ints(values: list[Any]) -> np.ndarray:
+    """Integers as int64; one beyond int64 becomes -1 (an unknown id or vehicle type all the same)."""
+    try:
+        return np.array(values, dtype=np.int64).reshape(len(values))
+    except OverflowError:
+        return np.array([v if -(2**63) <= v < 2**63 else -1 for v in values], dtype=np.int64)
+
+
+def _carve(dtype: Any, *shapes: int | tuple[int, int]) -> list[np.ndarray]:
+    """Zeroed arrays of these shapes, views of one allocation."""
+    sizes = [s if isinstance(s, int) else s[0] * s[1] for s in shapes]
+    buf = np.zeros(sum(sizes), dtype=dtype)
+    out, at = [], 0
+    for shape, size in zip(shapes, sizes, strict=True):
+        out.append(buf[at:at + size].reshape(shape))
+        at += size
+    return out
+
+
+class _Out:
+    """One kernel call: the plans flattened, the outputs (see :func:`vrpkit._evaluate_kernel.evaluate_plans`)."""
+
+    def __init__(self, d: _Arrays, part: list[tuple[list[Route], list[Violation]]], fn: Any) -> None:
+        n_plans = len(part)
+        self.routes = routes = list(itertools.chain.from_iterable(r for r, _ in part))
+        n_routes = len(routes)
+        plan_ptr = np.zeros(n_plans + 1, dtype=np.int64)
+        np.cumsum([len(r) for r, _ in part], out=plan_ptr[1:])
+        lengths = np.array([len(r.clients) for r in routes], dtype=np.int64).reshape(n_routes)
+        route_ptr = np.zeros(n_routes + 1, dtype=np.int64)
+        np.cumsum(lengths, out=route_ptr[1:])
+        n_stops = int(route_ptr[-1])
+        route_type = _ints([r.vehicle_type for r in routes])
+        self.raw_stops = list(itertools.chain.from_iterable(r.clients for r in routes))
+        stops = _ints(self.raw_stops)
+        k = d.n_dims
+        n_viol = 7 * n_routes + 2 * n_stops + n_plans * (d.n_types + d.n_clients)
+        (self.r_plan_ptr, self.r_type, self.r_ptr, self.s_client, self.u_ptr, self.u_client, self.v_ptr,
+         self.v_code, self.v_route, self.v_ref) = _carve(
+            np.int64, n_plans + 1, n_routes, n_routes + 1, n_stops, n_plans + 1, n_plans * d.n_optional,
+            n_plans + 1, n_viol, n_viol, n_viol)
+        self.r_float, self.r_load, self.s_float, self.s_load, self.p_float, self.v_amount, scratch = _carve(
+            np.float64, (n_routes, 5), (n_routes, k), (n_stops, 3), (n_stops, k), (n_plans, 6), n_viol,
+            (8, max(int(lengths.max(initial=0)), 1)))
+        fn(*d.args, plan_ptr, route_type, route_ptr, stops, self.r_plan_ptr, self.r_type, self.r_ptr,
+           self.r_float, self.r_load, self.s_client, self.s_float, self.s_load, self.p_float, self.u_ptr,
+           self.u_client, self.v_ptr, self.v_code, self.v_amount, self.v_route, self.v_ref, scratch)
+
+    def evaluations(self, d: _Arrays, part: list[tuple[list[Route], list[Violation]]]) -> list[Evaluation]:
+        """The :class:`Evaluation` of each plan (plain Python numbers, as :func:`evaluate` has them)."""
+        from vrpkit._evaluate_kernel import CODES, FLEET_SIZE, UNKNOWN_ID, UNKNOWN_VEHICLE_TYPE
+
+        ids, type_ids, start, end = d.ids, d.type_ids, d.start, d.end
+        r_plan_ptr, r_ptr, u_ptr, v_ptr = (x.tolist() for x in (self.r_plan_ptr, self.r_ptr, self.u_ptr,
+                                                                self.v_ptr))
+        r_type, r_float, r_load = self.r_type.tolist(), self.r_float.tolist(), self.r_load.tolist()
+        n_stops = int(r_ptr[r_plan_ptr[-1]]) if r_plan_ptr[-1] else 0
+        s_client = self.s_client[:n_stops].tolist()
+        arrival, start_at, departure = (self.s_float[:n_stops, i].tolist() for i in range(3))
+        s_load = [self.s_load[:n_stops, i].tolist() for i in range(self.s_load.shape[1])]
+        u_client, p_float = self.u_client.tolist(), self.p_float.tolist()
+        n_viol = v_ptr[-1]
+        v_code, v_amount, v_route, v_ref = (x[:n_viol].tolist() for x in (self.v_code, self.v_amount, self.v_route,
+                                                                           self.v_ref))
+        routes, raw_stops = self.routes, self.raw_stops
+        out = []
+        for p, (_, found) in enumerate(part):
+            schedules = []
+            for kr in range(r_plan_ptr[p], r_plan_ptr[p + 1]):
+                lo, hi = r_ptr[kr], r_ptr[kr + 1]
+                v = r_type[kr]
+                t_start, t_end, distance, duration, cost = r_float[kr]
+                schedules.append(RouteSchedule(
+                    vehicle_type=v, clients=tuple(s_client[lo:hi]), start_depot=start[v], end_depot=end[v],
+                    start_time=t_start, end_time=t_end, distance=distance, duration=duration, cost=cost,
+                    arrival=tuple(arrival[lo:hi]), start=tuple(start_at[lo:hi]), departure=tuple(departure[lo:hi]),
+                    load=tuple(zip(*(q[lo:hi] for q in s_load), strict=True)), start_load=tuple(r_load[kr])))
+            violations = list(found)
+            for i in range(v_ptr[p], v_ptr[p + 1]):
+                code, ref, route = v_code[i], v_ref[i], v_route[i]
+                where = None if route < 0 else route
+                if code == UNKNOWN_ID:
+                    violations.append(Violation("unknown_id", v_amount[i], where, str(raw_stops[ref])))
+                elif code == UNKNOWN_VEHICLE_TYPE:
+                    violations.append(Violation("unknown_vehicle_type", v_amount[i], where,
+                                                str(routes[ref].vehicle_type)))
+                elif code == FLEET_SIZE:
+                    violations.append(Violation("fleet_size", v_amount[i], vehicle_type=type_ids[ref]))
+                else:
+                    client = ids[ref] if ref >= 0 else None
+                    violations.append(Violation(CODES[code], v_amount[i], where, client))
+            distance, duration, fixed, variable, prize_lost, cost = p_float[p]
+            out.append(Evaluation(
+                routes=tuple(schedules), unassigned=tuple(u_client[u_ptr[p]:u_ptr[p + 1]]),
+                violations=tuple(violations), distance=distance, duration=duration, fixed_cost=fixed,
+                variable_cost=variable, prize_lost=prize_lost, cost=cost))
+        return out
+
+
+def _evaluate_py(problem: Problem, routes: list[Route], violations: list[Violation]) -> Evaluation:
+    """A time-dependent problem's evaluation (Python, leg by leg through :mod:`vrpkit.traffic`)."""
+    d = _data(problem)
+    assert isinstance(d, _Data)
     n_clients = problem.n_clients
     n_types = len(d.start)
     visits = [0] * n_clients
@@ -285,7 +546,7 @@ def _evaluate(problem: Problem, routes: list[Route], violations: list[Violation]
         if not clients:
             continue
         used[v] += 1
-        sched = _route(d, v, tuple(clients), kept, violations)
+        sched = _route_py(d, v, tuple(clients), kept, violations)
         schedules.append(sched)
         total_dist += sched.distance
         total_dur += sched.duration
@@ -321,7 +582,8 @@ def _evaluate(problem: Problem, routes: list[Route], violations: list[Violation]
     )
 
 
-def _route(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Violation]) -> RouteSchedule:
+def _route_py(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Violation]) -> RouteSchedule:
+    """One route of a time-dependent problem (the rules of the module docstring, in Python)."""
     nd = d.nd
     dist = d.dist
     start_node = d.start[v]
@@ -342,7 +604,7 @@ def _route(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Violati
 
     # Times: first pass from the earliest departure, then delay the departure by the slack found.
     t_start = t0
-    arrival, start, departure, late, delay = _times(d, clients, start_node, t0)
+    arrival, start, departure, late, delay = _times_py(d, clients, start_node, t0)
     latest = min(shift_end, close_at) - t0
     if d.profile is not None:  # time-dependent: the same rule, by a backward pass (see _latest_start)
         if latest > _EPS and not any(late):
@@ -352,7 +614,7 @@ def _route(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Violati
             delay = 0.0
     if delay > _EPS and latest > _EPS and not any(late):
         t_start = t0 + min(delay, latest)
-        arrival, start, departure, late, _ = _times(d, clients, start_node, t_start)
+        arrival, start, departure, late, _ = _times_py(d, clients, start_node, t_start)
     t_end = _end(d, clients, departure, end_node)
     if not any(late) and not all(d.single_window[c] for c in clients):
         end_close = d.depot_tw[end_node][1] if end_node is not None else INF
@@ -445,7 +707,7 @@ def _later_window_start(
                 s = a - prefix if d.profile is None else _reach_by(d, clients[:i + 1], start_node, a)
                 if not t_start + _EPS < s <= latest_start + _EPS:
                     continue
-                times = _times(d, clients, start_node, s)
+                times = _times_py(d, clients, start_node, s)
                 if any(times[3]):
                     continue
                 if d.profile is None:
@@ -453,7 +715,7 @@ def _later_window_start(
                 else:
                     s = max(s, min(_latest_start(d, clients, start_node, end_node, times[1],
                                                  _end(d, clients, times[2], end_node)), latest_start))
-                times = _times(d, clients, start_node, s)
+                times = _times_py(d, clients, start_node, s)
                 end = _end(d, clients, times[2], end_node)
                 if not any(times[3]) and end <= latest_end + _EPS and end - s < best_duration - _EPS:
                     best, best_duration = (s, end, times), end - s
@@ -498,6 +760,24 @@ def _reach_by(d: _Data, clients: tuple[int, ...], start_node: int, arrive: float
 
 
 def _times(
+    d: _Data | _Arrays, clients: Sequence[int], start_node: int, t0: float
+) -> tuple[list[float], list[float], list[float], list[float], float]:
+    """Arrival, start and departure at each client from departure time ``t0``; lateness per client; and how
+    far the departure can be delayed without lateness or a later end (the kernel's rule; Python numbers)."""
+    if isinstance(d, _Data):
+        return _times_py(d, tuple(clients), start_node, t0)
+    from vrpkit._evaluate_kernel import _times as times
+    from vrpkit.solvers.build import interpreted
+
+    nd, _, dur, service, tw, n_tw = d.args[:6]
+    out = np.zeros((4, len(clients)))
+    slack, _ = interpreted(times)(nd, dur, tw, n_tw, service, np.array(clients, dtype=np.int64), start_node,
+                                  float(t0), out[0], out[1], out[2], out[3])
+    arrival, start, departure, late = out.tolist()
+    return arrival, start, departure, late, float(slack)
+
+
+def _times_py(
     d: _Data, clients: tuple[int, ...], start_node: int, t0: float
 ) -> tuple[list[float], list[float], list[float], list[float], float]:
     """Arrival, start and departure at each client from departure time ``t0``; lateness per client; and how
