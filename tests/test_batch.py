@@ -168,6 +168,37 @@ def test_a_worker_killed_during_a_batch_loses_nothing_and_no_plan_is_written_twi
     assert all(r.worker != killed["addr"] for r in report.rows if r.name in lost), "lost tasks ran elsewhere"
 
 
+def test_a_task_whose_worker_dies_too_often_is_an_error_row_and_a_rerun_solves_it(tmp_path):
+    files = problem_files(tmp_path / "in", 4)
+    out = tmp_path / "out"
+    killed: dict[str, Any] = {}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None, silence_logs=50,
+                      scheduler_kwargs={"dashboard_address": "127.0.0.1:0", "allowed_failures": 0}) as own, \
+            Client(own) as client:
+        pids = client.run(os.getpid)
+
+        def on_write(name: str, path: Path) -> None:
+            if not killed:
+                busy = sorted(addr for addr, keys in client.processing().items() if keys)
+                killed.update(addr=busy[0])
+                os.kill(pids[busy[0]], signal.SIGKILL)
+
+        report = run_batch(files, "ortools", time_limit=0.3, outdir=out, scheduler=own.scheduler_address,
+                           on_write=on_write)
+        failed = [r for r in report.rows if r.status == "error"]
+        assert failed and report.failed == len(failed) and report.feasible == 4 - len(failed)
+        assert {r.error for r in failed} == {"its worker died too often while solving it (KilledWorker)"}
+        assert not any((out / f"{r.name}.json").exists() for r in failed)
+        assert [r["status"] for r in read_csv(out / "batch.csv")] == [r.status for r in report.rows]
+        writes: list[str] = []
+        again = run_batch(files, "ortools", time_limit=0.3, outdir=out, scheduler=own.scheduler_address,
+                          on_write=lambda name, path: writes.append(name))
+    assert sorted(writes) == sorted(r.name for r in failed)
+    assert again.feasible == 4 and again.skipped == 4 - len(failed)
+    check_plans(out, files)
+
+
 def test_a_task_that_fails_on_its_worker_becomes_an_error(cluster, tmp_path):
     done: list[tuple[str, dict[str, Any]]] = []
     with Client(cluster) as client:
