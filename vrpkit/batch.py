@@ -3,7 +3,9 @@
 One dask task per problem. By default the cluster is a :class:`distributed.LocalCluster` of ``workers``
 single-threaded process workers bound to 127.0.0.1 without a dashboard; with ``scheduler`` (``tcp://HOST:PORT``)
 the batch runs on an existing cluster, whose workers need vrpkit installed and must see the problem files at the
-same (absolute) paths: a task carries the file's path, never the problem itself. A worker reads the problem,
+same (absolute) paths: a task carries the file's path, never the problem itself; start them with one thread
+each (``dask worker tcp://HOST:PORT --nthreads 1 --nworkers N``), since a worker runs as many solves at once as
+it has threads. A worker reads the problem,
 runs :func:`vrpkit.solve` (the shared evaluator gives the cost) with OR-Tools, torch and numba held to one
 thread, and returns the solution JSON (:meth:`vrpkit.Result.to_dict`, with ``stats["batch"]`` naming the
 worker).
