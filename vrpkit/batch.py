@@ -5,10 +5,9 @@ single-threaded process workers bound to 127.0.0.1 without a dashboard; with ``s
 the batch runs on an existing cluster, whose workers need vrpkit installed and must see the problem files at the
 same (absolute) paths: a task carries the file's path, never the problem itself; start them with one thread
 each (``dask worker tcp://HOST:PORT --nthreads 1 --nworkers N``), since a worker runs as many solves at once as
-it has threads. A worker reads the problem,
-runs :func:`vrpkit.solve` (the shared evaluator gives the cost) with OR-Tools, torch and numba held to one
-thread, and returns the solution JSON (:meth:`vrpkit.Result.to_dict`, with ``stats["batch"]`` naming the
-worker).
+it has threads. A worker reads the problem, runs :func:`vrpkit.solve` (the shared evaluator gives the cost)
+with OR-Tools, torch and numba held to one thread, and returns the solution JSON
+(:meth:`vrpkit.Result.to_dict`, with ``stats["batch"]`` naming the worker).
 
 The driver (the process that calls :func:`run_batch`) reads every problem first, so a bad file or a problem the
 solver does not support stops the batch before any work starts (the error names the file and the field): a
