@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vrpkit import Client, Depot, Problem, Route, Solution, VehicleType, evaluate
+from vrpkit import Client, Depot, Problem, Route, Solution, VehicleType, evaluate, evaluate_many
 from vrpkit.errors import ValidationError
 
 
@@ -27,6 +27,19 @@ def test_triangle_schedule_and_delayed_departure(triangle):
     assert r.arrival == (10, 15) and r.start == (10, 15) and r.departure == (11, 15)
     assert r.start_load == (5,) and r.load == ((3,), (0,))
     assert names(ev) == [("capacity", 0, None, 1.0)]
+
+
+def test_evaluate_many_triangle(triangle):
+    """Several plans in one call: D-a-b-D (distance 12, capacity 1 over), D-b-a-D (12, the same), D-a-D + D-b-D
+    (distance 10 + 6 = 16, duration 11 with a's service + 6, feasible), and D-a-D, which leaves b out."""
+    plans = [Solution.from_lists([[0, 1]]), [Route(0, (1, 0))], Solution.from_lists([[0], [1]]), [Route(0, (0,))]]
+    many = evaluate_many(triangle, plans)
+    assert many == [evaluate(triangle, plan) for plan in plans]
+    assert [e.cost for e in many] == [12, 12, 16, 10]
+    totals = evaluate_many(triangle, plans, full=False)
+    assert totals.cost.tolist() == [12, 12, 16, 10] and totals.distance.tolist() == [12, 12, 16, 10]
+    assert totals.duration.tolist() == [13, 13, 17, 11]
+    assert totals.violations.tolist() == [1, 1, 0, 1] and totals.feasible.tolist() == [False, False, True, False]
 
 
 def test_reverse_route_and_lateness(triangle):
