@@ -1,9 +1,10 @@
-"""Build the compiled code of the ant colony and the local search ahead of time::
+"""Build the compiled code of the ant colony, the local search and the evaluator ahead of time::
 
     python -m vrpkit.solvers.build          # compile into numba's cache, or check that it is there
 
-The colony (:mod:`vrpkit.solvers.aco`) and the local search (:mod:`vrpkit.solvers.localsearch`) are numba
-functions cached on disk (``cache=True``): in ``$NUMBA_CACHE_DIR`` when it is set, else in ``__pycache__``
+The colony (:mod:`vrpkit.solvers.aco`), the local search (:mod:`vrpkit.solvers.localsearch`) and the
+evaluator's kernel (:mod:`vrpkit._evaluate_kernel`, which checks for its own built code and runs interpreted
+until then, the same way) are numba functions cached on disk (``cache=True``): in ``$NUMBA_CACHE_DIR`` when it is set, else in ``__pycache__``
 next to the sources (or numba's user-wide cache when that is not writable). numba keys a function's cache by
 its source file's modification time and size, the Python and numba versions and the CPU, so the build is
 needed once per install and again after any change of those files. Compiling takes about a minute; loading

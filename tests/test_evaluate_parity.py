@@ -198,3 +198,24 @@ def test_times_of_the_kernel_match_the_python_schedule() -> None:
         clients = tuple(range(min(6, problem.n_clients)))
         for t0 in (0.0, 17.5):
             assert _times(_data(problem), clients, 0, t0) == _times_py(_Data(problem), clients, 0, t0)
+
+
+def test_not_built_runs_the_kernel_interpreted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before the build, ``evaluate`` runs the same kernel interpreted (and starts the background build once),
+    with the same results; it looks again for the built code after ``RECHECK_SECONDS``."""
+    from vrpkit.solvers import build
+
+    import vrpkit._evaluate_kernel as kernel_module
+
+    started: list[str] = []
+    monkeypatch.setattr(kernel_module, "ready", lambda: False)
+    monkeypatch.setattr(kernel_module, "_compiled", None)
+    monkeypatch.setattr(build, "start_background", lambda doing="solving": started.append(doing))
+    assert kernel_module.kernel() is interpreted(evaluate_plans)
+    assert started == ["evaluating"]
+    problem, entries = next((p, e) for p, e in oracle() if not p.time_dependent)
+    assert [maker.digest(evaluate(problem, maker.plan_from_json(e["plan"]))) for e in entries] == \
+        [e["digest"] for e in entries]
+    monkeypatch.setattr(kernel_module, "ready", lambda: True)
+    monkeypatch.setattr(kernel_module, "_next_check", 0.0)
+    assert kernel_module.kernel() is evaluate_plans
