@@ -4,11 +4,12 @@
 
 The colony (:mod:`vrpkit.solvers.aco`), the local search (:mod:`vrpkit.solvers.localsearch`) and the
 evaluator's kernel (:mod:`vrpkit._evaluate_kernel`, which checks for its own built code and runs interpreted
-until then, the same way) are numba functions cached on disk (``cache=True``): in ``$NUMBA_CACHE_DIR`` when it is set, else in ``__pycache__``
-next to the sources (or numba's user-wide cache when that is not writable). numba keys a function's cache by
-its source file's modification time and size, the Python and numba versions and the CPU, so the build is
-needed once per install and again after any change of those files. Compiling takes about a minute; loading
-the built code a fraction of a second. The command is idempotent: when the code is built it only loads it.
+until then, the same way) are numba functions cached on disk (``cache=True``): in ``$NUMBA_CACHE_DIR`` when it
+is set, else in ``__pycache__`` next to the sources (or numba's user-wide cache when that is not writable).
+numba keys a function's cache by its source file's modification time and size, the Python and numba versions
+and the CPU, so the build is needed once per install and again after any change of those files. Compiling
+takes about a minute; loading the built code a fraction of a second. The command is idempotent: when the code
+is built it only loads it.
 
 Solvers with a time limit never compile in the foreground. :func:`ready` loads the built code from the
 cache when it is there and answers False, without compiling, when it is not (numba announces every
