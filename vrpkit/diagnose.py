@@ -39,20 +39,26 @@ class _Trips:
     distance: np.ndarray  # shortest possible trip distance (T, N)
 
 
-def _shortest_from(weights: np.ndarray, source: int) -> np.ndarray:
+def _shortest_from(weights: np.ndarray, source: int, row_add: np.ndarray | None = None,
+                   col_add: np.ndarray | None = None) -> np.ndarray:
     """Shortest path lengths from ``source`` to every node (non-negative weights).
 
-    Starts from the direct arcs and relaxes all arcs at once until nothing improves: one pass when the matrix
-    satisfies the triangle inequality, a few for rounded or road matrices; dense Dijkstra beyond that.
+    The arc ``k -> j`` weighs ``weights[k, j] + row_add[k] + col_add[j]`` (the adds default to 0), so that a
+    matrix plus service times needs no second matrix in memory. Starts from the direct arcs and relaxes all arcs
+    at once until nothing improves: one pass when the matrix satisfies the triangle inequality, a few for rounded
+    or road matrices; dense Dijkstra beyond that. Memory: O(n) beyond ``weights`` (row blocks).
     """
     n = len(weights)
-    dist = weights[source].astype(float).copy()
+    r = np.zeros(n) if row_add is None else np.asarray(row_add, dtype=float)
+    c = np.zeros(n) if col_add is None else np.asarray(col_add, dtype=float)
+    dist = weights[source] + (r[source] + c)
     dist[source] = 0.0
     chunk = max(1, 2**22 // max(n, 1))
     for _ in range(8):
         best = dist.copy()
+        start = dist + r
         for k in range(0, n, chunk):
-            np.minimum(best, (dist[k:k + chunk, None] + weights[k:k + chunk]).min(axis=0), out=best)
+            np.minimum(best, (start[k:k + chunk, None] + weights[k:k + chunk]).min(axis=0) + c, out=best)
         if not (best < dist).any():
             return dist
         dist = best
@@ -64,7 +70,7 @@ def _shortest_from(weights: np.ndarray, source: int) -> np.ndarray:
         if not math.isfinite(masked[k]):
             break
         done[k] = True
-        np.minimum(dist, dist[k] + weights[k], out=dist)
+        np.minimum(dist, dist[k] + r[k] + weights[k] + c, out=dist)
     return dist
 
 
@@ -82,12 +88,12 @@ def _trips(problem: Problem) -> _Trips:
 def _compute_trips(problem: Problem) -> _Trips:
     nd, n = problem.n_depots, problem.n_clients
     service = np.concatenate([np.zeros(nd), problem.service_time])
-    time_w = problem.duration + service[:, None]  # leaving i for j: service at i, then travel
+    duration = np.asarray(problem.duration, dtype=float)  # leaving i for j: service at i, then travel
     dist_w = np.asarray(problem.distance, dtype=float)
     starts, ends = problem.vehicle_start, problem.vehicle_end
     depots = sorted({int(d) for d in starts} | {int(d) for d in ends if d >= 0})
-    t_out = {d: _shortest_from(time_w, d) for d in depots}
-    t_back = {d: _shortest_from(time_w.T, d) for d in depots}  # node -> depot d, service at node included
+    t_out = {d: _shortest_from(duration, d, row_add=service) for d in depots}
+    t_back = {d: _shortest_from(duration.T, d, col_add=service) for d in depots}  # node -> d, service included
     d_out = {d: _shortest_from(dist_w, d) for d in depots}
     d_back = {d: _shortest_from(dist_w.T, d) for d in depots}
 
