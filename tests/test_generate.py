@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from vrpkit import Route, ValidationError, evaluate, solve
+from vrpkit import Problem, Route, ValidationError, evaluate, solve
 from vrpkit.generate import (
     FLEET,
     ROUTEFINDER_VARIANTS,
     Variant,
+    clustered_instance,
     generate,
     generate_many,
     instance_seed,
@@ -408,3 +409,111 @@ def test_cli_errors(tmp_path: Path, args: list[str], message: str) -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.stderr
     assert not list(tmp_path.iterdir())
+
+
+# -- clustered (Uchoa et al.'s X positioning) and large instances ------------------------------------------
+
+
+def test_clustered_clients_follow_the_attraction() -> None:
+    """One seed on a wide grid (no client falls off): distances to the seed are Gamma(2, 40), mean 80 (sd 57,
+    so the mean of 5,000 is 80 within 2.5 with certainty here); demands 1-100, capacity 10-20 mean demands."""
+    p = clustered_instance(5000, seed=2, n_seeds=1, grid=100_000)
+    xy = np.array([c.location for c in p.clients], dtype=float)
+    assert (xy == np.round(xy)).all() and (xy >= 0).all() and (xy <= 100_000).all()
+    centre = np.median(xy, axis=0)
+    r = np.hypot(*(xy - centre).T)
+    assert 77.5 < r.mean() < 82.5 and np.median(r) < 75  # Gamma(2, 40): median 67
+    q = p.delivery[:, 0]
+    assert q.min() >= 1 and q.max() <= 100
+    assert 10 <= p.vehicle_types[0].capacity[0] / q.mean() <= 20.01
+    assert p.variant == "CVRP" and p.depots[0].location == (50_000.0, 50_000.0)
+
+
+def test_clustered_default_is_few_clusters_on_the_x_grid() -> None:
+    """X's grid [0, 1000]² with 3-8 seeds: the clients are far more crowded than uniform ones (mean distance
+    to the nearest other client)."""
+    def crowding(p: Problem) -> float:
+        d = np.array(p.distance[1:, 1:])
+        np.fill_diagonal(d, np.inf)
+        return float(d.min(axis=1).mean())
+
+    p = generate("cvrp", 1000, seed=5, distribution="clustered")
+    xy = np.array([c.location for c in p.clients])
+    assert (xy >= 0).all() and (xy <= 1000).all() and p.name == "clustered-cvrp-n1000-s5"
+    u = uniform_instance(1000, seed=5, grid=1000)
+    assert crowding(p) < 0.75 * crowding(u)
+
+
+def test_clustered_vrptw_every_client_alone_fits() -> None:
+    p = generate("vrptw", 300, seed=1, distribution="clustered")
+    assert p.variant == "VRPTW" and p.depots[0].time_window == (0.0, 10000.0)
+    d0 = np.asarray(p.distance[0, 1:])
+    tw = p.time_windows[:, 0]
+    assert (tw[:, 0] >= np.ceil(d0)).all() and (tw[:, 1] <= 10000 - 100 - d0).all()
+    assert ((tw[:, 1] - tw[:, 0]) <= 2000).all() and (p.service_time == 100).all()
+    alone = [evaluate(p, [Route(0, (i,))]) for i in range(0, 300, 7)]
+    assert all(not [v for v in e.violations if v.constraint != "missing_client"] for e in alone)
+
+
+def test_clustered_is_seeded_and_many_differ() -> None:
+    a, b = (generate("ovrp", 50, seed=9, distribution="clustered") for _ in range(2))
+    assert a.to_dict() == b.to_dict() and a.variant == "OVRP"
+    many = generate_many("cvrp", 50, 3, seed=9, distribution="clustered")
+    assert len({tuple(c.location for c in p.clients) for p in many}) == 3
+    with pytest.raises(ValidationError, match="n_seeds"):
+        generate("cvrp", 50, seed=0, distribution="clustered", n_seeds=0)
+    with pytest.raises(ValidationError, match="capacity: 50 < the largest demand 100"):
+        generate("cvrp", 50, seed=0, distribution="clustered", capacity=50)
+
+
+def test_cli_clustered(tmp_path: Path) -> None:
+    done = vrpkit_cli("-o", tmp_path / "c.json", "--distribution", "clustered", "--variant", "vrptw", "-n", "40")
+    assert done.returncode == 0, done.stderr
+    assert same(read_problem(tmp_path / "c.json"), generate("vrptw", 40, seed=0, distribution="clustered"))
+
+
+def test_large_uniform_and_clustered_are_valid() -> None:
+    """2,000 clients of each: one duration array that is the distance array, every client alone feasible
+    with windows."""
+    for distribution in ("uniform", "clustered"):
+        for variant in ("cvrp", "vrptw"):
+            p = generate(variant, 2000, seed=3, distribution=distribution)
+            assert p.n_clients == 2000 and p.duration is p.distance
+            assert not p.distance.flags.writeable
+            e = evaluate(p, [Route(0, (i,)) for i in range(0, 2000, 50)])
+            assert all(v.constraint == "missing_client" for v in e.violations)
+
+
+@pytest.mark.parametrize("rounding", ["none", "nearest", "dimacs", "exact"])
+def test_euclidean_matrix_in_row_blocks_is_the_plain_formula(monkeypatch, rounding: str) -> None:
+    from vrpkit import matrix
+
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(0, 100, (37, 2))
+    diff = pts[:, None, :] - pts[None, :, :]
+    plain = np.sqrt((diff ** 2).sum(-1))
+    plain = {"none": plain, "nearest": np.floor(plain + 0.5), "dimacs": np.floor(plain * 10) / 10,
+             "exact": np.floor(plain * 1000 + 0.5) / 1000}[rounding]
+    for entries in (37 * 5, 1, 10 ** 6):  # blocks of 5 rows, of one row, one block
+        monkeypatch.setattr(matrix, "BLOCK_ENTRIES", entries)
+        assert np.array_equal(matrix.euclidean_matrix(pts, rounding), plain)
+    lonlat = rng.uniform([7.40, 43.72], [7.44, 43.75], (23, 2))
+    monkeypatch.setattr(matrix, "BLOCK_ENTRIES", 23 * 4)
+    blocks = matrix.haversine_matrix(lonlat)
+    monkeypatch.setattr(matrix, "BLOCK_ENTRIES", 10 ** 6)
+    assert np.array_equal(blocks, matrix.haversine_matrix(lonlat))
+
+
+def test_matrices_are_not_copied_but_cannot_be_changed_from_outside() -> None:
+    p = uniform_instance(30, seed=1)
+    q = p.replace(name="other")
+    assert q.distance is p.distance and q.duration is q.distance  # read-only: shared, not copied
+    mine = np.array(p.distance)
+    e = Problem("explicit", p.depots, p.clients, p.vehicle_types, distance=mine, duration=mine)
+    assert e.distance is not mine and e.duration is e.distance and mine.flags.writeable
+    mine[0, 1] = 99.0
+    assert e.distance[0, 1] == p.distance[0, 1]
+    with pytest.raises(ValidationError, match=r"matrix.distance\[0\]\[1\]: -1.0 is not a finite non-negative"):
+        bad = mine.copy()
+        bad[0, 1] = -1
+        Problem("bad", p.depots, p.clients, p.vehicle_types, distance=bad)

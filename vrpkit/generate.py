@@ -59,6 +59,9 @@ normalise in neural features only).
 ``uniform``: :func:`uniform_instance` (below; also the default of ``vrpkit generate``): the classic random
 CVRP of the learning literature on the integer grid ``[0, 100]²``, variants :data:`VARIANTS`.
 
+``clustered``: :func:`clustered_instance` (below): clients around a few seeds on ``[0, 1000]²``, as in Uchoa
+et al.'s X generator, variants :data:`VARIANTS`.
+
 ``osm``: :func:`vrpkit.roads.generate.generate_osm_instance`: clients and depot on the streets of an
 OpenStreetMap extract (``pbf=``, e.g. ``../shared/data/osm/monaco.osm.pbf``), OSRM matrices; ``cvrp`` or
 ``vrptw``.
@@ -88,9 +91,10 @@ from vrpkit.model import INF, SAME_AS_START, Client, Depot, Problem, VehicleType
 VARIANTS = ("cvrp", "ovrp", "vrptw")
 """The variants of :func:`uniform_instance` (the classic integer grid)."""
 
-DISTRIBUTIONS = ("routefinder", "uniform", "osm", "svrp")
-"""What :func:`generate` draws from: RouteFinder's unit square, the integer grid, the streets of an extract, or
-SVRPBench-style stochastic cities (:func:`svrp_instance`)."""
+DISTRIBUTIONS = ("routefinder", "uniform", "osm", "svrp", "clustered")
+"""What :func:`generate` draws from: RouteFinder's unit square, the integer grid, the streets of an extract,
+SVRPBench-style stochastic cities (:func:`svrp_instance`), or clients around a few seeds
+(:func:`clustered_instance`)."""
 
 ROUTEFINDER_VARIANTS = (
     "cvrp", "ovrp", "vrpb", "vrpl", "vrptw", "ovrptw", "ovrpb", "ovrpl", "vrpbl", "vrpbtw", "vrpltw", "ovrpbl",
@@ -327,6 +331,9 @@ def generate(variant: str, n_clients: int, *, seed: int, distribution: str = "ro
     if distribution == "uniform":
         _check_options(options, _keywords(uniform_instance), distribution)
         return uniform_instance(n_clients, seed=seed, variant=variant, name=name, **options)
+    if distribution == "clustered":
+        _check_options(options, _keywords(clustered_instance), distribution)
+        return clustered_instance(n_clients, seed=seed, variant=variant, name=name, **options)
     if distribution == "osm":
         from vrpkit.roads.generate import generate_osm_instance
 
@@ -429,6 +436,105 @@ def uniform_instance(
                    (VehicleType("vehicle", capacity=capacity, end_depot=end),), matrix=spec)
 
 
+def clustered_instance(
+    n_clients: int,
+    *,
+    seed: int,
+    variant: str = "cvrp",
+    grid: int = 1000,
+    n_seeds: int | None = None,
+    decay: float = 40.0,
+    demand: tuple[int, int] = (1, 100),
+    route_size: tuple[float, float] = (10.0, 20.0),
+    capacity: int | None = None,
+    service_time: float = 100.0,
+    horizon: float = 10000.0,
+    window: tuple[float, float] = (500.0, 2000.0),
+    round: str = "none",
+    name: str | None = None,
+) -> Problem:
+    """Clients around a few seeds (Uchoa et al. 2017, the X instances' "clustered" positioning), seeded.
+
+    - ``n_seeds`` seeds (default uniform in 3..8, X's rule) at uniform integer points of ``[0, grid]²``; the
+      depot at the centre.
+    - Each client: a seed ``s`` drawn uniformly, then a point at distance ``r ~ Gamma(2, decay)`` in a
+      uniform direction, rounded to the integer grid; points outside the square are drawn again (seed and
+      point). The accepted density at ``p`` is proportional to ``sum_s exp(-d(p, s) / decay)`` over the
+      square: X's attraction ``exp(-d / 40)``, sampled exactly (the 2-D density ``exp(-r / decay)`` has a
+      radius of density ``r exp(-r / decay)``: Gamma of shape 2).
+    - Demands: integers uniform in ``demand`` (1-100). Capacity (default): ``ceil(r * mean demand)`` with
+      ``r`` uniform in ``route_size`` (10-20 clients a route, X's rule for its route sizes); the largest
+      demand if that is more. One vehicle type without a count limit; Euclidean distances (unrounded unless
+      ``round`` says), durations equal distances.
+    - ``vrptw``: the ``uniform`` windows scaled with the grid (10x): service ``service_time`` (100), the depot
+      open ``[0, horizon]`` (10,000), each client a window of width uniform in ``window`` (500-2,000) whose
+      start is uniform between the earliest arrival from the depot and the latest start that still returns
+      in time (less the width), cut at that latest start. ``ovrp``: open routes.
+
+    Vectorised over the clients (draws in blocks), so 10,000 clients take well under a second.
+    """
+    if variant not in VARIANTS:
+        raise ValidationError("variant", f'"{variant}" is not one of {", ".join(VARIANTS)}')
+    for field_name, value in (("n_clients", n_clients), ("grid", grid)):
+        _check_positive(field_name, value)
+    if n_seeds is not None:
+        _check_positive("n_seeds", n_seeds)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValidationError("seed", f"expected an integer, got {seed!r}")
+    if not (isinstance(decay, int | float) and decay > 0):
+        raise ValidationError("decay", f"expected a positive number, got {decay!r}")
+    low, high = demand
+    if not (isinstance(low, int) and isinstance(high, int) and 0 <= low <= high):
+        raise ValidationError("demand", f"expected integers 0 <= low <= high, got {demand!r}")
+    if not (0 < route_size[0] <= route_size[1]):
+        raise ValidationError("route_size", f"expected 0 < low <= high, got {route_size!r}")
+    if capacity is not None:
+        _check_positive("capacity", capacity)
+        if high > capacity:
+            raise ValidationError("capacity", f"{capacity} < the largest demand {high}")
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(3, 9)) if n_seeds is None else n_seeds
+    seeds = rng.integers(0, grid + 1, size=(k, 2)).astype(float)
+    points = np.empty((0, 2), dtype=np.int64)
+    while len(points) < n_clients:
+        m = max(64, 2 * (n_clients - len(points)))
+        s = rng.integers(0, k, size=m)
+        r = rng.gamma(2.0, decay, size=m)
+        theta = rng.uniform(0.0, 2 * math.pi, size=m)
+        xy = np.floor(seeds[s] + r[:, None] * np.column_stack([np.cos(theta), np.sin(theta)]) + 0.5)
+        inside = ((xy >= 0) & (xy <= grid)).all(axis=1)
+        points = np.concatenate([points, xy[inside].astype(np.int64)])
+    points = points[:n_clients]
+    demands = rng.integers(low, high + 1, size=n_clients)
+    size = rng.uniform(*route_size)
+    cap = capacity if capacity is not None else max(high, 1, math.ceil(size * demands.mean()))
+    depot_xy = (grid / 2, grid / 2)
+    depot_window = (0.0, math.inf)
+    service = 0.0
+    windows = np.tile([0.0, math.inf], (n_clients, 1))
+    if variant == "vrptw":
+        depot_window = (0.0, float(horizon))
+        service = float(service_time)
+        far = np.hypot(points[:, 0] - depot_xy[0], points[:, 1] - depot_xy[1])
+        earliest = np.ceil(far)
+        latest = np.floor(horizon - service - far)
+        if (latest < earliest).any():
+            i = int(np.flatnonzero(latest < earliest)[0])
+            raise ValidationError("horizon", f"{horizon:g} is too short to serve client {i} alone")
+        width = rng.uniform(*window, size=n_clients)
+        start = rng.uniform(earliest, np.maximum(earliest, latest - width))
+        start = np.floor(start + 0.5)
+        windows = np.column_stack([start, np.minimum(latest, np.floor(start + width + 0.5))])
+    clients = tuple(Client(f"c{i + 1}", (x, y), delivery=q, service_time=service, time_windows=((a, b),))
+                    for i, ((x, y), q, (a, b)) in enumerate(zip(points.tolist(), demands.tolist(),
+                                                               windows.tolist(), strict=True)))
+    label = name or f"clustered-{variant}-n{n_clients}-s{seed}"
+    spec = {"provider": "euclidean"} if round == "none" else {"provider": "euclidean", "round": round}
+    end = None if variant == "ovrp" else SAME_AS_START
+    return Problem(label, (Depot("depot", depot_xy, depot_window),), clients,
+                   (VehicleType("vehicle", capacity=int(cap), end_depot=end),), matrix=spec)
+
+
 SVRP_MAP = 100.0
 """The side of the square map of :func:`svrp_instance` (planar units; one unit takes one minute)."""
 SVRP_DAY = (360.0, 1320.0)
@@ -529,7 +635,8 @@ def round_(x: float) -> int:
 
 
 __all__ = [
-    "DISTRIBUTIONS", "FLEET", "ROUTEFINDER_VARIANTS", "VARIANTS", "RouteFinderBatch", "Variant", "generate",
+    "DISTRIBUTIONS", "FLEET", "ROUTEFINDER_VARIANTS", "VARIANTS", "RouteFinderBatch", "Variant",
+    "clustered_instance", "generate",
     "generate_many", "instance_seed", "parse_variant", "routefinder_capacity", "sample_routefinder",
     "svrp_instance", "uniform_instance",
 ]

@@ -108,21 +108,44 @@ ROUNDINGS = ("none", "nearest", "dimacs", "exact")
 """The rules of ``round`` (see :func:`euclidean_matrix`)."""
 
 
+BLOCK_ENTRIES = 1 << 22
+"""Entries of the temporaries of one row block in :func:`euclidean_matrix` and :func:`haversine_matrix`
+(4 Mi float64 = 32 MB each): the matrices are filled a block of rows at a time, so the peak memory is the
+matrix plus a few blocks, never ``n x n`` temporaries."""
+
+
 def euclidean_matrix(points: np.ndarray, round: str = "none") -> np.ndarray:
-    """Pairwise Euclidean distances of ``points`` (n, 2), rounded by the given convention. Points too far
-    apart give ``inf``, which the model refuses, naming the entry."""
+    """Pairwise Euclidean distances of ``points`` (n, 2), rounded by the given convention, computed in row
+    blocks. Points too far apart give ``inf``, which the model refuses, naming the entry."""
+    if round not in ROUNDINGS:
+        raise ValidationError("matrix.round", f'"{round}" is not one of {", ".join(ROUNDINGS)}')
+    points = np.asarray(points, dtype=float)
+    n = len(points)
+    x, y = points[:, 0], points[:, 1]
+    out = np.empty((n, n))
+    step = max(1, BLOCK_ENTRIES // max(n, 1))
     with np.errstate(over="ignore", invalid="ignore"):
-        diff = points[:, None, :] - points[None, :, :]
-        dist = np.sqrt((diff**2).sum(-1))
-    if round == "none":
-        return dist
-    if round == "nearest":
-        return np.floor(dist + 0.5)
-    if round == "dimacs":
-        return np.floor(dist * 10.0) / 10.0
-    if round == "exact":
-        return np.floor(dist * 1000.0 + 0.5) / 1000.0
-    raise ValidationError("matrix.round", f'"{round}" is not one of {", ".join(ROUNDINGS)}')
+        for b in range(0, n, step):
+            rows = out[b:b + step]
+            dy = y[b:b + step, None] - y[None, :]
+            np.subtract(x[b:b + step, None], x[None, :], out=rows)
+            np.multiply(rows, rows, out=rows)
+            np.multiply(dy, dy, out=dy)
+            np.add(rows, dy, out=rows)
+            np.sqrt(rows, out=rows)
+            if round == "nearest":
+                rows += 0.5
+                np.floor(rows, out=rows)
+            elif round == "dimacs":
+                rows *= 10.0
+                np.floor(rows, out=rows)
+                rows /= 10.0
+            elif round == "exact":
+                rows *= 1000.0
+                rows += 0.5
+                np.floor(rows, out=rows)
+                rows /= 1000.0
+    return out
 
 
 @register_provider("euclidean")
@@ -135,12 +158,21 @@ def euclidean(problem: Problem, *, round: str = "none", speed: float | None = No
 
 
 def haversine_matrix(lonlat: np.ndarray) -> np.ndarray:
-    """Great-circle distances in metres between ``lonlat`` points (n, 2) in degrees."""
+    """Great-circle distances in metres between ``lonlat`` points (n, 2) in degrees, in row blocks."""
     lon, lat = np.radians(lonlat[:, 0]), np.radians(lonlat[:, 1])
-    dlat = lat[None, :] - lat[:, None]
-    dlon = lon[None, :] - lon[:, None]
-    a = np.sin(dlat / 2) ** 2 + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    cos_lat = np.cos(lat)
+    n = len(lon)
+    out = np.empty((n, n))
+    step = max(1, BLOCK_ENTRIES // max(n, 1))
+    for b in range(0, n, step):
+        rows = out[b:b + step]
+        a = np.sin((lat[None, :] - lat[b:b + step, None]) / 2) ** 2
+        a += cos_lat[b:b + step, None] * cos_lat[None, :] * np.sin((lon[None, :] - lon[b:b + step, None]) / 2) ** 2
+        np.clip(a, 0.0, 1.0, out=a)
+        np.sqrt(a, out=a)
+        np.arcsin(a, out=rows)
+        rows *= 2 * EARTH_RADIUS_M
+    return out
 
 
 @register_provider("haversine")

@@ -539,14 +539,17 @@ class Problem:
         given = self.distance is not None or self.duration is not None
         if spec is None:
             spec = {"provider": "explicit"} if given else default_spec(self.coordinates)
+        owned = False  # matrices a provider computed for this problem are not copied (see _as_matrix)
         if given:
             distance, duration = self.distance, self.duration
             if distance is None:
                 raise ValidationError("matrix.distance", "a duration matrix needs a distance matrix")
         else:
             distance, duration = compute_matrices(spec, self)
-        distance = _as_matrix("matrix.distance", distance, n)
-        duration = distance if duration is None else _as_matrix("matrix.duration", duration, n)
+            owned = spec.get("provider") != "explicit"
+        same = duration is None or duration is distance  # one array for both when they are equal
+        distance = _as_matrix("matrix.distance", distance, n, owned=owned)
+        duration = distance if same else _as_matrix("matrix.duration", duration, n, owned=owned)
         object.__setattr__(self, "matrix", MappingProxyType(spec))
         object.__setattr__(self, "distance", _readonly(distance))
         object.__setattr__(self, "duration", _readonly(duration))
@@ -786,15 +789,24 @@ def _cost_profile(vt: VehicleType) -> tuple[Any, ...]:
             vt.max_distance, vt.shift, vt.end_depot is None)
 
 
-def _as_matrix(path: str, value: Any, n: int) -> np.ndarray:
-    try:
-        array = np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValidationError(path, "expected a square array of numbers") from None
+def _as_matrix(path: str, value: Any, n: int, *, owned: bool = False) -> np.ndarray:
+    """``value`` as a checked float64 ``n x n`` array. Not copied when it is a float64 array that is ``owned``
+    (computed by a provider for this problem) or read-only (such as another problem's matrix, kept by
+    :meth:`Problem.replace`); anything else is copied, so that no one can change a problem's matrix from
+    outside. The checks need no ``n x n`` temporary unless an entry is bad."""
+    if isinstance(value, np.ndarray) and value.dtype == np.float64 and (owned or not value.flags.writeable):
+        array = value
+    else:
+        try:
+            array = np.array(value, dtype=float)
+        except (TypeError, ValueError):
+            raise ValidationError(path, "expected a square array of numbers") from None
     if array.ndim != 2:
         raise ValidationError(path, f"expected a {n}x{n} array, got {array.ndim} dimensions")
     if array.shape != (n, n):
         raise ValidationError(path, f"{array.shape[0]}x{array.shape[1]}, expected {n}x{n}")
+    if array.size and array.min() >= 0 and array.max() <= MAX_VALUE:  # NaN fails both: checked below
+        return array
     bad = np.argwhere(~np.isfinite(array) | (array < 0))
     if len(bad):
         i, j = bad[0]
