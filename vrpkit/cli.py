@@ -1193,8 +1193,9 @@ def generate(
     distribution: Annotated[
         str | None, typer.Option("--distribution", metavar="NAME",
                                  help="uniform (the default: integer grid [0,100]², capacity 50), routefinder "
-                                      "(RouteFinder's unit square, see vrpkit.generate), osm (with --osm) or svrp "
-                                      "(the default of --variant svrp).")
+                                      "(RouteFinder's unit square, see vrpkit.generate), osm (with --osm), svrp "
+                                      "(the default of --variant svrp) or clustered (clients around 3-8 seeds on "
+                                      "[0,1000]², as CVRPLIB's X; cvrp, vrptw or ovrp).")
     ] = None,
     count: Annotated[
         int | None, typer.Option("--count", metavar="K",
