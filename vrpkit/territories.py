@@ -619,15 +619,16 @@ def _balanced(problem: Problem, members: np.ndarray, fleet: np.ndarray, k: int, 
         parts = [(members[labels == j], int(vehicles[j])) for j in range(k)]
         if not grow or k >= min(len(fleet), len(members)):
             return parts
-        over = sum(not _estimate_fits(problem, part, v) for part, v in parts)
+        over = sum(not t.fits for t in _estimates(problem, parts))
         if not over:
             return parts
         k = min(k + over, len(fleet), len(members))
 
 
-def _estimate_fits(problem: Problem, part: np.ndarray, v: int) -> bool:
-    t = _timed(problem, [_territory(problem, 0, int(problem.vehicle_start[v]), v, part)])[0]
-    return t.fits
+def _estimates(problem: Problem, parts: list[tuple[np.ndarray, int]]) -> tuple[Territory, ...]:
+    """The parts (clients, vehicle type) as territories with their estimates: one evaluation for all."""
+    return _timed(problem, [_territory(problem, j, int(problem.vehicle_start[v]), v, part)
+                            for j, (part, v) in enumerate(parts)])
 
 
 def _binary(problem: Problem, members: np.ndarray, fleet: np.ndarray, k: int,
@@ -642,12 +643,15 @@ def _binary(problem: Problem, members: np.ndarray, fleet: np.ndarray, k: int,
         labels = cluster(problem, 2, clients=part, weights=np.ones(len(part)), limit=[math.inf], seed=seed)
         return [part[labels == 1], part[labels == 0]]
 
-    while todo:
-        part = todo.pop()
-        if len(part) == 1 or _estimate_fits(problem, part, big):
-            done.append(part)
-        else:
-            todo += halves(part)
+    while todo:  # a level of the splitting at a time: one evaluation per level
+        estimates = _estimates(problem, [(part, big) for part in todo])
+        split = []
+        for part, t in zip(todo, estimates, strict=True):
+            if len(part) == 1 or t.fits:
+                done.append(part)
+            else:
+                split += halves(part)
+        todo = split
     while len(done) < k:
         done += halves(done.pop(int(np.argmax([len(p) for p in done]))))
     if len(done) > len(fleet):
