@@ -536,9 +536,13 @@ def _fleet(problem: Problem, depot: int) -> np.ndarray:
 
 
 def _limits(problem: Problem, v: int) -> tuple[float, float]:
-    """Vehicle type ``v``'s duration limit (max_duration or the shift's length) and distance limit."""
+    """Vehicle type ``v``'s duration limit (max_duration, or the time between the latest of its shift's start
+    and its depot's opening and the earliest of its shift's end and its depots' closing) and distance
+    limit."""
     vt = problem.vehicle_types[v]
-    return min(vt.max_duration, vt.shift[1] - vt.shift[0]), vt.max_distance
+    windows = problem.depot_windows[[d for d in (problem.vehicle_start[v], problem.vehicle_end[v]) if d >= 0]]
+    span = min(vt.shift[1], windows[:, 1].min()) - max(vt.shift[0], windows[0, 0])
+    return min(vt.max_duration, span), vt.max_distance
 
 
 def _time_weight(problem: Problem, members: np.ndarray) -> np.ndarray:
