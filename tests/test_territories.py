@@ -312,3 +312,11 @@ def test_cli_fleet_too_small_exits_3(tmp_path) -> None:
     path.write_text(json.dumps(points(TWO_GROUPS, vehicle_types=one).to_dict()))
     run = vrpkit_cli("territories", path)
     assert run.returncode == 3 and "fleet has 1 vehicles" in run.stderr
+
+
+def test_the_depots_opening_hours_bound_the_duration() -> None:
+    """The shift test's clients with an unbounded shift but a depot open over [5, 30]: a limit of 25."""
+    clients = points([(10, 0), (10, 1), (-10, 0), (-10, 1)]).clients
+    p = Problem("open", (Depot("D", (0, 0), (5, 30)),), clients, (VehicleType("v"),))
+    t = build_territories(p)
+    assert t.k == 2 and all(x.duration_limit == 25 and x.fits for x in t.territories)
