@@ -648,10 +648,14 @@ def _binary(problem: Problem, members: np.ndarray, fleet: np.ndarray, k: int,
         return [part[labels == 1], part[labels == 0]]
 
     while todo:  # a level of the splitting at a time: one evaluation per level
-        estimates = _estimates(problem, [(part, big) for part in todo])
+        cap = problem.capacity[big] + 1e-9
+        loaded = [bool((np.maximum(problem.delivery[part].sum(0), problem.pickup[part].sum(0)) <= cap).all())
+                  for part in todo]  # only parts within capacity need a tour to tell
+        estimates = iter(_estimates(problem, [(part, big) for part, ok in zip(todo, loaded, strict=True) if ok]))
         split = []
-        for part, t in zip(todo, estimates, strict=True):
-            if len(part) == 1 or t.fits:
+        for part, ok in zip(todo, loaded, strict=True):
+            fits = ok and next(estimates).fits  # in step with the parts estimated
+            if len(part) == 1 or fits:
                 done.append(part)
             else:
                 split += halves(part)
