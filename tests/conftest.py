@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,3 +132,16 @@ def torch_one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+TINY: dict[str, Any] = {
+    "name": "tiny",
+    "depots": [{"id": "D", "location": [0, 0]}],
+    "clients": [
+        {"id": "a", "location": [3, 4], "delivery": 2},
+        {"id": "b", "location": [6, 0], "delivery": 3},
+        {"id": "c", "location": [0, -5], "delivery": 4},
+    ],
+    "vehicle_types": [{"id": "van", "count": 2, "capacity": 6, "fixed_cost": 7, "cost_per_distance": 2}],
+}
+"""Three clients as problem JSON (the CLI and batch tests write it to a file): two vans of capacity 6."""

@@ -18,6 +18,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from conftest import TINY
 from distributed import Client, LocalCluster
 
 from vrpkit import evaluate
@@ -30,16 +31,6 @@ from vrpkit.io.json import problem_to_dict, write_json
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
-TINY: dict[str, Any] = {
-    "name": "tiny",
-    "depots": [{"id": "D", "location": [0, 0]}],
-    "clients": [
-        {"id": "a", "location": [3, 4], "delivery": 2},
-        {"id": "b", "location": [6, 0], "delivery": 3},
-        {"id": "c", "location": [0, -5], "delivery": 4},
-    ],
-    "vehicle_types": [{"id": "van", "count": 2, "capacity": 6, "fixed_cost": 7, "cost_per_distance": 2}],
-}
 """Capacity 6 allows the pairs a+b and a+c (b+c = 7 does not fit), and two vans: D-a-b-D (5 + 5 + 6) plus
 D-c-D (10) is 26, D-a-c-D (5 + 9.49 + 5) plus D-b-D (12) is 31.49; the optimum costs 2 * 26 + 2 * 7 = 66."""
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TINY
 
 import vrpkit
 from vrpkit.io import read_problem
@@ -21,16 +22,6 @@ ROOT = Path(__file__).resolve().parents[1]
 INSTANCES = ROOT / "instances"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
-TINY: dict[str, Any] = {
-    "name": "tiny",
-    "depots": [{"id": "D", "location": [0, 0]}],
-    "clients": [
-        {"id": "a", "location": [3, 4], "delivery": 2},
-        {"id": "b", "location": [6, 0], "delivery": 3},
-        {"id": "c", "location": [0, -5], "delivery": 4},
-    ],
-    "vehicle_types": [{"id": "van", "count": 2, "capacity": 6, "fixed_cost": 7, "cost_per_distance": 2}],
-}
 """D-a = 5, a-b = 5, b-D = 6, D-c = 5: route D-a-b-D has distance 16, route D-c-D 10."""
 
 
