@@ -749,8 +749,25 @@ def _timed(problem: Problem, territories: list[Territory]) -> tuple[Territory, .
     from vrpkit.solution import Route
 
     index = problem.vehicle_type_index
-    plan = [Route(index[t.vehicle_type], t.tour) for t in territories]
-    schedules = evaluate(problem, plan).routes
+    tours = [t.tour for t in territories]
+    types = [index[t.vehicle_type] for t in territories]
+    ev = evaluate(problem, [Route(v, tour) for v, tour in zip(types, tours, strict=True)])
+    schedules = list(ev.routes)
+    if "time_windows" in problem.attributes and territories:
+        # The tour in window order too (by the middle of the client's windows, or their start when open-ended);
+        # each territory keeps the order whose duration plus lateness is smaller.
+        tw = problem.time_windows
+        a, b = tw[:, 0, 0], tw[:, -1, 1]
+        key = np.where(np.isfinite(b), (a + np.where(np.isfinite(b), b, 0.0)) / 2, a)
+        timed = [tuple(sorted(tour, key=lambda c: (key[c], c))) for tour in tours]
+        ev2 = evaluate(problem, [Route(v, tour) for v, tour in zip(types, timed, strict=True)])
+        late, late2 = _late(ev, len(tours)), _late(ev2, len(tours))
+        territories = list(territories)
+        for r in range(len(tours)):
+            score, score2 = late[r] + ev.routes[r].duration, late2[r] + ev2.routes[r].duration
+            if score2 < score - 1e-9:
+                territories[r] = replace(territories[r], tour=timed[r])
+                schedules[r] = ev2.routes[r]
     out = []
     for t, s in zip(territories, schedules, strict=True):
         nodes = problem.n_depots + np.array(t.tour, dtype=np.int64)
@@ -761,3 +778,12 @@ def _timed(problem: Problem, territories: list[Territory]) -> tuple[Territory, .
         ratio = s.distance / trips if trips > 0 else 1.0
         out.append(replace(t, distance=float(s.distance), duration=float(s.duration), tour_ratio=float(ratio)))
     return tuple(out)
+
+
+def _late(evaluation: Any, n_routes: int) -> list[float]:
+    """The lateness (time-window violations) of each route of ``evaluation``."""
+    late = [0.0] * n_routes
+    for v in evaluation.violations:
+        if v.constraint == "time_window" and v.route is not None:
+            late[v.route] += v.amount
+    return late
