@@ -296,14 +296,9 @@ class _Pool:
         self._client: Any = None
         self._warming: list[Any] = []
         if scheduler is not None:
-            try:
-                from distributed import Client
-            except ImportError:
-                raise SolverError("scheduler needs dask.distributed: pip install 'vrpkit[dist]'") from None
-            try:
-                self._client = Client(scheduler, timeout=10)
-            except (OSError, TimeoutError, ValueError) as err:
-                raise ValidationError("scheduler", f"cannot connect to {scheduler}: {err}") from None
+            from vrpkit.batch import scheduler_client
+
+            self._client = scheduler_client(scheduler)
             self.workers = max(1, sum(self._client.nthreads().values()))
             self._warming = [self._client.submit(_warm, solver, pure=False) for _ in range(self.workers)]
         elif workers > 1:

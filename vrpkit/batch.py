@@ -102,6 +102,19 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+def scheduler_client(scheduler: str) -> Any:
+    """A :class:`distributed.Client` of the running scheduler at ``scheduler`` (``tcp://HOST:PORT``; 10 s to
+    connect, else :class:`ValidationError` naming ``scheduler``); :class:`SolverError` naming the extra
+    without dask.distributed."""
+    require_dist()
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as err:
+        raise ValidationError("scheduler", f"cannot connect to {scheduler} ({err})") from None
+
+
 @contextlib.contextmanager
 def connect(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
     """A :class:`distributed.Client`: on the scheduler given, else on a new local cluster of ``workers``
@@ -112,11 +125,7 @@ def connect(scheduler: str | None = None, workers: int | None = None) -> Iterato
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as err:
-            raise ValidationError("scheduler", f"cannot connect to {scheduler} ({err})") from None
-        with client:
+        with scheduler_client(scheduler) as client:
             yield client
         return
     n = workers or default_workers()
