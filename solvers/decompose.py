@@ -36,7 +36,6 @@ for any number of workers. With time limits only, each part's search depends on 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -44,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from vrpkit.batch import default_workers
 from vrpkit.errors import SolverError, ValidationError
 from vrpkit.evaluate import Evaluation, evaluate
 from vrpkit.model import Problem
@@ -339,14 +339,6 @@ class _Pool:
             self._executor.shutdown(wait=False, cancel_futures=True)
         if self._client is not None:
             self._client.close()
-
-
-def default_workers() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def check_options(workers: Any, scheduler: Any, part_size: Any, rounds: Any = None) -> None:
