@@ -8,6 +8,12 @@ the data (:attr:`Problem.attributes`, :attr:`Problem.variant`), never declared.
 Units: planar and explicit problems are unit-free (durations equal distances unless a duration matrix or a
 speed is given); ``haversine`` gives metres and seconds, so the times of a lon/lat problem are in seconds.
 
+A real fleet's day: clients and vehicle types carry ``skills`` (a client is served only by a type that has all of
+its skills), vehicle types carry ``breaks`` (:class:`Break`) and ``reload_depots`` (multi-trip, at most
+``max_reloads`` reloads a route; a depot's ``service_time`` is the time to reload), clients carry a
+``release_time``, and :attr:`Problem.shipments` (:class:`Shipment`) pair two clients as the pickup and the delivery
+of an amount carried between them on one route. The evaluator (:mod:`vrpkit.evaluate`) holds the rules.
+
 Uncertainty (:class:`Uncertainty`, optional): travel-time profile and noise, demand and service-time noise,
 used by :mod:`vrpkit.stochastic`; a travel-time profile alone makes a time-dependent problem
 (:attr:`Problem.time_dependent`, see :mod:`vrpkit.traffic`). Named profiles and accident rates count time in
@@ -21,12 +27,17 @@ field                                          accepted             beyond that
 =============================================  ===================  ==========================================
 ``count``                                      integer >= 1         above the number of clients: unlimited
                                                                     (stored as None)
-``capacity``, ``delivery``, ``pickup``         integer 0..1e15      refused, and so is a total of the clients'
-                                                                    deliveries (or pickups) above 1e15
-``service_time``, window starts (clients,      0..1e15              refused
-depots), shift start
+``capacity``, ``delivery``, ``pickup``,        integer 0..1e15      refused, and so is a total of the clients'
+shipment ``amount``                                                 deliveries (or pickups, or shipments)
+                                                                    above 1e15
+``max_reloads``                                integer >= 0         at or above the number of clients:
+                                                                    unlimited (stored as None)
+``service_time`` (clients, depots), window     0..1e15              refused
+starts (clients, depots, breaks), shift
+start, ``release_time``, break ``duration``
 window ends (clients, depots), shift end,      start (0) .. inf     at or beyond :attr:`Problem.horizon`:
-``max_duration``                                                    no bound
+``max_duration``, ``max_ride_time``, break                          no bound
+window ends
 ``max_distance``                               0..inf              at or beyond :attr:`Problem.longest_route`:
                                                                     no bound
 ``fixed_cost``, ``cost_per_distance``,         0..1e15              refused
@@ -83,11 +94,13 @@ SAME_AS_START: Any = _SameAsStart()
 
 @dataclass(frozen=True)
 class Depot:
-    """A depot: where vehicles start and end. ``time_window`` is its opening time (default always open)."""
+    """A depot: where vehicles start and end. ``time_window`` is its opening time (default always open);
+    ``service_time`` is how long a reload takes there (see :attr:`VehicleType.reload_depots`)."""
 
     id: str
     location: tuple[float, float] | None = None
     time_window: Window = (0.0, INF)
+    service_time: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +110,8 @@ class Client:
     ``delivery`` and ``pickup`` are non-negative integers, one per capacity dimension (an int is one
     dimension; empty means zero). ``time_windows`` lists one or several windows in which service must start
     (sorted, disjoint). An optional client (``required=False``) may be left out at the cost of its ``prize``.
+    ``skills``: only a vehicle type that has all of them may serve the client. ``release_time``: the client's
+    goods reach the depot then; the trip that serves the client leaves its depot no earlier.
     """
 
     id: str
@@ -107,6 +122,8 @@ class Client:
     time_windows: tuple[Window, ...] = ((0.0, INF),)
     prize: float = 0.0
     required: bool = True
+    skills: tuple[str, ...] = ()
+    release_time: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("delivery", "pickup"):
@@ -116,11 +133,53 @@ class Client:
             else:
                 object.__setattr__(self, name, tuple(value))
         object.__setattr__(self, "time_windows", tuple(tuple(w) for w in self.time_windows))
+        object.__setattr__(self, "skills", _as_tuple(self.skills))
 
     @property
     def time_window(self) -> Window:
         """The span from the first window's start to the last window's end."""
         return (self.time_windows[0][0], self.time_windows[-1][1])
+
+
+def _as_tuple(value: Any) -> Any:
+    """A list or tuple as a tuple; anything else as it is (validation names it)."""
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+@dataclass(frozen=True)
+class Break:
+    """A driver's break: taken once by every used vehicle of its type, starting inside one of its
+    ``time_windows`` (sorted, disjoint), for ``duration``, where the vehicle is (after a service, or at the depot
+    before leaving)."""
+
+    id: str
+    time_windows: tuple[Window, ...] = ((0.0, INF),)
+    duration: float = 0.0
+
+    def __post_init__(self) -> None:
+        windows = self.time_windows
+        if isinstance(windows, list | tuple):
+            windows = tuple(tuple(w) if isinstance(w, list | tuple) else w for w in windows)
+        object.__setattr__(self, "time_windows", windows)
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """A pickup-and-delivery request: ``amount`` is loaded at the client ``pickup`` and unloaded at the client
+    ``delivery`` (both ids of :attr:`Problem.clients`, stops that carry no delivery or pickup of their own), on
+    the same route, pickup first. ``max_ride_time`` bounds the time from the end of the pickup's service to the
+    start of the delivery's. Whether it is required, and its prize, are those of its stops."""
+
+    id: str
+    pickup: str
+    delivery: str
+    amount: tuple[int, ...] | int = ()
+    max_ride_time: float = INF
+
+    def __post_init__(self) -> None:
+        value = self.amount
+        object.__setattr__(self, "amount", (value,) if isinstance(value, int | np.integer | float) else
+                           _as_tuple(value))
 
 
 @dataclass(frozen=True)
@@ -132,6 +191,9 @@ class VehicleType:
     depot; ``end_depot`` defaults to the start depot and None means an open route that ends at its last
     client. ``shift`` bounds the start and end of the route; ``max_duration`` and ``max_distance`` bound its
     length. A used vehicle costs ``fixed_cost + cost_per_distance * distance + cost_per_duration * duration``.
+    ``skills``: what the vehicle can do (a client needs all of its skills in the type's). ``breaks``: the
+    driver's breaks. ``reload_depots`` (depot ids): where a route may reload between clients (multi-trip), at
+    most ``max_reloads`` times (None: unlimited).
     """
 
     id: str
@@ -145,12 +207,18 @@ class VehicleType:
     fixed_cost: float = 0.0
     cost_per_distance: float = 1.0
     cost_per_duration: float = 0.0
+    skills: tuple[str, ...] = ()
+    breaks: tuple[Break, ...] = ()
+    reload_depots: tuple[str, ...] = ()
+    max_reloads: int | None = None
 
     def __post_init__(self) -> None:
         cap = self.capacity
         single = isinstance(cap, int | np.integer | float | np.floating)
         object.__setattr__(self, "capacity", (cap,) if single else tuple(cap))
         object.__setattr__(self, "shift", tuple(self.shift))
+        for name in ("skills", "breaks", "reload_depots"):
+            object.__setattr__(self, name, _as_tuple(getattr(self, name)))
 
     @property
     def open(self) -> bool:
@@ -305,8 +373,16 @@ ATTRIBUTES = (
     "multi_depot",
     "heterogeneous_fleet",
     "prizes",
+    "skills",
+    "breaks",
+    "multi_trip",
+    "shipments",
+    "release_times",
 )
 """Every attribute :attr:`Problem.attributes` may contain."""
+
+FLEET_ATTRIBUTES = frozenset({"skills", "breaks", "multi_trip", "shipments", "release_times"})
+"""The attributes of a real fleet's day (:attr:`Problem.fleet`)."""
 
 
 def _check_number(path: str, value: Any, *, minimum: float | None = 0.0, maximum: float | None = MAX_VALUE,
@@ -350,6 +426,30 @@ def _check_amounts(path: str, values: tuple[Any, ...]) -> None:
             raise ValidationError(path, f"{_fmt(value)} < 0")
         if value > MAX_VALUE:
             raise ValidationError(path, f"{_short(value)} > {MAX_VALUE:g} (the largest amount vrpkit accepts)")
+
+
+def _check_windows(path: str, windows: Any) -> tuple[Window, ...]:
+    """Sorted, disjoint windows (``path.time_window`` for a single one, ``path.time_windows[k]`` else)."""
+    if not isinstance(windows, Sequence) or isinstance(windows, str):
+        raise ValidationError(f"{path}.time_windows", f"expected a list of [start, end], got {windows!r}")
+    if not windows:
+        raise ValidationError(f"{path}.time_windows", "at least one window is needed")
+    previous_end = -INF
+    checked = []
+    for k, window in enumerate(windows):
+        wpath = f"{path}.time_window" if len(windows) == 1 else f"{path}.time_windows[{k}]"
+        start, end = _check_window(wpath, window)
+        if start <= previous_end:
+            raise ValidationError(wpath, f"start {_fmt(start)} <= end of the previous window")
+        previous_end = end
+        checked.append((start, end))
+    return tuple(checked)
+
+
+def _check_skills(path: str, skills: Any) -> tuple[str, ...]:
+    if not isinstance(skills, tuple) or any(not isinstance(x, str) or not x for x in skills):
+        raise ValidationError(path, f"expected a list of non-empty strings, got {skills!r}")
+    return tuple(dict.fromkeys(skills))
 
 
 def _short(value: Any) -> str:
@@ -414,12 +514,14 @@ class Problem:
     duration: np.ndarray | None = field(default=None, repr=False)
     base_dir: Path | None = field(default=None, repr=False, compare=False)
     uncertainty: Uncertainty | None = None
+    shipments: tuple[Shipment, ...] = ()
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "depots", tuple(self.depots))
         set_(self, "clients", tuple(self.clients))
         set_(self, "vehicle_types", tuple(self.vehicle_types))
+        set_(self, "shipments", _as_tuple(self.shipments))
         self._validate_entities()
         set_(self, "uncertainty", _check_uncertainty(self.uncertainty))
         self._resolve_matrices()
@@ -444,7 +546,9 @@ class Problem:
             _check_id(f"{path}.id", depot.id, seen)
             _check_location(f"{path}.location", depot.location, self.coordinates)
             window = _check_window(f"{path}.time_window", depot.time_window)
-            depots.append(depot if window == depot.time_window else replace(depot, time_window=window))
+            service = _check_number(f"{path}.service_time", depot.service_time)
+            same = window == depot.time_window and service == depot.service_time
+            depots.append(depot if same else replace(depot, time_window=window, service_time=service))
         object.__setattr__(self, "depots", tuple(depots))
         dims = {len(vt.capacity) for vt in self.vehicle_types if vt.capacity}
         if len(dims) > 1:
@@ -452,7 +556,9 @@ class Problem:
         if dims:
             n_dims = dims.pop()
         else:
-            n_dims = max([len(c.delivery) for c in self.clients] + [len(c.pickup) for c in self.clients] + [1])
+            n_dims = max([len(c.delivery) for c in self.clients] + [len(c.pickup) for c in self.clients]
+                         + [len(s.amount) for s in self.shipments if isinstance(s, Shipment)
+                            and isinstance(s.amount, tuple)] + [1])
         set_ = object.__setattr__
         set_(self, "n_dims", n_dims)
         depot_ids = {depot.id for depot in self.depots}
@@ -480,23 +586,14 @@ class Problem:
             prize = _check_number(f"{path}.prize", client.prize)
             if not isinstance(client.required, bool | np.bool_):
                 raise ValidationError(f"{path}.required", f"expected true or false, got {client.required!r}")
-            windows = client.time_windows
-            if not windows:
-                raise ValidationError(f"{path}.time_windows", "at least one window is needed")
-            previous_end = -INF
-            checked = []
-            for k, window in enumerate(windows):
-                wpath = f"{path}.time_window" if len(windows) == 1 else f"{path}.time_windows[{k}]"
-                start, end = _check_window(wpath, window)
-                if start <= previous_end:
-                    raise ValidationError(wpath, f"start {_fmt(start)} <= end of the previous window")
-                previous_end = end
-                checked.append((start, end))
+            checked = _check_windows(path, client.time_windows)
             if self.backhaul == "strict" and any(client.delivery) and any(client.pickup):
                 raise ValidationError(
                     f"{path}.pickup", "with strict backhaul a client has a delivery or a pickup, not both"
                 )
-            numbers = {"service_time": service, "prize": prize, "time_windows": tuple(checked)}
+            numbers = {"service_time": service, "prize": prize, "time_windows": checked,
+                       "skills": _check_skills(f"{path}.skills", client.skills),
+                       "release_time": _check_number(f"{path}.release_time", client.release_time)}
             same = all(getattr(client, k) == x for k, x in numbers.items())
             clients.append(client if same else replace(client, **numbers))
         object.__setattr__(self, "clients", tuple(clients))
@@ -520,7 +617,28 @@ class Problem:
             end = start if vt.end_depot is SAME_AS_START else vt.end_depot
             if end is not None and end not in depot_ids:
                 raise ValidationError(f"{path}.end_depot", f'unknown depot "{end}"')
+            reloads = vt.reload_depots
+            if not isinstance(reloads, tuple) or any(not isinstance(x, str) for x in reloads):
+                raise ValidationError(f"{path}.reload_depots", f"expected a list of depot ids, got {reloads!r}")
+            for k, depot_id in enumerate(reloads):
+                if depot_id not in depot_ids:
+                    raise ValidationError(f"{path}.reload_depots[{k}]", f'unknown depot "{depot_id}"')
+                if depot_id in reloads[:k]:
+                    raise ValidationError(f"{path}.reload_depots[{k}]", f'duplicate depot "{depot_id}"')
+            max_reloads = vt.max_reloads
+            if max_reloads is not None:
+                wrong = isinstance(max_reloads, bool) or not isinstance(max_reloads, int | np.integer)
+                if wrong or max_reloads < 0:
+                    raise ValidationError(f"{path}.max_reloads", f"expected a non-negative integer, got "
+                                                                 f"{max_reloads!r}")
+                if max_reloads > 0 and not reloads:
+                    raise ValidationError(f"{path}.max_reloads", f"{max_reloads} reloads need reload_depots")
+                max_reloads = None if max_reloads >= self.n_clients else int(max_reloads)
             numbers = {
+                "skills": _check_skills(f"{path}.skills", vt.skills),
+                "breaks": self._check_breaks(path, vt.breaks),
+                "reload_depots": reloads,
+                "max_reloads": max_reloads,
                 "shift": _check_window(f"{path}.shift", vt.shift),
                 "max_duration": _check_number(f"{path}.max_duration", vt.max_duration, finite=False),
                 "max_distance": _check_number(f"{path}.max_distance", vt.max_distance, finite=False),
@@ -530,6 +648,67 @@ class Problem:
             resolved.append(replace(vt, count=None if count is None else int(count), start_depot=start,
                                     end_depot=end, capacity=tuple(int(c) for c in vt.capacity), **numbers))
         set_(self, "vehicle_types", tuple(resolved))
+        self._validate_shipments(n_dims)
+
+    @staticmethod
+    def _check_breaks(path: str, breaks: Any) -> tuple[Break, ...]:
+        if not isinstance(breaks, tuple):
+            raise ValidationError(f"{path}.breaks", f"expected a list of breaks, got {breaks!r}")
+        out: list[Break] = []
+        seen: dict[str, str] = {}
+        for k, item in enumerate(breaks):
+            bpath = f"{path}.breaks[{k}]"
+            if not isinstance(item, Break):
+                raise ValidationError(bpath, f"expected a Break, got {item!r}")
+            _check_id(f"{bpath}.id", item.id, seen)
+            windows = _check_windows(bpath, item.time_windows)
+            duration = _check_number(f"{bpath}.duration", item.duration)
+            same = windows == item.time_windows and duration == item.duration
+            out.append(item if same else replace(item, time_windows=windows, duration=duration))
+        return tuple(out)
+
+    def _validate_shipments(self, n_dims: int) -> None:
+        if not isinstance(self.shipments, tuple):
+            raise ValidationError("shipments", f"expected a list of shipments, got {self.shipments!r}")
+        index = {c.id: i for i, c in enumerate(self.clients)}
+        seen: dict[str, str] = {}
+        stop_of: dict[str, str] = {}
+        total = [0] * n_dims
+        out = []
+        for k, s in enumerate(self.shipments):
+            path = f"shipments[{k}]"
+            if not isinstance(s, Shipment):
+                raise ValidationError(path, f"expected a Shipment, got {s!r}")
+            _check_id(f"{path}.id", s.id, seen)
+            for role in ("pickup", "delivery"):
+                stop = getattr(s, role)
+                if not isinstance(stop, str) or stop not in index:
+                    raise ValidationError(f"{path}.{role}", f"unknown client {stop!r}")
+                if stop in stop_of:
+                    raise ValidationError(f"{path}.{role}", f'client "{stop}" is a stop of {stop_of[stop]} too')
+                stop_of[stop] = path
+                client = self.clients[index[stop]]
+                if any(client.delivery) or any(client.pickup):
+                    raise ValidationError(f"{path}.{role}", f'client "{stop}" is a shipment stop: its amount is '
+                                                            "the shipment's, it has no delivery or pickup")
+            if self.clients[index[s.pickup]].required != self.clients[index[s.delivery]].required:
+                raise ValidationError(f"{path}.delivery", "a shipment's two stops are both required or both not")
+            if not isinstance(s.amount, tuple):
+                raise ValidationError(f"{path}.amount", f"expected integers, got {s.amount!r}")
+            _check_amounts(f"{path}.amount", s.amount)
+            if s.amount and len(s.amount) != n_dims:
+                raise ValidationError(f"{path}.amount", f"{len(s.amount)} values, expected {n_dims} (capacity "
+                                                        "dimensions)")
+            for j, value in enumerate(s.amount):
+                total[j] += int(value)
+                if total[j] > MAX_VALUE:
+                    raise ValidationError(f"{path}.amount", f"total amount up to here {_short(total[j])} > "
+                                                            f"{MAX_VALUE:g} (the largest total vrpkit accepts)")
+            ride = _check_number(f"{path}.max_ride_time", s.max_ride_time, finite=False)
+            amount = tuple(int(x) for x in s.amount)
+            out.append(s if (ride, amount) == (s.max_ride_time, s.amount) else
+                       replace(s, max_ride_time=ride, amount=amount))
+        object.__setattr__(self, "shipments", tuple(out))
 
     def _resolve_matrices(self) -> None:
         from vrpkit.matrix import compute_matrices, default_spec
@@ -661,23 +840,115 @@ class Problem:
         return _readonly(np.array(ends, dtype=np.int64))
 
     @cached_property
+    def skills_ok(self) -> np.ndarray:
+        """``(n_vehicle_types, n_clients)`` bool: type ``v`` has every skill of client ``i``."""
+        out = np.ones((len(self.vehicle_types), self.n_clients), dtype=bool)
+        for i, client in enumerate(self.clients):
+            if client.skills:
+                need = set(client.skills)
+                out[:, i] = [need <= set(vt.skills) for vt in self.vehicle_types]
+        return _readonly(out)
+
+    @cached_property
+    def release_time(self) -> np.ndarray:
+        """Release time of each client ``(n_clients,)``."""
+        return _readonly(np.array([c.release_time for c in self.clients], dtype=float).reshape(self.n_clients))
+
+    @cached_property
+    def depot_service_time(self) -> np.ndarray:
+        """Reload time at each depot ``(n_depots,)``."""
+        return _readonly(np.array([d.service_time for d in self.depots], dtype=float))
+
+    @cached_property
+    def shipment_of(self) -> np.ndarray:
+        """Shipment index of each client ``(n_clients,)``, -1 for a client that is no shipment stop."""
+        out = np.full(self.n_clients, -1, dtype=np.int64)
+        for k, s in enumerate(self.shipments):
+            out[self.client_index[s.pickup]] = out[self.client_index[s.delivery]] = k
+        return _readonly(out)
+
+    @cached_property
+    def partner(self) -> np.ndarray:
+        """The other stop of each shipment stop's shipment ``(n_clients,)``, -1 for other clients."""
+        out = np.full(self.n_clients, -1, dtype=np.int64)
+        for s in self.shipments:
+            p, d = self.client_index[s.pickup], self.client_index[s.delivery]
+            out[p], out[d] = d, p
+        return _readonly(out)
+
+    @cached_property
+    def is_pickup_stop(self) -> np.ndarray:
+        """``(n_clients,)`` bool: the client is a shipment's pickup stop."""
+        out = np.zeros(self.n_clients, dtype=bool)
+        out[[self.client_index[s.pickup] for s in self.shipments]] = True
+        return _readonly(out)
+
+    @cached_property
+    def shipment_load(self) -> np.ndarray:
+        """``(n_clients, n_dims)`` int64: a shipment's amount at its pickup stop, minus it at its delivery stop,
+        0 for other clients: the change of the load on board at each stop, besides deliveries and pickups."""
+        out = np.zeros((self.n_clients, self.n_dims), dtype=np.int64)
+        for s in self.shipments:
+            if s.amount:
+                out[self.client_index[s.pickup]] = s.amount
+                out[self.client_index[s.delivery]] = [-x for x in s.amount]
+        return _readonly(out)
+
+    @cached_property
+    def max_ride_time(self) -> np.ndarray:
+        """Max ride time of each shipment ``(n_shipments,)`` (inf: no bound)."""
+        return _readonly(np.array([s.max_ride_time for s in self.shipments], dtype=float).reshape(-1))
+
+    @cached_property
+    def reload_allowed(self) -> np.ndarray:
+        """``(n_vehicle_types, n_depots)`` bool: the type may reload at the depot."""
+        out = np.zeros((len(self.vehicle_types), self.n_depots), dtype=bool)
+        for v, vt in enumerate(self.vehicle_types):
+            if vt.max_reloads != 0:
+                out[v, [self.depot_index[d] for d in vt.reload_depots]] = True
+        return _readonly(out)
+
+    @cached_property
+    def max_reloads(self) -> np.ndarray:
+        """Reloads allowed per route of each type ``(n_vehicle_types,)``: -1 unlimited, 0 without reload depots."""
+        out = [0 if not vt.reload_depots else (-1 if vt.max_reloads is None else vt.max_reloads)
+               for vt in self.vehicle_types]
+        return _readonly(np.array(out, dtype=np.int64))
+
+    @cached_property
     def horizon(self) -> float:
         """An upper bound on every time of a schedule that waits only until windows and shifts open: the latest
         opening time (client window starts, depot opening times, shift starts), plus every service time, plus
         the longest trip out of each node. A window end, depot closing time, shift end or ``max_duration`` at
         or beyond it binds no such schedule."""
         starts = np.concatenate([self.time_windows[:, :, 0].ravel(), self.depot_windows[:, 0],
-                                 np.array([vt.shift[0] for vt in self.vehicle_types])])
+                                 np.array([vt.shift[0] for vt in self.vehicle_types]), self.release_time,
+                                 np.array([w[0] for vt in self.vehicle_types for b in vt.breaks
+                                           for w in b.time_windows], dtype=float)])
         trips = self.duration.max(axis=1).sum()
+        breaks = max((sum(b.duration for b in vt.breaks) for vt in self.vehicle_types), default=0.0)
+        reloads = self._reloads_bound()
+        if reloads:  # each reload leaves a depot once more and stays there its service time
+            trips += reloads * float(self.duration[: self.n_depots].max(initial=0.0))
+            breaks += reloads * float(self.depot_service_time.max(initial=0.0))
         if self.time_dependent:  # a leg takes at most its static duration times the profile's largest factor
             trips *= max(1.0, max_factor(self.uncertainty.travel_time.profile, self.hour))
-        return float(starts.max(initial=0.0) + self.service_time.sum() + trips)
+        return float(starts.max(initial=0.0) + self.service_time.sum() + breaks + trips)
+
+    def _reloads_bound(self) -> int:
+        """The most reloads a route of any type can make (fewer than its clients)."""
+        most = 0
+        for vt in self.vehicle_types:
+            if vt.reload_depots and vt.max_reloads != 0:
+                most = max(most, max(self.n_clients - 1, 0) if vt.max_reloads is None else vt.max_reloads)
+        return most
 
     @cached_property
     def longest_route(self) -> float:
         """An upper bound on the distance of every route (each node is left at most once: the sum of the
         longest arc out of each node). A ``max_distance`` at or beyond it binds no route."""
-        return float(self.distance.max(axis=1).sum())
+        return float(self.distance.max(axis=1).sum()
+                     + self._reloads_bound() * self.distance[: self.n_depots].max(initial=0.0))
 
     @property
     def time_dependent(self) -> bool:
@@ -721,23 +992,45 @@ class Problem:
             out.add("heterogeneous_fleet")
         if not self.required.all():
             out.add("prizes")
+        if any(c.skills for c in self.clients):
+            out.add("skills")
+        if any(vt.breaks for vt in self.vehicle_types):
+            out.add("breaks")
+        if self.reload_allowed.any():
+            out.add("multi_trip")
+        if self.shipments:
+            out.add("shipments")
+        if any(c.release_time > 0 for c in self.clients):
+            out.add("release_times")
         return frozenset(out)
 
     @property
+    def fleet(self) -> bool:
+        """True when the problem uses one of :data:`FLEET_ATTRIBUTES` (skills, breaks, multi-trip, shipments,
+        release times)."""
+        return bool(self.attributes & FLEET_ATTRIBUTES)
+
+    @property
     def variant(self) -> str:
-        """The conventional name of the variant, e.g. ``CVRP``, ``OVRPTW``, ``MDVRPBTW``, ``HFVRP``."""
+        """The conventional name of the variant, e.g. ``CVRP``, ``OVRPTW``, ``MDVRPBTW``, ``HFVRP``.
+
+        Shipments make the core ``PDP`` (pickup and delivery: ``PDPTW``); multi-trip is the prefix ``MT``
+        (``MTVRP``); release times, breaks and skills are the suffixes ``RT``, ``BR`` and ``SK`` after ``TW``
+        (``VRPTWBRSK``), so that none is read as ``B`` (backhaul)."""
         a = self.attributes
         prefix = "".join(
             tag for attr, tag in (("multi_depot", "MD"), ("heterogeneous_fleet", "HF"), ("prizes", "PC"),
-                                  ("open", "O")) if attr in a
+                                  ("multi_trip", "MT"), ("open", "O")) if attr in a
         )
         suffix = "".join(
             tag for attr, tag in (("backhaul", "B"), ("mixed_backhaul", "MB"), ("duration_limit", "L"),
-                                  ("distance_limit", "L"), ("time_windows", "TW")) if attr in a
+                                  ("distance_limit", "L"), ("time_windows", "TW"), ("release_times", "RT"),
+                                  ("breaks", "BR"), ("skills", "SK")) if attr in a
         ).replace("LL", "L")
-        if not prefix and not suffix:
+        core = "PDP" if "shipments" in a else "VRP"
+        if not prefix and not suffix and core == "VRP":
             return "CVRP" if "capacity" in a else "VRP"
-        return f"{prefix}VRP{suffix}"
+        return f"{prefix}{core}{suffix}"
 
     # -- conversions ------------------------------------------------------------------------------------
 
@@ -762,7 +1055,7 @@ class Problem:
         """
         keep = {name: getattr(self, name) for name in
                 ("name", "depots", "clients", "vehicle_types", "coordinates", "backhaul", "matrix", "distance",
-                 "duration", "base_dir", "uncertainty")}
+                 "duration", "base_dir", "uncertainty", "shipments")}
         keep.update(changes)
         if "distance" not in changes and "duration" not in changes:
             spec = keep["matrix"]
