@@ -9,11 +9,13 @@ reached), 3 no feasible plan exists or none was found, 130 interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -106,11 +108,29 @@ def _read_problem(path: Path, round: str | None = None) -> Any:
     _check_round(round)
     _in_file(path, "problem file")
     try:
-        return read_problem(path, round=round)
+        with _vroom_warnings():
+            return read_problem(path, round=round)
     except ValidationError as err:
         if err.field == "round":
             raise ValidationError("--round", err.reason) from None
         raise VrpkitError(f"{path}: {err}") from None
+
+
+@contextlib.contextmanager
+def _vroom_warnings() -> Any:
+    """What a VROOM file maps inexactly (:class:`vrpkit.io.vroom.VroomWarning`): one ``warning:`` line each."""
+    from vrpkit.io.vroom import VroomWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", VroomWarning)
+        try:
+            yield
+        finally:
+            for w in caught:
+                if issubclass(w.category, VroomWarning):
+                    print(f"warning: {w.message}", file=sys.stderr)
+                else:
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def _write_json(data: Any, path: Path) -> None:
@@ -346,7 +366,14 @@ def _evaluate_plan(problem: Any, path: Path) -> tuple[Any, Any]:
         plan: Any = read_sol(path, problem)
         stated = plan.stats.get("cost")
     else:
+        from vrpkit.io.vroom import is_vroom_output, plan_from_vroom
+
         plan = read_solution(path)
+        if is_vroom_output(plan):
+            try:
+                plan = plan_from_vroom(problem, plan)
+            except ValidationError as err:
+                raise VrpkitError(f"{path}: {err}") from None
     try:
         return vrpkit.evaluate(problem, plan), stated
     except ValidationError as err:
@@ -507,15 +534,25 @@ def convert(
         bool, typer.Option("--inline-matrices", help="Write the distance/duration matrices into the JSON.")
     ] = False,
     round: RoundOpt = None,
+    to: Annotated[
+        str, typer.Option("--to", metavar="FORMAT",
+                          help="vrpkit (default) or vroom: VROOM's input JSON (from a problem) or output JSON "
+                               "(from a solution, with --problem).")
+    ] = "vrpkit",
 ) -> None:
     """Convert between formats.
 
-    Problems: VRPLIB, Solomon or .json -> .json (normalised: defaults left out). Solutions (need --problem):
-    solution .json or .sol -> .json (evaluated, full form) or .sol (cost in the units of the problem's .sol
+    Problems: VRPLIB, Solomon, .json or VROOM's input .json -> .json (normalised: defaults left out), or with
+    --to vroom VROOM's input. Solutions (need --problem): solution .json, VROOM's output .json or .sol -> .json
+    (evaluated, full form; with --to vroom VROOM's output) or .sol (cost in the units of the problem's .sol
     files: x1000 for MDVRPTW, x10 for PCVRPTW, else x1).
     """
     in_suffix = source.suffix.lower()
     out_suffix = target.suffix.lower()
+    if to not in ("vrpkit", "vroom"):
+        raise ValidationError("--to", f"{to!r} is not vrpkit or vroom")
+    if to == "vroom" and out_suffix != ".json":
+        raise ValidationError("--to", f"vroom writes JSON: name the output .json, not {target.name}")
     if out_suffix not in (".json", ".sol"):
         raise InputError(f"{target}: cannot write {out_suffix or '(no extension)'!r}; vrpkit writes problems "
                          "as .json and solutions as .json or .sol")
@@ -523,12 +560,19 @@ def convert(
         raise InputError(f"{target}: is a directory; give a file name")
     _check_round(round)
     if in_suffix == ".sol" or (in_suffix == ".json" and _is_solution(source)):
-        _convert_solution(source, target, problem_file, round)
+        _convert_solution(source, target, problem_file, round, to)
         return
     if out_suffix == ".sol":
         raise InputError(f"{source} is a problem, and a .sol file holds a solution; convert a solution with "
                          "--problem PROBLEM")
     problem = _read_problem(source, round)
+    if to == "vroom":
+        from vrpkit.io.vroom import problem_to_vroom
+
+        with _vroom_warnings():
+            _write_json(problem_to_vroom(problem), target)
+        print(f"wrote {target} (VROOM input, {problem.n_clients} tasks)", file=sys.stderr)
+        return
     data = problem.to_dict(inline_matrices=inline_matrices)
     _relocate_matrix_file(data, problem, target)
     _write_json(data, target)
@@ -553,7 +597,8 @@ def _relocate_matrix_file(data: dict[str, Any], problem: Any, target: Path) -> N
     spec["file"] = os.path.relpath(real, target.resolve().parent)
 
 
-def _convert_solution(source: Path, target: Path, problem_file: Path | None, round: str | None) -> None:
+def _convert_solution(source: Path, target: Path, problem_file: Path | None, round: str | None,
+                      to: str = "vrpkit") -> None:
     """A solution to .json (evaluated) or .sol, with the cost in the units of the source .sol (else of the
     problem file's .sol files; see :func:`vrpkit.io.vrplib.sol_convention`)."""
     if problem_file is None:
@@ -563,7 +608,11 @@ def _convert_solution(source: Path, target: Path, problem_file: Path | None, rou
     unknown = [v for v in evaluation.violations if v.constraint in ("unknown_id", "unknown_vehicle_type")]
     if unknown:
         raise InputError(f"{source}: {unknown[0]}; is {problem_file} its problem?")
-    if target.suffix.lower() == ".json":
+    if to == "vroom":
+        from vrpkit.io.vroom import plan_to_vroom
+
+        _write_json(plan_to_vroom(problem, evaluation), target)
+    elif target.suffix.lower() == ".json":
         _write_json(evaluation.to_dict(problem), target)
     else:
         from vrpkit.io.vrplib import sol_convention, write_sol
