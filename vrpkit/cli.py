@@ -526,7 +526,9 @@ def convert(
     source: Annotated[
         Path, typer.Argument(metavar="IN", help="Problem (.json, VRPLIB, Solomon) or solution (.json, .sol).")
     ],
-    target: Annotated[Path, typer.Argument(metavar="OUT", help="Problem .json, or solution .json or .sol.")],
+    target: Annotated[
+        Path, typer.Argument(metavar="OUT", help="Problem .json or .vrp, or solution .json or .sol.")
+    ],
     problem_file: Annotated[
         Path | None, typer.Option("--problem", "-p", metavar="FILE", help="The problem a solution belongs to.")
     ] = None,
@@ -543,7 +545,8 @@ def convert(
     """Convert between formats.
 
     Problems: VRPLIB, Solomon, .json or VROOM's input .json -> .json (normalised: defaults left out), or with
-    --to vroom VROOM's input. Solutions (need --problem): solution .json, VROOM's output .json or .sol -> .json
+    --to vroom VROOM's input, or .vrp (VRPLIB in PyVRP's dialect, explicit distances). Solutions (need
+    --problem): solution .json, VROOM's output .json or .sol -> .json
     (evaluated, full form; with --to vroom VROOM's output) or .sol (cost in the units of the problem's .sol
     files: x1000 for MDVRPTW, x10 for PCVRPTW, else x1).
     """
@@ -553,19 +556,28 @@ def convert(
         raise ValidationError("--to", f"{to!r} is not vrpkit or vroom")
     if to == "vroom" and out_suffix != ".json":
         raise ValidationError("--to", f"vroom writes JSON: name the output .json, not {target.name}")
-    if out_suffix not in (".json", ".sol"):
+    if out_suffix not in (".json", ".sol", ".vrp"):
         raise InputError(f"{target}: cannot write {out_suffix or '(no extension)'!r}; vrpkit writes problems "
-                         "as .json and solutions as .json or .sol")
+                         "as .json or .vrp and solutions as .json or .sol")
     if target.is_dir():
         raise InputError(f"{target}: is a directory; give a file name")
     _check_round(round)
     if in_suffix == ".sol" or (in_suffix == ".json" and _is_solution(source)):
+        if out_suffix == ".vrp":
+            raise InputError(f"{source} is a solution, and a .vrp file holds a problem; write a solution as .json "
+                             "or .sol")
         _convert_solution(source, target, problem_file, round, to)
         return
     if out_suffix == ".sol":
         raise InputError(f"{source} is a problem, and a .sol file holds a solution; convert a solution with "
                          "--problem PROBLEM")
     problem = _read_problem(source, round)
+    if out_suffix == ".vrp":
+        from vrpkit.io.vrplib import write_vrplib
+
+        write_vrplib(target, problem)
+        print(f"wrote {target} (VRPLIB, {problem.variant}, {problem.n_clients} clients)", file=sys.stderr)
+        return
     if to == "vroom":
         from vrpkit.io.vroom import problem_to_vroom
 
