@@ -210,8 +210,14 @@ def test_schema_lists_the_fields():
     schema = problem_schema()
     client = schema["$defs"]["ClientIn"]["properties"]
     assert {"id", "location", "delivery", "pickup", "service_time", "time_window", "time_windows", "prize",
-            "required"} == set(client)
+            "required", "skills", "release_time"} == set(client)
     vt = schema["$defs"]["VehicleTypeIn"]["properties"]
     assert {"count", "capacity", "start_depot", "end_depot", "shift", "max_duration", "max_distance",
-            "fixed_cost", "cost_per_distance", "cost_per_duration"} < set(vt)
+            "fixed_cost", "cost_per_distance", "cost_per_duration", "skills", "breaks", "reload_depots",
+            "max_reloads"} < set(vt)
+    assert {"id", "time_window", "time_windows", "duration"} == set(schema["$defs"]["BreakIn"]["properties"])
+    assert {"id", "amount", "pickup", "delivery", "max_ride_time", "required", "prize"} == set(
+        schema["$defs"]["ShipmentIn"]["properties"])
+    assert "service_time" in schema["$defs"]["DepotIn"]["properties"]
+    assert "shipments" in schema["properties"]
     assert schema["additionalProperties"] is False

@@ -16,11 +16,13 @@ from vrpkit.errors import InputError, ValidationError
 from vrpkit.model import (
     INF,
     SAME_AS_START,
+    Break,
     Client,
     DemandNoise,
     Depot,
     Problem,
     ServiceTimeNoise,
+    Shipment,
     TravelTimeNoise,
     Uncertainty,
     VehicleType,
@@ -37,17 +39,21 @@ class _In(BaseModel):
 
 
 class DepotIn(_In):
-    """A depot. ``time_window``: opening hours, default always open."""
+    """A depot. ``time_window``: opening hours, default always open. ``service_time``: how long a reload takes
+    there (default 0)."""
 
     id: str
     location: Pair | None = None
     time_window: WindowIn | None = None
+    service_time: float = 0.0
 
 
 class ClientIn(_In):
     """A client. ``delivery``/``pickup``: an integer or one per capacity dimension (default 0).
     ``time_window`` or ``time_windows`` (several, sorted): when service may start (default always).
-    ``required`` false makes the visit optional; leaving it out costs ``prize`` (default 0)."""
+    ``required`` false makes the visit optional; leaving it out costs ``prize`` (default 0). ``skills``: what
+    the vehicle must have (default none). ``release_time``: the trip that serves the client leaves its depot no
+    earlier (default 0)."""
 
     id: str
     location: Pair | None = None
@@ -58,13 +64,53 @@ class ClientIn(_In):
     time_windows: Annotated[list[WindowIn], Field(min_length=1)] | None = None
     prize: float = 0.0
     required: bool = True
+    skills: list[str] = Field(default_factory=list)
+    release_time: float = 0.0
+
+
+class BreakIn(_In):
+    """A driver's break: ``duration``, starting inside ``time_window`` or one of ``time_windows`` (default
+    always)."""
+
+    id: str
+    time_window: WindowIn | None = None
+    time_windows: Annotated[list[WindowIn], Field(min_length=1)] | None = None
+    duration: float = 0.0
+
+
+class StopIn(_In):
+    """A shipment's pickup or delivery stop (a client of the problem, with no amount of its own)."""
+
+    id: str
+    location: Pair | None = None
+    service_time: float = 0.0
+    time_window: WindowIn | None = None
+    time_windows: Annotated[list[WindowIn], Field(min_length=1)] | None = None
+    skills: list[str] = Field(default_factory=list)
+
+
+class ShipmentIn(_In):
+    """A pickup and delivery request: ``amount`` (an integer or one per capacity dimension) is loaded at
+    ``pickup`` and unloaded at ``delivery``, on one route, pickup first; ``max_ride_time`` bounds the time from the
+    end of the pickup to the start of the delivery (default none). ``required`` false makes it optional; leaving
+    it out costs ``prize``."""
+
+    id: str
+    amount: Amount = 0
+    pickup: StopIn
+    delivery: StopIn
+    max_ride_time: float | None = None
+    required: bool = True
+    prize: float = 0.0
 
 
 class VehicleTypeIn(_In):
     """A vehicle type. ``count``: default unlimited. ``capacity``: default unlimited. ``start_depot``: default
     the first depot. ``end_depot``: default the start depot, ``null`` for open routes. ``shift``: default
     always. ``max_duration``/``max_distance``: default unlimited. Costs: ``fixed_cost`` 0,
-    ``cost_per_distance`` 1, ``cost_per_duration`` 0."""
+    ``cost_per_distance`` 1, ``cost_per_duration`` 0. ``skills``: default none. ``breaks``: the driver's breaks.
+    ``reload_depots``: depot ids where a route may reload between clients, at most ``max_reloads`` times (default
+    unlimited)."""
 
     id: str
     count: int | None = None
@@ -77,6 +123,10 @@ class VehicleTypeIn(_In):
     fixed_cost: float = 0.0
     cost_per_distance: float = 1.0
     cost_per_duration: float = 0.0
+    skills: list[str] = Field(default_factory=list)
+    breaks: list[BreakIn] = Field(default_factory=list)
+    reload_depots: list[str] = Field(default_factory=list)
+    max_reloads: int | None = None
 
 
 class MatrixIn(BaseModel):
@@ -137,6 +187,7 @@ class ProblemIn(_In):
     clients: list[ClientIn]
     vehicle_types: Annotated[list[VehicleTypeIn], Field(min_length=1)]
     backhaul: Literal["strict", "mixed"] = "mixed"
+    shipments: list[ShipmentIn] = Field(default_factory=list)
     matrix: MatrixIn | None = None
     uncertainty: UncertaintyIn | None = None
 
@@ -193,12 +244,9 @@ def problem_from_dict(data: Any, *, base_dir: str | Path | None = None) -> Probl
         parsed = ProblemIn.model_validate(data)
     except PydanticError as err:
         raise format_pydantic_error(err) from None
-    depots = [Depot(d.id, _pair(d.location), _window(d.time_window)) for d in parsed.depots]
+    depots = [Depot(d.id, _pair(d.location), _window(d.time_window), d.service_time) for d in parsed.depots]
     clients = []
     for i, c in enumerate(parsed.clients):
-        if c.time_window is not None and c.time_windows is not None:
-            raise ValidationError(f"clients[{i}].time_windows", "give time_window or time_windows, not both")
-        windows = [c.time_window] if c.time_windows is None else c.time_windows
         clients.append(
             Client(
                 id=c.id,
@@ -206,13 +254,24 @@ def problem_from_dict(data: Any, *, base_dir: str | Path | None = None) -> Probl
                 delivery=_amount(c.delivery) if c.delivery != 0 else (),
                 pickup=_amount(c.pickup) if c.pickup != 0 else (),
                 service_time=c.service_time,
-                time_windows=tuple(_window(w) for w in windows),
+                time_windows=_windows(f"clients[{i}]", c),
                 prize=c.prize,
                 required=c.required,
+                skills=tuple(c.skills),
+                release_time=c.release_time,
             )
         )
+    shipments = []
+    for k, s in enumerate(parsed.shipments):
+        for role, prize in (("pickup", s.prize), ("delivery", 0.0)):
+            stop = getattr(s, role)
+            clients.append(Client(id=stop.id, location=_pair(stop.location), service_time=stop.service_time,
+                                  time_windows=_windows(f"shipments[{k}].{role}", stop), prize=prize,
+                                  required=s.required, skills=tuple(stop.skills)))
+        shipments.append(Shipment(s.id, s.pickup.id, s.delivery.id, _amount(s.amount) if s.amount != 0 else (),
+                                  INF if s.max_ride_time is None else s.max_ride_time))
     vehicle_types = []
-    for v in parsed.vehicle_types:
+    for t, v in enumerate(parsed.vehicle_types):
         end = v.end_depot if "end_depot" in v.model_fields_set else SAME_AS_START
         vehicle_types.append(
             VehicleType(
@@ -227,9 +286,28 @@ def problem_from_dict(data: Any, *, base_dir: str | Path | None = None) -> Probl
                 fixed_cost=v.fixed_cost,
                 cost_per_distance=v.cost_per_distance,
                 cost_per_duration=v.cost_per_duration,
+                skills=tuple(v.skills),
+                breaks=tuple(Break(b.id, _windows(f"vehicle_types[{t}].breaks[{k}]", b), b.duration)
+                             for k, b in enumerate(v.breaks)),
+                reload_depots=tuple(v.reload_depots),
+                max_reloads=v.max_reloads,
             )
         )
     matrix = None if parsed.matrix is None else parsed.matrix.model_dump()
+    try:
+        return _problem(parsed, depots, clients, vehicle_types, shipments, matrix, base_dir)
+    except ValidationError as err:  # a shipment stop's field by its JSON path, not by its place in clients
+        match = re.match(r"clients\[(\d+)\]", err.field)
+        n = len(parsed.clients)
+        if match is None or int(match.group(1)) < n:
+            raise
+        k, role = divmod(int(match.group(1)) - n, 2)
+        path = f"shipments[{k}].{('pickup', 'delivery')[role]}" + err.field[match.end():]
+        raise ValidationError(path, err.reason) from None
+
+
+def _problem(parsed: ProblemIn, depots: list[Depot], clients: list[Client], vehicle_types: list[VehicleType],
+             shipments: list[Shipment], matrix: dict[str, Any] | None, base_dir: str | Path | None) -> Problem:
     return Problem(
         name=parsed.name,
         depots=tuple(depots),
@@ -240,7 +318,16 @@ def problem_from_dict(data: Any, *, base_dir: str | Path | None = None) -> Probl
         matrix=matrix,
         base_dir=None if base_dir is None else Path(base_dir),
         uncertainty=_uncertainty(parsed.uncertainty),
+        shipments=tuple(shipments),
     )
+
+
+def _windows(path: str, item: ClientIn | StopIn | BreakIn) -> tuple[tuple[Any, Any], ...]:
+    """The windows of ``time_window`` or ``time_windows`` (not both)."""
+    if item.time_window is not None and item.time_windows is not None:
+        raise ValidationError(f"{path}.time_windows", "give time_window or time_windows, not both")
+    windows = [item.time_window] if item.time_windows is None else item.time_windows
+    return tuple(_window(w) for w in windows)
 
 
 def _uncertainty(u: UncertaintyIn | None) -> Uncertainty | None:
@@ -309,26 +396,25 @@ def problem_to_dict(problem: Problem, *, inline_matrices: bool = False) -> dict[
             item["location"] = [_num(x) for x in d.location]
         if (w := _window_out(d.time_window)) is not None:
             item["time_window"] = w
+        if d.service_time:
+            item["service_time"] = _num(d.service_time)
         out["depots"].append(item)
     out["clients"] = []
+    stops = {s.pickup for s in problem.shipments} | {s.delivery for s in problem.shipments}
     for c in problem.clients:
-        item = {"id": c.id}
-        if c.location is not None:
-            item["location"] = [_num(x) for x in c.location]
+        if c.id in stops:
+            continue
+        item = _stop_out(c)
         if any(c.delivery):
             item["delivery"] = _amount_out(c.delivery)
         if any(c.pickup):
             item["pickup"] = _amount_out(c.pickup)
-        if c.service_time:
-            item["service_time"] = _num(c.service_time)
-        if len(c.time_windows) > 1:
-            item["time_windows"] = [_window_out(w) or [0, None] for w in c.time_windows]
-        elif (w := _window_out(c.time_windows[0])) is not None:
-            item["time_window"] = w
         if c.prize:
             item["prize"] = _num(c.prize)
         if not c.required:
             item["required"] = False
+        if c.release_time:
+            item["release_time"] = _num(c.release_time)
         out["clients"].append(item)
     out["vehicle_types"] = []
     for v in problem.vehicle_types:
@@ -347,9 +433,34 @@ def problem_to_dict(problem: Problem, *, inline_matrices: bool = False) -> dict[
             value = getattr(v, name)
             if value != default:
                 item[name] = _num(value)
+        if v.skills:
+            item["skills"] = list(v.skills)
+        if v.breaks:
+            item["breaks"] = [{"id": b.id, **_windows_out(b.time_windows), "duration": _num(b.duration)}
+                              for b in v.breaks]
+        if v.reload_depots:
+            item["reload_depots"] = list(v.reload_depots)
+        if v.max_reloads is not None:
+            item["max_reloads"] = int(v.max_reloads)
         out["vehicle_types"].append(item)
     if problem.backhaul != "mixed":
         out["backhaul"] = problem.backhaul
+    if problem.shipments:
+        index = problem.client_index
+        out["shipments"] = []
+        for s in problem.shipments:
+            pickup, delivery = problem.clients[index[s.pickup]], problem.clients[index[s.delivery]]
+            item = {"id": s.id}
+            if any(s.amount):
+                item["amount"] = _amount_out(s.amount)
+            item["pickup"], item["delivery"] = _stop_out(pickup), _stop_out(delivery)
+            if math.isfinite(s.max_ride_time):
+                item["max_ride_time"] = _num(s.max_ride_time)
+            if not pickup.required:
+                item["required"] = False
+            if pickup.prize + delivery.prize:
+                item["prize"] = _num(pickup.prize + delivery.prize)
+            out["shipments"].append(item)
     spec = dict(problem.matrix or {})
     if inline_matrices or (spec.get("provider") == "explicit" and "file" not in spec):
         spec = {"provider": "explicit", "distance": problem.distance.tolist()}
@@ -359,6 +470,28 @@ def problem_to_dict(problem: Problem, *, inline_matrices: bool = False) -> dict[
     if problem.uncertainty is not None:
         out["uncertainty"] = _uncertainty_out(problem.uncertainty)
     return out
+
+
+def _windows_out(windows: tuple[tuple[float, float], ...]) -> dict[str, Any]:
+    """``time_windows`` when there are several, ``time_window`` when one is not the default, else nothing."""
+    if len(windows) > 1:
+        return {"time_windows": [_window_out(w) or [0, None] for w in windows]}
+    if (w := _window_out(windows[0])) is not None:
+        return {"time_window": w}
+    return {}
+
+
+def _stop_out(c: Client) -> dict[str, Any]:
+    """What a client and a shipment stop have in common: id, location, service time, windows, skills."""
+    item: dict[str, Any] = {"id": c.id}
+    if c.location is not None:
+        item["location"] = [_num(x) for x in c.location]
+    if c.service_time:
+        item["service_time"] = _num(c.service_time)
+    item.update(_windows_out(c.time_windows))
+    if c.skills:
+        item["skills"] = list(c.skills)
+    return item
 
 
 def problem_schema() -> dict[str, Any]:
