@@ -384,6 +384,24 @@ ATTRIBUTES = (
 FLEET_ATTRIBUTES = frozenset({"skills", "breaks", "multi_trip", "shipments", "release_times"})
 """The attributes of a real fleet's day (:attr:`Problem.fleet`)."""
 
+FLEET_FIELDS = {
+    "skills": "skills (clients[].skills)",
+    "breaks": "breaks (vehicle_types[].breaks)",
+    "multi_trip": "reloads (vehicle_types[].reload_depots)",
+    "shipments": "shipments (shipments[])",
+    "release_times": "release times (clients[].release_time)",
+}
+"""Each fleet attribute as a refusal names it."""
+
+
+def fleet_refusal(problem: Problem, what: str, handles: frozenset[str] | set[str] = frozenset()) -> str | None:
+    """None when ``what`` (a solver or a tool) handles every fleet attribute of ``problem`` it uses, else one
+    line naming those it does not (``handles``: the fleet attributes it does handle)."""
+    missing = sorted(problem.attributes & FLEET_ATTRIBUTES - set(handles))
+    if not missing:
+        return None
+    return f"{what} does not handle {', '.join(FLEET_FIELDS[a] for a in missing)}"
+
 
 def _check_number(path: str, value: Any, *, minimum: float | None = 0.0, maximum: float | None = MAX_VALUE,
                   finite: bool = True) -> float:
