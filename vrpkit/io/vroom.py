@@ -146,8 +146,10 @@ def _uint(path: str, value: Any, maximum: float = MAX_VALUE) -> int:
     """A non-negative integer (VROOM's ids, amounts, times and skills)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(path, f"expected a non-negative integer, got {_shown(value)}")
-    if value < 0 or value > maximum:
-        raise ValidationError(path, f"{value} is not in 0..{maximum:g}")
+    if value < 0:
+        raise ValidationError(path, f"expected a non-negative integer, got {value}")
+    if value > maximum:
+        raise ValidationError(path, f"{value} > {maximum:g}")
     return value
 
 
@@ -748,9 +750,9 @@ def problem_to_vroom(problem: Problem) -> dict[str, Any]:
         if problem.partner[i] >= 0:
             continue
         item = task(i)
-        if dims:
-            item["delivery"] = [int(x) for x in problem.delivery[i]]
-            item["pickup"] = [int(x) for x in problem.pickup[i]]
+        for key, values in (("delivery", problem.delivery[i]), ("pickup", problem.pickup[i])):
+            if dims and values.any():
+                item[key] = [int(x) for x in values]
         if c.skills:
             item["skills"] = [skill_no[s] for s in c.skills]
         if (p := priority(i, 1)):
@@ -780,15 +782,19 @@ def problem_to_vroom(problem: Problem) -> dict[str, Any]:
     for vid, t in vehicle_slots(problem):
         vt = problem.vehicle_types[t]
         s, e = problem.depot_index[vt.start_depot], vt.end_depot
-        item = {"id": vid, "start_index": s}
-        if lonlat and problem.depots[s].location is not None:
-            item["start"] = list(problem.depots[s].location)
+        item = {"id": vid}
+        if problem.distance[s].any() or problem.distance[:, s].any() or problem.duration[s].any() \
+                or problem.duration[:, s].any() or problem.depots[s].location is not None:
+            item["start_index"] = s
+            if lonlat and problem.depots[s].location is not None:
+                item["start"] = list(problem.depots[s].location)
+        # else: a start 0 away from everything (such as "anywhere"): VROOM's vehicle without a start
         if e is not None:
             item["end_index"] = problem.depot_index[e]
             if lonlat and problem.depots[problem.depot_index[e]].location is not None:
                 item["end"] = list(problem.depots[problem.depot_index[e]].location)
         if dims:
-            item["capacity"] = [int(min(x, total)) for x in problem.capacity[t]]
+            item["capacity"] = [int(x) if math.isfinite(x) else total for x in problem.capacity[t]]
         if vt.skills:
             item["skills"] = [skill_no[x] for x in vt.skills]
         if vt.shift != (0.0, INF):
@@ -853,6 +859,21 @@ def _cost(value: float, scale: int, notes: _Notes, what: str) -> int:
     if abs(out - x) > 1e-6 * max(1.0, abs(x)):
         notes.add(f"cost {what}", f"costs.{what}: rounded to an integer (VROOM's costs are integers)")
     return int(out)
+
+
+def vroom_cost(problem: Problem, evaluation: Any) -> float:
+    """VROOM's cost of an evaluated plan: per route ``fixed + per_hour/3600 x travel time + per_km/1000 x
+    distance`` (vrpkit's ``fixed_cost``, ``cost_per_duration`` and ``cost_per_distance``), travel time being the
+    sum of the legs' durations (no service, no waiting), and nothing for unassigned tasks."""
+    total = 0.0
+    for r in evaluation.routes:
+        vt = problem.vehicle_types[r.vehicle_type]
+        nodes = [r.start_depot, *(problem.n_depots + c for c in r.clients)]
+        if r.end_depot is not None:
+            nodes.append(r.end_depot)
+        travel = float(problem.duration[nodes[:-1], nodes[1:]].sum())
+        total += vt.fixed_cost + vt.cost_per_duration * travel + vt.cost_per_distance * r.distance
+    return total
 
 
 # -- plan -> output ------------------------------------------------------------------------------------------
@@ -1056,4 +1077,5 @@ __all__ = [
     "problem_from_vroom",
     "problem_to_vroom",
     "read_vroom_input",
+    "vroom_cost",
 ]
