@@ -219,8 +219,8 @@ def test_info_reads_vrplib_by_content_whatever_the_suffix(tmp_path):
         result = vrpkit_cli("info", OWN / name)
         assert result.returncode == 0, result.stderr
         assert f"variant      {variant}\n" in result.stdout
-    line = one_error_line(vrpkit_cli("info", OWN / "allowed_clients.txt"))
-    assert line.endswith("allowed_clients.txt: section VEHICLES_ALLOWED_CLIENTS_SECTION is not supported")
+    line = one_error_line(vrpkit_cli("info", OWN / "vrplib_fleet" / "exclusive_groups.txt"))
+    assert line.endswith("exclusive_groups.txt: section MUTUALLY_EXCLUSIVE_GROUP_SECTION is not supported")
     odd = tmp_path / "p.dat"
     odd.write_text("hello\n")
     assert "p.dat: unknown format '.dat': neither VRPLIB" in one_error_line(vrpkit_cli("info", odd))

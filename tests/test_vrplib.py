@@ -322,8 +322,8 @@ def test_truncated_vrp(tmp_path: Path, cut: str, message: str) -> None:
 
 def test_unknown_and_unsupported_features(tmp_path: Path) -> None:
     cases = {
-        "section RELEASE_TIME_SECTION is not supported": TINY.replace(
-            "DEPOT_SECTION", "RELEASE_TIME_SECTION\n1 0\n2 0\n3 0\n4 0\nDEPOT_SECTION"),
+        "section MUTUALLY_EXCLUSIVE_GROUP_SECTION is not supported": TINY.replace(
+            "DEPOT_SECTION", "MUTUALLY_EXCLUSIVE_GROUP_SECTION\n1 2 3\nDEPOT_SECTION"),
         "section FOO_SECTION is not supported": TINY.replace("DEPOT_SECTION", "FOO_SECTION\n1 1\nDEPOT_SECTION"),
         "specification COLOUR is not supported": TINY.replace("CAPACITY : 10", "CAPACITY : 10\nCOLOUR : red"),
         "EDGE_WEIGHT_TYPE GEO is not supported": TINY.replace("EUC_2D", "GEO"),
@@ -389,8 +389,8 @@ def test_bad_sol(tiny: Path, tmp_path: Path) -> None:
     problem = read_vrplib(tiny)
     with pytest.raises(InputError, match="9 is not a client"):
         read_sol(_write(tmp_path, "a.sol", "Route #1: 1 9\n"), problem)
-    with pytest.raises(InputError, match="visits depot 0"):
-        read_sol(_write(tmp_path, "b.sol", "Route #1: 1 0 2\n"), problem)
+    with pytest.raises(InputError, match="route #1 ends with depot 0; a depot in a route is a reload"):
+        read_sol(_write(tmp_path, "b.sol", "Route #1: 1 2 0\n"), problem)
     with pytest.raises(InputError, match=r"b\.sol:2: expected 'Route #k"):
         read_sol(_write(tmp_path, "b.sol", "Route #1: 1\nnonsense\n"), problem)
     with pytest.raises(InputError, match="no such file"):
@@ -556,16 +556,14 @@ def test_backhaul_strict_only_for_type_vrpb(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("section", "rows"),
     [
-        ("VEHICLES_ALLOWED_CLIENTS", None),  # the file in tests/data: rows of different lengths
-        ("RELEASE_TIME", "1 0\n2 5\n3 0\n4 0"),
+        ("MUTUALLY_EXCLUSIVE_GROUP", None),  # the file in tests/data: rows of different lengths
         ("MUTUALLY_EXCLUSIVE_GROUP", "1 2 3\n2 4"),
-        ("VEHICLES_RELOAD_DEPOT", "1 1\n2 1"),
-        ("PICKUP_AND_DELIVERY", "1 0 0 100 0 0 0\n2 4 0 10 2 0 3\n3 -4 5 20 2 2 0\n4 3 0 50 1 0 0"),
+        ("VEHICLE_GROUP", "1 1\n2 1"),
     ],
 )
 def test_unmodelled_sections_are_named_not_truncated(tmp_path: Path, section: str, rows: str | None) -> None:
     if rows is None:
-        path = OWN / "allowed_clients.txt"
+        path = OWN / "vrplib_fleet" / "exclusive_groups.txt"
     else:
         text = (OWN / "small_vrplib.txt").read_text()
         added = f"{section}_SECTION\n{rows}\nDEPOT_SECTION"

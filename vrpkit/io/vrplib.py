@@ -87,7 +87,7 @@ from vrpkit.errors import InputError, ValidationError
 from vrpkit.evaluate import Evaluation, evaluate
 from vrpkit.io.json import read_text
 from vrpkit.matrix import ROUNDINGS, euclidean_matrix
-from vrpkit.model import INF, Client, Depot, Problem, VehicleType
+from vrpkit.model import INF, Client, Depot, Problem, Shipment, VehicleType
 from vrpkit.solution import Route, Solution
 
 
@@ -110,6 +110,10 @@ CONVENTIONS: Mapping[str, Convention] = {
     "PCVRPTW": Convention("dimacs", sol_cost_scale=10.0),
     "VRPTW": Convention("dimacs"),
     "CVRPTW": Convention("dimacs"),
+    "MTVRPTW": Convention("dimacs"),
+    "MTVRPTWR": Convention("dimacs", sol_cost_scale=10.0),
+    "SDVRPTW": Convention("exact", sol_cost_scale=1000.0),
+    "PDPTW": Convention("none"),
 }
 """Conventions by the ``TYPE`` of a file; other types get the TSPLIB default (nearest integer, unscaled)."""
 
@@ -119,10 +123,14 @@ _IGNORED = {"name", "comment", "type", "dimension", "edge_weight_type", "edge_we
             "node_coord_type", "display_data_type", "display_data", "eof"}
 """Keys that carry no routing data (or were used already by ``vrplib``)."""
 
-_NODE_KEYS = {"node_coord", "demand", "linehaul", "backhaul", "time_window", "service_time", "prize"}
+_NODE_KEYS = {"node_coord", "demand", "linehaul", "backhaul", "time_window", "service_time", "prize",
+              "release_time", "pickup_and_delivery"}
 _VEHICLE_KEYS = {"capacity", "vehicles_depot", "vehicles_max_duration", "vehicles_max_distance",
-                 "vehicles_fixed_cost", "vehicles_unit_distance_cost", "vehicles_unit_duration_cost"}
-_KNOWN = _IGNORED | _NODE_KEYS | _VEHICLE_KEYS | {"vehicles", "depot", "edge_weight", "distance"}
+                 "vehicles_fixed_cost", "vehicles_unit_distance_cost", "vehicles_unit_duration_cost",
+                 "vehicles_max_reloads"}
+_LIST_KEYS = {"vehicles_allowed_clients", "vehicles_reload_depot"}
+"""Per-vehicle sections whose rows list node numbers (rows of different lengths, an empty row allowed)."""
+_KNOWN = _IGNORED | _NODE_KEYS | _VEHICLE_KEYS | _LIST_KEYS | {"vehicles", "depot", "edge_weight", "distance"}
 
 
 def convention(kind: str | None) -> Convention:
@@ -296,6 +304,7 @@ def _problem_from_vrplib(
         raise fail(f"{label('time_window')}: expected [start, end] per node")
     service = node_array("service_time", ndim=1)
     prize = node_array("prize", ndim=1)
+    release = node_array("release_time", ndim=1)
 
     # Without a DEPOT_SECTION the first node is the depot (PyVRP's dialect).
     depot_nodes = [int(x) for x in np.atleast_1d(data.get("depot", 0))]
@@ -312,9 +321,21 @@ def _problem_from_vrplib(
     if service is None and "service_time" in data:
         service = np.full(n, float(data["service_time"]))
         service[depot_nodes] = 0.0
+    if release is None and _is_number(data.get("release_time")):
+        release = np.full(n, float(data["release_time"]))
+        release[depot_nodes] = 0.0
+
+    pairs: dict[int, int] = {}
+    shipment_amount: dict[int, int] = {}
+    pd = node_array("pickup_and_delivery", ndim=2)
+    if pd is not None:
+        demand, windows, service, pairs, shipment_amount = _pickup_and_delivery(
+            pd, demand, windows, service, depot_set, label, fail)
+        if backhaul is not None and np.any(backhaul[sorted(pairs)] != 0):
+            raise fail(f"{label('backhaul')}: a shipment stop has a pickup of its own (not supported)")
 
     def amounts(array: np.ndarray | None, node: int) -> tuple[int, ...]:
-        if array is None:
+        if array is None or node in pairs:
             return ()
         row = np.atleast_1d(array[node])
         if np.any(row != np.round(row)):
@@ -329,14 +350,21 @@ def _problem_from_vrplib(
 
     depots = []
     for node in depot_nodes:
-        for key, array in (("demand", demand), ("backhaul", backhaul), ("service_time", service),
-                           ("prize", prize)):
+        for key, array in (("demand", demand), ("backhaul", backhaul), ("prize", prize),
+                           ("release_time", release)):
             if array is not None and np.any(np.atleast_1d(array[node]) != 0):
                 raise fail(f"{label(key)}: depot {node + 1} has a non-zero value (not supported)")
-        depots.append(Depot(str(node), location(node), window(node)))
+        depots.append(Depot(str(node), location(node), window(node),
+                            service_time=0.0 if service is None else float(service[node])))
+    skills, vehicle_skills = _skills_from_allowed_clients(data, n, depot_set, client_nodes, label, fail)
     clients = []
     for node in client_nodes:
         node_prize = 0.0 if prize is None else float(prize[node])
+        required = node_prize == 0.0
+        if node in pairs:  # a shipment's stops share ``required``; its prize sits on the pickup stop
+            both = node_prize + float(prize[pairs[node]]) if prize is not None else 0.0
+            required = both == 0.0
+            node_prize = both if node in shipment_amount else 0.0
         clients.append(Client(
             id=str(node),
             location=location(node),
@@ -345,10 +373,14 @@ def _problem_from_vrplib(
             service_time=0.0 if service is None else float(service[node]),
             time_windows=(window(node),),
             prize=node_prize,
-            required=node_prize == 0.0,
+            required=required,
+            skills=skills.get(node, ()),
+            release_time=0.0 if release is None else float(release[node]),
         ))
+    shipments = tuple(Shipment(id=f"{p}-{pairs[p]}", pickup=str(p), delivery=str(pairs[p]), amount=(a,))
+                      for p, a in sorted(shipment_amount.items()))
 
-    vehicle_types = _vehicle_types(data, depot_nodes, divisor, fail, label)
+    vehicle_types = _vehicle_types(data, depot_nodes, divisor, fail, label, vehicle_skills)
     order = depot_nodes + client_nodes
     matrix, distance = _matrix_spec(data, coords, order, rounding, round is not None, fail)
     try:
@@ -361,9 +393,145 @@ def _problem_from_vrplib(
             matrix=matrix,
             distance=distance,
             base_dir=path.parent,
+            shipments=shipments,
         )
     except ValidationError as err:
         raise fail(f"cannot be mapped to a problem: {err}") from None
+
+
+def _pickup_and_delivery(
+    pd: np.ndarray, demand: np.ndarray | None, windows: np.ndarray | None, service: np.ndarray | None,
+    depots: set[int], label: Any, fail: Any,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, int], dict[int, int]]:
+    """``PICKUP_AND_DELIVERY_SECTION`` (LKH-3's layout, as PyVRP reads it): per node ``demand, early, late,
+    service, pickup, delivery``; a pickup stop names its delivery node (1-based) and has ``+amount``, the
+    delivery names its pickup and has ``-amount``; a node that names neither is a plain client (its demand a
+    delivery) or a depot. Its windows, service times and demands replace those sections, which may be given
+    too only with the same values. Returns the demands, windows and service times of every node, the partner
+    of each stop and the amount of each shipment by its pickup node."""
+    n = len(pd)
+    if pd.shape[1] != 6:
+        raise fail(f"{label('pickup_and_delivery')}: expected demand, earliest, latest, service time, pickup "
+                   f"and delivery per node, got {pd.shape[1]} values")
+    for key, given, mine in (("demand", demand, pd[:, 0]), ("time_window", windows, pd[:, 1:3]),
+                             ("service_time", service, pd[:, 3])):
+        if given is not None and (np.shape(given) != np.shape(mine) or np.any(given != mine)):
+            raise fail(f"{label(key)} differs from {label('pickup_and_delivery')}, which gives these values too")
+    links = pd[:, 4:6]
+    if np.any(links != np.round(links)) or np.any(links < 0) or np.any(links > n):
+        raise fail(f"{label('pickup_and_delivery')}: pickup and delivery columns must be node numbers 1 ... {n} "
+                   "or 0")
+    links = links.astype(np.int64)
+    pairs: dict[int, int] = {}
+    amount: dict[int, int] = {}
+    for node in range(n):
+        pick, deliv = int(links[node, 0]), int(links[node, 1])
+        if pick and deliv:
+            raise fail(f"{label('pickup_and_delivery')}: node {node + 1} names both a pickup and a delivery")
+        if node in depots and (pick or deliv or pd[node, 0] != 0 or pd[node, 3] != 0):
+            raise fail(f"{label('pickup_and_delivery')}: depot {node + 1} has a demand, service time or partner")
+        if deliv:  # a pickup stop
+            other = deliv - 1
+            if other in depots or other == node or links[other, 0] != node + 1 or links[other, 1] != 0:
+                raise fail(f"{label('pickup_and_delivery')}: pickup node {node + 1} names delivery node "
+                           f"{deliv}, which does not name it back as its pickup")
+            if pd[node, 0] < 0 or pd[other, 0] != -pd[node, 0] or pd[node, 0] != round(pd[node, 0]):
+                raise fail(f"{label('pickup_and_delivery')}: pickup node {node + 1} has demand "
+                           f"{_g(pd[node, 0])}, its delivery node {deliv} {_g(pd[other, 0])} (expected an "
+                           "integer amount and its negative)")
+            pairs[node], pairs[other] = other, node
+            amount[node] = int(pd[node, 0])
+        elif pick:  # a delivery stop: checked from its pickup
+            other = pick - 1
+            if other in depots or links[other, 1] != node + 1:
+                raise fail(f"{label('pickup_and_delivery')}: delivery node {node + 1} names pickup node {pick}, "
+                           "which does not name it back as its delivery")
+        elif pd[node, 0] < 0:
+            raise fail(f"{label('pickup_and_delivery')}: node {node + 1} has demand {_g(pd[node, 0])} but is no "
+                       "delivery stop")
+    plain = np.array(pd[:, 0], dtype=float)
+    plain[sorted(pairs)] = 0.0
+    return plain, np.array(pd[:, 1:3], dtype=float), np.array(pd[:, 3], dtype=float), pairs, amount
+
+
+def _g(value: float) -> str:
+    return f"{float(value):g}"
+
+
+def _node_rows(value: Any, label: str, fail: Any) -> list[tuple[int, ...]]:
+    """A per-vehicle section of node numbers as one tuple per vehicle (``vrplib`` gives a 1-D array when every
+    row has one value, a 2-D array when all have the same number, else a list of lists)."""
+    if isinstance(value, np.ndarray):
+        rows = [[x] for x in value] if value.ndim == 1 else value.tolist()
+    elif isinstance(value, list):
+        rows = [list(np.atleast_1d(r)) if not isinstance(r, list) else r for r in value]
+    else:
+        raise fail(f"{label}: expected node numbers, one row per vehicle")
+    out = []
+    for row in rows:
+        if any(not _is_number(x) or float(x) != int(x) for x in row):
+            raise fail(f"{label}: not all values are node numbers")
+        out.append(tuple(int(x) for x in row))
+    return out
+
+
+def _allowed_sets(data: dict[str, Any], n: int, depots: set[int], label: Any, fail: Any) -> list[frozenset[int]]:
+    """The clients (0-based nodes) each vehicle may serve, from ``VEHICLES_ALLOWED_CLIENTS_SECTION``."""
+    key = "vehicles_allowed_clients"
+    out = []
+    for k, row in enumerate(_node_rows(data[key], label(key), fail), 1):
+        for node in row:
+            if not 1 <= node <= n or node - 1 in depots:
+                raise fail(f"{label(key)}: vehicle {k}: {node} is not a client node")
+        out.append(frozenset(node - 1 for node in row))
+    return out
+
+
+def _skills_from_allowed_clients(data: dict[str, Any], n: int, depots: set[int], client_nodes: list[int],
+                                 label: Any, fail: Any
+                                 ) -> tuple[dict[int, tuple[str, ...]], list[tuple[str, ...]]]:
+    """Skills that reproduce ``VEHICLES_ALLOWED_CLIENTS_SECTION`` exactly (see the module docstring): each
+    client that some vehicle may not serve gets one skill, named after the vehicles that may
+    (``"vehicles 1-2,5"``); a vehicle has the skills whose names list it. Returns the skills of each client node
+    and of each vehicle (an empty list without the section)."""
+    if "vehicles_allowed_clients" not in data:
+        return {}, []
+    allowed = _allowed_sets(data, n, depots, label, fail)
+    everyone = tuple(range(1, len(allowed) + 1))
+    out = {}
+    signatures: dict[tuple[int, ...], str] = {}
+    for node in client_nodes:
+        who = tuple(k for k, clients in enumerate(allowed, 1) if node in clients)
+        if who != everyone:
+            out[node] = (signatures.setdefault(who, _vehicles_skill(who)),)
+    per_vehicle = [tuple(sorted(name for who, name in signatures.items() if k in who)) for k in everyone]
+    return out, per_vehicle
+
+
+def _vehicles_skill(vehicles: Sequence[int]) -> str:
+    """``"vehicles 1-3,5"``: the skill of clients that exactly these vehicles (1-based) may serve;
+    ``"vehicles none"`` for a client that none may."""
+    runs: list[list[int]] = []
+    for k in vehicles:
+        if runs and k == runs[-1][1] + 1:
+            runs[-1][1] = k
+        else:
+            runs.append([k, k])
+    return "vehicles " + (",".join(f"{a}-{b}" if b > a else str(a) for a, b in runs) or "none")
+
+
+def _skill_vehicles(skill: str) -> set[int] | None:
+    """The vehicles a ``"vehicles 1-3,5"`` skill names, or None for another skill."""
+    match = re.fullmatch(r"vehicles ((?:\d+(?:-\d+)?)(?:,\d+(?:-\d+)?)*|none)", skill)
+    if not match:
+        return None
+    out: set[int] = set()
+    if match[1] == "none":
+        return out
+    for part in match[1].split(","):
+        a, _, b = part.partition("-")
+        out.update(range(int(a), int(b or a) + 1))
+    return out
 
 
 def _is_number(value: Any) -> bool:
@@ -371,8 +539,9 @@ def _is_number(value: Any) -> bool:
 
 
 def _vehicle_types(data: dict[str, Any], depot_nodes: list[int], divisor: float, fail: Any,
-                   label: Any) -> list[VehicleType]:
-    """One type per run of identical vehicles (see the module docstring)."""
+                   label: Any, vehicle_skills: list[tuple[str, ...]]) -> list[VehicleType]:
+    """One type per run of identical vehicles (see the module docstring); ``vehicle_skills``: the skills of
+    each vehicle (from its allowed clients), or empty."""
     count = data.get("vehicles")
     if count is not None and (not isinstance(count, int) or count < 1):
         raise fail(f"VEHICLES {count!r} is not a positive integer")
@@ -382,12 +551,27 @@ def _vehicle_types(data: dict[str, Any], depot_nodes: list[int], divisor: float,
             raise fail(f"{label(key)}: expected numbers, one row per vehicle (truncated file?)")
         if count is not None and len(value) != count:
             raise fail(f"{label(key)} has {len(value)} rows, VEHICLES is {count} (truncated file?)")
+    if "vehicles_reload_depot" in data:
+        key = "vehicles_reload_depot"
+        rows = _node_rows(data[key], label(key), fail)
+        for k, row in enumerate(rows, 1):
+            for node in row:
+                if node - 1 not in depot_nodes:
+                    raise fail(f"{label(key)}: vehicle {k}: {node} is not a depot in DEPOT_SECTION")
+        per_vehicle[key] = [tuple(str(node - 1) for node in row) for row in rows]
+    if vehicle_skills:
+        per_vehicle["vehicles_allowed_clients"] = vehicle_skills
+    for key, value in per_vehicle.items():
+        if count is not None and len(value) != count:
+            raise fail(f"{label(key)} has {len(value)} rows, VEHICLES is {count} (truncated file?)")
     n_vehicles = len(next(iter(per_vehicle.values()))) if per_vehicle else None
     for key, value in per_vehicle.items():
         if len(value) != n_vehicles:
             raise fail(f"{label(key)} has {len(value)} rows, other vehicle sections {n_vehicles}")
 
     def value(key: str, k: int | None) -> Any:
+        if key in _LIST_KEYS:  # the rows made above
+            return per_vehicle[key][k] if key in per_vehicle and k is not None else None
         if key not in data:
             return None
         raw = data[key]
@@ -413,6 +597,12 @@ def _vehicle_types(data: dict[str, Any], depot_nodes: list[int], divisor: float,
         fixed = value("vehicles_fixed_cost", k)
         per_distance = value("vehicles_unit_distance_cost", k)
         per_duration = value("vehicles_unit_duration_cost", k)
+        reloads = value("vehicles_reload_depot", k) or ()
+        max_reloads = value("vehicles_max_reloads", k)
+        if max_reloads is not None:
+            if float(max_reloads) != int(max_reloads) or max_reloads < 0:
+                raise fail(f"{label('vehicles_max_reloads')}: {max_reloads!r} is not an integer >= 0")
+            max_reloads = int(max_reloads) if reloads else None  # no reload depots: no reloads anyway
         return (
             capacity,
             depot,
@@ -421,14 +611,18 @@ def _vehicle_types(data: dict[str, Any], depot_nodes: list[int], divisor: float,
             0.0 if fixed is None else float(fixed) / divisor,
             1.0 if per_distance is None else float(per_distance) / divisor,
             0.0 if per_duration is None else float(per_duration) / divisor,
+            value("vehicles_allowed_clients", k) or (),
+            reloads,
+            max_reloads,
         )
 
     def make(type_id: str, n: int | None, attrs: tuple[Any, ...]) -> VehicleType:
-        capacity, depot, max_duration, max_distance, fixed, per_distance, per_duration = attrs
+        (capacity, depot, max_duration, max_distance, fixed, per_distance, per_duration, skills, reloads,
+         max_reloads) = attrs
         return VehicleType(
             id=type_id, count=n, capacity=capacity, start_depot=depot, max_duration=max_duration,
             max_distance=max_distance, fixed_cost=fixed, cost_per_distance=per_distance,
-            cost_per_duration=per_duration,
+            cost_per_duration=per_duration, skills=skills, reload_depots=reloads, max_reloads=max_reloads,
         )
 
     if n_vehicles is None:
@@ -540,6 +734,177 @@ def read_solomon(path: str | Path, *, round: str | None = None) -> Problem:
         raise InputError(f"{path}: cannot be mapped to a problem: {err}") from None
 
 
+# -- writing problems ------------------------------------------------------------------------------------
+
+
+def write_vrplib(path: str | Path, problem: Problem) -> None:
+    """Write ``problem`` as a VRPLIB file in PyVRP's dialect, which :func:`read_vrplib` reads back to the same
+    problem (nodes renamed by their position: depots ``"0"`` ..., then clients; shipments ``"p-d"``).
+
+    ``TYPE`` is the problem's variant (``VRPB`` only for strict backhaul); edges are ``EXPLICIT``
+    (``FULL_MATRIX`` of the distances, which must equal the durations: VRPLIB has one matrix); a bound that no
+    plan reaches (an open window, no duration or distance limit) is written as a large number that binds
+    nothing either. Per-vehicle data go in ``*_SECTION`` rows, one per vehicle (an unlimited ``count`` as one
+    vehicle per client); skills as ``VEHICLES_ALLOWED_CLIENTS_SECTION`` (the clients whose skills the vehicle
+    has), reloads as ``VEHICLES_RELOAD_DEPOT_SECTION`` and ``VEHICLES_MAX_RELOADS_SECTION``, release times as
+    ``RELEASE_TIME_SECTION``, shipments as ``PICKUP_AND_DELIVERY_SECTION`` (which then carries every node's
+    demand, window and service time), a depot's reload time as its ``SERVICE_TIME_SECTION`` row. What VRPLIB
+    cannot hold raises a :class:`ValidationError` naming the field: several windows per client, breaks, open
+    routes or an end depot other than the start, vehicle shifts, optional clients without a prize, a
+    ``max_ride_time``, multi-dimensional shipments, uncertainty.
+    """
+    lines = _vrplib_lines(problem)
+    try:
+        Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except OSError as err:
+        raise InputError(f"{path}: cannot write ({err.strerror})") from None
+
+
+def _num(x: float, big: float) -> str:
+    """A number as VRPLIB text: integers without a point, others as the shortest exact decimal, inf as ``big``."""
+    x = float(x)
+    if not math.isfinite(x):
+        x = big
+    return str(int(x)) if x.is_integer() and abs(x) < 2**53 else repr(x)
+
+
+def _vrplib_lines(problem: Problem) -> list[str]:
+    p = problem
+    nd, n = p.n_depots, p.n_clients
+    if p.uncertainty is not None:
+        raise ValidationError("uncertainty", "VRPLIB has no travel-time or demand noise")
+    if not np.array_equal(p.distance, p.duration):
+        raise ValidationError("matrix", "the duration matrix differs from the distance matrix; VRPLIB has one "
+                                        "matrix for both")
+    for i, c in enumerate(p.clients):
+        if len(c.time_windows) > 1:
+            raise ValidationError(f"clients[{i}].time_windows", "VRPLIB has one time window per client")
+        if not c.required and c.prize == 0 and p.shipment_of[i] < 0:
+            raise ValidationError(f"clients[{i}].prize", "an optional client without a prize: VRPLIB makes a "
+                                                         "client optional by its prize")
+    for k, sh in enumerate(p.shipments):
+        if math.isfinite(sh.max_ride_time):
+            raise ValidationError(f"shipments[{k}].max_ride_time", "VRPLIB has no ride time limit")
+        if len(sh.amount) > 1:
+            raise ValidationError(f"shipments[{k}].amount", "PICKUP_AND_DELIVERY_SECTION has one demand column")
+        stops = [p.client_index[sh.pickup], p.client_index[sh.delivery]]
+        if not p.clients[stops[0]].required and p.prize[stops].sum() == 0:
+            raise ValidationError(f"shipments[{k}].prize", "an optional shipment without a prize: VRPLIB makes a "
+                                                           "shipment optional by its prize")
+    vts = p.vehicle_types
+    for t, vt in enumerate(vts):
+        where = f"vehicle_types[{t}]"
+        if vt.breaks:
+            raise ValidationError(f"{where}.breaks", "VRPLIB has no driver breaks")
+        if vt.end_depot is None or int(p.vehicle_end[t]) != int(p.vehicle_start[t]):
+            raise ValidationError(f"{where}.end_depot", "VRPLIB routes end at their start depot")
+        if vt.shift != (0.0, INF):
+            raise ValidationError(f"{where}.shift", "VRPLIB has no vehicle shifts (its depots' time windows bound "
+                                                    "the routes)")
+    strict = p.backhaul == "strict" and bool(p.pickup.any())
+    kind = p.variant
+    if strict and kind != "VRPB":
+        raise ValidationError("backhaul", f'strict backhaul in a {kind}: VRPLIB has it for TYPE VRPB only')
+    if not strict and kind == "VRPB":
+        kind = "VRPMB"
+    divisor = convention(kind).cost_divisor
+    t_big = max(1e15, math.ceil(p.horizon))
+    d_big = max(1e15, math.ceil(p.longest_route))
+
+    # Vehicles: one row each; an unlimited count is one vehicle per client.
+    counts = [vt.count if vt.count is not None else max(n, 1) for vt in vts]
+    caps = [tuple(int(x) for x in vt.capacity) for vt in vts]
+    if any(caps) and not all(caps):
+        raise ValidationError("vehicle_types", "some vehicle types have a capacity and some have none; VRPLIB "
+                                               "has a capacity for all or for none")
+
+    def rows(values: Sequence[Any]) -> list[Any]:
+        return [v for v, c in zip(values, counts, strict=True) for _ in range(c)]
+
+    sections: list[tuple[str, list[str]]] = []
+    specs: list[str] = []
+
+    def vehicle_section(key: str, values: Sequence[Any], default: Any, big: float = t_big) -> None:
+        """A ``KEY : value`` line when every vehicle has the same value, else one row per vehicle."""
+        if all(v == default for v in values):
+            return
+        if len(set(values)) == 1 and key != "VEHICLES_DEPOT":  # PyVRP's reader wants VEHICLES_DEPOT rows
+            specs.append(f"{key} : {_num(values[0], big)}")
+        else:
+            sections.append((key, [_num(v, big) for v in rows(values)]))
+
+    if any(caps):
+        if len(set(caps)) == 1 and len(caps[0]) == 1:
+            specs.append(f"CAPACITY : {caps[0][0]}")
+        else:
+            sections.append(("CAPACITY", [" ".join(str(x) for x in c) for c in rows(caps)]))
+    starts = [int(x) for x in p.vehicle_start]
+    vehicle_section("VEHICLES_DEPOT", [d + 1 for d in starts], 1)
+    vehicle_section("VEHICLES_MAX_DURATION", [vt.max_duration for vt in vts], INF)
+    vehicle_section("VEHICLES_MAX_DISTANCE", [vt.max_distance for vt in vts], INF, d_big)
+    vehicle_section("VEHICLES_FIXED_COST", [vt.fixed_cost * divisor for vt in vts], 0.0)
+    vehicle_section("VEHICLES_UNIT_DISTANCE_COST", [vt.cost_per_distance * divisor for vt in vts], 1.0)
+    vehicle_section("VEHICLES_UNIT_DURATION_COST", [vt.cost_per_duration * divisor for vt in vts], 0.0)
+    if any(c.skills for c in p.clients):
+        allowed = [" ".join(str(nd + i + 1) for i in np.flatnonzero(p.skills_ok[t])) for t in range(len(vts))]
+        sections.append(("VEHICLES_ALLOWED_CLIENTS", rows(allowed)))
+    if p.reload_allowed.any():
+        reloads = [" ".join(str(d + 1) for d in np.flatnonzero(p.reload_allowed[t])) for t in range(len(vts))]
+        sections.append(("VEHICLES_RELOAD_DEPOT", rows(reloads)))
+        limited_reloads = [x >= 0 for x, ok in zip(p.max_reloads, p.reload_allowed.any(axis=1), strict=True) if ok]
+        if any(limited_reloads):  # unlimited: one per client (read back as unlimited)
+            vehicle_section("VEHICLES_MAX_RELOADS", [int(x) if x >= 0 else max(n, 1) for x in p.max_reloads], None)
+
+    # Nodes: depots, then clients.
+    node_sections: list[tuple[str, list[str]]] = []
+    locations = p.locations
+    if locations is not None:
+        node_sections.append(("NODE_COORD", [f"{_num(x, 0)} {_num(y, 0)}" for x, y in locations]))
+    windows = [d.time_window for d in p.depots] + [c.time_windows[0] for c in p.clients]
+    service = np.concatenate([p.depot_service_time, p.service_time])
+    if p.shipments:
+        if p.n_dims > 1:
+            raise ValidationError("shipments", "PICKUP_AND_DELIVERY_SECTION has one demand column; the problem "
+                                               f"has {p.n_dims} capacity dimensions")
+        links = np.zeros((p.n_nodes, 2), dtype=np.int64)
+        demand = np.zeros(p.n_nodes)
+        if p.n_dims:
+            demand[nd:] = p.delivery[:, 0] + p.shipment_load[:, 0]
+        for sh in p.shipments:
+            a, b = nd + p.client_index[sh.pickup], nd + p.client_index[sh.delivery]
+            links[a, 1], links[b, 0] = b + 1, a + 1
+        node_sections.append(("PICKUP_AND_DELIVERY", [
+            f"{_num(demand[k], 0)} {_num(windows[k][0], t_big)} {_num(windows[k][1], t_big)} "
+            f"{_num(service[k], 0)} {links[k, 0]} {links[k, 1]}" for k in range(p.n_nodes)]))
+    else:
+        if p.n_dims and (p.delivery.any() or any(caps)):
+            zero = " ".join(["0"] * p.n_dims)
+            node_sections.append(("DEMAND", [zero] * nd + [" ".join(str(int(x)) for x in r) for r in p.delivery]))
+        if service.any():
+            node_sections.append(("SERVICE_TIME", [_num(x, 0) for x in service]))
+        if "time_windows" in p.attributes:
+            node_sections.append(("TIME_WINDOW", [f"{_num(a, t_big)} {_num(b, t_big)}" for a, b in windows]))
+    if p.pickup.any():
+        zero = " ".join(["0"] * p.n_dims)
+        node_sections.append(("BACKHAUL", [zero] * nd + [" ".join(str(int(x)) for x in row) for row in p.pickup]))
+    if not p.required.all():
+        node_sections.append(("PRIZE", ["0"] * nd + [_num(c.prize, 0) for c in p.clients]))
+    if p.release_time.any():
+        node_sections.append(("RELEASE_TIME", ["0"] * nd + [_num(x, 0) for x in p.release_time]))
+
+    lines = [f"NAME : {p.name}", f"TYPE : {kind}", f"DIMENSION : {p.n_nodes}"]
+    if sections or any(vt.count is not None for vt in vts):
+        lines.append(f"VEHICLES : {sum(counts)}")
+    lines += [*specs, "EDGE_WEIGHT_TYPE : EXPLICIT", "EDGE_WEIGHT_FORMAT : FULL_MATRIX"]
+    for key, body in node_sections + sections:
+        lines.append(f"{key}_SECTION")
+        lines += [f"{k} {row}".rstrip() for k, row in enumerate(body, 1)]
+    lines.append("EDGE_WEIGHT_SECTION")
+    lines += [" ".join(_num(x, 0) for x in row) for row in p.distance]
+    lines += ["DEPOT_SECTION", *[str(d + 1) for d in range(nd)], "-1", "EOF"]
+    return lines
+
+
 # -- solutions -------------------------------------------------------------------------------------------
 
 _ROUTE = re.compile(r"^Route\s*#\s*(\d+)\s*:(.*)$", re.IGNORECASE)
@@ -548,8 +913,10 @@ _ROUTE = re.compile(r"^Route\s*#\s*(\d+)\s*:(.*)$", re.IGNORECASE)
 def read_sol(path: str | Path, problem: Problem) -> Solution:
     """Read a ``.sol`` file (``Route #k: c1 c2 ...`` lines and ``Cost <value>``) as a plan for ``problem``.
 
-    Numbers are client ids (see the module docstring). With one vehicle type every route uses it; with
-    several, route ``#k`` is driven by vehicle ``k`` of the file (types in order, ``count`` vehicles each).
+    Numbers are client ids (see the module docstring); a depot id between two clients is a reload there
+    (``Route #1: 1 0 2``: client 1, reload at depot 0, client 2), as PyVRP writes multi-trip routes. With one
+    vehicle type every route uses it; with several, route ``#k`` is driven by vehicle ``k`` of the file (types
+    in order, ``count`` vehicles each).
     The ``Cost`` line and other ``key value`` lines are kept in ``stats`` (numbers converted).
     """
     path = Path(path)
@@ -566,16 +933,27 @@ def read_sol(path: str | Path, problem: Problem) -> Solution:
         match = _ROUTE.match(line)
         if match:
             number = int(match.group(1))
-            visits = []
+            visits: list[int] = []
+            reloads: list[tuple[int, int]] = []
             for token in match.group(2).split():
                 if token in clients:
                     visits.append(clients[token])
                 elif token in depots:
-                    raise InputError(f"{path}:{lineno}: route #{number} visits depot {token} (not supported)")
+                    if not visits or (reloads and reloads[-1][0] == len(visits)):
+                        where = "starts with" if not visits else "has two depots in a row,"
+                        raise InputError(f"{path}:{lineno}: route #{number} {where} depot {token}; a depot in a "
+                                         "route is a reload between two clients")
+                    reloads.append((len(visits), depots[token]))
                 else:
                     raise InputError(f"{path}:{lineno}: route #{number}: {token} is not a client of "
                                      f"{problem.name}")
-            routes.append(Route(_type_of_vehicle(path, lineno, number, bounds), tuple(visits)))
+            if reloads and reloads[-1][0] == len(visits):
+                raise InputError(f"{path}:{lineno}: route #{number} ends with depot "
+                                 f"{problem.depots[reloads[-1][1]].id}; a depot in a route is a reload between "
+                                 "two clients")
+            vehicle_type = _type_of_vehicle(path, lineno, number, bounds)
+            routes.append(Route(vehicle_type, tuple(visits), reloads=tuple(reloads)) if reloads else
+                          Route(vehicle_type, tuple(visits)))
             continue
         key, sep, value = line.partition(":") if ":" in line else line.partition(" ")
         if not sep or not key.strip():
@@ -623,7 +1001,9 @@ def write_sol(
 
     ``plan`` is an :class:`Evaluation`, a :class:`Solution` (evaluated here) or a result with an
     ``evaluation``. Clients are written by id when every id is a number (as for files read here), else by
-    node index (depots first). With one vehicle type routes are numbered 1, 2, ...; with several, a route
+    node index (depots first); a reload is its depot's id (or node index) between two clients, which needs
+    every client and depot id to be a distinct number to be written by id. With one vehicle type routes are
+    numbered 1, 2, ...; with several, a route
     of type ``t`` gets the number of an unused vehicle of ``t`` (see :func:`read_sol`), so that reading the
     file back gives the same plan. The cost is the evaluator's, times ``cost_scale`` (e.g.
     :func:`sol_cost_scale` of the file's ``TYPE``).
@@ -636,11 +1016,20 @@ def write_sol(
         evaluation = plan.evaluation
     else:
         raise ValidationError("plan", f"expected an Evaluation, a Solution or a Result, got {type(plan).__name__}")
+    with_reloads = any(getattr(r, "reloads", ()) for r in evaluation.routes)
     ids = [c.id for c in problem.clients]
-    if not all(i.isdigit() for i in ids):
+    depot_ids = [d.id for d in problem.depots]
+    numeric = problem.node_ids if with_reloads else ids
+    if not all(i.isdigit() for i in numeric) or len(set(numeric)) < len(numeric):
         ids = [str(problem.n_depots + i) for i in range(problem.n_clients)]
+        depot_ids = [str(d) for d in range(problem.n_depots)]
+
+    def tokens(route: Any) -> str:
+        at = {int(x[0]): int(x[1]) for x in getattr(route, "reloads", ())}
+        return " ".join((f"{depot_ids[at[j]]} " if j in at else "") + ids[c] for j, c in enumerate(route.clients))
+
     numbered = _number_routes(problem, evaluation.routes)
-    lines = [f"Route #{k}: " + " ".join(ids[c] for c in clients) for k, clients in numbered]
+    lines = [f"Route #{k}: " + tokens(route) for k, route in numbered]
     lines.append(f"Cost {format_sol_cost(evaluation.cost * cost_scale)}")
     try:
         Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -648,9 +1037,9 @@ def write_sol(
         raise InputError(f"{path}: cannot write ({err.strerror})") from None
 
 
-def _number_routes(problem: Problem, routes: Sequence[Any]) -> list[tuple[int, tuple[int, ...]]]:
+def _number_routes(problem: Problem, routes: Sequence[Any]) -> list[tuple[int, Any]]:
     if len(problem.vehicle_types) == 1:
-        return [(k, r.clients) for k, r in enumerate(routes, 1)]
+        return [(k, r) for k, r in enumerate(routes, 1)]
     first = 1
     firsts = []
     for vt in problem.vehicle_types:
@@ -666,9 +1055,9 @@ def _number_routes(problem: Problem, routes: Sequence[Any]) -> list[tuple[int, t
                                                    "its vehicles have no number in a .sol file")
         if vt.count is not None and used[v] >= vt.count:
             raise ValidationError("routes", f'more routes of type "{vt.id}" than its {vt.count} vehicles')
-        out.append((int(firsts[v]) + used[v], r.clients))
+        out.append((int(firsts[v]) + used[v], r))
         used[v] += 1
-    return sorted(out)
+    return sorted(out, key=lambda x: x[0])
 
 
 def format_sol_cost(value: float) -> str:
