@@ -119,6 +119,7 @@ def _time_values(problem: Problem) -> np.ndarray:
     horizon, longest = problem.horizon, problem.longest_route
     return np.concatenate([
         problem.distance.ravel(), problem.duration.ravel(), problem.service_time, windows[:, :, 0].ravel(),
+        problem.depot_service_time, problem.release_time,
         [_limit(x, horizon) for x in windows[:, :, 1].ravel()], problem.depot_windows[:, 0],
         [_limit(x, horizon) for x in problem.depot_windows[:, 1]],
         np.array([x for vt in vts for x in (vt.shift[0], _limit(vt.shift[1], horizon),
@@ -165,13 +166,11 @@ def scales(problem: Problem, unit: int | None = None) -> Scales:
                  if _integral(coefs, 10**j) and _integral(lump, 10**j)), cap)
     bound = _cost_bound(problem)
     # Times, distances and loads are scaled by unit, costs by unit * cost; every scaled total stays <= 1e15.
-    reach = max(problem.horizon, problem.longest_route,
-                float((problem.delivery.sum(axis=0, dtype=float) + problem.pickup.sum(axis=0, dtype=float)).max(
-                    initial=0.0)))
-    if problem.backhaul == "strict" and problem.pickup.any():
-        # The arcs from a pickup to a delivery are longer than any route (see the module docstring), and a plan
-        # in PyVRP's search may hold one after every client.
-        reach = max(reach, (problem.n_clients + 1) * problem.longest_route)
+    reach = max(problem.horizon, problem.longest_route, float(_load_totals(problem).max(initial=0.0)))
+    if _forbidden_arcs(problem):
+        # Forbidden arcs are longer than any route (see the module docstring), and a plan in PyVRP's search may
+        # hold one after every client and reload.
+        reach = max(reach, (problem.n_clients + 1) * 2 * problem.longest_route)
     while cost > 1 and bound * unit * cost > _MAX_TOTAL:
         cost //= 10
     while unit > 1 and max(bound * cost, reach) * unit > _MAX_TOTAL:
@@ -181,6 +180,18 @@ def scales(problem: Problem, unit: int | None = None) -> Scales:
             raise SolverError(f'solver "pyvrp" does not support this problem: its {what} can reach {total:.6g}, '
                               f"beyond the {_MAX_TOTAL:.0e} that PyVRP's integers hold; try the aco solver")
     return Scales(int(unit), int(cost))
+
+
+def _load_totals(problem: Problem) -> np.ndarray:
+    """Per dimension, the clients' deliveries plus pickups plus the shipments' amounts."""
+    return (problem.delivery.sum(axis=0, dtype=float) + problem.pickup.sum(axis=0, dtype=float)
+            + np.clip(problem.shipment_load, 0, None).sum(axis=0, dtype=float))
+
+
+def _forbidden_arcs(problem: Problem) -> bool:
+    """Whether some arcs are forbidden (strict backhaul's pickup-to-delivery arcs, the arcs to and from a client
+    that a vehicle type lacks the skills for; see the module docstring)."""
+    return bool((problem.backhaul == "strict" and problem.pickup.any()) or not problem.skills_ok.all())
 
 
 def _up(x: Any, scale: int) -> np.ndarray:
@@ -223,24 +234,48 @@ class _Model:
         dur[:p.n_nodes, :p.n_nodes] = _up(p.duration, s)
         np.fill_diagonal(dist, 0)  # only ever used by empty routes
         np.fill_diagonal(dur, 0)
-        # Strict backhaul: an arc from a pickup client to a delivery client is longer than any route may be.
+        # Forbidden arcs (strict backhaul: from a pickup client to a delivery client; skills: to and from a client
+        # the type may not serve, in the type's profile) are longer than any route may be.
         bound = None
+        forbidden = np.zeros((n_loc, n_loc), dtype=bool)
         if p.backhaul == "strict" and p.pickup.any():
-            bound = int(dist.max(axis=1).sum())  # no route without such an arc is longer
-            dist[np.ix_(nd + np.flatnonzero(p.pickup.any(axis=1)), nd + np.flatnonzero(p.delivery.any(axis=1)))] \
-                = bound + 1
+            forbidden[np.ix_(nd + np.flatnonzero(p.pickup.any(axis=1)),
+                             nd + np.flatnonzero(p.delivery.any(axis=1)))] = True
+        profiles: dict[bytes, int] = {}
+        profile_of = [profiles.setdefault(p.skills_ok[t].tobytes(), len(profiles)) for t in range(len(vts))]
+        if forbidden.any() or len(profiles) > 1 or not p.skills_ok.all():
+            # no route without such an arc is longer: every location left once, depots once more per reload
+            most = max((n - 1 if r < 0 else int(r)) for r in p.max_reloads) if len(vts) else 0
+            bound = int(dist.max(axis=1).sum() + max(most, 0) * dist[:nd].max(initial=0))
+        dists = []
+        for key in profiles:
+            ok = np.frombuffer(key, dtype=bool)
+            mask = forbidden.copy()
+            banned = nd + np.flatnonzero(~ok)
+            mask[banned, :] = mask[:, banned] = True
+            np.fill_diagonal(mask, False)
+            dists.append(np.where(mask, bound + 1, dist) if mask.any() else dist)
 
-        # Depots: vrpkit depots, then end copies that open at 0, then the sink.
+        # Depots: vrpkit depots (with their reload time), then copies: end depots that open at 0, start depots
+        # without the reload time (PyVRP's depot service starts every trip, the first one too), and the sink.
         opens = [int(_up(d.time_window[0], s)) for d in p.depots]
         horizon = p.horizon
         closes = [None if c is None else max(c, o)  # a window narrower than one unit keeps its start
                   for c, o in zip((_down(d.time_window[1], s, horizon) for d in p.depots), opens, strict=True)]
-        depots = [pyvrp.Depot(d, tw_early=opens[d], **_late(closes[d]), name=p.depots[d].id) for d in range(nd)]
+        reload_time = _up(p.depot_service_time, s)
+        depots = [pyvrp.Depot(d, tw_early=opens[d], **_late(closes[d]), service_duration=int(reload_time[d]),
+                              name=p.depots[d].id) for d in range(nd)]
         end_copy: dict[int, int] = {}
         for e in sorted({int(e) for e in ends if e >= 0}):
-            if opens[e] > 0:
+            if opens[e] > 0 or reload_time[e] > 0:
                 end_copy[e] = len(depots)
                 depots.append(pyvrp.Depot(e, **_late(closes[e]), name=f"{p.depots[e].id} (end)"))
+        start_copy: dict[int, int] = {}
+        for d in sorted({int(d) for d in p.vehicle_start}):
+            if reload_time[d] > 0:
+                start_copy[d] = len(depots)
+                depots.append(pyvrp.Depot(d, tw_early=opens[d], **_late(closes[d]),
+                                          name=f"{p.depots[d].id} (start)"))
         sink = len(depots)
         if has_sink:
             depots.append(pyvrp.Depot(n_loc - 1, name="open-route end"))
@@ -250,18 +285,40 @@ class _Model:
         limited = bool(np.isfinite(cap).any())
         delivery = p.delivery * s if limited else np.zeros((n, 0), dtype=np.int64)
         pickup = p.pickup * s if limited else np.zeros((n, 0), dtype=np.int64)
-        big = (p.delivery.sum(axis=0) + p.pickup.sum(axis=0)) * s + 1
+        big = _load_totals(p) * s + 1
 
-        clients = []
+        # Clients: every vrpkit client but the shipment stops, which make PyVRP shipments.
+        clients, self.client_of = [], []
         service = _up(p.service_time, s)
-        for i, c in enumerate(p.clients):
+        release = _up(p.release_time, s)
+        windows = []
+        for c in p.clients:
             (a, b), = c.time_windows
             early = int(_up(a, s))
             late = _down(b, s, horizon)
+            windows.append((early, None if late is None else max(late, early)))
+        prizes = [0 if c.required else round(c.prize * s * m) for c in p.clients]
+        for i, c in enumerate(p.clients):
+            if p.shipment_of[i] >= 0:
+                continue
+            self.client_of.append(i)
             clients.append(pyvrp.Client(
                 nd + i, delivery=delivery[i].tolist(), pickup=pickup[i].tolist(), service_duration=int(service[i]),
-                tw_early=early, **_late(None if late is None else max(late, early)),
-                prize=0 if c.required else round(c.prize * s * m), required=bool(c.required), name=c.id,
+                tw_early=windows[i][0], **_late(windows[i][1]), release_time=int(release[i]), prize=prizes[i],
+                required=bool(c.required), name=c.id,
+            ))
+        shipments, self.stops = [], []
+        index = p.client_index
+        amounts = p.shipment_load * s if limited else np.zeros((n, 0), dtype=np.int64)
+        for sh in p.shipments:
+            i, j = index[sh.pickup], index[sh.delivery]
+            self.stops.append((i, j))
+            shipments.append(pyvrp.Shipment(
+                nd + i, nd + j, pickup_tw_early=windows[i][0], **_late(windows[i][1], "pickup_tw_late"),
+                pickup_service_duration=int(service[i]), delivery_tw_early=windows[j][0],
+                **_late(windows[j][1], "delivery_tw_late"), delivery_service_duration=int(service[j]),
+                amount=amounts[i].tolist(), prize=prizes[i] + prizes[j], required=bool(p.clients[i].required),
+                name=sh.id,
             ))
 
         types, self.vtype = [], []
@@ -282,43 +339,80 @@ class _Model:
                     kwargs[key] = value
             if bound is not None:
                 kwargs["max_distance"] = min(kwargs.get("max_distance", bound), bound)
+            reloads = np.flatnonzero(p.reload_allowed[t]).tolist()
+            if reloads:
+                kwargs["reload_depots"] = reloads
+                if p.max_reloads[t] >= 0:
+                    kwargs["max_reloads"] = int(p.max_reloads[t])
             # A capacity above everything the clients load binds nothing: clamped to that total.
             capacity = [int(min(c * s, b)) for c, b in zip(cap[t], big, strict=True)]
             types.append(pyvrp.VehicleType(
                 num_available=vt.count if vt.count is not None else max(n, 1),
                 capacity=capacity if limited else [],
-                start_depot=start, end_depot=sink if end < 0 else end_copy.get(end, end),
+                start_depot=start_copy.get(start, start), end_depot=sink if end < 0 else end_copy.get(end, end),
                 fixed_cost=round(vt.fixed_cost * s * m), tw_early=early,
                 unit_distance_cost=_coef(vt.cost_per_distance, m),
-                unit_duration_cost=_coef(vt.cost_per_duration, m),
+                unit_duration_cost=_coef(vt.cost_per_duration, m), profile=profile_of[t],
                 start_late=start_late if start_late < _INT_MAX else None, name=vt.id, **kwargs,
             ))
             self.vtype.append(t)
-        self.data = pyvrp.ProblemData(locations, clients, depots, types, [dist], [dur]) if types else None
+        self.data = (pyvrp.ProblemData(locations, clients, depots, types, dists, [dur] * len(dists),
+                                       shipments=shipments) if types else None)
 
     def solution(self, routes: tuple[Route, ...]) -> Any | None:
         """``routes`` as a PyVRP solution, or None when PyVRP's data cannot hold them (a vehicle type left
-        out, more routes of a type than it has vehicles)."""
+        out, more routes of a type than it has vehicles, a shipment split over routes or trips)."""
         index = {t: i for i, t in enumerate(self.vtype)}
         if any(r.vehicle_type not in index for r in routes):
             return None
         counts = Counter(index[r.vehicle_type] for r in routes)
         if any(n > self.data.vehicle_type(t).num_available for t, n in counts.items()):
             return None
-        return pyvrp.Solution(self.data, [pyvrp.Route(self.data, list(r.clients), index[r.vehicle_type])
-                                          for r in routes])
+        activity: dict[int, Any] = {i: pyvrp.Activity(pyvrp.ActivityType.CLIENT, k)
+                                    for k, i in enumerate(self.client_of)}
+        for k, (i, j) in enumerate(self.stops):
+            activity[i] = pyvrp.Activity(pyvrp.ActivityType.PICKUP, k)
+            activity[j] = pyvrp.Activity(pyvrp.ActivityType.DELIVERY, k)
+        out = []
+        for r in routes:
+            at = dict(r.reloads)
+            acts = []
+            for pos, c in enumerate(r.clients):
+                if pos in at:
+                    acts.append(pyvrp.Activity(pyvrp.ActivityType.DEPOT, at[pos]))
+                acts.append(activity[c])
+            try:
+                out.append(pyvrp.Route(self.data, acts, index[r.vehicle_type]))
+            except (ValueError, IndexError, RuntimeError):
+                return None
+        try:
+            return pyvrp.Solution(self.data, out)
+        except (ValueError, RuntimeError):
+            return None
 
     def routes(self, solution: Any) -> tuple[Route, ...]:
-        """The routes of a PyVRP solution, as vrpkit routes (client indices)."""
-        return tuple(
-            Route(self.vtype[r.vehicle_type()], tuple(a.idx for a in r if a.is_client()))
-            for r in solution.routes()
-        )
+        """The routes of a PyVRP solution, as vrpkit routes (client indices; a depot between two clients is a
+        reload, one that starts or ends a route or follows another is dropped: an empty trip serves nobody)."""
+        out = []
+        for r in solution.routes():
+            clients: list[int] = []
+            reloads: dict[int, int] = {}
+            for a in list(r)[1:-1]:  # without the start and end depots
+                if a.is_depot():
+                    if clients:
+                        reloads[len(clients)] = a.idx
+                elif a.is_client():
+                    clients.append(self.client_of[a.idx])
+                else:
+                    clients.append(self.stops[a.idx][0 if a.is_pickup() else 1])
+            kept = tuple((pos, d) for pos, d in reloads.items() if pos < len(clients))
+            out.append(Route(self.vtype[r.vehicle_type()], tuple(clients), reloads=kept))
+        return tuple(out)
 
 
-def _late(value: int | None) -> dict[str, int]:
-    """``tw_late`` keyword for a finite limit; none (PyVRP's unbounded default) otherwise."""
-    return {} if value is None else {"tw_late": value}
+def _late(value: int | None, key: str = "tw_late") -> dict[str, int]:
+    """The ``tw_late`` (or ``key``) keyword for a finite limit; none (PyVRP's unbounded default) otherwise."""
+    return {} if value is None else {key: value}
 
 
 def _coef(value: float, multiplier: int) -> int:
@@ -433,6 +527,19 @@ class PyVRPSolver:
 
     def supports(self, problem: Problem) -> str | None:
         """None, or why PyVRP cannot model ``problem`` exactly."""
+        with_breaks = [vt.id for vt in problem.vehicle_types if vt.breaks]
+        if with_breaks:
+            return (f'vehicle type "{with_breaks[0]}" has breaks (attribute breaks: PyVRP 0.14 models no driver '
+                    "breaks); try the ortools solver")
+        ride = [sh.id for sh in problem.shipments if math.isfinite(sh.max_ride_time)]
+        if ride:
+            return (f'shipment "{ride[0]}" has a max_ride_time (attribute shipments: PyVRP 0.14 bounds no ride '
+                    "time); try the ortools solver")
+        released = [problem.clients[i].id for i in np.flatnonzero((problem.shipment_of >= 0)
+                                                                   & (problem.release_time > 0))]
+        if released:
+            return (f'shipment stop "{released[0]}" has a release_time (attribute release_times: PyVRP 0.14 '
+                    "releases clients only, not shipments); try the ortools solver")
         many = [c.id for c in problem.clients if len(c.time_windows) > 1]
         if many:
             more = f" and {len(many) - 1} more" if len(many) > 1 else ""
