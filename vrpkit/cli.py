@@ -1281,6 +1281,12 @@ def generate(
     inline_matrices: Annotated[
         bool, typer.Option("--inline-matrices", help="With --osm: matrices in the JSON, not in an .npz beside.")
     ] = False,
+    option: Annotated[
+        list[str] | None, typer.Option("--option", metavar="KEY=VALUE",
+                                       help="A keyword of the distribution's generator (repeatable), e.g. "
+                                            "--option jobs=20 --option release=0.3 for the fleet variants "
+                                            "(vrpkit.generate.fleet_instance).")
+    ] = None,
 ) -> None:
     """Generate a random instance (seeded), or --count of them.
 
@@ -1289,9 +1295,11 @@ def generate(
     30 + n/5, demands 1-9, 20 % backhaul clients, horizon 4.6, route length limit), plus several depots (md),
     a mixed fleet (hf), prizes (pc) and two windows per client (mtw). With --osm: clients and depot on the
     streets of an extract, OSRM distance (m) and duration (s) matrices saved beside the JSON (.npz), capacity
-    by size (50 for 100 clients).
+    by size (50 for 100 clients). Fleet (chosen by its variants, [mt](pdp|vrp)[tw][rt][br][sk]: pdptw, mtvrp,
+    vrptwbrsk, ...): Li & Lim-style shipments (-n requests), multi-trip with reload depots, release times,
+    lunch breaks and skills on Solomon's grid (vrpkit.generate.fleet_instance, its keywords by --option).
     """
-    from vrpkit.generate import DISTRIBUTIONS, generate, generate_many
+    from vrpkit.generate import DISTRIBUTIONS, generate, generate_many, is_fleet_variant
 
     _out_file(output, (".json",), "problems")
     if n < 1:
@@ -1303,6 +1311,8 @@ def generate(
     dist = distribution or ("osm" if osm is not None else "uniform")
     if variant == "svrp" and distribution is None:
         dist = "svrp"
+    if distribution is None and is_fleet_variant(variant):
+        dist = "fleet"
     if dist not in DISTRIBUTIONS:
         raise ValidationError("--distribution", f'"{dist}" is not one of {", ".join(DISTRIBUTIONS)}')
     if (dist == "osm") != (osm is not None):
@@ -1316,13 +1326,30 @@ def generate(
     if osm is not None:
         _in_file(osm, "OpenStreetMap file")
         options.update(pbf=osm, profile=profile)
+    given: set[str] = set()
+    for item in option or ():
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValidationError("--option", f'"{item}" is not KEY=VALUE')
+        if key in options or key in ("seed", "variant", "name", "n_clients"):
+            raise ValidationError(f"--option {key}", "given twice, or by its own option (--capacity, --depots, "
+                                                     "--seed, --variant, -n)")
+        options[key] = _spec_value(value.strip())
+        given.add(key)
     try:
         problems = [generate(variant, n, seed=seed, distribution=dist, **options)] if count is None else \
             generate_many(variant, n, count, seed, distribution=dist, **options)
     except ValidationError as err:
         if err.field == "n_depots":
             raise ValidationError("--depots", err.reason) from None
+        if err.field in given:
+            raise ValidationError(f"--option {err.field}", err.reason) from None
         raise
+    except TypeError as err:  # an --option value of the wrong kind for its keyword (a number for a range)
+        if not given:
+            raise
+        raise ValidationError("--option", f"{', '.join(sorted(given))}: {err}") from None
     if count is None:
         paths = [output]
     else:

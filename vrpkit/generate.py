@@ -86,15 +86,16 @@ from typing import Any
 import numpy as np
 
 from vrpkit.errors import ValidationError
-from vrpkit.model import INF, SAME_AS_START, Client, Depot, Problem, VehicleType
+from vrpkit.model import INF, MAX_VALUE, SAME_AS_START, Break, Client, Depot, Problem, Shipment, VehicleType
 
 VARIANTS = ("cvrp", "ovrp", "vrptw")
 """The variants of :func:`uniform_instance` (the classic integer grid)."""
 
-DISTRIBUTIONS = ("routefinder", "uniform", "osm", "svrp", "clustered")
+DISTRIBUTIONS = ("routefinder", "uniform", "osm", "svrp", "clustered", "fleet")
 """What :func:`generate` draws from: RouteFinder's unit square, the integer grid, the streets of an extract,
-SVRPBench-style stochastic cities (:func:`svrp_instance`), or clients around a few seeds
-(:func:`clustered_instance`)."""
+SVRPBench-style stochastic cities (:func:`svrp_instance`), clients around a few seeds
+(:func:`clustered_instance`), or a real fleet's day (:func:`fleet_instance`: shipments, multi-trip, release
+times, breaks, skills)."""
 
 ROUTEFINDER_VARIANTS = (
     "cvrp", "ovrp", "vrpb", "vrpl", "vrptw", "ovrptw", "ovrpb", "ovrpl", "vrpbl", "vrpbtw", "vrpltw", "ovrpbl",
@@ -313,12 +314,15 @@ def generate(variant: str, n_clients: int, *, seed: int, distribution: str = "ro
     :func:`uniform_instance` (its keywords); ``osm`` is
     :func:`vrpkit.roads.generate.generate_osm_instance` and needs ``pbf`` (an ``.osm.pbf`` extract, e.g.
     ``../shared/data/osm/monaco.osm.pbf``) and takes its keywords; ``svrp`` (variant ``svrp``, also chosen by
-    that variant alone) is :func:`svrp_instance` (its keywords). Unknown options raise
-    :class:`ValidationError`.
+    that variant alone) is :func:`svrp_instance` (its keywords); ``fleet`` (also chosen by a fleet variant
+    alone, :func:`is_fleet_variant`: ``pdptw``, ``mtvrp``, ``vrptwbrsk``, ...) is :func:`fleet_instance` (its
+    keywords). Unknown options raise :class:`ValidationError`.
     """
     _check_seed(seed)
-    if variant == "svrp" and distribution == "routefinder":  # the variant names its own distribution
-        distribution = "svrp"
+    distribution = _distribution_of(variant, distribution)
+    if distribution == "fleet":
+        _check_options(options, _keywords(fleet_instance), distribution)
+        return fleet_instance(n_clients, seed=seed, variant=variant, name=name, **options)
     if distribution == "svrp":
         if variant != "svrp":
             raise ValidationError("variant", f'"{variant}" is not a variant of distribution svrp (only "svrp")')
@@ -352,9 +356,21 @@ def generate_many(variant: str, n_clients: int, count: int, seed: int, *, distri
     sets drawn with different seeds share no instance, and a larger ``count`` only appends instances."""
     _check_seed(seed)
     _check_positive("count", count)
-    label = parse_variant(variant).name if distribution == "routefinder" and variant != "svrp" else variant
+    distribution = _distribution_of(variant, distribution)
+    label = parse_variant(variant).name if distribution == "routefinder" else \
+        parse_fleet_variant(variant).name if distribution == "fleet" else variant
     return [generate(variant, n_clients, seed=instance_seed(seed, i), distribution=distribution,
                      name=f"{label}-n{n_clients}-s{seed}-{i}", **options) for i in range(count)]
+
+
+def _distribution_of(variant: str, distribution: str) -> str:
+    """``distribution``, except that the default (``routefinder``) gives way to a variant that names its own:
+    ``svrp``, or a fleet variant (:func:`is_fleet_variant`)."""
+    if distribution == "routefinder" and variant == "svrp":
+        return "svrp"
+    if distribution == "routefinder" and is_fleet_variant(variant):
+        return "fleet"
+    return distribution
 
 
 def _check_seed(seed: Any) -> None:
@@ -495,16 +511,7 @@ def clustered_instance(
     rng = np.random.default_rng(seed)
     k = int(rng.integers(3, 9)) if n_seeds is None else n_seeds
     seeds = rng.integers(0, grid + 1, size=(k, 2)).astype(float)
-    points = np.empty((0, 2), dtype=np.int64)
-    while len(points) < n_clients:
-        m = max(64, 2 * (n_clients - len(points)))
-        s = rng.integers(0, k, size=m)
-        r = rng.gamma(2.0, decay, size=m)
-        theta = rng.uniform(0.0, 2 * math.pi, size=m)
-        xy = np.floor(seeds[s] + r[:, None] * np.column_stack([np.cos(theta), np.sin(theta)]) + 0.5)
-        inside = ((xy >= 0) & (xy <= grid)).all(axis=1)
-        points = np.concatenate([points, xy[inside].astype(np.int64)])
-    points = points[:n_clients]
+    points = _cluster_points(rng, n_clients, seeds, grid, decay)
     demands = rng.integers(low, high + 1, size=n_clients)
     size = rng.uniform(*route_size)
     cap = capacity if capacity is not None else max(high, 1, math.ceil(size * demands.mean()))
@@ -533,6 +540,22 @@ def clustered_instance(
     end = None if variant == "ovrp" else SAME_AS_START
     return Problem(label, (Depot("depot", depot_xy, depot_window),), clients,
                    (VehicleType("vehicle", capacity=int(cap), end_depot=end),), matrix=spec)
+
+
+def _cluster_points(rng: np.random.Generator, n: int, seeds: np.ndarray, grid: int, decay: float) -> np.ndarray:
+    """``n`` integer points of ``[0, grid]²`` around ``seeds`` (k, 2): a seed drawn uniformly, then a point at
+    distance ``Gamma(2, decay)`` in a uniform direction, rounded; points outside the square are drawn again."""
+    k = len(seeds)
+    points = np.empty((0, 2), dtype=np.int64)
+    while len(points) < n:
+        m = max(64, 2 * (n - len(points)))
+        s = rng.integers(0, k, size=m)
+        r = rng.gamma(2.0, decay, size=m)
+        theta = rng.uniform(0.0, 2 * math.pi, size=m)
+        xy = np.floor(seeds[s] + r[:, None] * np.column_stack([np.cos(theta), np.sin(theta)]) + 0.5)
+        inside = ((xy >= 0) & (xy <= grid)).all(axis=1)
+        points = np.concatenate([points, xy[inside].astype(np.int64)])
+    return points[:n]
 
 
 SVRP_MAP = 100.0
@@ -629,14 +652,347 @@ def svrp_instance(
                    uncertainty=uncertainty)
 
 
+# -- fleet: shipments (Li & Lim's style), multi-trip, release times, breaks, skills -----------------------------
+
+FLEET_VARIANTS = ("pdptw", "mtvrp", "vrptwbrsk")
+"""The three benchmark sets of :func:`fleet_instance` (issue 14): Li & Lim-style pickup and delivery with time
+windows, the multi-trip CVRP with small vehicles, the VRPTW with lunch breaks and skills."""
+SKILLS = ("fridge", "lift", "adr")
+"""The skills of :func:`fleet_instance`, the first ``n_skills`` of them."""
+
+_FLEET_NAME = re.compile(r"(mt)?(pdp|c?vrp)(tw)?(rt)?(br)?(sk)?")
+
+
+@dataclass(frozen=True)
+class FleetVariant:
+    """A variant of :func:`fleet_instance`: ``[mt](pdp|vrp)[tw][rt][br][sk]``, as :attr:`Problem.variant`
+    names them (``MT`` multi-trip, ``PDP`` shipments, ``RT`` release times, ``BR`` breaks, ``SK`` skills)."""
+
+    multi_trip: bool = False
+    shipments: bool = False
+    windows: bool = False
+    release_times: bool = False
+    breaks: bool = False
+    skills: bool = False
+
+    @property
+    def name(self) -> str:
+        """The canonical name, e.g. ``mtpdptwrtbrsk``; plain ``cvrp`` without attributes."""
+        suffix = "".join(tag for on, tag in ((self.windows, "tw"), (self.release_times, "rt"),
+                                             (self.breaks, "br"), (self.skills, "sk")) if on)
+        core = "pdp" if self.shipments else "vrp"
+        if not (self.multi_trip or self.shipments or suffix):
+            return "cvrp"
+        return ("mt" if self.multi_trip else "") + core + suffix
+
+
+def parse_fleet_variant(name: str) -> FleetVariant:
+    """The attributes named by ``name`` (case-insensitive, e.g. ``pdptw``, ``mtvrprt``, ``vrptwbrsk``)."""
+    match = _FLEET_NAME.fullmatch(name.lower()) if isinstance(name, str) else None
+    if match is None:
+        raise ValidationError("variant", f'"{name}" is not [mt](pdp|vrp)[tw][rt][br][sk] (e.g. pdptw, mtvrp, '
+                                         f'mtvrprt, vrptwbrsk, mtpdptwrtbrsk)')
+    mt, core, tw, rt, br, sk = match.groups()
+    return FleetVariant(multi_trip=bool(mt), shipments=core == "pdp", windows=bool(tw), release_times=bool(rt),
+                        breaks=bool(br), skills=bool(sk))
+
+
+def is_fleet_variant(name: str) -> bool:
+    """True when ``name`` is a :func:`fleet_instance` variant that uses one of its attributes (``mt``,
+    ``pdp``, ``rt``, ``br``, ``sk``): such a name picks the ``fleet`` distribution by itself."""
+    match = _FLEET_NAME.fullmatch(name.lower()) if isinstance(name, str) else None
+    if match is None:
+        return False
+    mt, core, _, rt, br, sk = match.groups()
+    return bool(mt or rt or br or sk) or core == "pdp"
+
+
+def _sqrt_dist(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray) -> np.ndarray:
+    """Euclidean distances computed as :func:`vrpkit.matrix.euclidean_matrix` computes them (bit for bit)."""
+    dx, dy = ax - bx, ay - by
+    return np.sqrt(dx * dx + dy * dy)
+
+
+def _fleet_window(rng_width: np.ndarray, rng_start: np.ndarray, earliest: np.ndarray, latest: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Windows inside ``[earliest, latest]`` (the earliest and the latest service start that a vehicle
+    serving the stop alone can meet): width from ``rng_width``, start uniform (``rng_start`` in [0, 1)) between
+    ``earliest`` and ``latest - width`` (at least ``earliest``), rounded half up and kept inside, end at most
+    ``latest``."""
+    high = np.maximum(earliest, latest - rng_width)
+    start = np.clip(np.floor(earliest + (high - earliest) * rng_start + 0.5), earliest, latest)
+    end = np.minimum(latest, np.floor(start + rng_width + 0.5))
+    return start, end
+
+
+def _option(value: Any, default: Any, used: bool, field: str, what: str) -> Any:
+    """``value`` (None: ``default``); giving it for a variant that does not use it is an error."""
+    if value is None:
+        return default
+    if not used:
+        raise ValidationError(field, f"only for a variant with {what}")
+    return value
+
+
+def _check_real(field: str, value: Any, low: float, high: float = math.inf, *, open_low: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or \
+            not (value > low if open_low else value >= low) or value > high:
+        bound = f"> {low:g}" if open_low else f">= {low:g}"
+        raise ValidationError(field, f"expected a number {bound}" + (f" and <= {high:g}" if high < math.inf
+                                                                      else "") + f", got {value!r}")
+    return float(value)
+
+
+def fleet_instance(
+    n_clients: int,
+    *,
+    seed: int,
+    variant: str = "pdptw",
+    layout: str = "r",
+    grid: int = 100,
+    horizon: float = 1000.0,
+    service_time: float = 10.0,
+    window_min: float = 50.0,
+    window_max: float = 200.0,
+    demand_max: int = 9,
+    capacity: int | None = None,
+    vehicles: int | None = None,
+    jobs: int | None = None,
+    ride_factor: float | None = None,
+    reload_depots: int | None = None,
+    depot_service_time: float | None = None,
+    max_reloads: int | None = None,
+    release: float | None = None,
+    break_duration: float | None = None,
+    break_window: float | None = None,
+    n_skills: int | None = None,
+    skill_share: float | None = None,
+    skill_cost: float | None = None,
+    name: str | None = None,
+) -> Problem:
+    """A real fleet's day (issue 14), seeded: any combination of shipments (``pdp``), multi-trip (``mt``), time
+    windows (``tw``), release times (``rt``), lunch breaks (``br``) and skills (``sk``); see
+    :class:`FleetVariant`. :data:`FLEET_VARIANTS` are the benchmark sets.
+
+    Layout (Solomon's, as Li & Lim's instances): integer points of ``[0, grid]²``, the depot at the centre,
+    ``layout`` ``r`` uniform, ``c`` around 3-8 seeds (:func:`clustered_instance`'s draw, decay ``grid / 25``),
+    ``rc`` each point one or the other with probability 1/2; Euclidean distances, durations equal distances;
+    demands (and shipment amounts) integers uniform in ``1..demand_max``; one vehicle type (``sk``: several),
+    ``capacity`` (default 50, ``mt`` 20), every client ``service_time``.
+
+    - ``pdp``: ``n_clients`` is the number of requests (Li & Lim's style: each a pickup stop ``p<k>`` and a
+      delivery stop ``d<k>`` at two points of the layout, amount ``q``), plus ``jobs`` plain clients (default
+      0; ``n_clients`` when the variant has ``mt`` or ``rt``, which act on plain clients). ``ride_factor``:
+      ``max_ride_time`` of a request ``ceil(ride_factor · d(p, d))`` (with windows at least the ride of the
+      request served alone at its windows' starts); default unbounded.
+    - ``tw``: the depot opens over ``[0, horizon]``. A stop's window lies between the earliest start that a
+      vehicle serving it alone can reach and the latest from which it is back in time (both rounded inward;
+      with breaks the latest leaves room for the break): width uniform in ``window_min..window_max``, start
+      uniform, rounded half up. A request's delivery window starts no earlier than its pickup window's start
+      plus the service plus the ride (plus, with breaks, the break when it cannot be taken at the depot
+      first), so that each request alone, served at its windows' starts, is a feasible route.
+    - ``mt``: ``reload_depots`` depots (default 1: the home depot; more: satellites uniform in the square) are
+      the type's reload depots, each with ``depot_service_time`` (default 10) to reload, ``max_reloads``
+      (default unlimited). Fleet: ``vehicles`` of each type (default without ``tw`` and ``max_reloads``:
+      ``ceil(total delivery / (3 capacity))``, so that the fleet cannot carry the day in one trip each; else
+      unlimited).
+    - ``rt``: each plain client's ``release_time`` uniform in ``[0, release · T]`` rounded (``release``
+      default 0.5), ``T`` the horizon, with ``tw`` the latest departure from which the client alone is
+      served in time (so it stays feasible); with ``tw`` its window starts no earlier than the release plus
+      the trip (plus, with breaks, the break: taken at the depot after the release, it still reaches it).
+    - ``br``: each type's lunch break ``lunch`` of ``break_duration`` (default 45), one window of width
+      ``break_window`` (default 200) starting at ``horizon · U(0.35, 0.45)`` (rounded). With ``tw`` the width
+      must cover the break, a service and the farthest stop's distance from the depot: then each client (and
+      each request) alone takes its break at the depot before leaving or right after a service.
+    - ``sk``: the first ``n_skills`` (default 2) of :data:`SKILLS`; each client (each request: both stops)
+      needs each skill with probability ``skill_share`` (default 0.2); one vehicle type per subset of the
+      skills (``van`` for none, else e.g. ``fridge+lift``), unlimited (``vehicles``), cost per distance ``1 +
+      skill_cost · skills`` (default 0.25): equipped vehicles cost more, so skills bind, and every client has
+      a capable type.
+
+    Options of an attribute that the variant lacks are refused (:class:`ValidationError` naming them). Every
+    quantity is drawn for every variant, in one order, from ``numpy.random.default_rng(seed)``.
+    """
+    v = parse_fleet_variant(variant)
+    _check_positive("n_clients", n_clients)
+    _check_seed(seed)
+    if layout not in ("r", "c", "rc"):
+        raise ValidationError("layout", f'"{layout}" is not r, c or rc')
+    _check_positive("grid", grid)
+    _check_positive("demand_max", demand_max)
+    H = _check_real("horizon", horizon, 0.0, MAX_VALUE, open_low=True)
+    s = _check_real("service_time", service_time, 0.0, MAX_VALUE)
+    w_lo = _check_real("window_min", window_min, 0.0, MAX_VALUE)
+    w_hi = _check_real("window_max", window_max, w_lo, MAX_VALUE)
+    default_jobs = n_clients if v.multi_trip or v.release_times else 0
+    n_jobs = _option(jobs, default_jobs, v.shipments, "jobs", "shipments (pdp)")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 0:
+        raise ValidationError("jobs", f"expected an integer >= 0, got {jobs!r}")
+    if v.release_times and n_jobs == 0:
+        raise ValidationError("jobs", "release times (rt) are on plain clients: give jobs >= 1")
+    n_req = n_clients if v.shipments else 0
+    n_jobs = n_jobs if v.shipments else n_clients
+    ride = _option(ride_factor, None, v.shipments, "ride_factor", "shipments (pdp)")
+    if ride is not None:
+        ride = _check_real("ride_factor", ride, 1.0, MAX_VALUE)
+    n_reload = _option(reload_depots, 1, v.multi_trip, "reload_depots", "multi-trip (mt)")
+    _check_positive("reload_depots", n_reload)
+    reload_time = _check_real("depot_service_time",
+                              _option(depot_service_time, 10.0, v.multi_trip, "depot_service_time",
+                                      "multi-trip (mt)"), 0.0, MAX_VALUE)
+    reloads = _option(max_reloads, None, v.multi_trip, "max_reloads", "multi-trip (mt)")
+    if reloads is not None and (isinstance(reloads, bool) or not isinstance(reloads, int) or reloads < 0):
+        raise ValidationError("max_reloads", f"expected an integer >= 0, got {reloads!r}")
+    rel = _check_real("release", _option(release, 0.5, v.release_times, "release", "release times (rt)"),
+                      0.0, 1.0, open_low=True)
+    b = _check_real("break_duration", _option(break_duration, 45.0, v.breaks, "break_duration", "breaks (br)"),
+                    0.0, MAX_VALUE)
+    bw = _check_real("break_window", _option(break_window, 200.0, v.breaks, "break_window", "breaks (br)"),
+                     0.0, MAX_VALUE)
+    k_sk = _option(n_skills, 2, v.skills, "n_skills", "skills (sk)")
+    if isinstance(k_sk, bool) or not isinstance(k_sk, int) or not 1 <= k_sk <= len(SKILLS):
+        raise ValidationError("n_skills", f"expected an integer 1..{len(SKILLS)}, got {n_skills!r}")
+    share = _check_real("skill_share", _option(skill_share, 0.2, v.skills, "skill_share", "skills (sk)"), 0.0, 1.0)
+    extra = _check_real("skill_cost", _option(skill_cost, 0.25, v.skills, "skill_cost", "skills (sk)"), 0.0,
+                        MAX_VALUE)
+    cap = (20 if v.multi_trip else 50) if capacity is None else capacity
+    _check_positive("capacity", cap)
+    if demand_max > cap:
+        raise ValidationError("capacity", f"{cap} < the largest demand {demand_max}")
+    if vehicles is not None:
+        _check_positive("vehicles", vehicles)
+
+    # -- draws, every one for every variant, in one order ---------------------------------------------------
+    rng = np.random.default_rng(seed)
+    m = n_jobs + 2 * n_req  # points: jobs, then pickup and delivery of each request
+    uniform_xy = rng.integers(0, grid + 1, size=(m, 2))
+    if layout == "r":
+        xy = uniform_xy
+    else:
+        k = int(rng.integers(3, 9))
+        seeds = rng.integers(0, grid + 1, size=(k, 2)).astype(float)
+        clustered = _cluster_points(rng, m, seeds, grid, grid / 25)
+        xy = clustered if layout == "c" else np.where((rng.random(m) < 0.5)[:, None], uniform_xy, clustered)
+    quantity = rng.integers(1, demand_max + 1, size=n_jobs + n_req)  # jobs' deliveries, then amounts
+    width = rng.uniform(w_lo, w_hi, size=m)
+    u_start = rng.random(m)
+    u_release = rng.random(n_jobs)
+    needs = rng.random((n_jobs + n_req, len(SKILLS))) < share  # jobs, then requests
+    satellites = rng.integers(0, grid + 1, size=(n_reload - 1, 2))
+    u_break = rng.uniform(0.35, 0.45, size=2 ** len(SKILLS))
+
+    # -- fleet -----------------------------------------------------------------------------------------------
+    subsets = [()] if not v.skills else \
+        [tuple(SKILLS[j] for j in range(k_sk) if mask >> j & 1)
+         for mask in sorted(range(2 ** k_sk), key=lambda x: (bin(x).count("1"), x))]
+    type_ids = ["vehicle"] if not v.skills else ["van" if not sub else "+".join(sub) for sub in subsets]
+    lunch = np.floor(H * u_break[:len(subsets)] + 0.5)
+    needs = needs[:, :k_sk] if v.skills else np.zeros((n_jobs + n_req, 0), dtype=bool)
+    subset_index = {sub: t for t, sub in enumerate(subsets)}
+    unit_type = np.array([subset_index[tuple(SKILLS[j] for j in range(k_sk) if row[j])] if v.skills else 0
+                          for row in needs.tolist()], dtype=np.int64)  # the type with exactly the unit's skills
+
+    cx = cy = grid / 2
+    x, y = xy[:, 0].astype(float), xy[:, 1].astype(float)
+    d0 = _sqrt_dist(np.float64(cx), np.float64(cy), x, y)  # depot -> point, as the matrix has it
+    n_p = n_jobs + 2 * np.arange(n_req)
+    d_pq = _sqrt_dist(x[n_p], y[n_p], x[n_p + 1], y[n_p + 1])
+    stop_b = b if v.breaks else 0.0
+    if v.breaks and v.windows:
+        need = b + s + math.ceil(float(d0.max(initial=0.0)))
+        if bw < need:
+            raise ValidationError("break_window", f"{bw:g} < break duration + service time + the farthest "
+                                                  f"stop's distance from the depot = {need:g}: a client alone "
+                                                  "could miss its break")
+        if float(lunch.max(initial=0.0)) + bw > H:
+            raise ValidationError("break_window", f"{bw:g}: the lunch window would end after the horizon {H:g}")
+
+    # -- windows and release times ---------------------------------------------------------------------------
+    inf_w = np.full(m, INF)
+    start, end = np.zeros(m), inf_w.copy()
+    release_t = np.zeros(n_jobs)
+    jd = d0[:n_jobs]
+    if v.windows:
+        latest = np.floor(H - s - stop_b - jd)
+        wait = stop_b if v.release_times else 0.0  # room for the break at the depot after the release
+        if v.release_times:
+            release_t = np.floor(rel * np.maximum(latest - np.ceil(jd) - wait, 0.0) * u_release + 0.5)
+        earliest = release_t + np.ceil(jd) + wait
+        bad = np.flatnonzero(latest < earliest)
+        if len(bad):
+            raise ValidationError("horizon", f"{H:g} is too short to serve client c{bad[0] + 1} alone")
+        start[:n_jobs], end[:n_jobs] = _fleet_window(width[:n_jobs], u_start[:n_jobs], earliest, latest)
+        if n_req:
+            dp, dq = d0[n_p], d0[n_p + 1]
+            latest_q = np.floor(H - s - stop_b - dq)
+            latest_p = np.floor(latest_q - s - stop_b - np.ceil(d_pq))
+            earliest_p = np.ceil(dp)
+            bad = np.flatnonzero(latest_p < earliest_p)
+            if len(bad):
+                raise ValidationError("horizon", f"{H:g} is too short to serve request s{bad[0] + 1} alone")
+            a_p, e_p = _fleet_window(width[n_p], u_start[n_p], earliest_p, latest_p)
+            earliest_q = a_p + s + np.ceil(d_pq)
+            if v.breaks:  # the break after the pickup unless it fits at the depot before leaving
+                t1 = lunch[unit_type[n_jobs:]]
+                at_depot = a_p >= t1 + b + earliest_p
+                earliest_q = np.where(at_depot, earliest_q, np.maximum(t1, a_p + s) + b + np.ceil(d_pq))
+            bad = np.flatnonzero(latest_q < earliest_q)
+            if len(bad):
+                raise ValidationError("horizon", f"{H:g} is too short to serve request s{bad[0] + 1} alone "
+                                                 "with its break")
+            a_q, e_q = _fleet_window(width[n_p + 1], u_start[n_p + 1], earliest_q, latest_q)
+            start[n_p], end[n_p], start[n_p + 1], end[n_p + 1] = a_p, e_p, a_q, e_q
+    elif v.release_times:
+        release_t = np.floor(rel * H * u_release + 0.5)
+    ride_t = np.full(n_req, INF)
+    if ride is not None:
+        ride_t = np.ceil(ride * d_pq)
+        if v.windows:
+            ride_t = np.maximum(ride_t, start[n_p + 1] - start[n_p] - s)
+
+    # -- the problem -------------------------------------------------------------------------------------------
+    depot_window = (0.0, H) if v.windows else (0.0, INF)
+    depot_ids = ["depot", *(f"reload{j + 1}" for j in range(n_reload - 1))]
+    depot_xy = [(cx, cy), *(tuple(float(c) for c in p) for p in satellites.tolist())]
+    depot_service = reload_time if v.multi_trip else 0.0
+    depots = tuple(Depot(i, p, depot_window, service_time=depot_service)
+                   for i, p in zip(depot_ids, depot_xy, strict=True))
+    skills_of = [tuple(SKILLS[j] for j in range(k_sk) if row[j]) if v.skills else () for row in needs.tolist()]
+    pts = [tuple(p) for p in xy.tolist()]
+    windows = [((float(a), float(e)),) for a, e in zip(start.tolist(), end.tolist(), strict=True)]
+    clients = [Client(f"c{i + 1}", pts[i], delivery=int(quantity[i]), service_time=s, time_windows=windows[i],
+                      skills=skills_of[i], release_time=float(release_t[i])) for i in range(n_jobs)]
+    shipments = []
+    for k in range(n_req):
+        p = n_jobs + 2 * k
+        sk = skills_of[n_jobs + k]
+        clients += [Client(f"p{k + 1}", pts[p], service_time=s, time_windows=windows[p], skills=sk),
+                    Client(f"d{k + 1}", pts[p + 1], service_time=s, time_windows=windows[p + 1], skills=sk)]
+        shipments.append(Shipment(f"s{k + 1}", f"p{k + 1}", f"d{k + 1}", amount=int(quantity[n_jobs + k]),
+                                  max_ride_time=float(ride_t[k])))
+    count = vehicles
+    if count is None and v.multi_trip and not v.windows and reloads is None:
+        count = max(1, math.ceil(int(quantity[:n_jobs].sum()) / (3 * cap)))
+    fleet = tuple(
+        VehicleType(type_ids[t], count=count, capacity=cap, start_depot="depot",
+                    cost_per_distance=1.0 + extra * len(sub) if v.skills else 1.0, skills=sub,
+                    breaks=(Break("lunch", ((float(lunch[t]), float(lunch[t] + bw)),), b),) if v.breaks else (),
+                    reload_depots=tuple(depot_ids) if v.multi_trip else (),
+                    max_reloads=reloads if v.multi_trip else None)
+        for t, sub in enumerate(subsets))
+    label = name or f"{v.name}-n{n_clients}-s{seed}"
+    return Problem(label, depots, tuple(clients), fleet, matrix={"provider": "euclidean"},
+                   shipments=tuple(shipments))
+
+
 def round_(x: float) -> int:
     """Round half up (the same on every platform and numpy version)."""
     return math.floor(x + 0.5)
 
 
 __all__ = [
-    "DISTRIBUTIONS", "FLEET", "ROUTEFINDER_VARIANTS", "VARIANTS", "RouteFinderBatch", "Variant",
-    "clustered_instance", "generate",
-    "generate_many", "instance_seed", "parse_variant", "routefinder_capacity", "sample_routefinder",
-    "svrp_instance", "uniform_instance",
+    "DISTRIBUTIONS", "FLEET", "FLEET_VARIANTS", "ROUTEFINDER_VARIANTS", "SKILLS", "VARIANTS", "FleetVariant",
+    "RouteFinderBatch", "Variant", "clustered_instance", "fleet_instance", "generate", "generate_many",
+    "instance_seed", "is_fleet_variant", "parse_fleet_variant", "parse_variant", "routefinder_capacity",
+    "sample_routefinder", "svrp_instance", "uniform_instance",
 ]
