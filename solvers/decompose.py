@@ -46,7 +46,7 @@ import numpy as np
 from vrpkit.batch import default_workers
 from vrpkit.errors import SolverError, ValidationError
 from vrpkit.evaluate import Evaluation, evaluate
-from vrpkit.model import Problem
+from vrpkit.model import Problem, fleet_refusal
 from vrpkit.solution import Route, Solution
 
 DEFAULT_PART_SIZE = {"pyvrp": 400, "aco": 300, "localsearch": 400, "ortools": 100}
@@ -378,7 +378,9 @@ class DecomposedSolver:
         self.ls_memory = float(ls_memory)
 
     def supports(self, problem: Problem) -> str | None:
-        return self.inner.supports(problem)
+        # parts keep skills and release times; they would split shipments, and routes move between parts as
+        # client sequences, without reloads or placed breaks
+        return fleet_refusal(problem, "--decompose", {"skills", "release_times"}) or self.inner.supports(problem)
 
     def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Any,
               initial: Solution | None = None) -> Solution | None:

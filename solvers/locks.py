@@ -67,7 +67,7 @@ import numpy as np
 
 from vrpkit.errors import ValidationError
 from vrpkit.evaluate import _EPS, Evaluation, _data, _routes_from_dict, _times, evaluate
-from vrpkit.model import INF, MAX_VALUE, Client, Depot, Problem, VehicleType
+from vrpkit.model import INF, MAX_VALUE, Client, Depot, Problem, VehicleType, fleet_refusal
 from vrpkit.solution import Route, Solution
 
 PlanLike = Solution | Sequence[Route] | Mapping[str, Any]
@@ -292,6 +292,8 @@ def reduce(problem: Problem, locked: Sequence[Route], *, markers: bool = True) -
     """The problem that remains once ``locked`` (checked with :func:`check_locked`) are driven; ``markers``
     False leaves out the start markers (then the remaining problem has the bias of the module docstring)."""
     p = problem
+    if (reason := fleet_refusal(p, "locked routes")) is not None:
+        raise ValidationError("lock", reason)
     locked = check_locked(p, locked)
     nd, K = p.n_depots, p.n_dims
     vts = p.vehicle_types

@@ -103,7 +103,7 @@ import numpy as np
 
 from vrpkit.errors import ValidationError
 from vrpkit.evaluate import Evaluation, RouteSchedule, Violation, evaluate
-from vrpkit.model import INF, Problem
+from vrpkit.model import INF, Problem, fleet_refusal
 from vrpkit.solution import Route, Solution
 
 FAMILIES = ("time_window", "capacity", "limit", "prize", "backhaul")
@@ -244,7 +244,10 @@ class Explanation:
 
 def _plan(problem: Problem, plan: Any) -> tuple[list[Route], Evaluation]:
     """The routes of ``plan`` (a Solution, routes, a solution dict or an Evaluation; None: no plan, every
-    client left out) and their evaluation."""
+    client left out) and their evaluation. A problem with fleet attributes is refused, naming them (the
+    explanations read the schedule of single-trip routes without breaks or shipments)."""
+    if (reason := fleet_refusal(problem, "explanations")) is not None:
+        raise ValidationError("problem", reason)
     if plan is None:
         plan = ()
     if isinstance(plan, Evaluation):

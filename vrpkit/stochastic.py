@@ -67,7 +67,7 @@ import numpy as np
 from vrpkit import traffic
 from vrpkit.errors import ValidationError
 from vrpkit.evaluate import _EPS, Evaluation, Plan, RouteSchedule, Violation, evaluate
-from vrpkit.model import INF, Problem, Uncertainty
+from vrpkit.model import INF, Problem, Uncertainty, fleet_refusal
 from vrpkit.solution import Route
 
 BLOCK = 4096
@@ -76,7 +76,7 @@ TAIL = 1e-12
 """Accident counts per leg stop where a higher count has a probability below this on the problem's longest leg."""
 MAX_SCENARIOS = 10_000_000
 _TRAVEL, _HOME, _ACCIDENT, _DELAY, _DEMAND, _SERVICE, _DELAY_HOME = range(7)
-_PLAN_KINDS = ("unknown_id", "unknown_vehicle_type", "fleet_size", "missing_client", "duplicate_client")
+_PLAN_KINDS = ("unknown_id", "unknown_vehicle_type", "fleet_size", "missing_client", "duplicate_client", "skills")
 """Violations that depend on the plan only (the same in every scenario), besides ``backhaul_order``."""
 
 
@@ -671,6 +671,9 @@ def simulate(problem: Problem, plan: Plan | Evaluation, scenarios: int | Scenari
     opens or its shift starts raises :class:`ValidationError` naming ``starts``.
     """
     began = time.perf_counter()
+    # skills are the plan's own (the same in every scenario); release times hold at the evaluator's start times
+    if (reason := fleet_refusal(problem, "simulation", {"skills", "release_times"})) is not None:
+        raise ValidationError("problem", reason)
     if uncertainty is not None:
         problem = _with(problem, uncertainty)
         if isinstance(plan, Evaluation):
