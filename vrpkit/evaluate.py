@@ -23,17 +23,71 @@ follow from that schedule. Without a profile nothing changes.
 
 Load: a vehicle leaves with every delivery of its route on board; at each client it drops the delivery and
 takes the pickup. Capacity must hold in every dimension all along the route. With strict backhaul, no client
-with a delivery may follow a client with a pickup on the same route.
+with a delivery may follow a client with a pickup on the same trip.
 
 Cost: per used vehicle ``fixed_cost + cost_per_distance * distance + cost_per_duration * duration``, plus the
 prize of every optional client left out.
 
+A real fleet's day (:attr:`~vrpkit.model.Problem.fleet`: skills, breaks, reloads, release times, shipments).
+A route (:class:`~vrpkit.solution.Route`) is then a sequence of events: client stops, reloads (a depot visited
+before ``clients[position]``) and breaks (taken after the service of ``clients[position - 1]``, where the
+vehicle is; position 0 at the start depot before leaving). At one position the breaks come first (in the
+order listed), then the drive to the reload depot, then the next client. The schedule above runs over all
+events in one forward pass: each event starts on arrival or when its window opens, and the delayed departure
+keeps every event on time (client windows, break windows, reload depots' closing times).
+
+- **Skills**: a client on a route whose type lacks some of its skills: ``skills`` (amount: how many skills are
+  missing; client: its id).
+- **Trips and reloads**: reloads cut a route into trips. At a reload the vehicle drives to the depot, waits for
+  it to open, stays the depot's ``service_time`` and leaves for its next trip; arriving after the depot closes
+  is ``depot_time_window`` (by how much; client: the depot id). A reload at a depot that is not one of the
+  type's ``reload_depots``: ``reload`` (amount 1, client: the depot id; the vehicle still drives there). A
+  reload at a position that is not ``0 < position < len(clients)``, or a second reload at one position:
+  ``reload`` (amount 1, client: the depot id), and the reload is left out. A type with ``reload_depots`` that
+  makes more reloads than its ``max_reloads``: ``reload`` (amount: the excess). A depot index out of range:
+  ``unknown_id``.
+- **Release times**: a trip leaves its depot (the start depot, after the breaks taken there, or its reload
+  depot, after the reload) no earlier than the largest ``release_time`` of the clients it serves; the vehicle
+  waits there. When that wait makes it leave after the depot closes or the shift ends: ``release_time``
+  (amount: the departure less the later of that limit and the time it could have left without the wait;
+  client: the depot id), and then no ``shift`` violation for the end of that route (the release time is the
+  cause).
+- **Load with trips and shipments**: a trip leaves with every delivery of its own clients plus the shipments
+  on board; at each client it drops the delivery and takes the pickup; at a shipment's pickup stop the
+  amount comes on board and at its delivery stop it leaves. At a reload the pickups are dropped and the next
+  trip's deliveries loaded (shipments stay on board). Capacity holds in every dimension all along every trip
+  (``capacity``, amount: the largest excess on the route). Strict backhaul holds per trip.
+- **Shipments**: both stops on one route, pickup first. ``shipment_split``: the stops on different routes, or
+  only one of them visited (amount 1, client: the pickup stop's id; no route). ``shipment_order``: the
+  delivery stop before the pickup stop (amount 1, client: the delivery stop's id). ``ride_time``: the start of
+  the delivery's service less the end of the pickup's service exceeds ``max_ride_time`` (amount: the excess,
+  client: the delivery stop's id). A shipment left out entirely costs both stops' prizes (optional) or is two
+  ``missing_client`` (required): each stop is a client.
+- **Breaks**: every used vehicle takes each break of its type once, starting inside one of its windows (it
+  waits for the window to open), for its ``duration``, where it is. Listed form (``Route.breaks`` given): a
+  break not listed, or listed more than once, is ``break`` (amount 1 for a missing one, the number of extra
+  listings for a repeated one; vehicle_type: the type's id); a listed break at a position beyond
+  ``0..len(clients)`` is left out (and so missing); a break index out of range is ``unknown_id``; a break that
+  starts after its last window closed is ``break`` (amount: the lateness). Short form (``Route.breaks`` None):
+  the evaluator places the breaks one after another, in the order of their first window's start, on the
+  schedule from the earliest departure with the breaks placed so far: at the first position where the
+  vehicle is free (its service there done) inside one of the break's windows, or before that at the last
+  position after which a whole window of the break would pass before the vehicle is free again (it waits
+  there for the window to open); if there is none, after the last service (late if its windows have all
+  closed). The placement is reported in :attr:`RouteSchedule.breaks` and in the solution JSON, so that the
+  output reads back as a listed plan with the same schedule.
+- Reloads and breaks in the solution JSON: a reload is the stop ``{"type": "reload", "id": depot_id}`` (a depot
+  id between clients is one too), a break ``{"type": "break", "id": break_id}`` (an id that is none of the
+  type's breaks is ``unknown_id``); a route with no break stop is in the short form.
+
 Implementation. These rules run in one compiled kernel (:mod:`vrpkit._evaluate_kernel`, numba, built by
 ``python -m vrpkit.solvers.build``; until it is built the same kernel runs interpreted) over the problem's
 arrays as they are, so evaluating a plan of a 10,000-client problem copies no matrix.
-:func:`evaluate_many` evaluates many plans of one problem in one call. Time-dependent problems are timed by
-the Python schedule below (:func:`_route_py`), the same rules leg by leg through :mod:`vrpkit.traffic`. The
-results are those of the pure-Python evaluator of commit 813d688 to the bit (``tests/test_evaluate_parity.py``).
+:func:`evaluate_many` evaluates many plans of one problem in one call. Time-dependent problems, fleet problems
+(:attr:`~vrpkit.model.Problem.fleet`) and plans with reloads or listed breaks are evaluated by the Python
+schedule below (:func:`_route_py`), the same rules event by event (leg by leg through :mod:`vrpkit.traffic`
+with a profile). The results are those of the pure-Python evaluator of commit 813d688 to the bit
+(``tests/test_evaluate_parity.py``).
 """
 
 from __future__ import annotations
@@ -43,7 +97,7 @@ import itertools
 import math
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -51,6 +105,17 @@ import numpy as np
 from vrpkit import traffic
 from vrpkit.model import INF, Problem
 from vrpkit.solution import Route, Solution
+
+FLEET_CONSTRAINTS = (
+    "skills",
+    "break",
+    "reload",
+    "shipment_order",
+    "shipment_split",
+    "ride_time",
+    "release_time",
+)
+"""The names of the violations of a real fleet's day (skills, breaks, reloads, shipments, release times)."""
 
 CONSTRAINTS = (
     "capacity",
@@ -65,12 +130,11 @@ CONSTRAINTS = (
     "unknown_id",
     "unknown_vehicle_type",
     "fleet_size",
+    *FLEET_CONSTRAINTS,
 )
 """Every name a :class:`Violation` may carry."""
 
 _EPS = 1e-6
-
-
 @dataclass(frozen=True)
 class Violation:
     """One broken constraint: its name, by how much, and where (route index and/or client id)."""
@@ -97,9 +161,33 @@ class Violation:
             f"{self.constraint}: {_round(self.amount)}"
 
 
-@dataclass(frozen=True)
+
+class Reload(NamedTuple):
+    """A reload as driven: before ``clients[position]`` at depot index ``depot``: arrival, start of the reload,
+    departure (after the reload, and no earlier than the next trip's release time); ``load`` is the load on
+    board when the vehicle leaves for its next trip."""
+
+    position: int
+    depot: int
+    arrival: float
+    start: float
+    departure: float
+    load: tuple[float, ...]
+
+
+class BreakTaken(NamedTuple):
+    """A break as taken: after the service of ``clients[position - 1]`` (0: at the start depot), index
+    ``break_index`` into the vehicle type's breaks, from ``start`` to ``end``."""
+
+    position: int
+    break_index: int
+    start: float
+    end: float
+
+
+@dataclass(frozen=True, repr=False)
 class RouteSchedule:
-    """One route as driven: per-stop times and loads, totals and cost."""
+    """One route as driven: per-stop times and loads, totals and cost; with reloads and breaks, those too."""
 
     vehicle_type: int
     clients: tuple[int, ...]
@@ -116,10 +204,21 @@ class RouteSchedule:
     load: tuple[tuple[float, ...], ...]
     """Load on board after each stop; ``start_load`` is the load leaving the depot."""
     start_load: tuple[float, ...]
+    reloads: tuple[Reload, ...] = ()
+    """``(position, depot, arrival, start, departure, load)`` of each reload, in route order."""
+    breaks: tuple[BreakTaken, ...] = ()
+    """``(position, break_index, start, end)`` of each break taken, in route order (also when the evaluator
+    placed them)."""
 
     @property
     def wait(self) -> tuple[float, ...]:
         return tuple(s - a if s > a else 0.0 for a, s in zip(self.arrival, self.start, strict=True))
+
+    def __repr__(self) -> str:
+        # The fields in order, reloads and breaks only when there are some (so that the repr of a route without
+        # them is the one it always was).
+        shown = (f for f in fields(self) if f.name not in ("reloads", "breaks") or getattr(self, f.name))
+        return f"RouteSchedule({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in shown)})"
 
 
 @dataclass(frozen=True)
@@ -150,7 +249,8 @@ class Evaluation:
         return len(self.routes)
 
     def to_dict(self, problem: Problem) -> dict[str, Any]:
-        """The solution JSON (without ``stats``)."""
+        """The solution JSON (without ``stats``): reloads and breaks are stops among the clients, so that it
+        reads back as a plan with the same schedule."""
         ids = problem.node_ids
         nd = problem.n_depots
         routes = []
@@ -160,6 +260,8 @@ class Evaluation:
                  "load": _load(q)}
                 for c, a, s, d, q in zip(r.clients, r.arrival, r.start, r.departure, r.load, strict=True)
             ]
+            if r.reloads or r.breaks:
+                stops = _with_events(problem, r, stops)
             routes.append({
                 "vehicle_type": problem.vehicle_types[r.vehicle_type].id,
                 "start_depot": ids[r.start_depot],
@@ -184,6 +286,26 @@ class Evaluation:
             "unassigned": [ids[nd + c] for c in self.unassigned],
             "violations": [v.to_dict() for v in self.violations],
         }
+
+
+def _with_events(problem: Problem, r: RouteSchedule, stops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The client ``stops`` of ``r`` with its breaks and reloads among them (breaks at a position first, then
+    the reload, then the client)."""
+    breaks = problem.vehicle_types[r.vehicle_type].breaks
+    by_position: dict[int, list[dict[str, Any]]] = {}
+    for b in r.breaks:
+        by_position.setdefault(b.position, []).append(
+            {"type": "break", "id": breaks[b.break_index].id, "start": _round(b.start), "end": _round(b.end)})
+    for x in r.reloads:
+        by_position.setdefault(x.position, []).append(
+            {"type": "reload", "id": problem.depots[x.depot].id, "arrival": _round(x.arrival),
+             "start": _round(x.start), "departure": _round(x.departure), "load": _load(x.load)})
+    out = []
+    for p in range(len(stops) + 1):
+        out.extend(by_position.get(p, ()))
+        if p < len(stops):
+            out.append(stops[p])
+    return out
 
 
 def _round(x: float) -> float | int | None:
@@ -230,6 +352,31 @@ class _Data:
         self.ids = p.node_ids
         self.profile = p.uncertainty.travel_time.profile if p.time_dependent else None
         self.hour = p.hour
+        # A real fleet's day (neutral for other problems).
+        self.type_ids = [vt.id for vt in vts]
+        self.skills_ok = p.skills_ok.tolist()
+        self.client_skills = [frozenset(c.skills) for c in p.clients]
+        self.type_skills = [frozenset(vt.skills) for vt in vts]
+        self.release = p.release_time.tolist()
+        self.has_release = bool(p.release_time.any())
+        self.depot_service = p.depot_service_time.tolist()
+        depot_index = p.depot_index
+        self.reload_at = [[False] * self.nd for _ in vts]
+        for v, vt in enumerate(vts):
+            for dep in vt.reload_depots:
+                self.reload_at[v][depot_index[dep]] = True
+        self.has_reload_depots = [bool(vt.reload_depots) for vt in vts]
+        self.max_reloads = p.max_reloads.tolist()
+        self.breaks = [[(list(b.time_windows), float(b.duration)) for b in vt.breaks] for vt in vts]
+        self.break_order = [sorted(range(len(vt.breaks)), key=lambda b, vt=vt: vt.breaks[b].time_windows[0][0])
+                            for vt in vts]
+        self.shipments = [(p.client_index[s.pickup], p.client_index[s.delivery]) for s in p.shipments]
+        self.partner = p.partner.tolist()
+        self.is_pickup = p.is_pickup_stop.tolist()
+        self.shipment_of = p.shipment_of.tolist()
+        self.max_ride = p.max_ride_time.tolist()
+        self.shipment_load = [tuple(float(x) for x in row) for row in p.shipment_load.tolist()]
+        self.has_shipments = bool(p.shipments)
 
     def leg(self, t: float, i: int, j: int) -> float:
         """Arrival at node ``j`` leaving node ``i`` at ``t`` (:func:`vrpkit.traffic.arrival` with a profile)."""
@@ -240,8 +387,6 @@ class _Data:
     def latest(self, arrive: float, i: int, j: int) -> float:
         """The latest departure from ``i`` that reaches ``j`` by ``arrive`` (with a profile)."""
         return float(traffic.latest_departure(self.profile, arrive, self.dur[i][j], self.hour))
-
-
 class _Arrays:
     """A problem's arrays as the kernel takes them (:func:`kernel_arrays`), made once per problem; the
     matrices are the problem's own (read-only views, never copies)."""
@@ -286,15 +431,32 @@ class _Arrays:
         self.problem = weakref.ref(p)
 
 
+
 _CACHE: weakref.WeakKeyDictionary[Problem, _Data | _Arrays] = weakref.WeakKeyDictionary()
+_PY_CACHE: weakref.WeakKeyDictionary[Problem, _Data] = weakref.WeakKeyDictionary()
+
+
+def _python_schedule(problem: Problem) -> bool:
+    """Whether ``problem``'s plans go through the Python schedule (time-dependent and fleet problems)."""
+    return problem.time_dependent or problem.fleet
+
+
+def _py_data(problem: Problem) -> _Data:
+    """The :class:`_Data` of ``problem`` (made once per problem)."""
+    data = _PY_CACHE.get(problem)
+    if data is None:
+        data = _PY_CACHE[problem] = _Data(problem)
+    return data
 
 
 def _data(problem: Problem) -> _Data | _Arrays:
     """The per-problem data of the evaluator: :class:`_Arrays` for the kernel, :class:`_Data` for a
-    time-dependent problem."""
+    time-dependent or fleet problem."""
+    if _python_schedule(problem):
+        return _py_data(problem)
     data = _CACHE.get(problem)
     if data is None:
-        data = _CACHE[problem] = _Data(problem) if problem.time_dependent else _Arrays(problem)
+        data = _CACHE[problem] = _Arrays(problem)
     return data
 
 
@@ -347,6 +509,11 @@ class Totals(NamedTuple):
         return self.violations == 0
 
 
+def _has_events(routes: list[Route]) -> bool:
+    """Whether some route lists reloads or breaks (the Python schedule evaluates those)."""
+    return any(r.reloads or r.breaks for r in routes)
+
+
 def evaluate_many(problem: Problem, plans: Iterable[Plan], *, full: bool = True) -> list[Evaluation] | Totals:
     """Evaluate many plans of one problem in one compiled call: ``[evaluate(problem, p) for p in plans]``,
     the same results, without the per-call overhead. ``plans`` is any iterable of what :func:`evaluate`
@@ -360,21 +527,33 @@ def evaluate_many(problem: Problem, plans: Iterable[Plan], *, full: bool = True)
     for plan in plans:
         violations: list[Violation] = []
         items.append((_routes_of(problem, plan, violations), violations))
-    if problem.time_dependent:
-        evaluations = [_evaluate_py(problem, routes, violations) for routes, violations in items]
-        if full:
-            return evaluations
-        return Totals(np.array([e.cost for e in evaluations], dtype=float),
-                      np.array([e.distance for e in evaluations], dtype=float),
-                      np.array([e.duration for e in evaluations], dtype=float),
-                      np.array([len(e.violations) for e in evaluations], dtype=np.int64))
-    from vrpkit._evaluate_kernel import kernel
+    python = _python_schedule(problem)
+    by_python = [k for k, (routes, _) in enumerate(items) if python or _has_events(routes)]
+    if not by_python:
+        from vrpkit._evaluate_kernel import kernel
 
-    return _evaluate_kernel(problem, items, kernel(), full=full)
+        return _evaluate_kernel(problem, items, kernel(), full=full)
+    evaluations: list[Evaluation | None] = [None] * len(items)
+    for k in by_python:
+        evaluations[k] = _evaluate_py(problem, *items[k])
+    rest = [k for k in range(len(items)) if evaluations[k] is None]
+    if rest:
+        from vrpkit._evaluate_kernel import kernel
+
+        by_kernel = _evaluate_kernel(problem, [items[k] for k in rest], kernel())
+        for k, e in zip(rest, by_kernel, strict=True):
+            evaluations[k] = e
+    done = [e for e in evaluations if e is not None]
+    if full:
+        return done
+    return Totals(np.array([e.cost for e in done], dtype=float).reshape(len(done)),
+                  np.array([e.distance for e in done], dtype=float).reshape(len(done)),
+                  np.array([e.duration for e in done], dtype=float).reshape(len(done)),
+                  np.array([len(e.violations) for e in done], dtype=np.int64).reshape(len(done)))
 
 
 def _evaluate(problem: Problem, routes: list[Route], violations: list[Violation]) -> Evaluation:
-    if problem.time_dependent:
+    if _python_schedule(problem) or _has_events(routes):
         return _evaluate_py(problem, routes, violations)
     from vrpkit._evaluate_kernel import kernel
 
@@ -520,13 +699,16 @@ class _Out:
         return out
 
 
+
+
 def _evaluate_py(problem: Problem, routes: list[Route], violations: list[Violation]) -> Evaluation:
-    """A time-dependent problem's evaluation (Python, leg by leg through :mod:`vrpkit.traffic`)."""
-    d = _data(problem)
-    assert isinstance(d, _Data)
+    """A plan evaluated by the Python schedule (time-dependent or fleet problems, plans with reloads or
+    breaks): the rules of the module docstring, event by event."""
+    d = _py_data(problem)
     n_clients = problem.n_clients
     n_types = len(d.start)
     visits = [0] * n_clients
+    route_of = [-1] * n_clients  # the first route that serves each client (shipments)
     used = [0] * n_types
     schedules = []
     total_dist = total_dur = total_fixed = total_var = 0.0
@@ -537,16 +719,27 @@ def _evaluate_py(problem: Problem, routes: list[Route], violations: list[Violati
             violations.append(Violation("unknown_vehicle_type", 1.0, kept, str(v)))
             continue
         clients = []
+        kept_before = []  # how many valid clients come before each position of the route as given
         for c in route.clients:
+            kept_before.append(len(clients))
             if 0 <= c < n_clients:
                 clients.append(c)
                 visits[c] += 1
+                if route_of[c] < 0:
+                    route_of[c] = kept
             else:
                 violations.append(Violation("unknown_id", 1.0, kept, str(c)))
         if not clients:
             continue
+        kept_before.append(len(clients))
+        reloads, breaks = route.reloads, route.breaks
+        if len(clients) < len(route.clients):  # positions count the valid clients only
+            n_given = len(route.clients)
+            reloads = tuple((kept_before[p] if 0 <= p <= n_given else p, x) for p, x in reloads)
+            if breaks is not None:
+                breaks = tuple((kept_before[p] if 0 <= p <= n_given else p, x) for p, x in breaks)
         used[v] += 1
-        sched = _route_py(d, v, tuple(clients), kept, violations)
+        sched = _route_py(d, v, tuple(clients), kept, violations, reloads, breaks)
         schedules.append(sched)
         total_dist += sched.distance
         total_dur += sched.duration
@@ -557,6 +750,10 @@ def _evaluate_py(problem: Problem, routes: list[Route], violations: list[Violati
         if d.count[v] is not None and used[v] > d.count[v]:
             violations.append(Violation("fleet_size", float(used[v] - d.count[v]),
                                         vehicle_type=problem.vehicle_types[v].id))
+    for pickup, delivery in d.shipments:
+        a, b = route_of[pickup], route_of[delivery]
+        if a != b:  # on two routes, or only one stop visited
+            violations.append(Violation("shipment_split", 1.0, None, d.ids[d.nd + pickup]))
     unassigned = []
     prize_lost = 0.0
     for c in range(n_clients):
@@ -582,50 +779,217 @@ def _evaluate_py(problem: Problem, routes: list[Route], violations: list[Violati
     )
 
 
-def _route_py(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Violation]) -> RouteSchedule:
-    """One route of a time-dependent problem (the rules of the module docstring, in Python)."""
+_CLIENT, _RELOAD, _BREAK = range(3)
+
+
+class _Events:
+    """A route as the schedule runs it: client stops, reloads and breaks in order (parallel lists).
+
+    ``kind`` and ``ref`` (client, depot or break index); ``pos``: the client position (a client: its own; a
+    reload: the client it comes before; a break: the ``Route.breaks`` position); ``node`` where the event takes
+    place and ``prev`` the node before it; ``travel``: whether a leg ``prev -> node`` leads to it (not for a
+    break); ``windows`` in which it starts (``single``: just one); ``service``: how long it lasts;
+    ``release``: the earliest departure for the leg to it (a trip's release time, on its first client)."""
+
+    __slots__ = ("kind", "node", "pos", "prev", "ref", "release", "service", "single", "travel", "windows")
+
+    def __init__(self) -> None:
+        self.kind: list[int] = []
+        self.ref: list[int] = []
+        self.pos: list[int] = []
+        self.node: list[int] = []
+        self.prev: list[int] = []
+        self.travel: list[bool] = []
+        self.windows: list[Sequence[tuple[float, float]]] = []
+        self.single: list[bool] = []
+        self.service: list[float] = []
+        self.release: list[float] = []
+
+    def add(self, kind: int, ref: int, pos: int, node: int, prev: int, travel: bool,
+            windows: Sequence[tuple[float, float]], single: bool, service: float, release: float) -> None:
+        self.kind.append(kind)
+        self.ref.append(ref)
+        self.pos.append(pos)
+        self.node.append(node)
+        self.prev.append(prev)
+        self.travel.append(travel)
+        self.windows.append(windows)
+        self.single.append(single)
+        self.service.append(service)
+        self.release.append(release)
+
+
+def _client_events(d: _Data, clients: Sequence[int], start_node: int) -> _Events:
+    """The events of a route of clients only, from ``start_node``."""
+    ev = _Events()
+    nd = d.nd
+    prev = start_node
+    for k, c in enumerate(clients):
+        ev.add(_CLIENT, c, k, nd + c, prev, True, d.windows[c], d.single_window[c], d.service[c], 0.0)
+        prev = nd + c
+    return ev
+
+
+def _events(d: _Data, v: int, clients: tuple[int, ...], reloads: Mapping[int, int], release: Mapping[int, float],
+            breaks: Sequence[tuple[int, int]]) -> _Events:
+    """The events of a route of type ``v``: ``reloads`` (position -> depot), ``release`` (the first position
+    of a trip -> its release time), ``breaks`` ``(position, break index)`` in the order taken."""
+    if not reloads and not release and not breaks:
+        return _client_events(d, clients, d.start[v])
+    by_position: dict[int, list[int]] = {}
+    for p, b in breaks:
+        by_position.setdefault(p, []).append(b)
+    ev = _Events()
+    nd = d.nd
+    type_breaks = d.breaks[v]
+    here = d.start[v]
+    n = len(clients)
+    for p in range(n + 1):
+        for b in by_position.get(p, ()):
+            windows, duration = type_breaks[b]
+            ev.add(_BREAK, b, p, here, here, False, windows, len(windows) == 1, duration, 0.0)
+        if p == n:
+            break
+        depot = reloads.get(p)
+        if depot is not None:
+            ev.add(_RELOAD, depot, p, depot, here, True, (d.depot_tw[depot],), True, d.depot_service[depot], 0.0)
+            here = depot
+        c = clients[p]
+        ev.add(_CLIENT, c, p, nd + c, here, True, d.windows[c], d.single_window[c], d.service[c],
+               release.get(p, 0.0))
+        here = nd + c
+    return ev
+
+
+def _place_break(ev: _Events, departure: list[float], t0: float, n: int,
+                 windows: Sequence[tuple[float, float]]) -> int:
+    """Where the short form takes a break with these ``windows`` on the schedule ``departure`` of ``ev`` (from
+    ``t0``): the first position at which the vehicle is free inside a window, or before that the last
+    position after which a whole window would pass before the vehicle is free again; else after the last
+    service (see the module docstring)."""
+    free = [t0] * (n + 1)  # when the vehicle is free at each position: its service there (and breaks) done
+    for k, kind in enumerate(ev.kind):
+        if kind == _CLIENT:
+            free[ev.pos[k] + 1] = departure[k]
+        elif kind == _BREAK:
+            free[ev.pos[k]] = departure[k]
+    for p in range(n + 1):
+        f = free[p]
+        if any(a - _EPS <= f <= e + _EPS for a, e in windows):
+            return p
+        if p < n and any(a > f + _EPS and e + _EPS < free[p + 1] for a, e in windows):
+            return p
+    return n
+
+
+def _route_py(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Violation],
+              reloads: Sequence[tuple[int, int]] = (), breaks: Sequence[tuple[int, int]] | None = None
+              ) -> RouteSchedule:
+    """One route (the rules of the module docstring, in Python): its schedule; its violations are appended
+    to ``out`` as those of route ``r``. ``reloads`` and ``breaks`` are those of :class:`Route` (``breaks``
+    None: the short form, placed here)."""
     nd = d.nd
     dist = d.dist
+    n = len(clients)
     start_node = d.start[v]
     end_node = d.end[v]
     shift_start, shift_end = d.shift[v]
     open_at, close_at = d.depot_tw[start_node]
     t0 = max(shift_start, open_at)
+    type_id = d.type_ids[v]
+
+    skills_ok = d.skills_ok[v]
+    for c in clients:
+        if not skills_ok[c]:
+            out.append(Violation("skills", float(len(d.client_skills[c] - d.type_skills[v])), r, d.ids[nd + c]))
+
+    # Reloads and listed breaks that fit the route.
+    at: dict[int, int] = {}  # position -> depot of each reload made
+    for p, depot in reloads:
+        if not 0 <= depot < nd:
+            out.append(Violation("unknown_id", 1.0, r, str(depot)))
+        elif not 0 < p < n or p in at:
+            out.append(Violation("reload", 1.0, r, d.ids[depot]))
+        else:
+            if not d.reload_at[v][depot]:
+                out.append(Violation("reload", 1.0, r, d.ids[depot]))
+            at[p] = depot
+    most = d.max_reloads[v]
+    if d.has_reload_depots[v] and 0 <= most < len(at):
+        out.append(Violation("reload", float(len(at) - most), r))
+    type_breaks = d.breaks[v]
+    placed: list[tuple[int, int]] | None = None
+    if breaks is not None:
+        placed = []
+        listed = [0] * len(type_breaks)
+        for p, b in breaks:
+            if not 0 <= b < len(type_breaks):
+                out.append(Violation("unknown_id", 1.0, r, str(b)))
+            elif 0 <= p <= n:
+                placed.append((p, b))
+                listed[b] += 1
+        for k in listed:
+            if k != 1:
+                out.append(Violation("break", 1.0 if k == 0 else float(k - 1), r, vehicle_type=type_id))
+    release: dict[int, float] = {}
+    cuts = sorted(at)
+    bounds = [0, *cuts, n]
+    if d.has_release:
+        for lo, hi in itertools.pairwise(bounds):
+            latest_release = max(d.release[c] for c in clients[lo:hi])
+            if latest_release > 0:
+                release[lo] = latest_release
 
     # Distance.
     prev = start_node
     distance = 0.0
-    for c in clients:
+    for k, c in enumerate(clients):
+        if at:
+            depot = at.get(k)
+            if depot is not None:
+                distance += dist[prev][depot]
+                prev = depot
         node = nd + c
         distance += dist[prev][node]
         prev = node
     if end_node is not None:
         distance += dist[prev][end_node]
 
+    # Breaks of the short form, placed one by one on the schedule from the earliest departure.
+    if placed is None:
+        placed = []
+        for b in d.break_order[v]:
+            ev = _events(d, v, clients, at, release, placed)
+            departure = _times_ev(d, ev, t0)[2]
+            placed.append((_place_break(ev, departure, t0, n, type_breaks[b][0]), b))
+        placed.sort(key=lambda x: x[0])
+    ev = _events(d, v, clients, at, release, placed)
+
     # Times: first pass from the earliest departure, then delay the departure by the slack found.
     t_start = t0
-    arrival, start, departure, late, delay = _times_py(d, clients, start_node, t0)
+    arrival, start, departure, late, delay = _times_ev(d, ev, t0)
     latest = min(shift_end, close_at) - t0
     if d.profile is not None:  # time-dependent: the same rule, by a backward pass (see _latest_start)
         if latest > _EPS and not any(late):
-            t_end = _end(d, clients, departure, end_node)
-            delay = _latest_start(d, clients, start_node, end_node, start, t_end) - t0
+            t_end = _end(d, ev, departure, end_node)
+            delay = _latest_start(d, ev, end_node, start, t_end) - t0
         else:
             delay = 0.0
     if delay > _EPS and latest > _EPS and not any(late):
         t_start = t0 + min(delay, latest)
-        arrival, start, departure, late, _ = _times_py(d, clients, start_node, t_start)
-    t_end = _end(d, clients, departure, end_node)
-    if not any(late) and not all(d.single_window[c] for c in clients):
+        arrival, start, departure, late, _ = _times_ev(d, ev, t_start)
+    t_end = _end(d, ev, departure, end_node)
+    if not any(late) and not all(ev.single):
         end_close = d.depot_tw[end_node][1] if end_node is not None else INF
-        later = _later_window_start(d, clients, start_node, end_node, t_start, t_end, t0 + max(latest, 0.0),
+        later = _later_window_start(d, ev, end_node, t_start, t_end, t0 + max(latest, 0.0),
                                     min(shift_end, end_close))
         if later is not None:
             t_start, t_end, (arrival, start, departure, late, _) = later
     duration = t_end - t_start
 
     # Loads.
-    if d.n_dims == 1:
+    reload_load: dict[int, tuple[float, ...]] = {}
+    if not at and not d.has_shipments and d.n_dims == 1:
         q = 0.0
         for c in clients:
             q += d.delivery1[c]
@@ -638,7 +1002,7 @@ def _route_py(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Viol
             if q > peak:
                 peak = q
         excess = peak - d.capacity[v][0]
-    else:
+    elif not at and not d.has_shipments:
         k = d.n_dims
         q_list = [sum(d.delivery[c][j] for c in clients) for j in range(k)]
         start_load = tuple(q_list)
@@ -649,19 +1013,73 @@ def _route_py(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Viol
             loads.append(tuple(q_list))
             peaks = [max(a, b) for a, b in zip(peaks, q_list, strict=True)]
         excess = max(p - cap for p, cap in zip(peaks, d.capacity[v], strict=True))
+    else:  # trip by trip, with the shipments on board
+        k = d.n_dims
+        on_board = [0.0] * k
+        loads = []
+        start_load = ()
+        peaks = [-INF] * k
+        for lo, hi in itertools.pairwise(bounds):
+            trip = clients[lo:hi]
+            q_list = [sum(d.delivery[c][j] for c in trip) + on_board[j] for j in range(k)]
+            if lo == 0:
+                start_load = tuple(q_list)
+            else:
+                reload_load[lo] = tuple(q_list)
+            peaks = [max(a, b) for a, b in zip(peaks, q_list, strict=True)]
+            for c in trip:
+                moved = d.shipment_load[c]
+                q_list = [q_list[j] - d.delivery[c][j] + d.pickup[c][j] + moved[j] for j in range(k)]
+                on_board = [on_board[j] + moved[j] for j in range(k)]
+                loads.append(tuple(q_list))
+                peaks = [max(a, b) for a, b in zip(peaks, q_list, strict=True)]
+        excess = max(p - cap for p, cap in zip(peaks, d.capacity[v], strict=True))
     if excess > _EPS:
         out.append(Violation("capacity", excess, r))
 
-    for c, lateness in zip(clients, late, strict=True):
-        if lateness > _EPS:
-            out.append(Violation("time_window", lateness, r, d.ids[nd + c]))
+    # The events' times and lateness.
+    c_arrival, c_start, c_departure = [], [], []
+    reloads_done: list[Reload] = []
+    breaks_taken: list[BreakTaken] = []
+    late_clients, late_breaks, late_depots = [], [], []
+    for k, kind in enumerate(ev.kind):
+        if kind == _CLIENT:
+            c_arrival.append(arrival[k])
+            c_start.append(start[k])
+            c_departure.append(departure[k])
+            if late[k] > _EPS:
+                late_clients.append(Violation("time_window", late[k], r, d.ids[ev.node[k]]))
+        elif kind == _RELOAD:
+            leave = max(departure[k], ev.release[k + 1])  # after the reload, and the next trip's release time
+            reloads_done.append(Reload(ev.pos[k], ev.ref[k], arrival[k], start[k], leave, reload_load[ev.pos[k]]))
+            if late[k] > _EPS:
+                late_depots.append(Violation("depot_time_window", late[k], r, d.ids[ev.node[k]]))
+        else:
+            breaks_taken.append(BreakTaken(ev.pos[k], ev.ref[k], start[k], departure[k]))
+            if late[k] > _EPS:
+                late_breaks.append(Violation("break", late[k], r, vehicle_type=type_id))
+    out.extend(late_clients)
+    out.extend(late_breaks)
     if t_start > close_at + _EPS:
         out.append(Violation("depot_time_window", t_start - close_at, r, d.ids[start_node]))
+    out.extend(late_depots)
     if end_node is not None:
         end_close = d.depot_tw[end_node][1]
         if t_end > end_close + _EPS:
             out.append(Violation("depot_time_window", t_end - end_close, r, d.ids[end_node]))
-    if t_end > shift_end + _EPS:
+    past_shift = False  # a release time made the vehicle leave a depot after the shift end
+    if release:
+        for k, rel in enumerate(ev.release):
+            ready = departure[k - 1] if k else t_start
+            if rel > ready + _EPS:
+                depot = ev.prev[k]
+                limit = min(d.depot_tw[depot][1], shift_end)
+                if rel > limit + _EPS:
+                    out.append(Violation("release_time", rel - max(limit, ready), r, d.ids[depot]))
+                    past_shift = past_shift or rel > shift_end + _EPS
+    if past_shift:
+        pass
+    elif t_end > shift_end + _EPS:
         out.append(Violation("shift", t_end - shift_end, r))
     elif t_start > shift_end + _EPS:
         out.append(Violation("shift", t_start - shift_end, r))
@@ -671,91 +1089,108 @@ def _route_py(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Viol
         out.append(Violation("max_distance", distance - d.max_distance[v], r))
     if d.strict:
         seen_pickup = False
-        for c in clients:
+        for k, c in enumerate(clients):
+            if k in at:  # a new trip
+                seen_pickup = False
             if d.delivery1[c] > 0 or any(d.delivery[c]):
                 if seen_pickup:
                     out.append(Violation("backhaul_order", 1.0, r, d.ids[nd + c]))
             elif any(d.pickup[c]):
                 seen_pickup = True
+    if d.has_shipments:
+        where: dict[int, int] = {}
+        for k, c in enumerate(clients):
+            if d.partner[c] >= 0:
+                where.setdefault(c, k)
+        for k, c in enumerate(clients):
+            if d.partner[c] < 0 or d.is_pickup[c] or where[c] != k:
+                continue
+            kp = where.get(d.partner[c])
+            if kp is None:
+                continue  # the pickup is on no route or another one: shipment_split (of the plan)
+            if kp > k:
+                out.append(Violation("shipment_order", 1.0, r, d.ids[nd + c]))
+            else:
+                ride = c_start[k] - c_departure[kp]
+                most_ride = d.max_ride[d.shipment_of[c]]
+                if ride > most_ride + _EPS:
+                    out.append(Violation("ride_time", ride - most_ride, r, d.ids[nd + c]))
 
     cost = d.fixed[v] + d.cpd[v] * distance + d.cpt[v] * duration
     return RouteSchedule(
         vehicle_type=v, clients=clients, start_depot=start_node, end_depot=end_node,
         start_time=t_start, end_time=t_end, distance=distance, duration=duration, cost=cost,
-        arrival=tuple(arrival), start=tuple(start), departure=tuple(departure), load=tuple(loads),
-        start_load=start_load,
+        arrival=tuple(c_arrival), start=tuple(c_start), departure=tuple(c_departure), load=tuple(loads),
+        start_load=start_load, reloads=tuple(reloads_done), breaks=tuple(breaks_taken),
     )
 
 
 def _later_window_start(
-    d: _Data, clients: tuple[int, ...], start_node: int, end_node: int | None, t_start: float, t_end: float,
-    latest_start: float, latest_end: float,
+    d: _Data, ev: _Events, end_node: int | None, t_start: float, t_end: float, latest_start: float,
+    latest_end: float,
 ) -> tuple[float, float, tuple[list[float], list[float], list[float], list[float], float]] | None:
-    """With several windows at some stop, a later departure that reaches that stop in one of its later windows
-    may avoid more waiting than the first-window schedule: the shortest such schedule without lateness (or
-    None when none is shorter than ``t_end - t_start``)."""
-    nd = d.nd
+    """With several windows at some event, a later departure that reaches that event in one of its later
+    windows may avoid more waiting than the first-window schedule: the shortest such schedule without lateness
+    (or None when none is shorter than ``t_end - t_start``)."""
     best = None
     best_duration = t_end - t_start
-    prefix = 0.0  # travel and service from the depot to each stop, without waiting
-    prev = start_node
-    for i, c in enumerate(clients):
-        prefix += d.dur[prev][nd + c]
-        prev = nd + c
-        if not d.single_window[c]:
-            for a, _ in d.windows[c]:
-                s = a - prefix if d.profile is None else _reach_by(d, clients[:i + 1], start_node, a)
+    prefix = 0.0  # travel and service from the depot to each event, without waiting
+    for i in range(len(ev.node)):
+        if ev.travel[i]:
+            prefix += d.dur[ev.prev[i]][ev.node[i]]
+        if not ev.single[i]:
+            for a, _ in ev.windows[i]:
+                s = a - prefix if d.profile is None else _reach_by(d, ev, i, a)
                 if not t_start + _EPS < s <= latest_start + _EPS:
                     continue
-                times = _times_py(d, clients, start_node, s)
+                times = _times_ev(d, ev, s)
                 if any(times[3]):
                     continue
                 if d.profile is None:
                     s = s + min(times[4], max(latest_start - s, 0.0))
                 else:
-                    s = max(s, min(_latest_start(d, clients, start_node, end_node, times[1],
-                                                 _end(d, clients, times[2], end_node)), latest_start))
-                times = _times_py(d, clients, start_node, s)
-                end = _end(d, clients, times[2], end_node)
+                    s = max(s, min(_latest_start(d, ev, end_node, times[1], _end(d, ev, times[2], end_node)),
+                                   latest_start))
+                times = _times_ev(d, ev, s)
+                end = _end(d, ev, times[2], end_node)
                 if not any(times[3]) and end <= latest_end + _EPS and end - s < best_duration - _EPS:
                     best, best_duration = (s, end, times), end - s
-        prefix += d.service[c]
+        prefix += ev.service[i]
     return best
 
 
-def _end(d: _Data, clients: tuple[int, ...], departure: list[float], end_node: int | None) -> float:
+def _end(d: _Data, ev: _Events, departure: list[float], end_node: int | None) -> float:
     """When the route ends: back at ``end_node`` after its last departure (open routes: that departure)."""
     if end_node is None:
         return departure[-1]
-    return d.leg(departure[-1], d.nd + clients[-1], end_node)
+    return d.leg(departure[-1], ev.node[-1], end_node)
 
 
-def _latest_start(d: _Data, clients: tuple[int, ...], start_node: int, end_node: int | None,
-                  start: list[float], t_end: float) -> float:
-    """Time-dependent: the latest departure from the depot at which no stop is late and the route ends no later
-    than ``t_end``, given the service ``start`` times of a schedule without lateness. Backward from the end, each
-    stop's latest service start is the end of the window it is served in, or the latest departure that still
-    makes the next bound, less the service time (:func:`vrpkit.traffic.latest_departure`, exact: every leg is
+def _latest_start(d: _Data, ev: _Events, end_node: int | None, start: list[float], t_end: float) -> float:
+    """Time-dependent: the latest departure from the depot at which no event is late and the route ends no
+    later than ``t_end``, given the ``start`` times of a schedule without lateness. Backward from the end, each
+    event's latest start is the end of the window it starts in, or the latest departure that still makes the
+    next bound, less its duration (:func:`vrpkit.traffic.latest_departure`, exact: every leg is
     first-in-first-out, so a later departure never gets anywhere sooner)."""
-    nd = d.nd
-    bound = t_end if end_node is None else d.latest(t_end, nd + clients[-1], end_node)
-    for k in range(len(clients) - 1, -1, -1):
-        c = clients[k]
-        close = next((b for a, b in d.windows[c] if b >= start[k] - _EPS), d.windows[c][-1][1])
-        bound = min(close, bound - d.service[c])
-        bound = d.latest(bound, start_node if k == 0 else nd + clients[k - 1], nd + c)
+    bound = t_end if end_node is None else d.latest(t_end, ev.node[-1], end_node)
+    for k in range(len(ev.node) - 1, -1, -1):
+        windows = ev.windows[k]
+        close = next((b for a, b in windows if b >= start[k] - _EPS), windows[-1][1])
+        bound = min(close, bound - ev.service[k])
+        if ev.travel[k]:
+            bound = d.latest(bound, ev.prev[k], ev.node[k])
     return bound
 
 
-def _reach_by(d: _Data, clients: tuple[int, ...], start_node: int, arrive: float) -> float:
-    """Time-dependent: the latest departure from the depot that reaches the last of ``clients`` by ``arrive``
-    without waiting on the way (travel and service only)."""
-    nd = d.nd
+def _reach_by(d: _Data, ev: _Events, i: int, arrive: float) -> float:
+    """Time-dependent: the latest departure from the depot that reaches event ``i`` by ``arrive`` without
+    waiting on the way (travel and service only)."""
     bound = arrive
-    for k in range(len(clients) - 1, -1, -1):
-        if k < len(clients) - 1:
-            bound -= d.service[clients[k]]
-        bound = d.latest(bound, start_node if k == 0 else nd + clients[k - 1], nd + clients[k])
+    for k in range(i, -1, -1):
+        if k < i:
+            bound -= ev.service[k]
+        if ev.travel[k]:
+            bound = d.latest(bound, ev.prev[k], ev.node[k])
     return bound
 
 
@@ -782,23 +1217,37 @@ def _times_py(
 ) -> tuple[list[float], list[float], list[float], list[float], float]:
     """Arrival, start and departure at each client from departure time ``t0``; lateness per client; and how
     far the departure can be delayed without lateness or a later end."""
-    nd = d.nd
+    return _times_ev(d, _client_events(d, clients, start_node), t0)
+
+
+def _times_ev(d: _Data, ev: _Events, t0: float
+              ) -> tuple[list[float], list[float], list[float], list[float], float]:
+    """Arrival, start and departure of each event from the start time ``t0`` (a break's arrival: when the
+    vehicle is free for it); lateness per event; and how far the start can be delayed without lateness or a
+    later end (waiting for windows and release times absorbs a delay)."""
     dur = d.dur
     arrival, start, departure, late = [], [], [], []
-    prev = start_node
     t = t0
     cum_wait = 0.0
     slack = INF
     td = d.profile is not None
-    for c in clients:
-        node = nd + c
-        t = d.leg(t, prev, node) if td else t + dur[prev][node]
+    ev_release, ev_prev, ev_node, ev_windows, ev_single, ev_service = (ev.release, ev.prev, ev.node, ev.windows,
+                                                                      ev.single, ev.service)
+    for k, travel in enumerate(ev.travel):
+        if travel:
+            rel = ev_release[k]
+            if t < rel:
+                cum_wait += rel - t
+                t = rel
+            prev, node = ev_prev[k], ev_node[k]
+            t = d.leg(t, prev, node) if td else t + dur[prev][node]
         arrival.append(t)
-        if d.single_window[c]:
-            a, b = d.windows[c][0]
+        windows = ev_windows[k]
+        if ev_single[k]:
+            a, b = windows[0]
         else:
-            a, b = d.windows[c][-1]
-            for w in d.windows[c]:
+            a, b = windows[-1]
+            for w in windows:
                 if w[1] >= t - _EPS:  # as for lateness: a window that closed within the tolerance still serves
                     a, b = w
                     break
@@ -812,14 +1261,14 @@ def _times_py(
             if cum_wait + b - t < slack:
                 slack = cum_wait + b - t
         start.append(t)
-        t += d.service[c]
+        t += ev_service[k]
         departure.append(t)
-        prev = node
     return arrival, start, departure, late, min(cum_wait, slack)
 
 
 def _routes_from_dict(problem: Problem, plan: Mapping[str, Any], out: list[Violation]) -> list[Route]:
-    """Routes of a solution JSON (full or short form); unknown ids become violations."""
+    """Routes of a solution JSON (full or short form, reloads and breaks among the stops); unknown ids become
+    violations."""
     from vrpkit.errors import ValidationError
 
     routes_in = plan.get("routes")
@@ -827,6 +1276,7 @@ def _routes_from_dict(problem: Problem, plan: Mapping[str, Any], out: list[Viola
         raise ValidationError("routes", f"expected a list of routes, got {type(routes_in).__name__}")
     types = problem.vehicle_type_index
     clients = problem.client_index
+    depots = problem.depot_index
     routes = []
     default_type = problem.vehicle_types[0].id if len(problem.vehicle_types) == 1 else None
     for r, item in enumerate(routes_in):
@@ -843,21 +1293,47 @@ def _routes_from_dict(problem: Problem, plan: Mapping[str, Any], out: list[Viola
             continue
         v = types[vt_id]
         vt = problem.vehicle_types[v]
-        ids = []
+        entries = []
         for s, stop in enumerate(stops):
-            sid = stop.get("id") if isinstance(stop, Mapping) else stop
+            kind = None
+            if isinstance(stop, Mapping):
+                sid = stop.get("id")
+                kind = stop.get("type")
+                if kind is not None and kind not in _STOP_TYPES:
+                    known = ", ".join(f'"{t}"' for t in _STOP_TYPES)
+                    raise ValidationError(f"routes[{r}].stops[{s}].type", f"{kind!r} is not one of {known}")
+            else:
+                sid = stop
             if not isinstance(sid, str):
                 raise ValidationError(f"routes[{r}].stops[{s}]", f"expected a client id, got {sid!r}")
-            ids.append(sid)
-        if ids and ids[0] == vt.start_depot:
-            ids = ids[1:]
-        if ids and vt.end_depot is not None and ids[-1] == vt.end_depot:
-            ids = ids[:-1]
-        idx = []
-        for sid in ids:
-            if sid in clients:
+            entries.append((kind, sid))
+        if entries and entries[0] == (None, vt.start_depot):
+            entries = entries[1:]
+        if entries and vt.end_depot is not None and entries[-1] == (None, vt.end_depot):
+            entries = entries[:-1]
+        idx: list[int] = []
+        reloads: list[tuple[int, int]] = []
+        breaks: list[tuple[int, int]] | None = None
+        break_ids = {b.id: k for k, b in enumerate(vt.breaks)}
+        for kind, sid in entries:
+            if kind == "break":
+                breaks = [] if breaks is None else breaks
+                if sid in break_ids:
+                    breaks.append((len(idx), break_ids[sid]))
+                else:
+                    out.append(Violation("unknown_id", 1.0, r, sid))
+            elif kind == "reload" or (kind is None and sid in depots and sid not in clients):
+                if sid in depots:
+                    reloads.append((len(idx), depots[sid]))
+                else:
+                    out.append(Violation("unknown_id", 1.0, r, sid))
+            elif sid in clients:
                 idx.append(clients[sid])
             else:
                 out.append(Violation("unknown_id", 1.0, r, sid))
-        routes.append(Route(v, tuple(idx)))
+        routes.append(Route(v, tuple(idx), tuple(reloads), None if breaks is None else tuple(breaks)))
     return routes
+
+
+_STOP_TYPES = ("client", "reload", "break")
+"""The ``type`` of a stop in a solution JSON (none: a client, or a reload when its id is a depot's)."""
