@@ -419,3 +419,24 @@ def test_pyvroom_accepts_what_vrpkit_writes(tmp_path):
     out = _vroom_solve(copy.deepcopy(quiet(problem_to_vroom, p)), tmp_path)
     ev = vrpkit.evaluate(p, plan_from_vroom(p, out))
     assert ev.feasible and not ev.unassigned
+
+
+def test_cli_solve_a_vroom_input(tmp_path):
+    data = {"vehicles": [{"id": 1, "start_index": 0, "end_index": 0, "capacity": [2]}],
+            "jobs": [{"id": 1, "location_index": 1, "delivery": [1]},
+                     {"id": 2, "location_index": 2, "delivery": [1]}],
+            "matrices": {"car": {"durations": [[0, 3, 4], [3, 0, 5], [4, 5, 0]]}}}
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(data))
+    out = tmp_path / "sol.json"
+    result = vrpkit_cli("solve", path, "--time-limit", "1", "-o", out, "-q")
+    assert result.returncode == 0, result.stderr
+    sol = json.loads(out.read_text())
+    assert sol["cost"] == 12 and sol["unassigned"] == []  # 3 + 5 + 4 seconds at per_hour 3600
+    assert "warning: matrices.car.distances: absent" in result.stderr
+
+
+def test_no_tasks():
+    p, _ = read({"vehicles": [{"id": 1, "start_index": 0}], "jobs": [],
+                 "matrices": {"car": {"durations": [[0]]}}})
+    assert p.n_clients == 0 and vrpkit.evaluate(p, {"routes": []}).cost == 0
