@@ -160,7 +160,14 @@ class ACOSolver:
         self.ruin = ruin
 
     def supports(self, problem: Problem) -> str | None:
-        """None, or why not (every attribute of the model is supported)."""
+        """None, or why not: the attribute the compiled local search lacks (:func:`unsupported`); on the torch
+        backend also skills, release times, shipments, reloads and breaks (not in its tensor rules)."""
+        if self.device != "cpu":
+            try:
+                from vrpkit.solvers.tensors import unsupported_fleet
+            except ImportError:  # no torch: solve says so
+                return unsupported(problem)
+            return unsupported_fleet(problem, f'the torch backend of "aco" (device {self.device})')
         return unsupported(problem)
 
     def solve(self, problem: Problem, *, time_limit: float, seed: int, progress: Progress | None = None,

@@ -61,7 +61,7 @@ from vrpkit.solution import Route, Solution
 
 try:
     import torch
-    from vrpkit.solvers.tensors import Rules, available, cat, score
+    from vrpkit.solvers.tensors import Rules, available, cat, score, unsupported_fleet
     from vrpkit.solvers.tensors import pair as _pair
     from vrpkit.solvers.tensors import rows as _rows
 except ImportError:  # the "gpu" extra is not installed
@@ -545,6 +545,9 @@ def solve_torch(problem: Problem, params: ACOSolver, *, device: str, time_limit:
     :class:`NoSolutionError` when no feasible plan exists or was found."""
     started = time.perf_counter()
     dev = resolve_device(device)
+    refused = unsupported_fleet(problem, 'the torch backend of "aco"')
+    if refused:
+        raise SolverError(f'solver "aco" does not support {problem.name}: {refused}')
     reasons = diagnose(problem)
     if reasons:
         raise NoSolutionError("no feasible plan exists", reasons)
@@ -586,6 +589,10 @@ def solve_many_torch(problems: Sequence[Problem], params: ACOSolver, *, device: 
     started = time.perf_counter()
     dev = resolve_device(device)
     compiled = _compiled(params)
+    for p in problems:
+        refused = unsupported_fleet(p, 'the torch backend of "aco"')
+        if refused:
+            raise SolverError(f'solver "aco" does not support {p.name}: {refused}')
     out: list[tuple[Solution | None, Evaluation | None]] = [(None, None)] * len(problems)
     todo = []
     for i, p in enumerate(problems):

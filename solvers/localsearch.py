@@ -54,7 +54,10 @@ from vrpkit.errors import SolverError, ValidationError
 from vrpkit.model import Problem
 from vrpkit.solution import Route, Solution
 
-# Segment rows: float64 vectors with these fields, then deliveries (K), pickups (K) and peak load (K).
+# Segment rows: float64 vectors with these fields, then deliveries (K), pickups (K) and peak load (K), then
+# only where the problem needs them (columns in cfg, 0: absent): the largest release time of the clients
+# (C_REL), the skills each skill class of vehicle types lacks (C_NSK columns from C_SK), and the number of
+# shipment stops and the balance of pickup stops minus delivery stops (C_NS, C_NS + 1).
 FIRST, LAST, DIST, DUR, TWARP, EARLY, LATE, LINE, BACK, BAD, RCUM = range(11)
 LOAD = 11
 TOL = 1e-7
@@ -62,10 +65,10 @@ TOL = 1e-7
 
 # Entries of the ``cfg`` tuple of integers that every compiled function gets.
 (C_N, C_V, C_R, C_K, C_ND, C_TIME, C_SIMPLE, C_STRICT, C_OPTIONAL, C_MAXSEG, C_MAXEX, C_FWD, C_BWD, C_START,
- C_END, C_ROUTE, C_BUF, C_ALT, C_NWIN) = range(19)
+ C_END, C_ROUTE, C_BUF, C_ALT, C_NWIN, C_REL, C_SK, C_NSK, C_NS) = range(23)
 N_BUF = 8
 # Columns of ``link`` (per client), ``route`` (per slot), ``rval`` (per slot) and ``vt`` (per vehicle type).
-NXT, PRV, RTE, POS = range(4)
+NXT, PRV, RTE, POS, PART, ISP, MARK = range(7)  # PART: partner stop (-1), ISP: 1 at a pickup stop, MARK: scratch
 FST, LST, SIZE, TYPE, EXC = range(5)
 COST, VIOL = range(2)
 FIXED, CPD, CPT, MAXDUR, MAXDIST, CAP = range(6)
@@ -77,9 +80,15 @@ _jit = nb.njit(cache=True, _nrt=False)
 _jit_inline = nb.njit(cache=True, inline="always", _nrt=False)
 
 
+NOT_YET = {"breaks": "breaks", "multi_trip": "multi_trip (reloads)", "shipments": "shipments"}
+"""Attributes of the model the local search (and the ant colony) does not handle yet, as named in refusals."""
+
+
 def unsupported(problem: Problem) -> str | None:
-    """Why the local search cannot handle ``problem``, or None (every attribute of the model is supported)."""
-    del problem
+    """Why the local search cannot handle ``problem`` (the attribute named), or None."""
+    for attr, name in NOT_YET.items():
+        if attr in problem.attributes:
+            return f"{name} not supported by the compiled local search"
     return None
 
 
@@ -96,6 +105,9 @@ class Data(NamedTuple):
     cl: np.ndarray  # (N, 2) prize, violation when left out (0 for optional clients)
     neigh: np.ndarray  # (N, k) related clients, nearest first
     flags: tuple[int, ...]  # cfg entries C_K .. C_MAXEX
+    extra: tuple[int, ...] = (0, 0, 0, 0)  # cfg entries C_REL .. C_NS (columns of the fleet fields, 0: none)
+    partner: np.ndarray | None = None  # (N,) the other stop of a shipment stop, -1 for other clients
+    pickup_stop: np.ndarray | None = None  # (N,) 1 for a shipment's pickup stop
 
 
 class Arrays(NamedTuple):
@@ -110,7 +122,7 @@ class Arrays(NamedTuple):
     dist: np.ndarray
     dur: np.ndarray
     seg: np.ndarray
-    link: np.ndarray  # (N, 4) next, previous, slot (-1: unassigned), position
+    link: np.ndarray  # (N, 7) next, previous, slot (-1: unassigned), position, partner, pickup stop, scratch
     route: np.ndarray  # (R, 5) first client, last client, size, vehicle type, excess slot (beyond the fleet)
     rval: np.ndarray  # (R, 2) cost, violation
     vt: np.ndarray
@@ -144,8 +156,18 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
     vts = problem.vehicle_types
     n_types = len(vts)
     fields = LOAD + 3 * k_dims
+    attrs = problem.attributes
+    col_rel = col_sk = col_ns = 0
+    classes, class_of = skill_classes(problem)
+    if "release_times" in attrs:
+        col_rel, fields = fields, fields + 1
+    if "skills" in attrs:
+        col_sk, fields = fields, fields + len(classes)
+    if "shipments" in attrs:
+        col_ns, fields = fields, fields + 2
     delivery = problem.delivery.astype(float)
     pickup = problem.pickup.astype(float)
+    ship = problem.shipment_load.astype(float) if "shipments" in attrs else np.zeros_like(pickup)
     windows = problem.time_windows[:, 0, :]
 
     node = np.zeros((n, fields))
@@ -156,8 +178,17 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
     node[:, LINE] = delivery.any(axis=1)
     node[:, BACK] = pickup.any(axis=1) & ~delivery.any(axis=1)
     node[:, LOAD:LOAD + k_dims] = delivery
-    node[:, LOAD + k_dims:LOAD + 2 * k_dims] = pickup
-    node[:, LOAD + 2 * k_dims:] = np.maximum(delivery, pickup)
+    node[:, LOAD + k_dims:LOAD + 2 * k_dims] = pickup + ship  # a delivery stop: a negative pickup
+    node[:, LOAD + 2 * k_dims:LOAD + 3 * k_dims] = np.maximum(delivery, pickup + ship)
+    if col_rel:
+        node[:, col_rel] = problem.release_time
+    if col_sk:
+        for j, have in enumerate(classes):
+            node[:, col_sk + j] = [len(set(c.skills) - have) for c in problem.clients]
+    if col_ns:
+        node[:, col_ns] = problem.shipment_of >= 0
+        node[:, col_ns + 1] = problem.is_pickup_stop.astype(float) - ((problem.shipment_of >= 0)
+                                                                       & ~problem.is_pickup_stop)
     n_windows = problem.time_windows.shape[1]
     alt = np.tile(node, (n_windows, 1))
     alt[:, EARLY] = problem.time_windows[:, :, 0].T.reshape(-1)
@@ -178,24 +209,41 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
         end[v, FIRST] = end[v, LAST] = m - 1 if e < 0 else e
         end[v, LATE] = vt.shift[1] if e < 0 else min(vt.shift[1], depot_tw[e, 1])
 
-    vtab = np.zeros((n_types, CAP + k_dims))
+    vtab = np.zeros((n_types, CAP + k_dims + (1 if col_sk else 0)))
     for v, vt in enumerate(vts):
         vtab[v, :CAP] = (vt.fixed_cost, vt.cost_per_distance, vt.cost_per_duration, vt.max_duration,
                          vt.max_distance)
-    vtab[:, CAP:] = problem.capacity
+    vtab[:, CAP:CAP + k_dims] = problem.capacity
+    if col_sk:
+        vtab[:, CAP + k_dims] = class_of  # the type's skill class
     cl = np.zeros((n, 2))
     cl[:, 0] = problem.prize
     # A required client left out counts as a violation of 1 plus its load, so that inserting it where it
     # overloads a route (which other moves can then relieve) is a step towards feasibility.
     cl[:, 1] = problem.required * (1.0 + np.maximum(delivery, pickup).sum(axis=1))
-    use_time = bool({"time_windows", "duration_limit"} & problem.attributes) or any(
+    use_time = bool({"time_windows", "duration_limit", "release_times"} & problem.attributes) or any(
         vt.cost_per_duration > 0 for vt in vts)
-    has_pickup = bool(problem.pickup.any())
+    has_pickup = bool(problem.pickup.any()) or bool(col_ns)
     strict = problem.backhaul == "strict" and has_pickup
     flags = (k_dims, nd, int(use_time), int(not use_time and not has_pickup), int(strict),
              int(not problem.required.all()), int(max_segment), int(max_exchange))
     return Data(dist=dist, dur=dur, node=node, alt=alt, start=start, end=end, vt=vtab, cl=cl,
-                neigh=neighbours(problem, granularity), flags=flags)
+                neigh=neighbours(problem, granularity), flags=flags,
+                extra=(col_rel, col_sk, len(classes) if col_sk else 0, col_ns),
+                partner=problem.partner.astype(np.int64) if col_ns else np.full(n, -1, np.int64),
+                pickup_stop=problem.is_pickup_stop.astype(np.int64) if col_ns else np.zeros(n, np.int64))
+
+
+def skill_classes(problem: Problem) -> tuple[list[frozenset[str]], np.ndarray]:
+    """The distinct skill sets of the vehicle types, and each type's index among them."""
+    classes: list[frozenset[str]] = []
+    class_of = np.zeros(len(problem.vehicle_types), np.int64)
+    for v, vt in enumerate(problem.vehicle_types):
+        have = frozenset(vt.skills)
+        if have not in classes:
+            classes.append(have)
+        class_of[v] = classes.index(have)
+    return classes, class_of
 
 
 def search_matrices(problem: Problem, *, pad: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -298,7 +346,7 @@ def new_arrays(data: Data, sizes: Sequence[int], excess: Sequence[bool]) -> tupl
     r = int(sum(sizes))
     buf = 3 * n + 2 * n_types + r
     cfg = (n, n_types, r, *data.flags, n, 2 * n, 3 * n, 3 * n + n_types, 3 * n + 2 * n_types, buf,
-           buf + N_BUF, data.alt.shape[0] // n if n else 1)
+           buf + N_BUF, data.alt.shape[0] // n if n else 1, *data.extra)
     seg = np.zeros((cfg[C_ALT] + data.alt.shape[0], fields))
     seg[:n] = data.node
     seg[cfg[C_ALT]:] = data.alt
@@ -311,7 +359,10 @@ def new_arrays(data: Data, sizes: Sequence[int], excess: Sequence[bool]) -> tupl
     slots = np.zeros((2, n_types + 1), np.int64)
     slots[0, 1:] = np.cumsum(sizes)
     slots[1, :n_types] = slots[0, :n_types]
-    link = np.full((n, 4), -1, np.int64)
+    link = np.full((n, 7), -1, np.int64)
+    link[:, PART] = data.partner if data.partner is not None else -1
+    link[:, ISP] = data.pickup_stop if data.pickup_stop is not None else 0
+    link[:, MARK] = 0
     arrays = Arrays(dist=data.dist, dur=data.dur, seg=seg, link=link, route=route, rval=np.zeros((r, 2)),
                     vt=data.vt, cl=data.cl, slots=slots, pieces=np.zeros((2, 1 + 3 * MAX_PIECES), np.int64),
                     nodes=np.zeros((2, max(n, 1)), np.int64), counters=np.zeros(2, np.int64),
@@ -353,6 +404,16 @@ def cat(dist, dur, cfg, A, ia, B, ib, O, io):  # noqa: E741
         O[io, d0 + k] = A[ia, d0 + k] + db
         O[io, p0 + k] = pa + B[ib, p0 + k]
         O[io, m0 + k] = max(A[ia, m0 + k] + db, B[ib, m0 + k] + pa)
+    if cfg[C_REL]:
+        c = cfg[C_REL]
+        O[io, c] = max(A[ia, c], B[ib, c])
+    for s in range(cfg[C_NSK]):
+        c = cfg[C_SK] + s
+        O[io, c] = A[ia, c] + B[ib, c]
+    if cfg[C_NS]:
+        c = cfg[C_NS]
+        O[io, c] = A[ia, c] + B[ib, c]
+        O[io, c + 1] = A[ia, c + 1] + B[ib, c + 1]
 
 
 @_jit_inline
@@ -372,6 +433,12 @@ def score(seg, row, vt, cfg, v, excess):
         over = seg[row, DUR] - vt[v, MAXDUR]
         if over > TOL:
             viol += over
+        if cfg[C_REL]:  # the departure waits for the goods: later than the latest start is lateness
+            over = seg[row, cfg[C_REL]] - seg[row, LATE]
+            if over > TOL:
+                viol += over
+    if cfg[C_NSK]:
+        viol += seg[row, cfg[C_SK] + int(vt[v, CAP + k_dims])]
     over = seg[row, DIST] - vt[v, MAXDIST]
     if over > TOL:
         viol += over
@@ -410,6 +477,9 @@ def _piece(dist, dur, seg, link, cfg, a, b, rev, io, t1, t2):
             seg[io, LOAD + k] = q
             seg[io, LOAD + k_dims + k] = 0.0
             seg[io, LOAD + 2 * k_dims + k] = q
+        for s in range(cfg[C_NSK]):
+            c = cfg[C_SK] + s
+            seg[io, c] = seg[fwd + b, c] - seg[fwd + a, c] + seg[a, c]
         return io
     cur = b if rev else a
     out = t1
@@ -666,6 +736,14 @@ def _pick_windows(dist, dur, seg, cfg, v, members, n):
     width = seg.shape[1]
     for f in range(width):
         seg[acc, f] = seg[cfg[C_START] + v, f]
+    if cfg[C_REL]:  # the route leaves once its clients' goods are there (see score)
+        rel = 0.0
+        for i in range(n):
+            rel = max(rel, seg[members[i], cfg[C_REL]])
+        warp = max(rel - seg[acc, LATE], 0.0)
+        seg[acc, TWARP] += warp
+        seg[acc, EARLY] = max(seg[acc, EARLY], rel)
+        seg[acc, LATE] += warp
     for i in range(n):
         c = members[i]
         chosen = cfg[C_NWIN] - 1

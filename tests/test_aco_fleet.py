@@ -1,0 +1,62 @@
+"""The ant colony on a real fleet's attributes (issue 14): hand-worked optima, feasible plans on small random
+instances of each attribute, and the refusals (the torch backend, attributes not handled yet)."""
+
+from __future__ import annotations
+
+import pytest
+from test_localsearch_fleet import FLEET, early_and_late, fleet_problem, fridge
+from vrpkit.solvers.aco import ACOSolver
+from vrpkit.solvers.localsearch import NOT_YET
+
+import vrpkit
+from vrpkit import Client, Depot, Problem, VehicleType, evaluate
+from vrpkit.model import Break
+
+
+def test_skills_optimum():
+    result = vrpkit.solve(fridge(), "aco", iterations=5, ants=4, seed=0)
+    assert result.feasible
+    assert result.cost == pytest.approx(22.0)  # both on the cold vehicle (see test_localsearch_fleet.fridge)
+    assert [r.vehicle_type for r in result.solution.routes] == [1]
+
+
+def test_release_time_optimum():
+    result = vrpkit.solve(early_and_late(), "aco", iterations=5, ants=4, seed=0)
+    assert result.feasible
+    assert result.cost == pytest.approx(14.0)  # two trips: a cannot wait for b's goods
+    assert len(result.solution.routes) == 2
+
+
+def test_the_ants_alone_respect_skills():
+    """Without the local search (ls_ants 0) the ants' plans are feasible already: construction checks skills."""
+    p = fleet_problem(3, skills=True)
+    result = vrpkit.solve(p, "aco", iterations=3, ants=6, ls_ants=0, seed=2)
+    assert result.feasible, result.evaluation.violations
+    ok = p.skills_ok
+    assert all(ok[r.vehicle_type, c] for r in result.solution.routes for c in r.clients)
+
+
+@pytest.mark.parametrize("variant", list(FLEET))
+def test_feasible_plans_on_random_fleet_instances(variant):
+    p = fleet_problem(11, n=30, **FLEET[variant])
+    result = vrpkit.solve(p, "aco", iterations=4, ants=8, seed=1)
+    ev = evaluate(p, result.solution)
+    assert ev.feasible, ev.violations
+    assert result.cost == pytest.approx(ev.cost)
+
+
+def breaks_problem() -> Problem:
+    lunch = Break("lunch", ((10, 20),), 5)
+    return Problem("br", (Depot("D", (0, 0)),), (Client("a", (3, 0)),), (VehicleType("v", breaks=(lunch,)),))
+
+
+def test_refusals_name_the_attribute():
+    p = breaks_problem()
+    assert "breaks" in NOT_YET
+    assert "breaks" in ACOSolver().supports(p)
+    for device in ("torch", "cuda"):
+        for q, attr in ((fridge(), "skills"), (early_and_late(), "release_times"), (p, "breaks")):
+            reason = ACOSolver(device=device).supports(q)
+            assert reason is not None and attr in reason, (device, attr, reason)
+    with pytest.raises(vrpkit.SolverError, match="breaks"):
+        vrpkit.solve(p, "aco", iterations=1)

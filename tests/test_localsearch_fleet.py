@@ -1,0 +1,200 @@
+"""The compiled local search on a real fleet's attributes (issue 14): skills, release times, shipments.
+
+Hand-worked tiny cases (costs and violations as the search counts them, which the evaluator must confirm), and
+feasibility on small random instances: every plan the search returns is feasible for the evaluator and costs what
+the evaluator says."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from test_localsearch import random_problem
+from vrpkit.solvers.localsearch import LocalSearch, improve, unsupported
+
+from vrpkit import Client, Depot, Problem, Route, VehicleType, evaluate
+
+
+def corner(clients, *types: VehicleType, name: str = "corner") -> Problem:
+    """Depot D at (0, 0), a at (3, 0), b at (0, 4) (as in conftest's corner): Da = 3, Db = 4, ab = 5;
+    durations equal distances."""
+    return Problem(name, (Depot("D", (0, 0)),), tuple(clients), types)
+
+
+def fridge() -> Problem:
+    """a needs a fridge; the plain vehicle (no fixed cost) has none, the cold one (fixed cost 10) has it.
+
+    Without skills one plain route D-a-b-D costs 12. With them a rides the cold vehicle: both on it cost
+    12 + 10 = 22, a on it and b on the plain one cost 6 + 10 + 8 = 24: the optimum is 22 on the cold one."""
+    clients = (Client("a", (3, 0), delivery=1, skills=("fridge",)), Client("b", (0, 4), delivery=1))
+    return corner(clients, VehicleType("plain", count=1, capacity=5),
+                  VehicleType("cold", count=1, capacity=5, fixed_cost=10, skills=("fridge", "lift")))
+
+
+def test_skills_keep_a_client_off_a_vehicle_without_them():
+    p = fridge()
+    assert "skills" in p.attributes and unsupported(p) is None
+    ls = LocalSearch(p)
+    ls.load([Route(0, (0, 1))])
+    assert ls.violation == pytest.approx(1.0)  # one skill missing
+    assert ls.cost == pytest.approx(12.0)
+    ls.run()
+    assert ls.violation == 0
+    assert ls.cost == pytest.approx(22.0)
+    assert ls.routes() in ([Route(1, (0, 1))], [Route(1, (1, 0))])
+
+
+def test_every_missing_skill_counts():
+    clients = (Client("a", (3, 0), skills=("fridge", "lift", "adr")), Client("b", (0, 4)))
+    p = corner(clients, VehicleType("plain", count=2, skills=("lift",)))
+    ls = LocalSearch(p)
+    ls.load([Route(0, (0,)), Route(0, (1,))])
+    assert ls.violation == pytest.approx(2.0)  # fridge and adr
+    ls.run()  # nothing can serve a: the plan stays as good as it was
+    assert ls.violation == pytest.approx(2.0)
+
+
+def early_and_late() -> Problem:
+    """a must be served by 4 (window [0, 4], Da = 3: leave by 1); b's goods arrive at 10 (release time).
+    One trip D-a-b-D (12) leaves at 10 at the earliest and reaches a at 13: 9 late (the latest departure that
+    is on time is 1). Two trips cost 6 + 8 = 14."""
+    clients = (Client("a", (3, 0), delivery=1, time_windows=((0, 4),)),
+               Client("b", (0, 4), delivery=1, release_time=10))
+    return corner(clients, VehicleType("v", capacity=5))
+
+
+def test_release_time_delays_the_departure():
+    p = early_and_late()
+    assert "release_times" in p.attributes and unsupported(p) is None
+    ls = LocalSearch(p)
+    ls.load([Route(0, (0, 1))])
+    assert ls.violation == pytest.approx(9.0)
+    ls.run()
+    assert ls.violation == 0
+    assert ls.cost == pytest.approx(14.0)
+    assert sorted(r.clients for r in ls.routes()) == [(0,), (1,)]
+
+
+def test_release_time_against_the_shift_end():
+    """b released at 15 (Db = 4) with a shift ending at 20: back at 23 at the earliest, 3 too late; a trip
+    that leaves at 15 is fine with a shift to 23, and the route's duration does not count the wait."""
+    b = Client("b", (0, 4), delivery=1, release_time=15)
+    ls = LocalSearch(corner([b], VehicleType("v", shift=(0, 20), cost_per_duration=1.0)))
+    ls.load([Route(0, (0,))])
+    assert ls.violation == pytest.approx(3.0)
+    ls = LocalSearch(corner([b], VehicleType("v", shift=(0, 23), cost_per_duration=1.0)))
+    ls.load([Route(0, (0,))])
+    assert ls.violation == 0
+    assert ls.cost == pytest.approx(8.0 + 8.0)  # distance 8, duration 8 (leaves at 15, back at 23)
+
+
+def fleet_problem(seed: int, n: int = 20, *, skills: bool = False, release: bool = False, **variant) -> Problem:
+    """:func:`test_localsearch.random_problem` with, for ``skills``, three vehicle types of which the second
+    has skill "x" and the third "x" and "y", every third client needing "x" and every fifth "y"; for
+    ``release``, every other client released at up to 60 (shifts and windows leave room for it)."""
+    if skills:
+        variant.setdefault("types", 3)
+    p = random_problem(seed, n, **variant)
+    rng = np.random.default_rng(seed + 1000)
+    clients = list(p.clients)
+    for i, c in enumerate(clients):
+        need = (("x",) if skills and i % 3 == 0 else ()) + (("y",) if skills and i % 5 == 0 else ())
+        rel = float(rng.uniform(0, 60)) if release and i % 2 == 0 else 0.0
+        if release:  # keep a route to the client alone feasible
+            last = c.time_windows[-1]
+            c = replace(c, time_windows=(*c.time_windows[:-1], (last[0], last[1] + 60.0)))
+        clients[i] = replace(c, skills=need, release_time=rel)
+    vts = list(p.vehicle_types)
+    if skills:
+        vts = [replace(vt, skills=(("x",), ("x", "y"))[t - 1] if t else ()) for t, vt in enumerate(vts)]
+    if release:
+        vts = [replace(vt, shift=(vt.shift[0], vt.shift[1] + 120.0)) for vt in vts]
+    return replace(p, clients=tuple(clients), vehicle_types=tuple(vts), name=f"fleet{seed}")
+
+
+FLEET = {
+    "skills": {"skills": True},
+    "skills, time windows": {"skills": True, "tw": True},
+    "release times": {"release": True},
+    "release times, time windows, duration cost": {"release": True, "tw": True, "duration_cost": 0.5},
+    "skills and release times, all at once": {"skills": True, "release": True, "tw": True, "two_windows": True,
+                                              "prizes": True, "dims": 2, "hours": True, "duration_cost": 0.2,
+                                              "depots": 2},
+}
+
+
+def single_routes(p: Problem) -> list[Route]:
+    """Each client alone on the last vehicle type (it has every skill)."""
+    return [Route(len(p.vehicle_types) - 1, (i,)) for i in range(p.n_clients)]
+
+
+@pytest.mark.parametrize("variant", list(FLEET))
+def test_moves_keep_fleet_plans_feasible_and_never_worse(variant):
+    p = fleet_problem(5, **FLEET[variant])
+    assert unsupported(p) is None
+    routes = single_routes(p)
+    start = evaluate(p, routes)
+    assert start.feasible, start.violations
+    ls = LocalSearch(p, granularity=8)
+    ls.load(routes)
+    assert ls.violation == 0
+    assert ls.cost == pytest.approx(start.cost, abs=1e-6)
+    costs = [start.cost]
+    done = False
+    while not done:
+        done = ls.run(max_moves=1, seed=len(costs))
+        ev = evaluate(p, ls.routes())
+        assert ev.feasible, ev.violations
+        assert ev.cost == pytest.approx(ls.cost, abs=1e-6)
+        assert ev.cost <= costs[-1] + 1e-9
+        costs.append(ev.cost)
+    assert costs[-1] < 0.9 * costs[0]
+
+
+@pytest.mark.parametrize("variant", list(FLEET))
+def test_repairs_a_random_fleet_plan(variant):
+    p = fleet_problem(9, **FLEET[variant])
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(p.n_clients)
+    routes = [Route(0, tuple(int(c) for c in chunk)) for chunk in np.array_split(perm, 3)]
+    ls = LocalSearch(p, granularity=8)
+    ls.load(routes)
+    assert not evaluate(p, routes).feasible
+    assert ls.violation > 0
+    plan = improve(p, routes, time_limit=math.inf, perturb=False)
+    ev = evaluate(p, plan)
+    assert ev.feasible, ev.violations
+
+
+def all_plans(n: int, n_types: int):
+    """Every plan of clients 0..n-1 on vehicles of ``n_types`` types, one vehicle of each (brute force)."""
+    for assign in itertools.product(range(n_types), repeat=n):
+        groups = [[c for c in range(n) if assign[c] == t] for t in range(n_types)]
+        for orders in itertools.product(*(itertools.permutations(g) for g in groups)):
+            yield [Route(t, o) for t, o in enumerate(orders) if o]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_brute_force_optimum_with_skills_and_release_times(seed):
+    """Five clients, two vehicles of different skills, release times and windows: the search (with ruin and
+    recreate) reaches the best plan of a full enumeration, both costed by the evaluator."""
+    rng = np.random.default_rng(seed)
+    clients = tuple(Client(f"c{i}", tuple(rng.uniform(0, 20, 2)), delivery=1, service_time=1.0,
+                           skills=("x",) if i in (0, 3) else (), release_time=float(rng.uniform(0, 15)),
+                           time_windows=((0.0, float(rng.uniform(40, 80))),)) for i in range(5))
+    types = (VehicleType("plain", count=1, capacity=3, cost_per_duration=0.5),
+             VehicleType("x", count=1, capacity=4, fixed_cost=3.0, skills=("x",), cost_per_duration=0.5))
+    p = Problem(f"brute{seed}", (Depot("D", (10, 10)),), clients, types)
+    best = math.inf
+    for plan in all_plans(5, 2):
+        ev = evaluate(p, plan)
+        if ev.feasible:
+            best = min(best, ev.cost)
+    assert math.isfinite(best)
+    plan = improve(p, [Route(1, (0, 3))], time_limit=2.0, seed=seed, perturb=True)
+    ev = evaluate(p, plan)
+    assert ev.feasible, ev.violations
+    assert ev.cost == pytest.approx(best, abs=1e-6)
