@@ -1,16 +1,19 @@
 """PyVRP's own VRPLIB files through vrpkit: read or refused, and every ``.sol`` costed by the evaluator.
 
     python examples/pyvrp_files.py --tests PYVRP/tests/data --instances INSTANCES [--per-folder 3] [--solve 2]
+        [--folders MTVRPTWR,SDVRPTW] [--solvers ortools,aco,pyvrp]
 
-``--tests`` is PyVRP's ``tests/data`` folder (every file is tried but ``.sol`` and ``.toml``); ``--instances``
-a checkout of PyVRP/Instances (the ``--per-folder`` smallest ``.vrp`` files of each folder, by ``DIMENSION``,
-up to ``--max-dimension`` nodes).
+``--tests`` is PyVRP's ``tests/data`` folder (every file is tried but ``.sol`` and ``.toml``; ``--only`` names
+some); ``--instances`` a checkout of PyVRP/Instances (the ``--per-folder`` smallest ``.vrp`` files of each
+folder, or of the ``--folders`` named, by ``DIMENSION``, up to ``--max-dimension`` nodes; ``--per-folder 0``:
+all of them).
 Neither is bundled with vrpkit. One row per file: ``read`` with the variant, or ``refused`` with vrpkit's
 one-line message (it names the section or field). When a ``.sol`` with a ``Cost`` line sits beside the file:
 the stated cost, the evaluator's cost times the ``.sol`` scale under the file's convention
 (:func:`vrpkit.io.vrplib.sol_convention`) and whether they match at the file's precision; a mismatch is
-investigated by trying every ``round`` and scale. ``--solve S`` also runs ``ortools``
-for S seconds on every file read and shows the status and cost (in the ``.sol`` units).
+investigated by trying every ``round`` and scale. ``--solve S`` also runs each of ``--solvers`` (default
+``ortools``) for S seconds on every file read and shows the status and the evaluator's cost (in the ``.sol``
+units), or the solver's refusal; the summary counts the feasible plans per solver.
 """
 
 from __future__ import annotations
@@ -38,18 +41,22 @@ def _dimension(path: Path) -> int:
     return int(match[1]) if match else 0
 
 
-def files(tests: Path | None, instances: Path | None, per_folder: int,
-          max_dimension: int) -> Iterator[tuple[str, Path]]:
-    """``(label, path)``: every file of ``tests``, then the smallest files of each ``instances`` folder (of at
-    most ``max_dimension`` nodes)."""
+def files(tests: Path | None, instances: Path | None, per_folder: int, max_dimension: int,
+          folders: set[str] | None = None, only: set[str] | None = None) -> Iterator[tuple[str, Path]]:
+    """``(label, path)``: every file of ``tests`` (or those named in ``only``), then the smallest
+    ``per_folder`` files (0: all) of each ``instances`` folder (or of those in ``folders``) of at most
+    ``max_dimension`` nodes."""
     if tests is not None:
         for path in sorted(tests.iterdir()):
-            if path.is_file() and path.suffix.lower() not in SKIP:
+            if path.is_file() and path.suffix.lower() not in SKIP and (not only or path.name in only):
                 yield f"tests/{path.name}", path
     if instances is not None:
         for folder in sorted(p for p in instances.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if folders and folder.name not in folders:
+                continue
             sized = sorted((_dimension(p), p.name, p) for p in folder.glob("*.vrp"))
-            chosen = [p for dimension, _, p in sized if dimension <= max_dimension][:per_folder]
+            chosen = [p for dimension, _, p in sized if dimension <= max_dimension]
+            chosen = chosen[:per_folder] if per_folder > 0 else chosen
             for path in chosen:
                 yield f"{folder.name}/{path.name}", path
 
@@ -72,12 +79,12 @@ def other_convention(path: Path, sol: Path, stated: float) -> str:
     return ""
 
 
-def row(label: str, path: Path, solve_seconds: float | None) -> list[str]:
-    """``file, result, variant or message, n, sol cost, evaluated x scale, match, solved``."""
+def row(label: str, path: Path, solve_seconds: float | None, solvers: list[str]) -> list[str]:
+    """``file, result, variant or message, n, sol cost, evaluated x scale, match``, then one cell per solver."""
     try:
         problem = read_problem(path)
     except VrpkitError as err:
-        return [label, "refused", _short(str(err), path), "", "", "", "", ""]
+        return [label, "refused", _short(str(err), path), "", "", "", "", *[""] * len(solvers)]
     cells = [label, "read", problem.variant, str(problem.n_clients)]
     sol = path.with_suffix(".sol")
     scale = sol_convention(path)[1]
@@ -106,17 +113,19 @@ def row(label: str, path: Path, solve_seconds: float | None) -> list[str]:
                 cells += ["(no Cost line)", ours, ""]
     else:
         cells += ["", "", ""]
-    if solve_seconds is None:
-        cells.append("")
-    else:
+    for solver in solvers:
+        if solve_seconds is None:
+            cells.append("")
+            continue
         start = time.perf_counter()
         try:
-            result = vrpkit.solve(problem, "ortools", time_limit=solve_seconds, seed=0)
+            result = vrpkit.solve(problem, solver, time_limit=solve_seconds, seed=0)
         except VrpkitError as err:
-            cells.append(f"not solved: {err}")
+            cells.append(f"not solved: {_short(str(err), path)}")
         else:
             took = time.perf_counter() - start
-            cost = "" if result.evaluation is None else f" {result.evaluation.cost * scale:.1f}"
+            ev = result.evaluation
+            cost = "" if ev is None else f" {format_sol_cost(round(ev.cost * scale, 6))}"
             cells.append(f"{result.status}{cost} ({took:.1f} s)")
     return cells
 
@@ -128,27 +137,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-folder", type=int, default=3, help="smallest files per Instances folder")
     parser.add_argument("--max-dimension", type=int, default=5000,
                         help="skip Instances files with more nodes (a matrix of n x n doubles)")
-    parser.add_argument("--solve", type=float, default=None, metavar="S", help="also solve with ortools for S s")
+    parser.add_argument("--solve", type=float, default=None, metavar="S", help="also solve, S s per solver")
+    parser.add_argument("--solvers", default="ortools", help="comma-separated solvers for --solve")
+    parser.add_argument("--folders", default=None, help="comma-separated Instances folders (default: all)")
+    parser.add_argument("--only", default=None, help="comma-separated file names of --tests (default: all)")
     args = parser.parse_args(argv)
+    solvers = [x for x in args.solvers.split(",") if x]
+    folders = set(args.folders.split(",")) if args.folders else None
+    only = set(args.only.split(",")) if args.only else None
     if args.tests is None and args.instances is None:
         parser.error("give --tests and/or --instances")
     for folder in (args.tests, args.instances):
         if folder is not None and not folder.is_dir():
             parser.error(f"{folder} is not a folder")
-    header = ["file", "result", "variant / message", "n", "sol cost", "evaluated x scale", "match", "ortools"]
+    header = ["file", "result", "variant / message", "n", "sol cost", "evaluated x scale", "match", *solvers]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     counts = {"read": 0, "refused": 0, "sol_match": 0, "sol_mismatch": 0}
-    for label, path in files(args.tests, args.instances, args.per_folder, args.max_dimension):
-        cells = row(label, path, args.solve)
+    feasible = dict.fromkeys(solvers, 0)
+    started = time.perf_counter()
+    for label, path in files(args.tests, args.instances, args.per_folder, args.max_dimension, folders, only):
+        cells = row(label, path, args.solve, solvers)
         counts[cells[1]] += 1
         if cells[6] == "yes":
             counts["sol_match"] += 1
         elif cells[6].startswith("NO"):
             counts["sol_mismatch"] += 1
+        for solver, cell in zip(solvers, cells[7:], strict=True):
+            feasible[solver] += cell.startswith("feasible")
         print("| " + " | ".join(c.replace("|", "/") for c in cells) + " |", flush=True)
     print(f"\n{counts['read']} read, {counts['refused']} refused; .sol costs: {counts['sol_match']} match, "
-          f"{counts['sol_mismatch']} do not")
+          f"{counts['sol_mismatch']} do not" + "".join(f"; {s}: {k} feasible" for s, k in feasible.items()
+                                                       if args.solve is not None)
+          + f" ({time.perf_counter() - started:.0f} s)")
     return 1 if counts["sol_mismatch"] else 0
 
 

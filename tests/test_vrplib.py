@@ -389,8 +389,8 @@ def test_bad_sol(tiny: Path, tmp_path: Path) -> None:
     problem = read_vrplib(tiny)
     with pytest.raises(InputError, match="9 is not a client"):
         read_sol(_write(tmp_path, "a.sol", "Route #1: 1 9\n"), problem)
-    with pytest.raises(InputError, match="route #1 ends with depot 0; a depot in a route is a reload"):
-        read_sol(_write(tmp_path, "b.sol", "Route #1: 1 2 0\n"), problem)
+    # A depot ending a route is an empty trip back to where the vehicle ends anyway: left out.
+    assert read_sol(_write(tmp_path, "b.sol", "Route #1: 1 2 0\n"), problem).routes == (Route(0, (0, 1)),)
     with pytest.raises(InputError, match=r"b\.sol:2: expected 'Route #k"):
         read_sol(_write(tmp_path, "b.sol", "Route #1: 1\nnonsense\n"), problem)
     with pytest.raises(InputError, match="no such file"):

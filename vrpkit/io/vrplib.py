@@ -914,7 +914,9 @@ def read_sol(path: str | Path, problem: Problem) -> Solution:
     """Read a ``.sol`` file (``Route #k: c1 c2 ...`` lines and ``Cost <value>``) as a plan for ``problem``.
 
     Numbers are client ids (see the module docstring); a depot id between two clients is a reload there
-    (``Route #1: 1 0 2``: client 1, reload at depot 0, client 2), as PyVRP writes multi-trip routes. With one
+    (``Route #1: 1 0 2``: client 1, reload at depot 0, client 2), as PyVRP writes multi-trip routes; a depot
+    that starts or ends a route, or follows another, is an empty trip, left out when it changes nothing (the
+    depot the vehicle is at, zero distance, no reload time), else refused. With one
     vehicle type every route uses it; with several, route ``#k`` is driven by vehicle ``k`` of the file (types
     in order, ``count`` vehicles each).
     The ``Cost`` line and other ``key value`` lines are kept in ``stats`` (numbers converted).
@@ -933,25 +935,31 @@ def read_sol(path: str | Path, problem: Problem) -> Solution:
         match = _ROUTE.match(line)
         if match:
             number = int(match.group(1))
+            vehicle_type = _type_of_vehicle(path, lineno, number, bounds)
             visits: list[int] = []
             reloads: list[tuple[int, int]] = []
+            last = int(problem.vehicle_start[vehicle_type])  # the depot the current trip left from
             for token in match.group(2).split():
                 if token in clients:
                     visits.append(clients[token])
                 elif token in depots:
+                    d = depots[token]
                     if not visits or (reloads and reloads[-1][0] == len(visits)):
-                        where = "starts with" if not visits else "has two depots in a row,"
-                        raise InputError(f"{path}:{lineno}: route #{number} {where} depot {token}; a depot in a "
-                                         "route is a reload between two clients")
-                    reloads.append((len(visits), depots[token]))
+                        if not _empty_trip(problem, last, d):
+                            where = "starts with" if not visits else "has two depots in a row,"
+                            raise InputError(f"{path}:{lineno}: route #{number} {where} depot {token}; a depot "
+                                             "in a route is a reload between two clients")
+                        continue
+                    reloads.append((len(visits), d))
+                    last = d
                 else:
                     raise InputError(f"{path}:{lineno}: route #{number}: {token} is not a client of "
                                      f"{problem.name}")
             if reloads and reloads[-1][0] == len(visits):
-                raise InputError(f"{path}:{lineno}: route #{number} ends with depot "
-                                 f"{problem.depots[reloads[-1][1]].id}; a depot in a route is a reload between "
-                                 "two clients")
-            vehicle_type = _type_of_vehicle(path, lineno, number, bounds)
+                d = reloads.pop()[1]
+                if not _empty_trip(problem, d, int(problem.vehicle_end[vehicle_type])):
+                    raise InputError(f"{path}:{lineno}: route #{number} ends with depot {problem.depots[d].id}; a "
+                                     "depot in a route is a reload between two clients")
             routes.append(Route(vehicle_type, tuple(visits), reloads=tuple(reloads)) if reloads else
                           Route(vehicle_type, tuple(visits)))
             continue
@@ -960,6 +968,13 @@ def read_sol(path: str | Path, problem: Problem) -> Solution:
             raise InputError(f"{path}:{lineno}: expected 'Route #k: ...' or 'Key value', got {line[:40]!r}")
         stats[key.strip().lower()] = _number(value.strip())
     return Solution(tuple(routes), stats)
+
+
+def _empty_trip(problem: Problem, here: int, depot: int) -> bool:
+    """Whether a trip from depot ``here`` to depot ``depot`` that serves nobody changes nothing (the same depot,
+    zero distance and duration, no reload time), so that a ``.sol`` may list it (PyVRP's do) and it is left out."""
+    return bool(here == depot and problem.distance[here, here] == 0 and problem.duration[here, here] == 0
+                and problem.depot_service_time[depot] == 0)
 
 
 def _number(text: str) -> Any:
