@@ -84,9 +84,12 @@ def unvisited(problem: Problem, evaluation: Evaluation) -> list[int]:
 
 
 def route_nodes(problem: Problem, route: Any) -> list[int]:
-    """Node indices of a scheduled route: its start depot, its clients, its end depot (if not open)."""
+    """Node indices of a scheduled route: its start depot, its clients with the depots it reloads at between
+    them, its end depot (if not open)."""
     nd = problem.n_depots
     nodes = [route.start_depot, *(nd + c for c in route.clients)]
+    for reload in reversed(getattr(route, "reloads", ())):
+        nodes.insert(1 + reload.position, reload.depot)
     if route.end_depot is not None:
         nodes.append(route.end_depot)
     return nodes

@@ -183,7 +183,7 @@ def _short(text: str, width: int = 90) -> str:
 
 # -- schedule -----------------------------------------------------------------------------------------------
 
-SCHEDULE_COLORS = {"wait": "#bdbdbd", "late": MISSING_COLOR}
+SCHEDULE_COLORS = {"wait": "#bdbdbd", "late": MISSING_COLOR, "reload": "#4d4d4d", "break": "#fdd835"}
 CLOCK_STEPS = (60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
 """Tick spacings (seconds) of the time axis of lon/lat schedules: the first giving at most 10 ticks."""
 
@@ -236,6 +236,12 @@ def plot_schedule(problem: Problem, plan: Any, *, windows: bool = True, ax: Axes
                     level = y - 0.36 - 0.07 * (i % 3)  # staggered, so that the windows of neighbours part
                     ax.barh(level, b_shown - a, left=a, height=0.05, color=color, alpha=0.55, linewidth=0,
                             gid=f"window-{k}-{i}-{w}")
+        for j, reload in enumerate(r.reloads):
+            ax.barh(y, reload.departure - reload.start, left=reload.start, height=0.56,
+                    color=SCHEDULE_COLORS["reload"], linewidth=0, gid=f"reload-{k}-{j}")
+        for j, taken in enumerate(r.breaks):
+            ax.barh(y, taken.end - taken.start, left=taken.start, height=0.56, color=SCHEDULE_COLORS["break"],
+                    edgecolor="black", linewidth=0.4, gid=f"break-{k}-{j}")
         ax.plot([r.start_time, r.end_time], [y, y], color=color, linewidth=0.6, zorder=0)
     ax.set_yticks(range(n), [f"{k} {problem.vehicle_types[r.vehicle_type].id}"
                              for k, r in enumerate(evaluation.routes)])
@@ -255,6 +261,10 @@ def plot_schedule(problem: Problem, plan: Any, *, windows: bool = True, ax: Axes
     handles = [Patch(color="#777777", alpha=0.35, label="travel"),
                Patch(facecolor=SCHEDULE_COLORS["wait"], hatch="////", edgecolor="white", label="waiting"),
                Patch(color="#777777", label="service")]
+    if any(r.reloads for r in evaluation.routes):
+        handles.append(Patch(color=SCHEDULE_COLORS["reload"], label="reload at a depot"))
+    if any(r.breaks for r in evaluation.routes):
+        handles.append(Patch(facecolor=SCHEDULE_COLORS["break"], edgecolor="black", label="break"))
     if windows:
         handles.append(Patch(color="#777777", alpha=0.55, label="time windows (above each row)"))
     if any(v.constraint == "time_window" for v in evaluation.violations):
