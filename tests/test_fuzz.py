@@ -82,17 +82,28 @@ def problems(draw: st.DrawFn) -> dict[str, Any]:
     n_depots = draw(st.integers(1, 2))
     plain = st.floats(0, 100, allow_nan=False)
     location = mostly(st.tuples(plain, plain).map(list), st.tuples(number(0, 100), number(0, 100)).map(list), 12)
-    depots = [{"id": f"D{d}", "location": draw(location), **draw(optional(time_window=window(1000)))}
-              for d in range(n_depots)]
+    depots = [{"id": f"D{d}", "location": draw(location),
+               **draw(optional(time_window=window(1000), service_time=number(0, 20)))} for d in range(n_depots)]
+    skills = mostly(st.lists(st.sampled_from(["fridge", "lift"]), max_size=2), st.one_of(WRONG, st.just([""])), 8)
     clients = []
     for i in range(draw(st.integers(0, 4))):
         client = {"id": f"c{i}", "location": draw(location)}
         client.update(draw(optional(
             delivery=amount(dims), pickup=amount(dims), service_time=number(0, 20), time_window=window(1000),
             time_windows=st.lists(window(1000), min_size=1, max_size=2), prize=number(0, 50),
-            required=mostly(st.booleans(), WRONG, 6),
+            required=mostly(st.booleans(), WRONG, 6), skills=skills, release_time=number(0, 500),
         )))
         clients.append(client)
+    shipments = []
+    for k in range(draw(st.sampled_from([0, 0, 1, 2]))):
+        stops = {role: {"id": f"s{k}{role[0]}", "location": draw(location),
+                        **draw(optional(service_time=number(0, 20), time_window=window(1000), skills=skills))}
+                 for role in ("pickup", "delivery")}
+        shipments.append({"id": f"s{k}", **stops, **draw(optional(
+            amount=amount(dims), max_ride_time=number(0, 500), required=mostly(st.booleans(), WRONG, 6),
+            prize=number(0, 50)))})
+    breaks = st.lists(st.fixed_dictionaries({"id": st.sampled_from(["lunch", "tea"])}, optional={
+        "time_window": window(1000), "duration": number(0, 60)}), max_size=2)
     vehicle_types = []
     for v in range(draw(st.integers(1, 2))):
         vehicle = {"id": f"v{v}"}
@@ -100,17 +111,21 @@ def problems(draw: st.DrawFn) -> dict[str, Any]:
             count=number(1, 3, integer=True), capacity=amount(dims), start_depot=st.sampled_from(["D0", "D1"]),
             end_depot=st.sampled_from(["D0", "D1", None]), shift=window(1000), max_duration=number(0, 1000),
             max_distance=number(0, 1000), fixed_cost=number(0, 100), cost_per_distance=number(0, 3),
-            cost_per_duration=number(0, 3),
+            cost_per_duration=number(0, 3), skills=skills, breaks=mostly(breaks, WRONG, 8),
+            reload_depots=st.lists(st.sampled_from(["D0", "D1"]), max_size=2),
+            max_reloads=number(0, 3, integer=True),
         )))
         vehicle_types.append(vehicle)
     data = {"depots": depots, "clients": clients, "vehicle_types": vehicle_types}
+    if shipments:
+        data["shipments"] = shipments
     if draw(st.integers(1, 20)) == 20:
         data[draw(st.sampled_from(["bogus", "fleet", "shipments"]))] = 1
     data.update(draw(optional(backhaul=st.sampled_from(["mixed", "strict", "x"]),
                               coordinates=st.sampled_from(["planar", "lonlat"]))))
     if draw(st.integers(1, 4)) == 4:
         data["uncertainty"] = draw(uncertainty())
-    n = len(depots) + len(clients)
+    n = len(depots) + len(clients) + 2 * len(shipments)
     if draw(st.booleans()):
         data["matrix"] = {"provider": "explicit",
                           "distance": draw(st.lists(st.lists(number(0, 100), min_size=n, max_size=n),
