@@ -63,3 +63,16 @@ def test_locked_routes_refuse_fleet_problems():
 
     with pytest.raises(VrpkitError, match="locked routes does not handle"):
         reduce(problem(skills=True), [Route(0, (0,))])
+
+
+@pytest.mark.parametrize(("kind", "refused"), [("skills", True), ("reloads", True), ("shipments", True),
+                                               ("breaks", False), ("release", False)])
+def test_territories_refuse_what_one_vehicle_per_territory_cannot_hold(kind, refused):
+    from vrpkit.territories import build_territories
+
+    p = problem(**{kind: True})
+    if refused:
+        with pytest.raises(VrpkitError, match="territories does not handle"):
+            build_territories(p, 1)
+    else:
+        assert len(build_territories(p, 1).territories) == 1

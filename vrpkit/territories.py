@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from vrpkit.errors import NoSolutionError, ValidationError
+from vrpkit.model import fleet_refusal
 
 if TYPE_CHECKING:
     from vrpkit.model import Problem
@@ -477,8 +478,12 @@ def build_territories(problem: Problem, k: int | None = None, *, method: Method 
     given: shared among the depots (each its bound, the rest by their number of clients); ``balanced`` makes
     exactly that many, ``binary`` splits its largest parts until there are at least that many. Below the
     lower bound it is refused. Raises :class:`ValidationError` naming ``k`` or ``method``, and
-    :class:`NoSolutionError` when a depot's fleet has too few vehicles.
+    :class:`NoSolutionError` when a depot's fleet has too few vehicles. Breaks and release times count in the
+    estimate (the evaluator times it); skills, reloads and shipments are refused (one vehicle load per territory,
+    any vehicle, every client on its own).
     """
+    if (reason := fleet_refusal(problem, "territories", {"breaks", "release_times"})) is not None:
+        raise ValidationError("problem", reason)
     if method not in METHODS:
         raise ValidationError("method", f"{method!r} is not one of {', '.join(METHODS)}")
     if k is not None and (isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1):
