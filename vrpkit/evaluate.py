@@ -50,8 +50,8 @@ keeps every event on time (client windows, break windows, reload depots' closing
   depot, after the reload) no earlier than the largest ``release_time`` of the clients it serves; the vehicle
   waits there. When that wait makes it leave after the depot closes or the shift ends: ``release_time``
   (amount: the departure less the later of that limit and the time it could have left without the wait;
-  client: the depot id), and then no ``shift`` violation for the end of that route (the release time is the
-  cause).
+  client: the depot id); a route whose release time makes it leave after the shift end (the end depot's
+  closing time) has no ``shift`` (end ``depot_time_window``) violation: the release time is the cause.
 - **Load with trips and shipments**: a trip leaves with every delivery of its own clients plus the shipments
   on board; at each client it drops the delivery and takes the pickup; at a shipment's pickup stop the
   amount comes on board and at its delivery stop it leaves. At a reload the pickups are dropped and the next
@@ -1063,11 +1063,9 @@ def _route_py(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Viol
     if t_start > close_at + _EPS:
         out.append(Violation("depot_time_window", t_start - close_at, r, d.ids[start_node]))
     out.extend(late_depots)
-    if end_node is not None:
-        end_close = d.depot_tw[end_node][1]
-        if t_end > end_close + _EPS:
-            out.append(Violation("depot_time_window", t_end - end_close, r, d.ids[end_node]))
-    past_shift = False  # a release time made the vehicle leave a depot after the shift end
+    end_close = INF if end_node is None else d.depot_tw[end_node][1]
+    late_release = []
+    past_shift = past_close = False  # a release time made the vehicle leave a depot after these limits
     if release:
         for k, rel in enumerate(ev.release):
             ready = departure[k - 1] if k else t_start
@@ -1075,8 +1073,12 @@ def _route_py(d: _Data, v: int, clients: tuple[int, ...], r: int, out: list[Viol
                 depot = ev.prev[k]
                 limit = min(d.depot_tw[depot][1], shift_end)
                 if rel > limit + _EPS:
-                    out.append(Violation("release_time", rel - max(limit, ready), r, d.ids[depot]))
+                    late_release.append(Violation("release_time", rel - max(limit, ready), r, d.ids[depot]))
                     past_shift = past_shift or rel > shift_end + _EPS
+                    past_close = past_close or rel > end_close + _EPS
+    if t_end > end_close + _EPS and not past_close:
+        out.append(Violation("depot_time_window", t_end - end_close, r, d.ids[end_node]))
+    out.extend(late_release)
     if past_shift:
         pass
     elif t_end > shift_end + _EPS:
