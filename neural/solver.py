@@ -7,6 +7,10 @@ problems without coordinates get one), plus about ``samples`` sampled plans; the
 cost (the evaluator's) is kept, and the local search (:func:`vrpkit.solvers.localsearch.improve`, with
 perturbation) polishes it for ``polish`` seconds (``polish=0``: the raw neural plan; the default: whatever
 the time limit leaves). :meth:`NeuralSolver.solve_many` builds the plans of many problems in batches.
+
+Refused (:meth:`NeuralSolver.supports`, naming the attributes): whatever the environment does not model
+(:data:`vrpkit.neural.env.SUPPORTED`), among them a real fleet's skills, breaks, multi-trip, shipments and release
+times.
 """
 
 from __future__ import annotations
@@ -91,10 +95,12 @@ class NeuralSolver:
         self.policy: Policy = load_policy(path, device=self.device)
 
     def supports(self, problem: Problem) -> str | None:
+        """None, or why the policy cannot plan ``problem``: the attributes its environment lacks, named (among
+        them a real fleet's: skills, breaks, multi_trip, shipments, release_times, which ortools handles)."""
         try:
             check(problem)
         except ValidationError as err:
-            return err.reason
+            return err.reason + ("; try the ortools solver" if problem.fleet else "")
         return None
 
     # -- construction ------------------------------------------------------------------------------------
