@@ -62,6 +62,12 @@ CVRP of the learning literature on the integer grid ``[0, 100]²``, variants :da
 ``clustered``: :func:`clustered_instance` (below): clients around a few seeds on ``[0, 1000]²``, as in Uchoa
 et al.'s X generator, variants :data:`VARIANTS`.
 
+``fleet``: :func:`fleet_instance` (below): a real fleet's day on Solomon's grid, any combination of
+shipments (``pdp``, Li & Lim's style), multi-trip (``mt``), windows (``tw``), release times (``rt``), lunch breaks
+(``br``) and skills (``sk``), named ``[mt](pdp|vrp)[tw][rt][br][sk]`` as :attr:`Problem.variant` names them; such
+a name picks this distribution by itself. :data:`FLEET_VARIANTS` are the benchmark sets
+(``examples/bench_fleet.py``).
+
 ``osm``: :func:`vrpkit.roads.generate.generate_osm_instance`: clients and depot on the streets of an
 OpenStreetMap extract (``pbf=``, e.g. ``../shared/data/osm/monaco.osm.pbf``), OSRM matrices; ``cvrp`` or
 ``vrptw``.
