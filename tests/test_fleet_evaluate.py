@@ -436,3 +436,19 @@ def test_evaluate_many_of_a_fleet_problem():
     assert totals.cost.tolist() == [e.cost for e in many]
     assert totals.violations.tolist() == [len(e.violations) for e in many]
     assert totals.feasible.tolist() == [True, False, True]
+
+
+def test_the_report_shows_each_trip_and_the_breaks():
+    from vrpkit.report import summary
+
+    p = day()
+    text = summary(evaluate(p, [Route(0, (2, 0, 1, 3), reloads=((2, 0),))]), p)
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    assert "0 v 4 D p a D b q D 5/5 14 23 8–31 14" in lines
+    # Trip 1 leaves D at 8 with 3 + 2 at most on board, back at 16; trip 2 leaves at 20 (b's release), back at 31.
+    assert "0 1 D 8 p a 5/5 16" in lines and "0 2 D 20 b q 5/5 31" in lines
+    assert "0 lunch after a 12–14" in lines
+    plain = summary(evaluate(p, [Route(0, (0, 2, 1, 3), breaks=((0, 0),))]), p)
+    assert "trips" not in plain
+    # The start waits for the lunch at D (12-14, the latest the window allows), then for b's release at 20.
+    assert "0 lunch at D before leaving 12–14" in [" ".join(x.split()) for x in plain.splitlines()]

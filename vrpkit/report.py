@@ -8,6 +8,7 @@ colour on a terminal) to a rich console, and :func:`problem_info` describes a pr
 from __future__ import annotations
 
 import io
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -80,11 +81,12 @@ class _Units:
 
 
 def _has_times(problem: Problem) -> bool:
-    return "time_windows" in problem.attributes
+    return bool(problem.attributes & {"time_windows", "breaks", "release_times"})
 
 
 def route_table(problem: Problem, evaluation: Evaluation) -> Table:
-    """One row per route (vehicle type, stops, peak load / capacity, distance, duration, cost) and totals."""
+    """One row per route (vehicle type, stops, peak load / capacity, distance, duration, cost) and totals; the
+    route lists its reload depots among the clients."""
     units = _Units(problem)
     times = _has_times(problem)
     ids = problem.node_ids
@@ -103,7 +105,12 @@ def route_table(problem: Problem, evaluation: Evaluation) -> Table:
     table.add_column("cost", justify="right", footer=fmt(evaluation.fixed_cost + evaluation.variable_cost))
     capacity = problem.capacity
     for k, r in enumerate(evaluation.routes):
-        path = [ids[r.start_depot], *(ids[nd + c] for c in r.clients)]
+        reload_at = {x.position: x.depot for x in r.reloads}
+        path = [ids[r.start_depot]]
+        for i, c in enumerate(r.clients):
+            if i in reload_at:
+                path.append(ids[reload_at[i]])
+            path.append(ids[nd + c])
         if r.end_depot is not None:
             path.append(ids[r.end_depot])
         peak = np.max(np.array([r.start_load, *r.load], dtype=float), axis=0)
@@ -117,6 +124,60 @@ def route_table(problem: Problem, evaluation: Evaluation) -> Table:
             row.append(f"{units.time(r.start_time)}–{units.time(r.end_time)}")
         row.append(fmt(r.cost))
         table.add_row(*row)
+    return table
+
+
+def trip_table(problem: Problem, evaluation: Evaluation) -> Table | None:
+    """One row per trip of the routes that reload (route, trip, depot it leaves, when, clients, peak load /
+    capacity, arrival at the next depot), or None when no route reloads."""
+    if not any(r.reloads for r in evaluation.routes):
+        return None
+    units = _Units(problem)
+    ids = problem.node_ids
+    nd = problem.n_depots
+    table = Table("#", "trip", "from", "leaves", "clients", "load", "back", box=box.SIMPLE_HEAD, pad_edge=False,
+                  show_edge=False, title="\ntrips", title_justify="left", title_style="bold")
+    capacity = problem.capacity
+    for k, r in enumerate(evaluation.routes):
+        if not r.reloads:
+            continue
+        cuts = [x.position for x in r.reloads]
+        bounds = [0, *cuts, len(r.clients)]
+        for t, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+            if t == 0:  # after the breaks at the depot, and no earlier than the trip's release time
+                depot, loaded = r.start_depot, r.start_load
+                leaves = max([r.start_time, *(b.end for b in r.breaks if b.position == 0),
+                              *(float(problem.release_time[c]) for c in r.clients[lo:hi])])
+            else:
+                x = r.reloads[t - 1]
+                depot, loaded, leaves = x.depot, x.load, x.departure
+            back = r.reloads[t].arrival if t < len(r.reloads) else r.end_time
+            peak = np.max(np.array([loaded, *r.load[lo:hi]], dtype=float), axis=0)
+            load = _amounts(peak.tolist())
+            cap = capacity[r.vehicle_type]
+            if np.isfinite(cap).all():
+                load += "/" + _amounts(cap.tolist())
+            table.add_row(str(k), str(t + 1), ids[depot], units.time(leaves),
+                          " ".join(ids[nd + c] for c in r.clients[lo:hi]), load,
+                          units.time(back) if r.end_depot is not None or t < len(r.reloads) else "-")
+    return table
+
+
+def break_table(problem: Problem, evaluation: Evaluation) -> Table | None:
+    """One row per break taken (route, break, where, start–end), or None when no route takes one."""
+    if not any(r.breaks for r in evaluation.routes):
+        return None
+    units = _Units(problem)
+    ids = problem.node_ids
+    nd = problem.n_depots
+    table = Table("#", "break", "where", "start–end", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+                  title="\nbreaks", title_justify="left", title_style="bold")
+    for k, r in enumerate(evaluation.routes):
+        breaks = problem.vehicle_types[r.vehicle_type].breaks
+        for b in r.breaks:
+            where = (f"at {ids[r.start_depot]} before leaving" if b.position == 0
+                     else f"after {ids[nd + r.clients[b.position - 1]]}")
+            table.add_row(str(k), breaks[b.break_index].id, where, f"{units.time(b.start)}–{units.time(b.end)}")
     return table
 
 
@@ -144,6 +205,9 @@ def evaluation_report(
 
     if evaluation.routes:
         parts.append(route_table(problem, evaluation))
+        for extra in (trip_table(problem, evaluation), break_table(problem, evaluation)):
+            if extra is not None:
+                parts.append(extra)
     else:
         parts.append(Text("no routes"))
     status = Text("\nstatus: ")
@@ -298,5 +362,6 @@ def _symmetry(matrix: np.ndarray, show: Callable[[float], str]) -> str:
 
 
 __all__ = [
-    "evaluation_report", "fmt", "print_report", "problem_info", "render", "route_table", "show", "summary",
+    "break_table", "evaluation_report", "fmt", "print_report", "problem_info", "render", "route_table", "show",
+    "summary", "trip_table",
 ]
