@@ -8,6 +8,11 @@ Travel times and distances used here are shortest paths over the matrices (servi
 intermediate stops), so the bounds stay valid when a matrix breaks the triangle inequality (rounded
 distances, road networks). :func:`client_vehicle_feasibility` gives the same per-client, per-vehicle-type
 test as an array, for solvers that want to restrict which vehicles may visit a client.
+
+A real fleet's day: a type that lacks one of a client's skills cannot serve it; a client's trip leaves no
+earlier than its release time, from the start depot or from one of the type's reload depots (reached from the
+start), and not after the shift ends or every such depot closes; a shipment's amount must fit the capacity;
+and a type that may reload has no total-capacity bound (its capacity holds per trip). Breaks are not counted.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from vrpkit.model import Problem
 _EPS = 1e-6
 
 # Why vehicle type t cannot serve client i on a trip of its own; OK when it can.
-OK, DEPART, CAPACITY, WINDOW, RETURN, DURATION, DISTANCE = range(7)
+OK, DEPART, CAPACITY, WINDOW, RETURN, DURATION, DISTANCE, SKILLS, RELEASE = range(9)
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class _Trips:
     end_limit: np.ndarray  # (T,) latest allowed end: shift end, end depot close
     duration: np.ndarray  # shortest possible trip duration (T, N)
     distance: np.ndarray  # shortest possible trip distance (T, N)
+    release_limit: np.ndarray  # (T,) the latest a trip may leave its depot: shift end, the latest depot close
 
 
 def _shortest_from(weights: np.ndarray, source: int, row_add: np.ndarray | None = None,
@@ -91,7 +97,9 @@ def _compute_trips(problem: Problem) -> _Trips:
     duration = np.asarray(problem.duration, dtype=float)  # leaving i for j: service at i, then travel
     dist_w = np.asarray(problem.distance, dtype=float)
     starts, ends = problem.vehicle_start, problem.vehicle_end
-    depots = sorted({int(d) for d in starts} | {int(d) for d in ends if d >= 0})
+    reload_at = problem.reload_allowed
+    depots = sorted({int(d) for d in starts} | {int(d) for d in ends if d >= 0}
+                    | {int(d) for d in np.flatnonzero(reload_at.any(axis=0))})
     t_out = {d: _shortest_from(duration, d, row_add=service) for d in depots}
     t_back = {d: _shortest_from(duration.T, d, col_add=service) for d in depots}  # node -> d, service included
     d_out = {d: _shortest_from(dist_w, d) for d in depots}
@@ -104,16 +112,25 @@ def _compute_trips(problem: Problem) -> _Trips:
     duration = np.zeros((n_types, n))
     distance = np.zeros((n_types, n))
     end_limit = np.zeros(n_types)
+    release_limit = np.zeros(n_types)
     windows = problem.time_windows  # (N, W, 2), padded with the last window
     window_end = windows[:, -1, 1]
-    fits = (problem.delivery[None, :, :] <= problem.capacity[:, None, :]) & (
-        problem.pickup[None, :, :] <= problem.capacity[:, None, :])
+    moved = np.abs(problem.shipment_load)  # a shipment's amount is on board between its stops
+    cap = problem.capacity[:, None, :]
+    fits = (problem.delivery[None, :, :] <= cap) & (problem.pickup[None, :, :] <= cap) & (moved[None, :, :] <= cap)
+    release = problem.release_time
     dwin = problem.depot_windows
     for t, vt in enumerate(problem.vehicle_types):
         s, e = int(starts[t]), int(ends[t])
         t0 = max(vt.shift[0], dwin[s, 0])
         latest_start = min(vt.shift[1], dwin[s, 1])
-        arr = t0 + t_out[s][nd:]
+        leave = np.maximum(t0, release)  # the trip leaves no earlier than the client's release time
+        arr = leave + t_out[s][nd:]
+        closes = dwin[s, 1]
+        for r in np.flatnonzero(reload_at[t]):  # or a trip that leaves a reload depot, reached from the start
+            arr = np.minimum(arr, np.maximum(t0 + t_out[s][r], release) + t_out[r][nd:])
+            closes = max(closes, dwin[r, 1])
+        last_leave = min(vt.shift[1], closes)  # the latest a trip may leave its depot
         # Service starts at the first window that has not closed on arrival.
         open_ = windows[:, :, 1] >= arr[:, None] - _EPS
         first = np.argmax(open_, axis=1)
@@ -132,12 +149,14 @@ def _compute_trips(problem: Problem) -> _Trips:
         c = np.where(dur > vt.max_duration + _EPS, DURATION, c)
         c = np.where(finish > limit + _EPS, RETURN, c)
         c = np.where(arr > window_end + _EPS, WINDOW, c)
+        c = np.where(release > last_leave + _EPS, RELEASE, c)
         c = np.where(~fits[t].all(axis=1), CAPACITY, c)
+        c = np.where(~problem.skills_ok[t], SKILLS, c)
         if t0 > latest_start + _EPS:
             c[:] = DEPART
         code[t], arrival[t], end[t], duration[t], distance[t] = c, arr, finish, dur, dis
-        end_limit[t] = limit
-    return _Trips(code, arrival, window_end, end, end_limit, duration, distance)
+        end_limit[t], release_limit[t] = limit, last_leave
+    return _Trips(code, arrival, window_end, end, end_limit, duration, distance, release_limit)
 
 
 def client_vehicle_feasibility(problem: Problem) -> np.ndarray:
@@ -157,10 +176,14 @@ def _amounts(values: np.ndarray) -> str:
 
 
 def _capacity_detail(problem: Problem, i: int, types: list[int], *, one_type: bool = False) -> str:
-    """What does not fit: the client's delivery or pickup against the capacities of ``types``."""
+    """What does not fit: the client's delivery, pickup or shipment amount against the capacities of ``types``."""
     caps = problem.capacity[types]  # (len(types), K)
     dims = problem.n_dims
-    for kind, amounts in (("delivery", problem.delivery[i]), ("pickup", problem.pickup[i])):
+    kinds = [("delivery", problem.delivery[i]), ("pickup", problem.pickup[i])]
+    if problem.shipments:
+        kinds.append((f"shipment {problem.shipments[int(problem.shipment_of[i])].id}'s amount"
+                      if problem.shipment_of[i] >= 0 else "shipment", np.abs(problem.shipment_load[i])))
+    for kind, amounts in kinds:
         if not (amounts[None, :] > caps).any(axis=1).all():
             continue  # some type takes this amount
         over_all = np.flatnonzero(amounts > caps.max(axis=0))
@@ -195,6 +218,12 @@ def _reason(problem: Problem, trips: _Trips, i: int, t: int, code: int) -> str:
         return f"the trip takes at least {_num(trips.duration[t, i])} > max_duration {_num(vt.max_duration)}"
     if code == DISTANCE:
         return f"the trip is at least {_num(trips.distance[t, i])} long > max_distance {_num(vt.max_distance)}"
+    if code == SKILLS:
+        missing = sorted(set(problem.clients[i].skills) - set(vt.skills))
+        return f"lacks skill{'s' * (len(missing) != 1)} {', '.join(missing)}"
+    if code == RELEASE:
+        return (f"released at {_num(problem.clients[i].release_time)}, after the latest time a trip may leave "
+                f"its depot ({_num(trips.release_limit[t])})")
     return "cannot leave its depot"
 
 
@@ -208,6 +237,13 @@ def _client_reason(problem: Problem, trips: _Trips, i: int, types: list[int]) ->
     code = codes.pop()
     if code == CAPACITY:
         return f"client {cid}: {_capacity_detail(problem, i, types)}"
+    if code == SKILLS:
+        need = ", ".join(sorted(set(problem.clients[i].skills)))
+        return f"client {cid}: no vehicle type has all of its skills ({need})"
+    if code == RELEASE:
+        limit = max(trips.release_limit[t] for t in types)
+        return (f"client {cid}: released at {_num(problem.clients[i].release_time)}, after every vehicle must "
+                f"have left its depot (latest {_num(limit)})")
     if code == WINDOW:
         earliest = min(trips.arrival[t, i] for t in types)
         return (f"client {cid}: time window closes at {_num(trips.window_end[i])} before any vehicle can arrive "
@@ -232,9 +268,10 @@ def _client_reason(problem: Problem, trips: _Trips, i: int, types: list[int]) ->
 
 
 def _fleet_reasons(problem: Problem, usable: list[int]) -> list[str]:
-    """Total demand of the required clients against the total capacity of a finite fleet."""
+    """Total demand of the required clients against the total capacity of a finite fleet (none when a usable
+    type may reload: its capacity holds per trip)."""
     vts = problem.vehicle_types
-    if not usable or any(vts[t].count is None for t in usable):
+    if not usable or any(vts[t].count is None for t in usable) or problem.reload_allowed[usable].any():
         return []
     counts = np.array([vts[t].count for t in usable], dtype=float)
     total_cap = (problem.capacity[usable] * counts[:, None]).sum(axis=0)
