@@ -452,3 +452,46 @@ def test_the_report_shows_each_trip_and_the_breaks():
     assert "trips" not in plain
     # The start waits for the lunch at D (12-14, the latest the window allows), then for b's release at 20.
     assert "0 lunch at D before leaving 12–14" in [" ".join(x.split()) for x in plain.splitlines()]
+
+
+# -- diagnose -----------------------------------------------------------------------------------------------------
+
+
+def test_diagnose_skills_release_times_and_shipments():
+    from vrpkit.diagnose import client_vehicle_feasibility, diagnose
+
+    # a needs fridge and lift: the van lacks the fridge, the truck (both) cannot carry a's delivery of 5.
+    p = line((Client("a", at(1), delivery=5, skills=("fridge", "lift")),),
+             VehicleType("van", capacity=9, skills=("lift",)),
+             VehicleType("truck", capacity=3, skills=("fridge", "lift")))
+    assert client_vehicle_feasibility(p).tolist() == [[False], [False]]
+    assert diagnose(p) == ["client a: no vehicle can serve it (van: lacks skill fridge; truck: delivery 5 exceeds "
+                           "its capacity 3)"]
+    p = p.replace(vehicle_types=(VehicleType("van", skills=("lift",)),))
+    assert diagnose(p) == ["client a: no vehicle type has all of its skills (fridge, lift)"]
+    # Released at 50, the shift ends at 40.
+    p = line((Client("a", at(1), release_time=50),), VehicleType("v", shift=(0, 40)))
+    assert diagnose(p) == ["client a: released at 50, after every vehicle must have left its depot (latest 40)"]
+    # A shipment of 5 on a vehicle of 4: both stops are named.
+    p = shipment_line(capacity=4).replace(shipments=(Shipment("s", "p", "q", amount=5),))
+    assert diagnose(p) == ["client p: shipment s's amount 5 exceeds every vehicle's capacity 4",
+                           "client q: shipment s's amount 5 exceeds every vehicle's capacity 4"]
+
+
+def test_diagnose_counts_trips_from_a_reload_depot():
+    from vrpkit.diagnose import diagnose
+
+    # a at 11 (window 0-12) is released at 5: from D at 0 it is reached at 16 at the earliest; a type that may
+    # reload at R (at 10, reached at 10) could reach it at 11, so no reason is certain.
+    clients = (Client("a", at(11), time_windows=((0, 12),), release_time=5), Client("b", at(9)))
+    depots = (Depot("D", at(0)), Depot("R", at(10)))
+    p = line(clients, VehicleType("v"), depots=depots)
+    assert diagnose(p) == ["client a: time window closes at 12 before any vehicle can arrive (earliest arrival "
+                           "16)"]
+    assert diagnose(p.replace(vehicle_types=(VehicleType("v", reload_depots=("R",)),))) == []
+    # Two vehicles of 5 for deliveries of 4 + 4 + 4: too little in all, unless they may reload.
+    clients = tuple(Client(f"c{k}", at(k + 1), delivery=4) for k in range(3))
+    p = line(clients, VehicleType("v", count=2, capacity=5))
+    assert diagnose(p) == ["total delivery 12 of the required clients exceeds the fleet's total capacity 10 "
+                           "(2 vehicles)"]
+    assert diagnose(p.replace(vehicle_types=(VehicleType("v", count=2, capacity=5, reload_depots=("D",)),))) == []
