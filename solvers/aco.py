@@ -358,6 +358,10 @@ class Colony:
         self.start_nodes = problem.vehicle_start.astype(np.int64)
         self.end_nodes = end_nodes(problem)
         self.data = data
+        # Shipments: a pickup stop's delivery stop, -2 at a delivery stop, -1 elsewhere (see _fits).
+        partner = data.partner if data.partner is not None else np.full(n, -1, np.int64)
+        pickup = data.pickup_stop if data.pickup_stop is not None else np.zeros(n, np.int64)
+        self.mate = np.where(partner < 0, -1, np.where(pickup == 1, partner, -2)).astype(np.int64)
         self.tau_dep = np.ones((nd, n))
         self.tau_cl = np.ones((n, k))
         self.tau_max = 1.0
@@ -483,7 +487,7 @@ class Colony:
         """Build the ants' plans; returns how many were built: all of them compiled, interpreted those built
         before the deadline (one ant at a time)."""
         d = self.data
-        fixed = (d.dist, d.dur, self.cfg, d.alt, d.start, d.end, d.vt, d.cl, *weights, self.vis,
+        fixed = (d.dist, d.dur, self.cfg, d.alt, d.start, d.end, d.vt, d.cl, self.mate, *weights, self.vis,
                  self.terms.to_depot, self.terms.from_depot, self.cand, self.counts, self.start_nodes,
                  self.end_nodes)
         per_ant = (rand, self.out_seq, self.out_offsets, self.out_types, self.out_routes, self.out_cost,
@@ -634,22 +638,37 @@ def _attraction(dist, nd, cur, c, vis, to_depot, from_depot):
 
 
 @_jit
-def _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, prefix, v, c, cur, end_node, tmp, full):
+def _fits(dist, dur, cfg, alt, end, vt, cl, mate, scratch, a, prefix, v, c, cur, end_node, tmp, full):
     """The row of ``alt`` (client c in its earliest window that fits) with which c can follow the route in
     scratch[a, prefix] (vehicle type v, last node cur), or -1: the route closed after c must be feasible, and
-    an optional client must be worth its detour."""
+    an optional client must be worth its detour. A shipment's pickup stop (``mate[c]``: its delivery stop)
+    comes with its delivery stop right after it (in its first window); a delivery stop (``mate`` -2) never
+    comes alone."""
     n = cl.shape[0]
+    d = mate[c]
+    if d == -2:
+        return -1
     if cl[c, 1] == 0.0:
         nd_c = int(alt[c, FIRST])
-        detour = dist[cur, nd_c] + dist[nd_c, end_node] - dist[cur, end_node]
-        if cl[c, 0] <= vt[v, CPD] * detour:
+        if d >= 0:
+            nd_d = int(alt[d, FIRST])
+            detour = dist[cur, nd_c] + dist[nd_c, nd_d] + dist[nd_d, end_node] - dist[cur, end_node]
+            prize = cl[c, 0] + cl[d, 0]
+        else:
+            detour = dist[cur, nd_c] + dist[nd_c, end_node] - dist[cur, end_node]
+            prize = cl[c, 0]
+        if prize <= vt[v, CPD] * detour:
             return -1
     for w in range(alt.shape[0] // n):
         row = w * n + c
         if w > 0 and same_window(alt, row, row - n):
             break  # the last window, repeated
         cat(dist, dur, cfg, scratch[a], prefix, alt, row, scratch[a], tmp)
-        cat(dist, dur, cfg, scratch[a], tmp, end, v, scratch[a], full)
+        if d >= 0:
+            cat(dist, dur, cfg, scratch[a], tmp, alt, d, scratch[a], 5)
+            cat(dist, dur, cfg, scratch[a], 5, end, v, scratch[a], full)
+        else:
+            cat(dist, dur, cfg, scratch[a], tmp, end, v, scratch[a], full)
         _cost, viol = score(scratch[a], full, vt, cfg, v, False)
         if viol <= 0.0:
             return row
@@ -657,7 +676,7 @@ def _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, prefix, v, c, cur, end_n
 
 
 @_jit
-def construct(dist, dur, cfg, alt, start, end, vt, cl, wdep, wcl, vis, to_depot, from_depot, cand, counts,
+def construct(dist, dur, cfg, alt, start, end, vt, cl, mate, wdep, wcl, vis, to_depot, from_depot, cand, counts,
               start_nodes, end_nodes, rand, seq, offsets, types, n_routes, costs, missing, visited, used, scratch,
               pick_w, pick_c, pick_v, fill):
     """Build one plan per ant (row of ``rand``); see the module docstring. ``wdep`` (nd, n): weights from
@@ -698,7 +717,7 @@ def construct(dist, dur, cfg, alt, start, end, vt, cl, wdep, wcl, vis, to_depot,
                     c = cand[s, i]
                     if c < 0 or visited[a, c] or cl[c, 1] == 0.0:
                         continue
-                    row = _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, 0, t, c, s, end_nodes[t], 2, 3)
+                    row = _fits(dist, dur, cfg, alt, end, vt, cl, mate, scratch, a, 0, t, c, s, end_nodes[t], 2, 3)
                     if row >= 0:
                         w = wdep[s, c]
                         pick_w[a, count] = w
@@ -733,8 +752,8 @@ def construct(dist, dur, cfg, alt, start, end, vt, cl, wdep, wcl, vis, to_depot,
                             continue
                         w = wdep[s, c]
                         if w > best:
-                            row = _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, 0, t, c, s, end_nodes[t],
-                                        2, 3)
+                            row = _fits(dist, dur, cfg, alt, end, vt, cl, mate, scratch, a, 0, t, c, s,
+                                        end_nodes[t], 2, 3)
                             if row >= 0:
                                 best = w
                                 chosen = row
@@ -752,6 +771,15 @@ def construct(dist, dur, cfg, alt, start, end, vt, cl, wdep, wcl, vis, to_depot,
             left -= 1
             seq[a, j] = chosen
             j += 1
+            d = mate[chosen]
+            if d >= 0:  # a shipment: its delivery stop next
+                cat(dist, dur, cfg, scratch[a], 1, alt, d, scratch[a], 0)
+                row = 0
+                cur = nd + d
+                visited[a, d] = True
+                left -= 1
+                seq[a, j] = d
+                j += 1
             e = end_nodes[v]
             # Extend the route while some client fits.
             while True:
@@ -761,7 +789,7 @@ def construct(dist, dur, cfg, alt, start, end, vt, cl, wdep, wcl, vis, to_depot,
                     c = cand[cur, i]
                     if c < 0 or visited[a, c]:
                         continue
-                    fit = _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, row, v, c, cur, e, 2, 3)
+                    fit = _fits(dist, dur, cfg, alt, end, vt, cl, mate, scratch, a, row, v, c, cur, e, 2, 3)
                     if fit >= 0:
                         w = wcl[cur - nd, i]
                         pick_w[a, count] = w
@@ -786,7 +814,8 @@ def construct(dist, dur, cfg, alt, start, end, vt, cl, wdep, wcl, vis, to_depot,
                             continue
                         w = _attraction(dist, nd, cur, c, vis, to_depot, from_depot)
                         if w > best:
-                            fit = _fits(dist, dur, cfg, alt, end, vt, cl, scratch, a, row, v, c, cur, e, 2, 3)
+                            fit = _fits(dist, dur, cfg, alt, end, vt, cl, mate, scratch, a, row, v, c, cur, e,
+                                        2, 3)
                             if fit >= 0:
                                 best = w
                                 nxt = fit
@@ -802,6 +831,16 @@ def construct(dist, dur, cfg, alt, start, end, vt, cl, wdep, wcl, vis, to_depot,
                     left -= 1
                 seq[a, j] = nxt
                 j += 1
+                d = mate[nxt]
+                if d >= 0:
+                    cat(dist, dur, cfg, scratch[a], row, alt, d, scratch[a], 1 - row)
+                    row = 1 - row
+                    cur = nd + d
+                    visited[a, d] = True
+                    if cl[d, 1] > 0.0:
+                        left -= 1
+                    seq[a, j] = d
+                    j += 1
             cat(dist, dur, cfg, scratch[a], row, end, v, scratch[a], 4)
             cost, _viol = score(scratch[a], 4, vt, cfg, v, False)
             total += cost

@@ -66,7 +66,7 @@ TOL = 1e-7
 # Entries of the ``cfg`` tuple of integers that every compiled function gets.
 (C_N, C_V, C_R, C_K, C_ND, C_TIME, C_SIMPLE, C_STRICT, C_OPTIONAL, C_MAXSEG, C_MAXEX, C_FWD, C_BWD, C_START,
  C_END, C_ROUTE, C_BUF, C_ALT, C_NWIN, C_REL, C_SK, C_NSK, C_NS) = range(23)
-N_BUF = 8
+N_BUF = 14
 # Columns of ``link`` (per client), ``route`` (per slot), ``rval`` (per slot) and ``vt`` (per vehicle type).
 NXT, PRV, RTE, POS, PART, ISP, MARK = range(7)  # PART: partner stop (-1), ISP: 1 at a pickup stop, MARK: scratch
 FST, LST, SIZE, TYPE, EXC = range(5)
@@ -80,7 +80,7 @@ _jit = nb.njit(cache=True, _nrt=False)
 _jit_inline = nb.njit(cache=True, inline="always", _nrt=False)
 
 
-NOT_YET = {"breaks": "breaks", "multi_trip": "multi_trip (reloads)", "shipments": "shipments"}
+NOT_YET = {"breaks": "breaks", "multi_trip": "multi_trip (reloads)"}
 """Attributes of the model the local search (and the ant colony) does not handle yet, as named in refusals."""
 
 
@@ -89,6 +89,10 @@ def unsupported(problem: Problem) -> str | None:
     for attr, name in NOT_YET.items():
         if attr in problem.attributes:
             return f"{name} not supported by the compiled local search"
+    if "shipments" in problem.attributes and np.isfinite(problem.max_ride_time).any():
+        return "shipments with a max_ride_time not supported by the compiled local search"
+    if "shipments" in problem.attributes and problem.backhaul == "strict" and problem.pickup.any():
+        return "shipments with strict backhaul not supported by the compiled local search"
     return None
 
 
@@ -522,7 +526,108 @@ def _better(dviol, dcost):
 @_jit
 def _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, r2, extra_cost, extra_viol):
     """Whether the move set in ``pieces`` (new routes for slots r1 and r2 >= 0) improves the plan, and the
-    changes of cost and violation."""
+    changes of cost and violation. With shipments, a move that would split a shipment or put its delivery
+    before its pickup is no improvement (:func:`_ship_ok`)."""
+    if cfg[C_NS] and not _ship_ok(seg, link, route, pieces, cfg, r1, r2):
+        counters[1] += 1
+        return False, 0.0, 0.0
+    return _gain_any(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, r2, extra_cost,
+                     extra_viol)
+
+
+@_jit_inline
+def _movable(seg, link, cfg, a, b, rev):
+    """Whether clients a..b of one route (b..a when ``rev``) may go to another route without splitting a
+    shipment or reversing one: no shipment stop among them, or (in their order) every stop's partner among
+    them (checked in O(1) for a head or a tail of the route by the balance of pickup and delivery stops
+    before and after them, stop by stop for a short run inside it)."""
+    fwd = cfg[C_FWD]
+    ns = cfg[C_NS]
+    if seg[fwd + b, ns] - seg[fwd + a, ns] + seg[a, ns] == 0.0:
+        return True
+    if rev:
+        return False
+    if link[a, PRV] < 0:
+        return seg[fwd + b, ns + 1] == 0.0
+    if link[b, NXT] < 0:
+        return seg[fwd + a, ns + 1] - seg[a, ns + 1] == 0.0
+    r = link[a, RTE]
+    pa = link[a, POS]
+    pb = link[b, POS]
+    if pb - pa >= MAX_PIECES:
+        return False
+    x = a
+    while True:
+        q = link[x, PART]
+        if q >= 0 and (link[q, RTE] != r or link[q, POS] < pa or link[q, POS] > pb):
+            return False
+        if x == b:
+            return True
+        x = link[x, NXT]
+
+
+@_jit_inline
+def _walk(link, pieces, k, i, out_mark, value, check):
+    """Visit the clients of piece i of new route k in their new order: number them from ``value`` + 1 in
+    MARK (``out_mark`` 1), check that each delivery stop whose pickup is numbered comes after it (``check``),
+    or clear MARK (``out_mark`` 0). Returns the last number and whether the check held."""
+    a = pieces[k, 1 + 3 * i]
+    b = pieces[k, 2 + 3 * i]
+    rev = pieces[k, 3 + 3 * i] != 0
+    x = b if rev else a
+    ok = True
+    while True:
+        value += 1
+        if out_mark == 1:
+            link[x, MARK] = value
+        elif check:
+            q = link[x, PART]
+            if q >= 0 and link[x, ISP] == 0 and link[q, MARK] > link[x, MARK]:
+                ok = False
+        else:
+            link[x, MARK] = 0
+        if x == (a if rev else b):
+            return value, ok
+        x = link[x, PRV] if rev else link[x, NXT]
+
+
+@_jit
+def _ship_ok(seg, link, route, pieces, cfg, r1, r2):
+    """Whether the move in ``pieces`` keeps every shipment of the plan on one route, pickup first (the plan
+    always does, see :meth:`LocalSearch.load_flat`). Between two routes: every run of clients that changes
+    route is :func:`_movable`. Inside route r1: the runs between its unchanged head and tail keep each
+    shipment they hold both stops of in order (O(their length))."""
+    if r2 >= 0:
+        for k in range(2):
+            target = r1 if k == 0 else r2
+            for i in range(pieces[k, 0]):
+                a = pieces[k, 1 + 3 * i]
+                if link[a, RTE] != target and not _movable(seg, link, cfg, a, pieces[k, 2 + 3 * i],
+                                                           pieces[k, 3 + 3 * i] != 0):
+                    return False
+        return True
+    lo = 0
+    hi = pieces[0, 0]
+    if hi > 0 and pieces[0, 1] == route[r1, FST] and pieces[0, 3] == 0:
+        lo = 1
+    if hi > lo and pieces[0, 2 + 3 * (hi - 1)] == route[r1, LST] and pieces[0, 3 * hi] == 0:
+        hi -= 1
+    value = 0
+    for i in range(lo, hi):
+        value, _ok = _walk(link, pieces, 0, i, 1, value, False)
+    ok = True
+    value = 0
+    for i in range(lo, hi):
+        value, good = _walk(link, pieces, 0, i, 2, value, True)
+        ok = ok and good
+    for i in range(lo, hi):
+        _walk(link, pieces, 0, i, 0, 0, False)
+    return ok
+
+
+@_jit
+def _gain_any(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, r2, extra_cost, extra_viol):
+    """:func:`_gain` without the shipment check (for the moves of shipments, which keep them whole)."""
     counters[1] += 1
     c1, q1 = _eval(dist, dur, seg, link, route, vt, pieces, cfg, 0, r1)
     dcost = c1 - rval[r1, COST] + extra_cost
@@ -1066,6 +1171,18 @@ def _remove(A, cfg, u):
     dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
     r1 = link[u, RTE]
     _reset(pieces)
+    d = link[u, PART]
+    if d >= 0:  # a shipment: both stops out (from its pickup)
+        if link[u, ISP] == 0:
+            return False
+        _add(link, pieces, 0, route[r1, FST], link[u, PRV], False)
+        _add(link, pieces, 0, link[u, NXT], link[d, PRV], False)
+        _add(link, pieces, 0, link[d, NXT], route[r1, LST], False)
+        ok, dc, dq = _gain_any(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, -1,
+                               cl[u, 0] + cl[d, 0], 0.0)
+        if ok:
+            _commit(A, cfg, r1, -1, dc, dq)
+        return ok
     _add(link, pieces, 0, route[r1, FST], link[u, PRV], False)
     _add(link, pieces, 0, link[u, NXT], route[r1, LST], False)
     ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, -1,
@@ -1098,6 +1215,11 @@ def _insert(A, cfg, w, allow_empty, strict):
     """Insert unassigned client w at its best place next to a related client, or in an unused vehicle when
     ``allow_empty``; when ``strict``, only where the route's violation does not grow."""
     dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    if link[w, RTE] >= 0:
+        return True  # inserted meanwhile (a shipment's stop, with its partner)
+    if link[w, PART] >= 0:
+        p = w if link[w, ISP] else link[w, PART]
+        return _insert_pair(A, cfg, p, allow_empty, strict)
     required = cl[w, 1] > 0.0
     gain_cost = 0.0 if required else -cl[w, 0]
     gain_viol = -cl[w, 1]
@@ -1142,6 +1264,174 @@ def _insert(A, cfg, w, allow_empty, strict):
     _set_insert(link, route, pieces, w, best_v, best_mode)
     _commit(A, cfg, best_v if best_mode == 2 else link[best_v, RTE], -1, best_c, best_q)
     return True
+
+
+@_jit_inline
+def _after(link, route, slot, x):
+    """The client after x in slot's route, its first client when x is -1 (the start), -1 at the end."""
+    return route[slot, FST] if x < 0 else link[x, NXT]
+
+
+@_jit
+def _scan_pair(A, cfg, p, d, slot, x, best_q, best_c, gain_cost, gain_viol, strict):
+    """Shipment p (pickup) -> d inserted in slot's route with p after client x (-1: first), d after each
+    client y from x on (y = x: right after p): the best y whose move (costs relative to slot's route plus
+    ``gain_cost``, ``gain_viol``) beats (``best_q``, ``best_c``), or -2; and its changes. O(route length)."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    v = route[slot, TYPE]
+    buf = cfg[C_BUF]
+    head = buf + 8
+    m0 = buf + 9
+    m1 = buf + 13
+    t1 = buf + 10
+    t2 = buf + 11
+    full = buf + 12
+    if x >= 0:
+        cat(dist, dur, cfg, seg, cfg[C_START] + v, seg, cfg[C_FWD] + x, seg, head)
+    else:
+        for f in range(seg.shape[1]):
+            seg[head, f] = seg[cfg[C_START] + v, f]
+    cat(dist, dur, cfg, seg, head, seg, p, seg, m0)
+    m = m0
+    y = x
+    best_y = -2
+    exc = route[slot, EXC] != 0
+    while True:
+        counters[1] += 1
+        cat(dist, dur, cfg, seg, m, seg, d, seg, t1)
+        nxt = _after(link, route, slot, y) if route[slot, SIZE] > 0 else -1
+        if nxt >= 0:
+            cat(dist, dur, cfg, seg, t1, seg, cfg[C_BWD] + nxt, seg, t2)
+            cat(dist, dur, cfg, seg, t2, seg, cfg[C_END] + v, seg, full)
+        else:
+            cat(dist, dur, cfg, seg, t1, seg, cfg[C_END] + v, seg, full)
+        c, q = score(seg, full, vt, cfg, v, exc)
+        dq = q - rval[slot, VIOL] + gain_viol
+        dc = c - rval[slot, COST] + gain_cost
+        if not (strict and q - rval[slot, VIOL] > 1e-9) and _better(dq - best_q, dc - best_c):
+            best_q, best_c, best_y = dq, dc, y
+        if nxt < 0:
+            break
+        other = m1 if m == m0 else m0
+        cat(dist, dur, cfg, seg, m, seg, nxt, seg, other)
+        m = other
+        y = nxt
+    return best_y, best_q, best_c
+
+
+@_jit_inline
+def _set_pair(link, route, pieces, k, slot, p, d, x, y):
+    """New route k: slot's route with p after x and d after y (-1: at the start)."""
+    if route[slot, SIZE] > 0:
+        if x >= 0:
+            _add(link, pieces, k, route[slot, FST], x, False)
+        _add_node(pieces, k, p)
+        if y != x:
+            _add(link, pieces, k, _after(link, route, slot, x), y, False)
+        _add_node(pieces, k, d)
+        nxt = _after(link, route, slot, y)
+        if nxt >= 0:
+            _add(link, pieces, k, nxt, route[slot, LST], False)
+    else:
+        _add_node(pieces, k, p)
+        _add_node(pieces, k, d)
+
+
+@_jit
+def _best_pair_place(A, cfg, p, d, skip, gain_cost, gain_viol, strict, allow_empty):
+    """The best place of shipment p -> d (both out of the plan) in the routes of p's related clients (p
+    before or after one of them) other than slot ``skip``, and in unused vehicles when ``allow_empty``:
+    (slot, x, y, changes of violation and cost) of the best improving one, slot -1 when none improves."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    best_q = 0.0
+    best_c = 0.0
+    best_s = -1
+    best_x = -1
+    best_y = -1
+    for i in range(neigh.shape[1] + (cfg[C_V] if allow_empty else 0)):
+        if i < neigh.shape[1]:
+            v = neigh[p, i]
+            slot = link[v, RTE]
+            sides = 2
+        else:
+            v = -1
+            slot = slots[1, i - neigh.shape[1]]
+            sides = 1
+        if slot < 0 or slot == skip:
+            continue
+        for side in range(sides):
+            x = -1 if v < 0 else (v if side == 0 else link[v, PRV])
+            y, q, c = _scan_pair(A, cfg, p, d, slot, x, best_q, best_c, gain_cost, gain_viol, strict)
+            if y > -2:
+                best_q, best_c, best_s, best_x, best_y = q, c, slot, x, y
+    return best_s, best_x, best_y, best_q, best_c
+
+
+@_jit
+def _insert_pair(A, cfg, p, allow_empty, strict):
+    """Insert the shipment of pickup stop p (both stops out of the plan) at its best place (see
+    :func:`_insert`)."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    d = link[p, PART]
+    if link[d, RTE] >= 0:
+        return False
+    required = cl[p, 1] > 0.0
+    gain_cost = 0.0 if required else -(cl[p, 0] + cl[d, 0])
+    gain_viol = -(cl[p, 1] + cl[d, 1])
+    slot, x, y, dq, dc = _best_pair_place(A, cfg, p, d, -1, gain_cost, gain_viol, strict, allow_empty)
+    if slot < 0:
+        return False
+    _reset(pieces)
+    _set_pair(link, route, pieces, 0, slot, p, d, x, y)
+    _commit(A, cfg, slot, -1, dc, dq)
+    return True
+
+
+@_jit
+def _pair_moves(A, cfg, p):
+    """Moves of the shipment of pickup stop p (routed): relocation of the pair to its best place in another
+    route (or an unused vehicle), and exchange with the shipment of a related pickup stop in another route
+    (each pair takes the other's positions)."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    d = link[p, PART]
+    r1 = link[p, RTE]
+    f1 = route[r1, FST]
+    l1 = route[r1, LST]
+    _reset(pieces)
+    _add(link, pieces, 0, f1, link[p, PRV], False)
+    _add(link, pieces, 0, link[p, NXT], link[d, PRV], False)
+    _add(link, pieces, 0, link[d, NXT], l1, False)
+    c1, q1 = _eval(dist, dur, seg, link, route, vt, pieces, cfg, 0, r1)
+    counters[1] += 1
+    slot, x, y, dq, dc = _best_pair_place(A, cfg, p, d, r1, c1 - rval[r1, COST], q1 - rval[r1, VIOL], False,
+                                          True)
+    if slot >= 0:
+        _reset(pieces)
+        _add(link, pieces, 0, f1, link[p, PRV], False)
+        _add(link, pieces, 0, link[p, NXT], link[d, PRV], False)
+        _add(link, pieces, 0, link[d, NXT], l1, False)
+        _set_pair(link, route, pieces, 1, slot, p, d, x, y)
+        _commit(A, cfg, r1, slot, dc, dq)
+        return True
+    for i in range(neigh.shape[1]):
+        p2 = neigh[p, i]
+        r2 = link[p2, RTE]
+        if r2 < 0 or r2 == r1 or link[p2, PART] < 0 or link[p2, ISP] == 0:
+            continue
+        d2 = link[p2, PART]
+        _reset(pieces)
+        for k in range(2):
+            a, b, a2, b2, r = (p, d, p2, d2, r1) if k == 0 else (p2, d2, p, d, r2)
+            _add(link, pieces, k, route[r, FST], link[a, PRV], False)
+            _add_node(pieces, k, a2)
+            _add(link, pieces, k, link[a, NXT], link[b, PRV], False)
+            _add_node(pieces, k, b2)
+            _add(link, pieces, k, link[b, NXT], route[r, LST], False)
+        ok, dc, dq = _gain_any(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, r2, 0.0, 0.0)
+        if ok:
+            _commit(A, cfg, r1, r2, dc, dq)
+            return True
+    return False
 
 
 @_jit
@@ -1275,7 +1565,11 @@ def sweep(A, B, cfg, order, max_moves, start):
                 improved = True
         if link[u, RTE] >= 0 and (max_moves < 0 or counters[0] - start < max_moves) and _to_empty(A, cfg, u):
             improved = True
-        if (cfg[C_NWIN] > 1 and link[u, RTE] >= 0 and (max_moves < 0 or counters[0] - start < max_moves)
+        if (cfg[C_NS] and link[u, ISP] == 1 and link[u, RTE] >= 0
+                and (max_moves < 0 or counters[0] - start < max_moves) and _pair_moves(A, cfg, u)):
+            improved = True
+        if (cfg[C_NWIN] > 1 and link[u, RTE] >= 0 and link[u, PART] < 0
+                and (max_moves < 0 or counters[0] - start < max_moves)
                 and not same_window(seg, cfg[C_ALT] + u, cfg[C_ALT] + cfg[C_N] + u) and _reinsert(A, B, cfg, u)):
             improved = True
     return improved
@@ -1400,7 +1694,10 @@ class LocalSearch:
     def load_flat(self, seq: np.ndarray, offsets: np.ndarray, types: np.ndarray,
                   used: Sequence[int] | None = None) -> None:
         """Load routes given as flat arrays (``seq[offsets[i]:offsets[i+1]]`` driven by type ``types[i]``),
-        trusted to be valid."""
+        trusted to be valid. With shipments, a shipment whose stops are not both on one route, pickup first,
+        is left out (both stops): the search keeps every shipment whole and inserts it again."""
+        if self.cfg[C_NS] and len(seq):
+            seq, offsets, types = self._whole_shipments(seq, offsets, types)
         if used is None:
             used = np.bincount(types, minlength=len(self.problem.vehicle_types)).tolist()
         sizes = slot_sizes(self.problem, used)
@@ -1410,6 +1707,26 @@ class LocalSearch:
             self._set_arrays(*new_arrays(self.data, *sizes))
         self._kernel(load_routes)(self._packed, self.cfg, seq.astype(np.int64), offsets.astype(np.int64),
                                   types.astype(np.int64))
+
+    def _whole_shipments(self, seq: np.ndarray, offsets: np.ndarray, types: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The flat plan without the stops of shipments it splits or serves delivery first."""
+        partner = self.data.partner
+        n = self.problem.n_clients
+        where = np.full(n, -1, np.int64)
+        where[seq] = np.arange(len(seq))
+        route_of = np.repeat(np.arange(len(types)), np.diff(offsets))
+        q = partner[seq]
+        stop = q >= 0
+        qpos = np.where(stop, where[np.maximum(q, 0)], -1)
+        pickup = self.data.pickup_stop[seq] == 1
+        good = ~stop | ((qpos >= 0) & (route_of[np.maximum(qpos, 0)] == route_of)
+                        & np.where(pickup, qpos > np.arange(len(seq)), qpos < np.arange(len(seq))))
+        if good.all():
+            return seq, offsets, types
+        counts = np.add.reduceat(good.astype(np.int64), offsets[:-1]) if len(types) else np.zeros(0, np.int64)
+        held = counts > 0
+        return seq[good], np.concatenate(([0], np.cumsum(counts[held]))), types[held]
 
     def _kernel(self, fn: Any) -> Any:
         return fn if self.compiled else interpreted(fn)
@@ -1550,6 +1867,10 @@ class LocalSearch:
             else:
                 removed = np.concatenate(([u], near[u, :size - 1])).astype(np.int64)
                 keep = ~np.isin(seq, removed)
+            if self.cfg[C_NS]:  # a shipment goes out whole
+                partner = self.data.partner[seq[~keep]]
+                keep &= ~np.isin(seq, partner[partner >= 0])
+                removed = np.union1d(removed, seq[~keep])
             counts = np.add.reduceat(keep.astype(np.int64), offsets[:-1]) if len(seq) else np.zeros(0, np.int64)
             held = counts > 0
             self.load_flat(seq[keep], np.concatenate(([0], np.cumsum(counts[held]))), types[held])

@@ -4,7 +4,7 @@ instances of each attribute, and the refusals (the torch backend, attributes not
 from __future__ import annotations
 
 import pytest
-from test_localsearch_fleet import FLEET, early_and_late, fleet_problem, fridge
+from test_localsearch_fleet import FLEET, early_and_late, fleet_problem, fridge, parcel
 from vrpkit.solvers.aco import ACOSolver
 from vrpkit.solvers.localsearch import NOT_YET
 
@@ -25,6 +25,25 @@ def test_release_time_optimum():
     assert result.feasible
     assert result.cost == pytest.approx(14.0)  # two trips: a cannot wait for b's goods
     assert len(result.solution.routes) == 2
+
+
+@pytest.mark.parametrize(("capacity", "cost", "order"), [(3, 18.0, (2, 0, 1)), (10, 14.0, (0, 2, 1))])
+def test_shipment_optimum(capacity, cost, order):
+    result = vrpkit.solve(parcel(capacity), "aco", iterations=5, ants=4, seed=0)
+    assert result.feasible
+    assert result.cost == pytest.approx(cost)  # see test_localsearch_fleet.parcel
+    assert [r.clients for r in result.solution.routes] == [order]
+
+
+def test_the_ants_alone_keep_shipments_whole():
+    """Without the local search the ants put each delivery stop right after its pickup stop."""
+    p = fleet_problem(3, n=20, shipments=8)
+    result = vrpkit.solve(p, "aco", iterations=2, ants=6, ls_ants=0, seed=2)
+    assert result.feasible, result.evaluation.violations
+    for r in result.solution.routes:
+        for i, c in enumerate(r.clients):
+            if p.is_pickup_stop[c]:
+                assert r.clients[i + 1] == p.partner[c]
 
 
 def test_the_ants_alone_respect_skills():

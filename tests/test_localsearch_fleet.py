@@ -16,6 +16,7 @@ from test_localsearch import random_problem
 from vrpkit.solvers.localsearch import LocalSearch, improve, unsupported
 
 from vrpkit import Client, Depot, Problem, Route, VehicleType, evaluate
+from vrpkit.model import Shipment
 
 
 def corner(clients, *types: VehicleType, name: str = "corner") -> Problem:
@@ -91,13 +92,31 @@ def test_release_time_against_the_shift_end():
     assert ls.cost == pytest.approx(8.0 + 8.0)  # distance 8, duration 8 (leaves at 15, back at 23)
 
 
-def fleet_problem(seed: int, n: int = 20, *, skills: bool = False, release: bool = False, **variant) -> Problem:
+def fleet_problem(seed: int, n: int = 20, *, skills: bool = False, release: bool = False, shipments: int = 0,
+                  **variant) -> Problem:
     """:func:`test_localsearch.random_problem` with, for ``skills``, three vehicle types of which the second
     has skill "x" and the third "x" and "y", every third client needing "x" and every fifth "y"; for
-    ``release``, every other client released at up to 60 (shifts and windows leave room for it)."""
+    ``release``, every other client released at up to 60 (shifts and windows leave room for it); and
+    ``shipments`` shipments whose stops are the last ``2 * shipments`` clients (pickup, delivery, ...), of
+    amount 1 to 7 per dimension, with windows wide enough for a route to one shipment alone."""
     if skills:
         variant.setdefault("types", 3)
     p = random_problem(seed, n, **variant)
+    if shipments:
+        rng = np.random.default_rng(seed + 2000)
+        stops = list(p.clients)
+        ships = []
+        for k in range(shipments):
+            i, j = n - 2 * shipments + 2 * k, n - 2 * shipments + 2 * k + 1
+            for x in (i, j):
+                last = stops[x].time_windows[-1]
+                stops[x] = replace(stops[x], delivery=(), pickup=(), required=stops[i].required,
+                                   prize=stops[x].prize if x == i else 0.0,
+                                   time_windows=(*stops[x].time_windows[:-1], (last[0], last[1] + 150.0)))
+            amount = tuple(int(a) for a in rng.integers(1, 8, p.n_dims))
+            ships.append(Shipment(f"s{k}", stops[i].id, stops[j].id, amount))
+        vts = tuple(replace(vt, shift=(vt.shift[0], vt.shift[1] + 150.0)) for vt in p.vehicle_types)
+        p = replace(p, clients=tuple(stops), vehicle_types=vts, shipments=tuple(ships))
     rng = np.random.default_rng(seed + 1000)
     clients = list(p.clients)
     for i, c in enumerate(clients):
@@ -123,12 +142,22 @@ FLEET = {
     "skills and release times, all at once": {"skills": True, "release": True, "tw": True, "two_windows": True,
                                               "prizes": True, "dims": 2, "hours": True, "duration_cost": 0.2,
                                               "depots": 2},
+    "shipments": {"shipments": 6},
+    "shipments only": {"shipments": 10},
+    "shipments, time windows": {"shipments": 6, "tw": True, "duration_cost": 0.5},
+    "shipments, mixed backhaul, prizes, two dimensions": {"shipments": 5, "backhaul": "mixed", "prizes": True,
+                                                          "dims": 2},
+    "all four at once": {"skills": True, "release": True, "shipments": 5, "tw": True, "two_windows": True,
+                         "prizes": True, "dims": 2, "hours": True, "duration_cost": 0.2, "depots": 2},
 }
 
 
 def single_routes(p: Problem) -> list[Route]:
-    """Each client alone on the last vehicle type (it has every skill)."""
-    return [Route(len(p.vehicle_types) - 1, (i,)) for i in range(p.n_clients)]
+    """Each client alone on the last vehicle type (it has every skill), each shipment alone."""
+    t = len(p.vehicle_types) - 1
+    partner = p.partner
+    return [Route(t, (i,) if partner[i] < 0 else (i, int(partner[i]))) for i in range(p.n_clients)
+            if partner[i] < 0 or p.is_pickup_stop[i]]
 
 
 @pytest.mark.parametrize("variant", list(FLEET))
@@ -163,7 +192,7 @@ def test_repairs_a_random_fleet_plan(variant):
     ls = LocalSearch(p, granularity=8)
     ls.load(routes)
     assert not evaluate(p, routes).feasible
-    assert ls.violation > 0
+    assert ls.violation > 0 or "shipments" in FLEET[variant]  # split optional shipments are left out on load
     plan = improve(p, routes, time_limit=math.inf, perturb=False)
     ev = evaluate(p, plan)
     assert ev.feasible, ev.violations
@@ -198,3 +227,68 @@ def test_brute_force_optimum_with_skills_and_release_times(seed):
     ev = evaluate(p, plan)
     assert ev.feasible, ev.violations
     assert ev.cost == pytest.approx(best, abs=1e-6)
+
+
+def parcel(capacity: int) -> Problem:
+    """A shipment of 2 from a (3, 0) to b (0, 4), and client c at (3, 4) with a delivery of 2: Da = 3,
+    Db = 4, Dc = 5, ab = 5, ac = 4, bc = 3.
+
+    Capacity 3: c's delivery must be off board before the parcel comes on, so the one route is D-c-a-b-D,
+    5 + 4 + 5 + 4 = 18 (two routes: 12 + 10 = 22). Capacity 10: D-a-c-b-D, 3 + 4 + 3 + 4 = 14 (D-b-c-a-D
+    costs as much but delivers before the pickup)."""
+    clients = (Client("a", (3, 0)), Client("b", (0, 4)), Client("c", (3, 4), delivery=2))
+    return Problem("parcel", (Depot("D", (0, 0)),), clients, (VehicleType("v", capacity=capacity),),
+                   shipments=(Shipment("s", "a", "b", 2),))
+
+
+@pytest.mark.parametrize(("capacity", "cost", "order"), [(3, 18.0, (2, 0, 1)), (10, 14.0, (0, 2, 1))])
+def test_shipment_optimum(capacity, cost, order):
+    p = parcel(capacity)
+    assert unsupported(p) is None
+    for start in ([Route(0, (1, 2, 0))], [Route(0, (0,)), Route(0, (1, 2))], [Route(0, (2,))], []):
+        plan = improve(p, start, time_limit=math.inf)
+        ls = LocalSearch(p)
+        ls.load(plan.routes)
+        assert ls.violation == 0, start
+        assert ls.cost == pytest.approx(cost), start
+        assert [r.clients for r in plan.routes] == [order], start
+
+
+def test_a_split_or_reversed_shipment_is_taken_out_on_load():
+    p = parcel(10)
+    ls = LocalSearch(p)
+    ls.load([Route(0, (1, 2, 0))])  # delivery first: both stops out, c alone (10), a and b missing
+    assert ls.routes() == [Route(0, (2,))]
+    assert ls.cost == pytest.approx(10.0)
+    assert ls.violation == pytest.approx(2.0)  # two required clients left out (1 each, no load of their own)
+    ls.load([Route(0, (0, 2)), Route(0, (1,))])
+    assert ls.routes() == [Route(0, (2,))]
+
+
+def test_optional_shipment_taken_for_its_prize():
+    """The parcel optional with prize 7 on its pickup: serving it in D-a-c-b-D (14) instead of D-c-D (10)
+    costs 4 < 7; with prize 3 it is left out (10 + 3 = 13)."""
+    for prize, cost in ((7.0, 14.0), (3.0, 13.0)):
+        p = parcel(10)
+        clients = (replace(p.clients[0], required=False, prize=prize), replace(p.clients[1], required=False),
+                   p.clients[2])
+        p = replace(p, clients=clients)
+        ls = LocalSearch(p)
+        ls.load([Route(0, (0, 2, 1))] if prize < 5 else [Route(0, (2,))])
+        ls.run()
+        assert ls.violation == 0
+        assert ls.cost == pytest.approx(cost)
+
+
+@pytest.mark.parametrize("variant", [v for v in FLEET if "shipments" in FLEET[v]])
+def test_iterated_search_keeps_shipments_whole(variant):
+    p = fleet_problem(4, n=24, **FLEET[variant])
+    ls = LocalSearch(p, granularity=8)
+    ls.load(single_routes(p))
+    ls.run()
+    before = ls.cost
+    ls.iterate(iterations=60, seed=1)
+    ev = evaluate(p, ls.routes())
+    assert ev.feasible, ev.violations
+    assert ev.cost == pytest.approx(ls.cost, abs=1e-6)
+    assert ls.cost <= before + 1e-9
