@@ -495,3 +495,59 @@ def test_diagnose_counts_trips_from_a_reload_depot():
     assert diagnose(p) == ["total delivery 12 of the required clients exceeds the fleet's total capacity 10 "
                            "(2 vehicles)"]
     assert diagnose(p.replace(vehicle_types=(VehicleType("v", count=2, capacity=5, reload_depots=("D",)),))) == []
+
+
+# -- random plans of generated instances ------------------------------------------------------------------------
+
+
+def _random_fleet_plan(p: Problem, rng) -> list[Route]:
+    """Random routes over a random subset of the clients, with random valid reloads (some at depots the type may
+    not use) and breaks in the short form or listed (each break at a random position, some twice)."""
+    order = [int(c) for c in rng.permutation(p.n_clients) if rng.random() < 0.9]
+    cuts = sorted(int(x) for x in rng.choice(range(1, max(len(order), 2)), size=min(2, max(len(order) - 1, 0)),
+                                             replace=False)) if len(order) > 1 else []
+    routes = []
+    for part in (order[a:b] for a, b in zip([0, *cuts], [*cuts, len(order)], strict=True)):
+        if not part:
+            continue
+        v = int(rng.integers(len(p.vehicle_types)))
+        n = len(part)
+        positions = sorted({int(x) for x in rng.integers(1, n, size=int(rng.integers(0, 3)))}) if n > 1 else []
+        reloads = tuple((q, int(rng.integers(p.n_depots))) for q in positions)
+        nb = len(p.vehicle_types[v].breaks)
+        breaks = None
+        if nb and rng.random() < 0.5:
+            twice = [1 + (rng.random() < 0.2) for _ in range(nb)]
+            breaks = tuple((int(rng.integers(0, n + 1)), b) for b in range(nb) for _ in range(twice[b]))
+        routes.append(Route(v, tuple(part), reloads, breaks))
+    return routes
+
+
+@pytest.mark.parametrize("variant", ["mtpdptwrtbrsk", "mtvrptwbr", "pdptwrt", "vrptwbrsk", "mtvrprt"])
+def test_random_plans_round_trip_and_agree(variant):
+    """On generated instances of each kind: evaluate -> to_dict -> evaluate gives the same evaluation; the
+    breaks as the evaluator placed them, listed, give it too; evaluate_many agrees; every event of a route
+    starts no earlier than it is reached, in order."""
+    import numpy as np
+
+    from vrpkit.generate import generate
+
+    for seed in range(4):
+        p = generate(variant, 9, seed=seed)
+        rng = np.random.default_rng(seed)
+        plans = [_random_fleet_plan(p, rng) for _ in range(6)]
+        evaluations = [evaluate(p, plan) for plan in plans]
+        assert evaluate_many(p, plans) == evaluations
+        for plan, ev in zip(plans, evaluations, strict=True):
+            out = ev.to_dict(p)
+            again = evaluate(p, json.loads(json.dumps(out)))
+            assert again == ev, (variant, seed, plan)
+            listed = [Route(r.vehicle_type, r.clients, tuple((x.position, x.depot) for x in r.reloads),
+                            tuple((b.position, b.break_index) for b in r.breaks)) for r in ev.routes]
+            if all(r.breaks or not p.vehicle_types[r.vehicle_type].breaks for r in ev.routes):
+                assert evaluate(p, listed).routes == ev.routes
+            for r in ev.routes:
+                times = sorted([(c, s) for c, s in zip(r.arrival, r.start, strict=True)]
+                               + [(x.arrival, x.start) for x in r.reloads])
+                assert all(s >= a for a, s in times)
+                assert r.start_time <= min([*r.start, *(b.start for b in r.breaks)]) <= r.end_time
