@@ -25,6 +25,10 @@ Usage::
     python examples/bench_vroom.py --count 10 --offset 10 --rows rows.jsonl   # the second half, rows kept
     python examples/bench_vroom.py --count 3 --time-limit 2 --write-dir /tmp/vroom   # inputs and outputs kept
 
+VROOM may start a break during a leg (when its window opens on the way); vrpkit's evaluator takes breaks at a
+stop, so some of VROOM's plans (and OR-Tools', whose break intervals may also fall on a leg) are late by the
+evaluator while VROOM's check finds them feasible.
+
 Needs pyvroom (``pip install vrpkit[vroom]``). ``--rows FILE`` appends each instance's row as a JSON line and
 prints the table of every row in the file (so that halves run apart make one table).
 """

@@ -101,6 +101,8 @@ def test_every_field_of_the_input_maps_exactly():
     assert notes == [
         "vehicles[].breaks[].max_load: not mapped (vrpkit's breaks have no load limit)",
         "vehicles[].steps: VROOM's initial routes are not read (give a plan to vrpkit solve --initial)",
+        "vehicles[].breaks: VROOM may take a break during a leg (driving before and after it); vrpkit's breaks are"
+        " taken at a stop, so a VROOM plan can run later by vrpkit's evaluator",
         "vehicles[].max_travel_time: mapped to max_duration, which also counts service and waiting (stricter "
         "than VROOM's travel time)",
         "vehicles[].costs.per_hour: VROOM charges it for travel time only; vrpkit's cost_per_duration "
@@ -440,3 +442,21 @@ def test_no_tasks():
     p, _ = read({"vehicles": [{"id": 1, "start_index": 0}], "jobs": [],
                  "matrices": {"car": {"durations": [[0]]}}})
     assert p.n_clients == 0 and vrpkit.evaluate(p, {"routes": []}).cost == 0
+
+
+def test_pyvroom_break_during_a_leg_is_late_by_the_evaluator(tmp_path):
+    """VROOM starts the break [50, 60] at 50 on the way to j1 (100 s away, window [0, 150]) and arrives at 130;
+    vrpkit takes a break at a stop: at the depot 50-80, then j1 at 180, 30 late (the warning says so)."""
+    data = {"vehicles": [{"id": 1, "start_index": 0, "end_index": 0,
+                          "breaks": [{"id": 1, "time_windows": [[50, 60]], "service": 30}]}],
+            "jobs": [{"id": 1, "location_index": 1, "time_windows": [[0, 150]]}],
+            "matrices": {"car": {"durations": [[0, 100], [100, 0]]}}}
+    out = _vroom_solve(data, tmp_path)
+    assert [(s["type"], s["arrival"], s["duration"]) for s in out["routes"][0]["steps"]] == [
+        ("start", 0, 0), ("break", 50, 50), ("job", 130, 100), ("end", 230, 200)]
+    p, notes = read(data)
+    assert any(n.startswith("vehicles[].breaks: VROOM may take a break during a leg") for n in notes)
+    plan = plan_from_vroom(p, out)
+    assert plan == {"routes": [{"vehicle_type": "v1", "stops": [{"type": "break", "id": "b1"}, {"id": "j1"}]}]}
+    ev = vrpkit.evaluate(p, plan)
+    assert [(v.constraint, v.client, v.amount) for v in ev.violations] == [("time_window", "j1", 30)]

@@ -22,8 +22,10 @@ otherwise; every inexact mapping is one :class:`VroomWarning` line, never silent
   :func:`prize_unit`). Serving one more task then always beats any saving in cost and one more priority point
   beats any number of tasks: the same order as VROOM's. Prizes are capped at 1e15 (a warning).
 - vehicles: ``capacity``, ``skills``, ``time_window`` -> ``shift``, ``breaks`` (``service`` -> ``duration``;
-  ``max_load`` is not mapped), ``max_distance``; ``costs``: ``fixed_cost = fixed``, ``cost_per_duration =
-  per_hour / 3600`` (default per_hour 3600), ``cost_per_distance = per_km / 1000``. VROOM charges per_hour for
+  ``max_load`` is not mapped; VROOM may start a break during a leg, when its window opens on the way, where
+  vrpkit's evaluator takes it at the stop before and waits there: a warning), ``max_distance``; ``costs``:
+  ``fixed_cost = fixed``, ``cost_per_duration = per_hour / 3600`` (default per_hour 3600),
+  ``cost_per_distance = per_km / 1000``. VROOM charges per_hour for
   travel time only, vrpkit's cost_per_duration for the route's whole duration (service and waiting too): a
   warning says so. ``max_travel_time`` -> ``max_duration`` (stricter: it bounds the whole duration; a warning).
   ``max_tasks`` -> one more capacity dimension in which each job delivers 1 (exact without shipments; with
@@ -580,6 +582,10 @@ def _build(name: str, jobs: list[dict[str, Any]], ships: list[dict[str, Any]], v
             max_distance=INF if v["max_distance"] is None else float(v["max_distance"]),
             fixed_cost=v["fixed"], cost_per_distance=v["per_km"] / 1000, cost_per_duration=v["per_hour"] / 3600,
             skills=v["skills"], breaks=v["breaks"]))
+    if any(v["breaks"] for v in vehicles):
+        notes.add("breaks", "vehicles[].breaks: VROOM may take a break during a leg (driving before and after "
+                            "it); vrpkit's breaks are taken at a stop, so a VROOM plan can run later by vrpkit's "
+                            "evaluator")
     if any(v["max_travel_time"] is not None for v in vehicles):
         notes.add("max_travel_time", "vehicles[].max_travel_time: mapped to max_duration, which also counts "
                                      "service and waiting (stricter than VROOM's travel time)")
