@@ -96,6 +96,9 @@ def test_a_reload_makes_two_trips():
     assert r.reloads == (Reload(1, 0, 4.0, 4.0, 5.0, (4.0,)),) and r.breaks == ()
     # Without the reload both deliveries leave the depot: 8 on board, 3 over.
     assert names(evaluate(p, [Route(0, (0, 1))])) == [("capacity", 0, None, 3.0)]
+    # An unknown client index is left out; the reload stays before b.
+    ev = evaluate(p, [Route(0, (0, 99, 1), reloads=((2, 0),))])
+    assert names(ev) == [("unknown_id", 0, "99", 1.0)] and ev.routes[0].reloads[0][:2] == (1, 0)
 
 
 def test_reload_violations():

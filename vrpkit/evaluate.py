@@ -48,7 +48,8 @@ keeps every event on time (client windows, break windows, reload depots' closing
   ``unknown_id``.
 - **Release times**: a trip leaves its depot (the start depot, after the breaks taken there, or its reload
   depot, after the reload) no earlier than the largest ``release_time`` of the clients it serves; the vehicle
-  waits there. When that wait makes it leave after the depot closes or the shift ends: ``release_time``
+  waits there (a wait that the delayed departure absorbs as any other). When that wait makes it leave after
+  the depot closes or the shift ends: ``release_time``
   (amount: the departure less the later of that limit and the time it could have left without the wait;
   client: the depot id); a route whose release time makes it leave after the shift end (the end depot's
   closing time) has no ``shift`` (end ``depot_time_window``) violation: the release time is the cause.
@@ -70,10 +71,10 @@ keeps every event on time (client windows, break windows, reload depots' closing
   ``0..len(clients)`` is left out (and so missing); a break index out of range is ``unknown_id``; a break that
   starts after its last window closed is ``break`` (amount: the lateness). Short form (``Route.breaks`` None):
   the evaluator places the breaks one after another, in the order of their first window's start, on the
-  schedule from the earliest departure with the breaks placed so far: at the first position where the
-  vehicle is free (its service there done) inside one of the break's windows, or before that at the last
-  position after which a whole window of the break would pass before the vehicle is free again (it waits
-  there for the window to open); if there is none, after the last service (late if its windows have all
+  schedule from the earliest departure with the breaks placed so far, at the first position ``p`` where
+  either the vehicle is free (its service there, and the breaks placed there, done) inside one of the
+  break's windows, or a whole window of the break would pass before it is free at ``p + 1`` (it waits at
+  ``p`` for that window to open); if there is none, after the last service (late if its windows have all
   closed). The placement is reported in :attr:`RouteSchedule.breaks` and in the solution JSON, so that the
   output reads back as a listed plan with the same schedule.
 - Reloads and breaks in the solution JSON: a reload is the stop ``{"type": "reload", "id": depot_id}`` (a depot
