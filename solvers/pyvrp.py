@@ -26,9 +26,30 @@ restarts). How vrpkit's model maps onto PyVRP's:
   other route stays within the limit. A feasible PyVRP plan thus keeps pickups after deliveries and costs the
   same for PyVRP and the evaluator.
 
-Not supported (:meth:`PyVRPSolver.supports` says so): several time windows per client, and strict backhaul
-with a client that has neither a delivery nor a pickup (forbidden arcs cannot keep it from coming between a
-pickup and a delivery).
+A real fleet (PyVRP 0.14 models all of it but breaks and ride times):
+
+- Multi-trip: a type's allowed reload depots (:attr:`~vrpkit.model.Problem.reload_allowed`) become PyVRP's
+  ``reload_depots`` and its ``max_reloads`` PyVRP's (unlimited: PyVRP's default); a depot's reload time is its
+  ``service_duration``. PyVRP spends a depot's service duration at the start of every trip, the first one
+  too, where vrpkit reloads only between trips; so a start depot with a reload time gets a copy without it,
+  which the types starting there start from. A trip of PyVRP's solution ends at a depot activity: it maps back
+  to a reload before the next client (:attr:`vrpkit.solution.Route.reloads`; an empty trip, which serves
+  nobody, is dropped). PyVRP keeps a shipment within one trip, which the evaluator allows.
+- Release times: PyVRP's client ``release_time`` (a trip leaves its depot no earlier than the latest release
+  time of its clients, as in the evaluator).
+- Shipments: the two stops of a :class:`~vrpkit.model.Shipment` are one ``pyvrp.Shipment`` (their locations,
+  windows and service times, the amount, the stops' prizes added up, ``required``); the other clients are
+  PyVRP clients. Pickup and delivery activities map back to the stops.
+- Skills: one routing profile per distinct row of :attr:`~vrpkit.model.Problem.skills_ok`, in which the arcs
+  to and from the clients the type may not serve are forbidden as strict backhaul's are (above): longer than
+  any route may be, with every type's ``max_distance`` at most that bound, so that a plan using one is
+  infeasible. (PyVRP's reader sets such arcs to ``MAX_VALUE``, which makes them only expensive.) With reloads
+  the bound adds the longest arc out of a depot for each reload a route may make.
+
+Not supported (:meth:`PyVRPSolver.supports` says so, naming the attribute): breaks, a shipment's
+``max_ride_time``, a release time on a shipment stop (PyVRP releases clients only), several time windows per
+client, and strict backhaul with a client that has neither a delivery nor a pickup (forbidden arcs cannot keep
+it from coming between a pickup and a delivery).
 
 Warm starts and locks: ``initial`` becomes PyVRP's ``initial_solution``. Locked prefixes work as for every
 solver, through the problem that remains (:mod:`vrpkit.solvers.locks`); with strict backhaul PyVRP refuses

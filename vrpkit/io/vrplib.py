@@ -28,6 +28,10 @@ MDVRPTW   exact      1000   ``.sol`` costs are integers in units of 0.001
 PCVRPTW   dimacs     10     ``.sol`` costs are integers in units of 0.1; prizes make clients optional
 VRPTW     dimacs     1      Gehring-Homberger; ``.sol`` costs to one decimal
 CVRPTW    dimacs     1      Solomon in VRPLIB form (PyVRP's ``RC208.vrp``); ``.sol`` costs to one decimal
+MTVRPTW   dimacs     1      multi-trip with release times, PyVRP's ``C201R0.25.vrp`` (costs to 1 decimal)
+MTVRPTWR  dimacs     10     PyVRP/Instances ``MTVRPTWR``: ``.sol`` costs are integers in units of 0.1
+SDVRPTW   exact      1000   site-dependent (allowed clients), PyVRP/Instances ``SDVRPTW``
+PDPTW     none       1      pickup and delivery (Li & Lim, PyVRP's ``SmallShipments``: explicit edges)
 ========  =========  =====  ============================================================================
 
 PyVRP's own reader rounds nothing by default (``round_func="none"``); its tests and benchmarks read RC208
@@ -67,8 +71,31 @@ maximum route length, service included: ``max_duration``), ``NODE_COORD``, ``DEM
 ``BACKHAUL``, ``DEPOT``, ``EDGE_WEIGHT``, ``TIME_WINDOW``, ``PRIZE`` (clients with a prize are optional, as
 in PyVRP), and ``VEHICLES_DEPOT``, ``VEHICLES_MAX_DURATION``, ``VEHICLES_MAX_DISTANCE``,
 ``VEHICLES_FIXED_COST``, ``VEHICLES_UNIT_DISTANCE_COST``, ``VEHICLES_UNIT_DURATION_COST`` (a value or one
-per vehicle). Other sections (release times, groups, allowed clients, reload depots, pickup-and-delivery
-shipments, ...) are refused with the section named.
+per vehicle), and a real fleet's sections below. Other sections (``MUTUALLY_EXCLUSIVE_GROUP``, ...) are refused
+with the section named.
+
+A real fleet, in PyVRP's dialect (as PyVRP 0.14's ``pyvrp/read.py`` reads it):
+
+- ``VEHICLES_ALLOWED_CLIENTS_SECTION``: per vehicle, the client nodes it may serve (rows of any length). They
+  become skills that reproduce the sets exactly: each client that some vehicle may not serve gets one skill
+  named after the vehicles that may (``"vehicles 1-2,5"``, ``"vehicles none"`` when none may), and each
+  vehicle has every skill whose name lists it; so a vehicle type serves a client exactly when the file allows
+  it (:attr:`Problem.skills_ok`). PyVRP builds a routing profile per allowed set instead.
+- ``VEHICLES_RELOAD_DEPOT_SECTION``: per vehicle, the depots (node numbers) where it may reload
+  (:attr:`VehicleType.reload_depots`); ``VEHICLES_MAX_RELOADS`` (a value or a section; PyVRP's default
+  unlimited) its ``max_reloads`` (None for a vehicle without reload depots). A depot's ``SERVICE_TIME_SECTION``
+  row is its reload time (:attr:`Depot.service_time`; PyVRP's reader leaves depots without one).
+- ``RELEASE_TIME_SECTION`` (or ``RELEASE_TIME``): per node, :attr:`Client.release_time` (0 at depots).
+- ``PICKUP_AND_DELIVERY_SECTION`` (LKH-3's layout): per node ``demand, earliest, latest, service time,
+  pickup, delivery``. A pickup row names its delivery node and has ``+amount``, the delivery row names its
+  pickup and has ``-amount``: the two stops stay clients (ids their node positions, as ever) joined by a
+  :class:`Shipment` ``"p-d"`` of that amount; a row that names neither is a depot or a plain client (its
+  demand a delivery). The section gives every node's window, service time and demand; a ``TIME_WINDOW``,
+  ``SERVICE_TIME`` or ``DEMAND`` section beside it must agree. A ``PRIZE_SECTION`` makes a shipment optional
+  when its stops' prizes add up to more than 0 (the sum sits on the pickup stop).
+
+In a ``.sol`` a depot between two clients is a reload there (PyVRP's multi-trip solutions); see
+:func:`read_sol`. :func:`write_vrplib` writes a problem back in this dialect (``vrpkit convert p.json p.vrp``).
 """
 
 from __future__ import annotations
