@@ -507,7 +507,10 @@ def test_instances_folder_solved_or_rejected():
         p = read_problem(path)
         reason = PyVRPSolver().supports(p)
         if reason:
-            assert "multiple_time_windows" in p.attributes or "backhaul" in p.attributes, (path.name, reason)
+            ride = any(math.isfinite(s.max_ride_time) for s in p.shipments)
+            released = bool((p.release_time[p.shipment_of >= 0] > 0).any())
+            assert {"multiple_time_windows", "backhaul", "breaks"} & p.attributes or ride or released, (
+                path.name, reason)
             continue
         r = vrpkit.solve(p, "pyvrp:no_improvement=2000", time_limit=1)
         assert r.feasible, (path.name, r.stats.get("reasons"))
