@@ -1250,13 +1250,16 @@ def generate(
                                               "hf, pc prefixes and mtw ([md][hf][pc][o]vrp[b|mb][l][tw|mtw]); "
                                               "osm: cvrp or vrptw; svrp: SVRPBench-style stochastic cities "
                                               "(several depots, residential and commercial windows, rush "
-                                              "hour, noise; vrpkit.generate.svrp_instance).")] = "cvrp",
+                                              "hour, noise; vrpkit.generate.svrp_instance); fleet (chosen by "
+                                              "these names): [mt](pdp|vrp)[tw][rt][br][sk], e.g. pdptw (-n "
+                                              "requests), mtvrp, vrptwbrsk.")] = "cvrp",
     distribution: Annotated[
         str | None, typer.Option("--distribution", metavar="NAME",
                                  help="uniform (the default: integer grid [0,100]², capacity 50), routefinder "
                                       "(RouteFinder's unit square, see vrpkit.generate), osm (with --osm), svrp "
-                                      "(the default of --variant svrp) or clustered (clients around 3-8 seeds on "
-                                      "[0,1000]², as CVRPLIB's X; cvrp, vrptw or ovrp).")
+                                      "(the default of --variant svrp), clustered (clients around 3-8 seeds on "
+                                      "[0,1000]², as CVRPLIB's X; cvrp, vrptw or ovrp) or fleet (the default of "
+                                      "a fleet variant).")
     ] = None,
     count: Annotated[
         int | None, typer.Option("--count", metavar="K",
