@@ -461,14 +461,16 @@ def _data(problem: Problem) -> _Data | _Arrays:
     return data
 
 
-def _route(d: _Data | _Arrays, v: int, clients: tuple[int, ...], r: int, out: list[Violation]) -> RouteSchedule:
-    """One route of vehicle type ``v`` (valid client indices) evaluated alone: its schedule; its violations
-    are appended to ``out`` as those of route ``r``."""
+def _route(d: _Data | _Arrays, v: int, clients: tuple[int, ...], r: int, out: list[Violation],
+           reloads: tuple[tuple[int, int], ...] = (), breaks: tuple[tuple[int, int], ...] | None = None
+           ) -> RouteSchedule:
+    """One route of vehicle type ``v`` (valid client indices; ``reloads`` and ``breaks`` as in :class:`Route`)
+    evaluated alone: its schedule; its violations are appended to ``out`` as those of route ``r``."""
     if isinstance(d, _Data):
-        return _route_py(d, v, clients, r, out)
+        return _route_py(d, v, clients, r, out, reloads, breaks)
     problem = d.problem()
     assert problem is not None  # the cache holds the data of live problems only
-    ev = _evaluate(problem, [Route(v, clients)], [])
+    ev = _evaluate(problem, [Route(v, clients, reloads, breaks)], [])
     out.extend(replace(x, route=r) for x in ev.violations if x.route is not None)
     return ev.routes[0]
 
