@@ -623,7 +623,10 @@ def _convert_solution(source: Path, target: Path, problem_file: Path | None, rou
     if to == "vroom":
         from vrpkit.io.vroom import plan_to_vroom
 
-        _write_json(plan_to_vroom(problem, evaluation), target)
+        stats = read_solution(source).get("stats") if source.suffix.lower() == ".json" else None
+        runtime = stats.get("runtime") if isinstance(stats, dict) else None
+        ms = int(runtime * 1000 + 0.5) if isinstance(runtime, int | float) and math.isfinite(runtime) else 0
+        _write_json(plan_to_vroom(problem, evaluation, solving_ms=ms), target)
     elif target.suffix.lower() == ".json":
         _write_json(evaluation.to_dict(problem), target)
     else:
