@@ -21,6 +21,7 @@ Usage::
     python examples/bench_fleet.py --instances 2 --time-limit 2      # a quick look
     python examples/bench_fleet.py --sets mtvrp --offset 10 --instances 5 --rows rows.jsonl --csv fleet.csv
     python examples/bench_fleet.py --jobs 4                          # four runs at a time (four free cores)
+    python examples/bench_fleet.py --combinations 6 --time-limit 1   # all 64 variants at 6 clients, a summary
 
 Runs in parallel (``--jobs``) share the machine: time-limited solvers find less on busy cores, so measure with
 one job per free core.
@@ -49,22 +50,25 @@ FIELDS = ("set", "instance", "name", "variant", "solver", "status", "feasible", 
           "time", "reason")
 
 
-def instance(set_name: str, index: int, seed: int) -> Any:
-    """Instance ``index`` of a set: what ``generate_many(set_name, 100, index + 1, seed)[index]`` gives."""
+def instance(set_name: str, index: int, seed: int, n: int = N_CLIENTS) -> Any:
+    """Instance ``index`` of a set: what ``generate_many(set_name, n, index + 1, seed)[index]`` gives (with
+    shipments and release times or multi-trip, ``n`` requests and ``n`` plain clients)."""
     from vrpkit.generate import generate, instance_seed, parse_fleet_variant
 
-    label = parse_fleet_variant(set_name).name
-    return generate(set_name, N_CLIENTS, seed=instance_seed(seed, index),
-                    name=f"{label}-n{N_CLIENTS}-s{seed}-{index}")
+    v = parse_fleet_variant(set_name)
+    options = {"jobs": n} if v.shipments and (v.multi_trip or v.release_times) else {}
+    return generate(set_name, n, seed=instance_seed(seed, index), distribution="fleet",
+                    name=f"{v.name}-n{n}-s{seed}-{index}", **options)
 
 
-def run_one(set_name: str, index: int, seed: int, solver: str, time_limit: float) -> dict[str, Any]:
+def run_one(set_name: str, index: int, seed: int, solver: str, time_limit: float, n: int = N_CLIENTS
+            ) -> dict[str, Any]:
     """One solver on one instance: the row of the table (the evaluator's cost and feasibility)."""
     from vrpkit.solvers.base import get_solver
 
     import vrpkit
 
-    problem = instance(set_name, index, seed)
+    problem = instance(set_name, index, seed, n)
     row: dict[str, Any] = {"set": set_name, "instance": index, "name": problem.name, "variant": problem.variant,
                            "solver": solver, "status": "", "feasible": False, "cost": math.nan, "violations": 0,
                            "routes": 0, "time": 0.0, "reason": ""}
@@ -112,19 +116,52 @@ def table(rows: list[dict[str, Any]], sets: list[str], solvers: list[str], title
     return out
 
 
+def summary(rows: list[dict[str, Any]], solvers: list[str], title: str) -> Table:
+    """Per solver over many variants: variants accepted (instances run), feasible plans, refusals (by
+    attribute), and the mean cost ratio to the best solver on the instances every accepting solver solved."""
+    out = Table("solver", "variants accepted", "runs", "feasible", "refused", "refused for", title=title,
+                title_justify="left")
+    for s in solvers:
+        mine = [r for r in rows if r["solver"] == s]
+        ran = [r for r in mine if r["status"] != "refused"]
+        refused = [r for r in mine if r["status"] == "refused"]
+        variants = {r["set"] for r in ran}
+        reasons = sorted({r["reason"].split(" not supported")[0].split(" (")[0][:40] for r in refused})
+        out.add_row(s, str(len(variants)), str(len(ran)), str(sum(r["feasible"] for r in ran)), str(len(refused)),
+                    "; ".join(reasons)[:60])
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default=",".join(SETS), help="Comma-separated sets (default all three).")
     parser.add_argument("--solvers", default=",".join(SOLVERS), help="Comma-separated solvers.")
-    parser.add_argument("--instances", type=int, default=20, help="Instances per set (default 20).")
+    parser.add_argument("--instances", type=int, help="Instances per set (default 20; 1 with --combinations).")
     parser.add_argument("--offset", type=int, default=0, help="First instance index (default 0).")
     parser.add_argument("--seed", type=int, default=0, help="Seed of the sets (default 0).")
     parser.add_argument("--time-limit", type=float, default=10.0, help="Seconds per run (default 10).")
     parser.add_argument("--jobs", type=int, default=1, help="Runs at a time, each in its own process (1).")
     parser.add_argument("--csv", type=Path, help="Write one row per run (all rows of --rows with it).")
     parser.add_argument("--rows", type=Path, help="Append each run as a JSON line; the table shows the file.")
+    parser.add_argument("--combinations", type=int, metavar="N",
+                        help="Instead of the sets: every combination of the fleet attributes (64 variants, "
+                             "FleetVariant) at N clients (N requests), --instances each, and a summary.")
     args = parser.parse_args(argv)
+    if args.instances is None:
+        args.instances = 20 if args.combinations is None else 1
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    n_clients = N_CLIENTS
+    if args.combinations is not None:
+        import itertools
+
+        from vrpkit.generate import FleetVariant
+
+        if args.combinations < 1:
+            parser.error("--combinations: out of range")
+        flags = ("multi_trip", "shipments", "windows", "release_times", "breaks", "skills")
+        sets = [FleetVariant(**dict(zip(flags, on, strict=True))).name
+                for on in itertools.product((False, True), repeat=len(flags))]
+        n_clients = args.combinations
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
     for bad, what in ((args.instances < 1, "--instances"), (args.offset < 0, "--offset"),
                       (args.jobs < 1, "--jobs"), (not args.time_limit > 0, "--time-limit")):
@@ -133,9 +170,9 @@ def main(argv: list[str] | None = None) -> None:
     from vrpkit.generate import is_fleet_variant
 
     for s in sets:
-        if not is_fleet_variant(s):
+        if args.combinations is None and not is_fleet_variant(s):
             parser.error(f"--sets: {s!r} is not a fleet variant (e.g. {', '.join(SETS)})")
-    tasks = [(s, i, args.seed, solver, args.time_limit) for s in sets
+    tasks = [(s, i, args.seed, solver, args.time_limit, n_clients) for s in sets
              for i in range(args.offset, args.offset + args.instances) for solver in solvers]
     t0 = time.perf_counter()
     rows: list[dict[str, Any]] = []
@@ -173,6 +210,14 @@ def main(argv: list[str] | None = None) -> None:
         sorted({r["solver"] for r in rows} - set(SOLVERS))
     n = len({(r["set"], r["instance"]) for r in rows})
     console = Console(width=max(Console().width, 120))
+    if args.combinations is not None:
+        console.print(summary(rows, shown_solvers, f"every combination at {n_clients} clients: {n} instances, "
+                                                 f"{args.time_limit:g} s per run, seed {args.seed}"))
+        for r in rows:
+            if r["status"] not in ("refused", "feasible"):
+                console.print(f"{r['solver']} on {r['name']} ({r['variant']}): {r['status']}"
+                              + (f" ({r['violations']} violations)" if r["violations"] else ""), soft_wrap=True)
+        return
     console.print(table(rows, shown_sets, shown_solvers,
                         f"fleet benchmark: {n} instances, {args.time_limit:g} s per run, seed {args.seed}"))
     refused = {(r["set"], r["solver"]): r["reason"] for r in rows if r["status"] == "refused"}
