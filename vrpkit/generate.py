@@ -817,7 +817,9 @@ def fleet_instance(
       a capable type.
 
     Options of an attribute that the variant lacks are refused (:class:`ValidationError` naming them). Every
-    quantity is drawn for every variant, in one order, from ``numpy.random.default_rng(seed)``.
+    quantity is drawn for every variant, in one order, from ``numpy.random.default_rng(seed)``: variants with
+    the same points (every ``vrp`` variant; ``pdp`` variants with as many plain clients) share the layout,
+    the demands and the window draws.
     """
     v = parse_fleet_variant(variant)
     _check_positive("n_clients", n_clients)
