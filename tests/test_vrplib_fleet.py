@@ -356,3 +356,19 @@ def test_pyvrp_files(tmp_path: Path, repo: str, path: str, variant: str, cost: f
     evaluation = evaluate(problem, plan)
     assert rule is None and evaluation.feasible and plan.stats["cost"] == cost
     assert sol_cost_matches(cost, evaluation.cost, scale)
+
+
+def test_write_vrplib_and_sol_with_reloads_by_node_index(tmp_path: Path) -> None:
+    """Ids that are not numbers: the ``.vrp`` names nodes by position and the ``.sol`` writes node indices
+    (the depot 0 between two clients is the reload), so the two files read back to the same plan and cost:
+    D-a 3, a-D 3 (reload), D-b 4, b-D 4 = 14."""
+    problem = Problem("ids", depots=(Depot("D", (0, 0)),),
+                      clients=(Client("a", (3, 0), delivery=2), Client("b", (0, 4), delivery=2)),
+                      vehicle_types=(VehicleType("v", count=1, capacity=2, reload_depots=("D",)),))
+    plan = Solution((Route(0, (0, 1), reloads=((1, 0),)),))
+    write_vrplib(tmp_path / "ids.vrp", problem)
+    write_sol(tmp_path / "ids.sol", problem, plan)
+    assert (tmp_path / "ids.sol").read_text() == "Route #1: 1 0 2\nCost 14\n"
+    again = read_problem(tmp_path / "ids.vrp")
+    back = read_sol(tmp_path / "ids.sol", again)
+    assert back.routes == plan.routes and evaluate(again, back).cost == 14.0 == back.stats["cost"]
