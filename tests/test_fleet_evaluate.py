@@ -554,3 +554,16 @@ def test_random_plans_round_trip_and_agree(variant):
                                + [(x.arrival, x.start) for x in r.reloads])
                 assert all(s >= a for a, s in times)
                 assert r.start_time <= min([*r.start, *(b.start for b in r.breaks)]) <= r.end_time
+
+
+def test_diagnose_counts_the_breaks_in_a_trip():
+    from vrpkit.diagnose import diagnose
+
+    # D-a-D takes 2 + 1 + 2 = 5 and the break 5: 10 fits the shift 0-10; a break of 6 does not.
+    p = line((Client("a", at(2), service_time=1),),
+             VehicleType("v", shift=(0, 10), breaks=(Break("b", duration=5),)))
+    assert diagnose(p) == []
+    p = p.replace(vehicle_types=(VehicleType("v", shift=(0, 10), breaks=(Break("b", duration=6),)),))
+    assert diagnose(p) == ["client a: no vehicle can serve it and get back to the end depot within its shift and "
+                           "opening hours (earliest end 11, latest allowed 10)"]
+    assert names(evaluate(p, [Route(0, (0,))])) == [("shift", 0, None, 1.0)]

@@ -12,7 +12,8 @@ test as an array, for solvers that want to restrict which vehicles may visit a c
 A real fleet's day: a type that lacks one of a client's skills cannot serve it; a client's trip leaves no
 earlier than its release time, from the start depot or from one of the type's reload depots (reached from the
 start), and not after the shift ends or every such depot closes; a shipment's amount must fit the capacity;
-and a type that may reload has no total-capacity bound (its capacity holds per trip). Breaks are not counted.
+a type that may reload has no total-capacity bound (its capacity holds per trip); and a trip lasts at least
+its travel and services plus the durations of its type's breaks (their windows are not counted).
 """
 
 from __future__ import annotations
@@ -141,8 +142,9 @@ def _compute_trips(problem: Problem) -> _Trips:
         else:
             back_t, back_d = problem.service_time, np.zeros(n)
             limit = vt.shift[1]
-        finish = begin + back_t
-        dur = t_out[s][nd:] + back_t
+        taken = float(sum(b.duration for b in vt.breaks))  # every used vehicle takes each of its breaks
+        dur = t_out[s][nd:] + back_t + taken
+        finish = np.maximum(begin + back_t, t0 + dur)
         dis = d_out[s][nd:] + back_d
         c = np.full(n, OK)
         c = np.where(dis > vt.max_distance + _EPS, DISTANCE, c)
