@@ -461,3 +461,17 @@ def test_pyvroom_break_during_a_leg_is_late_by_the_evaluator(tmp_path):
     assert plan == {"routes": [{"vehicle_type": "v1", "stops": [{"type": "break", "id": "b1"}, {"id": "j1"}]}]}
     ev = vrpkit.evaluate(p, plan)
     assert [(v.constraint, v.client, v.amount) for v in ev.violations] == [("time_window", "j1", 30)]
+
+
+def test_output_of_a_lonlat_problem_has_locations():
+    data = {"vehicles": [{"id": 4, "start": [2.35, 48.85]}],
+            "jobs": [{"id": 1, "location": [2.30, 48.87]}, {"id": 2, "location": [2.40, 48.80]}]}
+    p, _ = read(data)
+    ev = vrpkit.evaluate(p, {"routes": [{"vehicle_type": "v4", "stops": ["j1"]}]})
+    out = plan_to_vroom(p, ev)
+    assert [(s["type"], s.get("location")) for s in out["routes"][0]["steps"]] == [
+        ("start", [2.35, 48.85]), ("job", [2.30, 48.87]), ("end", [2.30, 48.87])]  # open: ends at j1
+    assert out["unassigned"] == [{"id": 2, "type": "job", "location_index": 2, "location": [2.40, 48.80]}]
+    assert out["routes"][0]["vehicle"] == 4
+    d = float(haversine_matrix(np.array([[2.35, 48.85], [2.30, 48.87]]))[0, 1])
+    assert out["routes"][0]["distance"] == round(d) and out["routes"][0]["duration"] == round(d / (30 / 3.6))
