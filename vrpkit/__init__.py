@@ -1,8 +1,17 @@
 """vrpkit: describe a vehicle routing problem once, solve it with the best engine, check and explain the plan."""
 
 from vrpkit.errors import InputError, NoSolutionError, SolverError, ValidationError, VrpkitError
-from vrpkit.evaluate import Evaluation, RouteSchedule, Totals, Violation, evaluate, evaluate_many
-from vrpkit.model import ATTRIBUTES, SAME_AS_START, Client, Depot, Problem, VehicleType
+from vrpkit.evaluate import (
+    BreakTaken,
+    Evaluation,
+    Reload,
+    RouteSchedule,
+    Totals,
+    Violation,
+    evaluate,
+    evaluate_many,
+)
+from vrpkit.model import ATTRIBUTES, SAME_AS_START, Break, Client, Depot, Problem, Shipment, VehicleType
 from vrpkit.solution import Route, Solution
 
 
@@ -18,14 +27,18 @@ __version__ = "0.1.0"
 __all__ = [
     "ATTRIBUTES",
     "SAME_AS_START",
+    "Break",
+    "BreakTaken",
     "Client",
     "Depot",
     "Evaluation",
     "InputError",
     "NoSolutionError",
     "Problem",
+    "Reload",
     "Route",
     "RouteSchedule",
+    "Shipment",
     "Solution",
     "SolverError",
     "Totals",
