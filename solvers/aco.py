@@ -222,7 +222,7 @@ class ACOSolver:
                  "local_search_moves": colony.ls.moves, "compiled": compiled, "perturbations": perturbations}
         if not compiled:
             stats["interpreted_iterations"] = interpreted_iterations
-        return Solution(tuple(colony.best), stats)
+        return Solution(tuple(colony.ls.public(colony.best)), stats)
 
     def solve_many(self, problems: Sequence[Problem], *, time_limit: float, seed: int = 0
                    ) -> list[tuple[Solution | None, Evaluation | None]]:
@@ -334,17 +334,33 @@ class Colony:
     :meth:`use_compiled` (see the module docstring)."""
 
     def __init__(self, problem: Problem, params: ACOSolver, seed: int, *, compiled: bool = True) -> None:
-        self.problem = problem
         self.params = params
         self.compiled = compiled
         self.rng = np.random.default_rng(seed)
         self.ls = LocalSearch(problem, granularity=params.granularity, compiled=compiled)
+        trips = self.ls.trips
+        problem = self.problem = self.ls.problem  # a multi-trip problem's with its reload stops (see trips)
         data = self.ls.data
         self.cfg = self.ls.cfg
         n, nd = problem.n_clients, problem.n_depots
         self.symmetric = symmetric(problem.distance)
-        k = max(1, min(params.candidates, n))
-        self.cand = candidate_lists(problem, k)
+        k = max(1, min(params.candidates, n if trips is None else trips.n))
+        if trips is None:
+            self.cand = candidate_lists(problem, k)
+        else:  # the original clients only; a reload stop's are its depot's
+            cand = candidate_lists(trips.original, k)
+            self.cand = np.vstack((cand, cand[trips.depot]))
+        # Reloads (see construct): each client's reload depot (-1: a client), which types may reload where,
+        # how often.
+        self.reload_depot = np.full(n, -1, np.int64)
+        self.allowed = np.zeros((len(problem.vehicle_types), nd), np.int64)
+        self.max_reloads = np.zeros(len(problem.vehicle_types), np.int64)
+        self.n_real = n
+        if trips is not None:
+            self.reload_depot[trips.n:] = trips.depot
+            self.allowed[:] = trips.original.reload_allowed
+            self.max_reloads[:] = trips.max_reloads
+            self.n_real = trips.n
         # Trails and visibility on the arcs an ant can draw: from each depot to every client (nd, n), from
         # each client to its candidates (n, k); every other arc is at tau_min (see the module docstring).
         self.terms = visibility_terms(problem, params.beta, params.gamma)
@@ -362,6 +378,7 @@ class Colony:
         partner = data.partner if data.partner is not None else np.full(n, -1, np.int64)
         pickup = data.pickup_stop if data.pickup_stop is not None else np.zeros(n, np.int64)
         self.mate = np.where(partner < 0, -1, np.where(pickup == 1, partner, -2)).astype(np.int64)
+        self.mate[self.reload_depot >= 0] = -2  # reload stops come only as reloads
         self.tau_dep = np.ones((nd, n))
         self.tau_cl = np.ones((n, k))
         self.tau_max = 1.0
@@ -383,7 +400,7 @@ class Colony:
         self.out_missing = np.zeros(ants, np.int64)
         self.visited = np.zeros((ants, max(n, 1)), np.bool_)
         self.used = np.zeros((ants, len(problem.vehicle_types)), np.int64)
-        self.scratch = np.zeros((ants, 6, data.node.shape[1]))
+        self.scratch = np.zeros((ants, 8, data.node.shape[1]))
         self.pick_w = np.zeros((ants, max(k, len(problem.vehicle_types) * k)))
         self.pick_c = np.zeros((ants, self.pick_w.shape[1]), np.int64)
         self.pick_v = np.zeros((ants, self.pick_w.shape[1]), np.int64)
@@ -487,7 +504,8 @@ class Colony:
         """Build the ants' plans; returns how many were built: all of them compiled, interpreted those built
         before the deadline (one ant at a time)."""
         d = self.data
-        fixed = (d.dist, d.dur, self.cfg, d.alt, d.start, d.end, d.vt, d.cl, self.mate, *weights, self.vis,
+        fixed = (d.dist, d.dur, self.cfg, d.alt, d.start, d.end, d.vt, d.cl, self.mate, self.reload_depot,
+                 self.allowed, self.max_reloads, self.n_real, *weights, self.vis,
                  self.terms.to_depot, self.terms.from_depot, self.cand, self.counts, self.start_nodes,
                  self.end_nodes)
         per_ant = (rand, self.out_seq, self.out_offsets, self.out_types, self.out_routes, self.out_cost,
@@ -676,13 +694,18 @@ def _fits(dist, dur, cfg, alt, end, vt, cl, mate, scratch, a, prefix, v, c, cur,
 
 
 @_jit
-def construct(dist, dur, cfg, alt, start, end, vt, cl, mate, wdep, wcl, vis, to_depot, from_depot, cand, counts,
-              start_nodes, end_nodes, rand, seq, offsets, types, n_routes, costs, missing, visited, used, scratch,
-              pick_w, pick_c, pick_v, fill):
+def construct(dist, dur, cfg, alt, start, end, vt, cl, mate, reload_depot, allowed, max_reloads, n_real, wdep, wcl,
+              vis, to_depot, from_depot, cand, counts, start_nodes, end_nodes, rand, seq, offsets, types, n_routes,
+              costs, missing, visited, used, scratch, pick_w, pick_c, pick_v, fill):
     """Build one plan per ant (row of ``rand``); see the module docstring. ``wdep`` (nd, n): weights from
     the depots to every client, ``wcl`` (n, k): from each client to its candidates (``cand`` rows nd..);
     other clients are ranked by :func:`_attraction`. Rows of ``scratch[a]``: 0 and 1 the route so far
-    (alternating), 2 and 3 trials."""
+    (alternating), 2 and 3 trials, 6 the route before its last reload.
+
+    Multi-trip (clients from ``n_real`` on are reload stops, at depot ``reload_depot``): when no client
+    fits, the route reloads at the nearest depot where its type may (``allowed``, at most ``max_reloads``
+    times, -1: unlimited) and goes on (each client after it fits the whole route); a reload after which no
+    client fits is taken back."""
     n_ants = rand.shape[0]
     n = cl.shape[0]
     n_types = start.shape[0]
@@ -781,6 +804,8 @@ def construct(dist, dur, cfg, alt, start, end, vt, cl, mate, wdep, wcl, vis, to_
                 seq[a, j] = d
                 j += 1
             e = end_nodes[v]
+            n_reloads = 0
+            reloaded = False
             # Extend the route while some client fits.
             while True:
                 count = 0
@@ -819,8 +844,35 @@ def construct(dist, dur, cfg, alt, start, end, vt, cl, mate, wdep, wcl, vis, to_
                             if fit >= 0:
                                 best = w
                                 nxt = fit
-                if nxt < 0:
+                if nxt < 0 and reloaded:  # nothing fits after the reload: take it back, close the route
+                    for f in range(width):
+                        scratch[a, 0, f] = scratch[a, 6, f]
+                    row = 0
+                    j -= 1
+                    visited[a, seq[a, j]] = False
                     break
+                if nxt < 0:
+                    stop = -1
+                    if left > 0 and n_real < n and (max_reloads[v] < 0 or n_reloads < max_reloads[v]):
+                        near = math.inf
+                        for c in range(n_real, n):
+                            if not visited[a, c] and allowed[v, reload_depot[c]] == 1 and dist[cur, nd + c] < near:
+                                near = dist[cur, nd + c]
+                                stop = c
+                    if stop < 0:
+                        break
+                    for f in range(width):
+                        scratch[a, 6, f] = scratch[a, row, f]
+                    cat(dist, dur, cfg, scratch[a], row, alt, stop, scratch[a], 1 - row)
+                    row = 1 - row
+                    cur = nd + stop
+                    visited[a, stop] = True
+                    seq[a, j] = stop
+                    j += 1
+                    n_reloads += 1
+                    reloaded = True
+                    continue
+                reloaded = False
                 other = 1 - row
                 cat(dist, dur, cfg, scratch[a], row, alt, nxt, scratch[a], other)
                 nxt = nxt % n

@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import numba as nb
@@ -57,7 +58,12 @@ from vrpkit.solution import Route, Solution
 # Segment rows: float64 vectors with these fields, then deliveries (K), pickups (K) and peak load (K), then
 # only where the problem needs them (columns in cfg, 0: absent): the largest release time of the clients
 # (C_REL), the skills each skill class of vehicle types lacks (C_NSK columns from C_SK), and the number of
-# shipment stops and the balance of pickup stops minus delivery stops (C_NS, C_NS + 1).
+# shipment stops and the balance of pickup stops minus delivery stops (C_NS, C_NS + 1); with reloads (from
+# C_MT): whether the segment holds a reload, its number of reloads, then deliveries, pickups and peak of the
+# part after its last reload (K each) and the largest peak of the trips it holds whole (K), whether it starts
+# and whether it ends with a reload, and how many reloads it has next to a depot or to another reload (a
+# plan does not say those: a violation); the part before its first reload is the usual load fields. Column
+# C_VMR of ``vt``: the type's max reloads (-1: unlimited).
 FIRST, LAST, DIST, DUR, TWARP, EARLY, LATE, LINE, BACK, BAD, RCUM = range(11)
 LOAD = 11
 TOL = 1e-7
@@ -65,7 +71,7 @@ TOL = 1e-7
 
 # Entries of the ``cfg`` tuple of integers that every compiled function gets.
 (C_N, C_V, C_R, C_K, C_ND, C_TIME, C_SIMPLE, C_STRICT, C_OPTIONAL, C_MAXSEG, C_MAXEX, C_FWD, C_BWD, C_START,
- C_END, C_ROUTE, C_BUF, C_ALT, C_NWIN, C_REL, C_SK, C_NSK, C_NS) = range(23)
+ C_END, C_ROUTE, C_BUF, C_ALT, C_NWIN, C_REL, C_SK, C_NSK, C_NS, C_MT, C_VMR) = range(25)
 N_BUF = 14
 # Columns of ``link`` (per client), ``route`` (per slot), ``rval`` (per slot) and ``vt`` (per vehicle type).
 NXT, PRV, RTE, POS, PART, ISP, MARK = range(7)  # PART: partner stop (-1), ISP: 1 at a pickup stop, MARK: scratch
@@ -80,7 +86,7 @@ _jit = nb.njit(cache=True, _nrt=False)
 _jit_inline = nb.njit(cache=True, inline="always", _nrt=False)
 
 
-NOT_YET = {"breaks": "breaks", "multi_trip": "multi_trip (reloads)"}
+NOT_YET = {"breaks": "breaks"}
 """Attributes of the model the local search (and the ant colony) does not handle yet, as named in refusals."""
 
 
@@ -93,6 +99,14 @@ def unsupported(problem: Problem) -> str | None:
         return "shipments with a max_ride_time not supported by the compiled local search"
     if "shipments" in problem.attributes and problem.backhaul == "strict" and problem.pickup.any():
         return "shipments with strict backhaul not supported by the compiled local search"
+    if "multi_trip" in problem.attributes:
+        for attr in ("shipments", "release_times"):
+            if attr in problem.attributes:
+                return f"multi_trip with {attr} not supported by the compiled local search"
+        if problem.uncertainty is not None:
+            return "multi_trip with uncertainty not supported by the compiled local search"
+        if problem.backhaul == "strict" and problem.pickup.any():
+            return "multi_trip with strict backhaul not supported by the compiled local search"
     return None
 
 
@@ -109,7 +123,7 @@ class Data(NamedTuple):
     cl: np.ndarray  # (N, 2) prize, violation when left out (0 for optional clients)
     neigh: np.ndarray  # (N, k) related clients, nearest first
     flags: tuple[int, ...]  # cfg entries C_K .. C_MAXEX
-    extra: tuple[int, ...] = (0, 0, 0, 0)  # cfg entries C_REL .. C_NS (columns of the fleet fields, 0: none)
+    extra: tuple[int, ...] = (0, 0, 0, 0, 0, 0)  # cfg entries C_REL .. C_VMR (fleet columns, 0: none)
     partner: np.ndarray | None = None  # (N,) the other stop of a shipment stop, -1 for other clients
     pickup_stop: np.ndarray | None = None  # (N,) 1 for a shipment's pickup stop
 
@@ -142,12 +156,67 @@ class Arrays(NamedTuple):
 # -- problem compilation ---------------------------------------------------------------------------------
 
 
+class Trips(NamedTuple):
+    """A multi-trip problem as the search sees it: ``problem`` is ``original`` with reload stops appended to
+    its clients (client ``n + i`` reloads at depot ``depot[i]``; the types that may reload there have a
+    skill that only these stops need) and without reload depots of its own."""
+
+    problem: Problem
+    original: Problem
+    n: int
+    depot: np.ndarray
+    max_reloads: np.ndarray
+
+
+RELOAD_STOPS = 200
+"""Reload stops per reload depot at most (the plan's reloads at one depot; one per client below that)."""
+
+
+def expand_trips(problem: Problem) -> Trips:
+    """The :class:`Trips` of a multi-trip ``problem``: each reload depot's stops at its location (its service
+    time, its opening hours), the matrices extended with copies of the depots' rows and columns."""
+    from vrpkit.model import Client
+
+    n, nd = problem.n_clients, problem.n_depots
+    allowed = problem.reload_allowed
+    depots = np.flatnonzero(allowed.any(axis=0))
+    per = max(1, min(n, RELOAD_STOPS))
+    depot_of = np.repeat(depots, per).astype(np.int64)
+    skill = [f"\x00reload@{d.id}" for d in problem.depots]
+    stops = tuple(Client(f"\x00reload:{problem.depots[d].id}:{i}", problem.depots[d].location,
+                         service_time=problem.depots[d].service_time,
+                         time_windows=(problem.depots[d].time_window,), required=False, skills=(skill[d],))
+                  for i, d in enumerate(depot_of))
+    vts = tuple(replace(vt, skills=vt.skills + tuple(skill[d] for d in depots if allowed[v, d]),
+                        reload_depots=(), max_reloads=None) for v, vt in enumerate(problem.vehicle_types))
+    idx = np.concatenate((np.arange(nd + n), depot_of))
+    dist = problem.distance[np.ix_(idx, idx)]
+    dur = dist if problem.duration is problem.distance else problem.duration[np.ix_(idx, idx)]
+    inner = replace(problem, clients=problem.clients + stops, vehicle_types=vts, distance=dist, duration=dur,
+                    matrix=None)
+    return Trips(inner, problem, n, depot_of, problem.max_reloads.astype(np.int64))
+
+
+def trip_neighbours(trips: Trips, k: int) -> np.ndarray:
+    """:func:`neighbours` of a multi-trip problem: each client's among the original clients, each reload
+    stop's the clients nearest its depot (reload stops would crowd the lists of clients near a depot)."""
+    p = trips.original
+    near = neighbours(p, k)
+    k = near.shape[1]
+    if k == 0:
+        return np.zeros((trips.problem.n_clients, 0), np.int64)
+    d = np.asarray(p.distance[:p.n_depots, p.n_depots:], dtype=float)
+    order = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return np.vstack((near, order[trips.depot])).astype(np.int64)
+
+
 def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int = 3,
-                    max_exchange: int = 2, pad: bool = True) -> Data:
+                    max_exchange: int = 2, pad: bool = True, trips: Trips | None = None) -> Data:
     """Flatten ``problem`` for the compiled search (raises :class:`SolverError` when unsupported). The
     matrices are :func:`search_matrices`'s: with ``pad`` False (what :class:`LocalSearch` asks for) the
-    problem's own arrays when no route is open."""
-    reason = unsupported(problem)
+    problem's own arrays when no route is open. A multi-trip problem comes as its ``trips``
+    (:func:`expand_trips`; ``problem`` is then ``trips.problem``)."""
+    reason = unsupported(problem if trips is None else trips.original)
     if reason:
         raise SolverError(f"local search: {reason}")
     if granularity < 1:
@@ -169,6 +238,9 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
         col_sk, fields = fields, fields + len(classes)
     if "shipments" in attrs:
         col_ns, fields = fields, fields + 2
+    col_mt = 0
+    if trips is not None:
+        col_mt, fields = fields, fields + 5 + 4 * k_dims
     delivery = problem.delivery.astype(float)
     pickup = problem.pickup.astype(float)
     ship = problem.shipment_load.astype(float) if "shipments" in attrs else np.zeros_like(pickup)
@@ -189,6 +261,9 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
     if col_sk:
         for j, have in enumerate(classes):
             node[:, col_sk + j] = [len(set(c.skills) - have) for c in problem.clients]
+    if col_mt:
+        node[trips.n:, col_mt] = node[trips.n:, col_mt + 1] = 1.0  # reload stops
+        node[trips.n:, col_mt + 2 + 4 * k_dims] = node[trips.n:, col_mt + 3 + 4 * k_dims] = 1.0
     if col_ns:
         node[:, col_ns] = problem.shipment_of >= 0
         node[:, col_ns + 1] = problem.is_pickup_stop.astype(float) - ((problem.shipment_of >= 0)
@@ -213,7 +288,10 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
         end[v, FIRST] = end[v, LAST] = m - 1 if e < 0 else e
         end[v, LATE] = vt.shift[1] if e < 0 else min(vt.shift[1], depot_tw[e, 1])
 
-    vtab = np.zeros((n_types, CAP + k_dims + (1 if col_sk else 0)))
+    col_vmr = CAP + k_dims + (1 if col_sk else 0) if col_mt else 0
+    vtab = np.zeros((n_types, CAP + k_dims + (1 if col_sk else 0) + (1 if col_mt else 0)))
+    if col_mt:
+        vtab[:, col_vmr] = trips.max_reloads
     for v, vt in enumerate(vts):
         vtab[v, :CAP] = (vt.fixed_cost, vt.cost_per_distance, vt.cost_per_duration, vt.max_duration,
                          vt.max_distance)
@@ -229,11 +307,11 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
         vt.cost_per_duration > 0 for vt in vts)
     has_pickup = bool(problem.pickup.any()) or bool(col_ns)
     strict = problem.backhaul == "strict" and has_pickup
-    flags = (k_dims, nd, int(use_time), int(not use_time and not has_pickup), int(strict),
+    flags = (k_dims, nd, int(use_time), int(not use_time and not has_pickup and not col_mt), int(strict),
              int(not problem.required.all()), int(max_segment), int(max_exchange))
     return Data(dist=dist, dur=dur, node=node, alt=alt, start=start, end=end, vt=vtab, cl=cl,
-                neigh=neighbours(problem, granularity), flags=flags,
-                extra=(col_rel, col_sk, len(classes) if col_sk else 0, col_ns),
+                neigh=neighbours(problem, granularity) if trips is None else trip_neighbours(trips, granularity),
+                flags=flags, extra=(col_rel, col_sk, len(classes) if col_sk else 0, col_ns, col_mt, col_vmr),
                 partner=problem.partner.astype(np.int64) if col_ns else np.full(n, -1, np.int64),
                 pickup_stop=problem.is_pickup_stop.astype(np.int64) if col_ns else np.zeros(n, np.int64))
 
@@ -402,12 +480,15 @@ def cat(dist, dur, cfg, A, ia, B, ib, O, io):  # noqa: E741
     d0 = LOAD
     p0 = LOAD + k_dims
     m0 = LOAD + 2 * k_dims
-    for k in range(k_dims):
-        db = B[ib, d0 + k]
-        pa = A[ia, p0 + k]
-        O[io, d0 + k] = A[ia, d0 + k] + db
-        O[io, p0 + k] = pa + B[ib, p0 + k]
-        O[io, m0 + k] = max(A[ia, m0 + k] + db, B[ib, m0 + k] + pa)
+    if cfg[C_MT]:
+        _cat_trips(cfg, A, ia, B, ib, O, io)
+    else:
+        for k in range(k_dims):
+            db = B[ib, d0 + k]
+            pa = A[ia, p0 + k]
+            O[io, d0 + k] = A[ia, d0 + k] + db
+            O[io, p0 + k] = pa + B[ib, p0 + k]
+            O[io, m0 + k] = max(A[ia, m0 + k] + db, B[ib, m0 + k] + pa)
     if cfg[C_REL]:
         c = cfg[C_REL]
         O[io, c] = max(A[ia, c], B[ib, c])
@@ -421,15 +502,84 @@ def cat(dist, dur, cfg, A, ia, B, ib, O, io):  # noqa: E741
 
 
 @_jit_inline
+def _cat_trips(cfg, A, ia, B, ib, O, io):  # noqa: E741
+    """The load fields of row io of O = row ia of A followed by row ib of B, with reloads: a reload ends the
+    trip before it (its pickups leave, the next trip's deliveries come on board)."""
+    k_dims = cfg[C_K]
+    h = cfg[C_MT]
+    ha = A[ia, h] > 0.0
+    hb = B[ib, h] > 0.0
+    O[io, h] = 1.0 if ha or hb else 0.0
+    O[io, h + 1] = A[ia, h + 1] + B[ib, h + 1]
+    fr = h + 2 + 4 * k_dims
+    lr = fr + 1
+    bad = fr + 2
+    nd = cfg[C_ND]
+    a_depot = A[ia, LAST] < nd  # the start depot
+    b_depot = B[ib, FIRST] < nd or B[ib, FIRST] >= nd + cfg[C_N]  # an end depot or the virtual end
+    O[io, fr] = A[ia, fr]
+    O[io, lr] = B[ib, lr]
+    O[io, bad] = A[ia, bad] + B[ib, bad]
+    if A[ia, lr] > 0.0 and (B[ib, fr] > 0.0 or b_depot):
+        O[io, bad] += 1.0
+    if a_depot and B[ib, fr] > 0.0:
+        O[io, bad] += 1.0
+    for k in range(k_dims):
+        d = LOAD + k
+        p = LOAD + k_dims + k
+        m = LOAD + 2 * k_dims + k
+        d2 = h + 2 + k
+        p2 = d2 + k_dims
+        m2 = p2 + k_dims
+        mi = m2 + k_dims
+        if not ha:  # A joins B's first trip
+            db = B[ib, d]
+            pa = A[ia, p]
+            O[io, d] = A[ia, d] + db
+            O[io, p] = pa + B[ib, p]
+            O[io, m] = max(A[ia, m] + db, B[ib, m] + pa)
+            O[io, d2] = B[ib, d2]
+            O[io, p2] = B[ib, p2]
+            O[io, m2] = B[ib, m2]
+            O[io, mi] = B[ib, mi]
+        else:
+            O[io, d] = A[ia, d]
+            O[io, p] = A[ia, p]
+            O[io, m] = A[ia, m]
+            db = B[ib, d]
+            pa = A[ia, p2]
+            joined = max(A[ia, m2] + db, B[ib, m] + pa)  # A's last trip and B's first
+            if hb:
+                O[io, d2] = B[ib, d2]
+                O[io, p2] = B[ib, p2]
+                O[io, m2] = B[ib, m2]
+                O[io, mi] = max(A[ia, mi], B[ib, mi], joined)
+            else:
+                O[io, d2] = A[ia, d2] + db
+                O[io, p2] = pa + B[ib, p]
+                O[io, m2] = joined
+                O[io, mi] = A[ia, mi]
+
+
+@_jit_inline
 def score(seg, row, vt, cfg, v, excess):
     """Cost and violation of a whole route (with depots) in row ``row`` driven by vehicle type ``v``."""
     cost = vt[v, FIXED] + vt[v, CPD] * seg[row, DIST]
     viol = 0.0
     k_dims = cfg[C_K]
     for k in range(k_dims):
-        over = seg[row, LOAD + 2 * k_dims + k] - vt[v, CAP + k]
+        peak = seg[row, LOAD + 2 * k_dims + k]
+        if cfg[C_MT]:  # the first trip, the last one, those between
+            peak = max(peak, seg[row, cfg[C_MT] + 2 + 2 * k_dims + k], seg[row, cfg[C_MT] + 2 + 3 * k_dims + k])
+        over = peak - vt[v, CAP + k]
         if over > TOL:
             viol += over
+    if cfg[C_MT]:
+        viol += seg[row, cfg[C_MT] + 4 + 4 * k_dims]  # reloads first, last or twice in a row
+        if vt[v, cfg[C_VMR]] >= 0.0:
+            over = seg[row, cfg[C_MT] + 1] - vt[v, cfg[C_VMR]]
+            if over > TOL:
+                viol += over
     if cfg[C_TIME]:
         cost += vt[v, CPT] * seg[row, DUR]
         if seg[row, TWARP] > TOL:
@@ -1649,10 +1799,14 @@ class LocalSearch:
 
     def __init__(self, problem: Problem, *, granularity: int = 20, max_segment: int = 3,
                  max_exchange: int = 2, compiled: bool = True) -> None:
-        self.problem = problem
+        self.original = problem
+        self.trips = expand_trips(problem) if "multi_trip" in problem.attributes and unsupported(problem) is None \
+            else None
+        problem = problem if self.trips is None else self.trips.problem
+        self.problem = problem  # with reload stops among the clients, for a multi-trip problem
         self.compiled = compiled
         self.data = compile_problem(problem, granularity=granularity, max_segment=max_segment,
-                                    max_exchange=max_exchange, pad=False)
+                                    max_exchange=max_exchange, pad=False, trips=self.trips)
         self._default_slots = slot_sizes(problem)
         self._near: np.ndarray | None = None  # the clients nearest each, for iterate's ruin
         self._set_arrays(*new_arrays(self.data, *self._default_slots))
@@ -1665,8 +1819,56 @@ class LocalSearch:
                         arrays.rval.copy(), arrays.slots.copy(), arrays.sums.copy(),
                         np.zeros(max(1, cfg[C_N]), np.int64))
 
+    def internal(self, routes: Sequence[Route]) -> list[Route]:
+        """``routes`` of the original problem as the search holds them: each reload (``Route.reloads``) a reload
+        stop of its depot among the clients (one not in use); a reload at a depot without stops is left out.
+        Routes already in that form pass unchanged."""
+        if self.trips is None or not any(r.reloads for r in routes):
+            return list(routes)
+        t = self.trips
+        used = {c for r in routes for c in r.clients if c >= t.n}
+        free: dict[int, list[int]] = {}
+        for i, d in enumerate(t.depot.tolist()):
+            if t.n + i not in used:
+                free.setdefault(d, []).append(t.n + i)
+        out = []
+        for r in routes:
+            at = {}
+            for pos, d in r.reloads:
+                if free.get(d):
+                    at[pos] = free[d].pop(0)
+            clients: list[int] = []
+            for i, c in enumerate(r.clients):
+                if i in at:
+                    clients.append(at[i])
+                clients.append(c)
+            out.append(Route(r.vehicle_type, tuple(clients)))
+        return out
+
+    def public(self, routes: Sequence[Route]) -> list[Route]:
+        """Routes as the search holds them, as routes of the original problem: reload stops become
+        ``Route.reloads`` (none before the first client or after the last, one per position)."""
+        if self.trips is None:
+            return list(routes)
+        t = self.trips
+        out = []
+        for r in routes:
+            clients: list[int] = []
+            reloads: dict[int, int] = {}
+            for c in r.clients:
+                if c >= t.n:
+                    if clients:
+                        reloads[len(clients)] = int(t.depot[c - t.n])
+                else:
+                    clients.append(c)
+            if clients:
+                out.append(Route(r.vehicle_type, tuple(clients),
+                                 tuple((pos, d) for pos, d in reloads.items() if pos < len(clients))))
+        return out
+
     def load(self, routes: Sequence[Route]) -> None:
         """Make ``routes`` the current plan (clients may be missing; none may appear twice)."""
+        routes = self.internal(routes)
         p = self.problem
         n_types = len(p.vehicle_types)
         seen = np.zeros(p.n_clients, dtype=bool)
@@ -1741,9 +1943,10 @@ class LocalSearch:
         return seq[:offsets[count]], offsets[:count + 1], types[:count]
 
     def routes(self) -> list[Route]:
-        """The current plan."""
+        """The current plan (with reloads as ``Route.reloads``)."""
         seq, offsets, types = self.export_flat()
-        return [Route(int(types[i]), tuple(seq[offsets[i]:offsets[i + 1]].tolist())) for i in range(len(types))]
+        return self.public([Route(int(types[i]), tuple(seq[offsets[i]:offsets[i + 1]].tolist()))
+                            for i in range(len(types))])
 
     @property
     def cost(self) -> float:
@@ -1846,7 +2049,8 @@ class LocalSearch:
         if n < 2 or time_limit <= 0 or iterations == 0:
             return 0
         if self._near is None or self._near.shape[1] < min(hi - 1, n - 1):
-            self._near = neighbours(self.problem, hi - 1)
+            self._near = neighbours(self.problem, hi - 1) if self.trips is None else trip_neighbours(self.trips,
+                                                                                                   hi - 1)
         near = self._near
         sweep_fn, totals_fn = self._kernel(sweep), self._kernel(totals)
         current = tuple(x.copy() for x in self.export_flat())

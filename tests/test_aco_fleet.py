@@ -4,7 +4,7 @@ instances of each attribute, and the refusals (the torch backend, attributes not
 from __future__ import annotations
 
 import pytest
-from test_localsearch_fleet import FLEET, early_and_late, fleet_problem, fridge, parcel
+from test_localsearch_fleet import FLEET, early_and_late, fleet_problem, fridge, parcel, two_loads
 from vrpkit.solvers.aco import ACOSolver
 from vrpkit.solvers.localsearch import NOT_YET
 
@@ -46,6 +46,23 @@ def test_the_ants_alone_keep_shipments_whole():
                 assert r.clients[i + 1] == p.partner[c]
 
 
+def test_reload_optimum():
+    result = vrpkit.solve(two_loads(), "aco", iterations=5, ants=4, seed=0)
+    assert result.feasible
+    assert result.cost == pytest.approx(24.0)  # one vehicle, two trips (see test_localsearch_fleet.two_loads)
+    (route,) = result.solution.routes
+    assert route.reloads == ((1, 0),)
+
+
+def test_the_ants_alone_reload():
+    """Three vehicles of capacity 20 for about 80 of deliveries: the ants reload (at most 3 times on type 0)."""
+    p = fleet_problem(3, n=20, reloads=True, types=2)
+    result = vrpkit.solve(p, "aco", iterations=2, ants=6, ls_ants=0, seed=2)
+    assert result.feasible, result.evaluation.violations
+    assert any(r.reloads for r in result.solution.routes)
+    assert all(len(r.reloads) <= 3 for r in result.solution.routes if r.vehicle_type == 0)
+
+
 def test_the_ants_alone_respect_skills():
     """Without the local search (ls_ants 0) the ants' plans are feasible already: construction checks skills."""
     p = fleet_problem(3, skills=True)
@@ -79,3 +96,5 @@ def test_refusals_name_the_attribute():
             assert reason is not None and attr in reason, (device, attr, reason)
     with pytest.raises(vrpkit.SolverError, match="breaks"):
         vrpkit.solve(p, "aco", iterations=1)
+    both = fleet_problem(1, shipments=3, reloads=True)
+    assert "multi_trip with shipments" in ACOSolver().supports(both)

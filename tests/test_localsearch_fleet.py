@@ -93,12 +93,15 @@ def test_release_time_against_the_shift_end():
 
 
 def fleet_problem(seed: int, n: int = 20, *, skills: bool = False, release: bool = False, shipments: int = 0,
-                  **variant) -> Problem:
+                  reloads: bool = False, **variant) -> Problem:
     """:func:`test_localsearch.random_problem` with, for ``skills``, three vehicle types of which the second
     has skill "x" and the third "x" and "y", every third client needing "x" and every fifth "y"; for
     ``release``, every other client released at up to 60 (shifts and windows leave room for it); and
     ``shipments`` shipments whose stops are the last ``2 * shipments`` clients (pickup, delivery, ...), of
-    amount 1 to 7 per dimension, with windows wide enough for a route to one shipment alone."""
+    amount 1 to 7 per dimension, with windows wide enough for a route to one shipment alone; for
+    ``reloads``, each type may reload at its depot (service time 5 there), at most 3 times for the first type,
+    vehicles cost 50 each and at most 3 of each other type (without time windows; routes of several trips save
+    vehicles)."""
     if skills:
         variant.setdefault("types", 3)
     p = random_problem(seed, n, **variant)
@@ -127,6 +130,11 @@ def fleet_problem(seed: int, n: int = 20, *, skills: bool = False, release: bool
             c = replace(c, time_windows=(*c.time_windows[:-1], (last[0], last[1] + 60.0)))
         clients[i] = replace(c, skills=need, release_time=rel)
     vts = list(p.vehicle_types)
+    if reloads:
+        vts = [replace(vt, reload_depots=(vt.start_depot,), max_reloads=3 if t == 0 else None,
+                       count=None if t == 0 or variant.get("tw") else 3, fixed_cost=50.0,
+                       shift=(vt.shift[0], vt.shift[1] * 3)) for t, vt in enumerate(vts)]
+        p = replace(p, depots=tuple(replace(d, service_time=5.0) for d in p.depots))
     if skills:
         vts = [replace(vt, skills=(("x",), ("x", "y"))[t - 1] if t else ()) for t, vt in enumerate(vts)]
     if release:
@@ -147,14 +155,33 @@ FLEET = {
     "shipments, time windows": {"shipments": 6, "tw": True, "duration_cost": 0.5},
     "shipments, mixed backhaul, prizes, two dimensions": {"shipments": 5, "backhaul": "mixed", "prizes": True,
                                                           "dims": 2},
+    "reloads": {"reloads": True},
+    "reloads, time windows, two types, two depots": {"reloads": True, "tw": True, "types": 2, "depots": 2,
+                                                    "duration_cost": 0.3},
+    "reloads, skills, mixed backhaul, prizes": {"reloads": True, "skills": True, "backhaul": "mixed",
+                                               "prizes": True, "dims": 2},
     "all four at once": {"skills": True, "release": True, "shipments": 5, "tw": True, "two_windows": True,
                          "prizes": True, "dims": 2, "hours": True, "duration_cost": 0.2, "depots": 2},
 }
 
 
 def single_routes(p: Problem) -> list[Route]:
-    """Each client alone on the last vehicle type (it has every skill), each shipment alone."""
+    """Each client alone on the last vehicle type (it has every skill), each shipment alone; with reloads, each
+    type's clients (by index modulo the number of types) in one route of one trip each."""
     t = len(p.vehicle_types) - 1
+    if "multi_trip" in p.attributes:
+        if "time_windows" in p.attributes:  # one trip a route
+            return [Route(c % len(p.vehicle_types), (c,)) for c in range(p.n_clients)]
+        out = []
+        types = len(p.vehicle_types)
+        for v in range(types):  # with skills, every client on the last type
+            group = [c for c in range(p.n_clients)
+                     if (v == types - 1 if "skills" in p.attributes else c % types == v)]
+            size = max(1, len(group)) if p.max_reloads[v] < 0 else int(p.max_reloads[v]) + 1
+            for i in range(0, len(group), size):
+                g = group[i:i + size]
+                out.append(Route(v, tuple(g), tuple((j, p.vehicle_start[v]) for j in range(1, len(g)))))
+        return out
     partner = p.partner
     return [Route(t, (i,) if partner[i] < 0 else (i, int(partner[i]))) for i in range(p.n_clients)
             if partner[i] < 0 or p.is_pickup_stop[i]]
@@ -292,3 +319,48 @@ def test_iterated_search_keeps_shipments_whole(variant):
     assert ev.feasible, ev.violations
     assert ev.cost == pytest.approx(ls.cost, abs=1e-6)
     assert ls.cost <= before + 1e-9
+
+
+def two_loads() -> Problem:
+    """a (3, 0) and b (0, 4) deliver 2 each, capacity 2, reloads at D (1 to reload), vehicles cost 10.
+    One vehicle: D-a-D, reload, D-b-D: 3 + 3 + 4 + 4 = 14, plus 10; two vehicles 6 + 8 + 20 = 34."""
+    clients = (Client("a", (3, 0), delivery=2), Client("b", (0, 4), delivery=2))
+    return Problem("two loads", (Depot("D", (0, 0), service_time=1),), clients,
+                   (VehicleType("v", capacity=2, fixed_cost=10, reload_depots=("D",)),))
+
+
+def test_reload_inserted_where_capacity_needs_it():
+    p = two_loads()
+    assert "multi_trip" in p.attributes and unsupported(p) is None
+    ls = LocalSearch(p)
+    ls.load([Route(0, (0, 1))])
+    assert ls.violation == pytest.approx(2.0)  # 4 on board, capacity 2
+    ls.run()
+    assert ls.violation == 0
+    assert ls.cost == pytest.approx(24.0)
+    (route,) = ls.routes()
+    assert len(route.clients) == 2 and route.reloads == ((1, 0),)
+    ev = evaluate(p, ls.routes())
+    assert ev.feasible, ev.violations
+    assert ev.cost == pytest.approx(24.0)
+
+
+def test_reload_removed_when_useless_and_max_reloads():
+    p = two_loads()
+    p = replace(p, vehicle_types=(replace(p.vehicle_types[0], capacity=4),))
+    ls = LocalSearch(p)
+    ls.load([Route(0, (0, 1), ((1, 0),))])  # 14 + 10; without the reload D-a-b-D is 12 + 10
+    assert ls.cost == pytest.approx(24.0)
+    ls.run()
+    assert ls.routes() == [Route(0, (0, 1))] or ls.routes() == [Route(0, (1, 0))]
+    assert ls.cost == pytest.approx(22.0)
+    base = two_loads()
+    capped = Problem("three loads", base.depots, (*base.clients, Client("c", (0, -4), delivery=2)),
+                     (replace(base.vehicle_types[0], max_reloads=1),))
+    ls = LocalSearch(capped)
+    ls.load([Route(0, (0, 1, 2), ((1, 0), (2, 0)))])
+    assert ls.violation == pytest.approx(1.0)  # one reload too many
+    plan = improve(capped, [], time_limit=math.inf)  # built from nothing: within one reload a route
+    ev = evaluate(capped, plan)
+    assert ev.feasible, ev.violations
+    assert all(len(r.reloads) <= 1 for r in plan.routes)
