@@ -97,6 +97,14 @@ def test_reloads_one_vehicle_three_trips():
     assert [x.departure - x.start for x in schedule.reloads] == [1, 1]  # the depot's service time
 
 
+def test_reloads_warm_start():
+    """A plan with reloads is read into the model (each reload on a copy of its depot) and searched from."""
+    p = line_reload(count=1)
+    plan = vrpkit.Solution((Route(0, (2, 1, 0), reloads=((1, 0), (2, 0))),))
+    r = run(p, initial=plan)
+    assert r.stats["warm_start"] is True and r.cost == 12
+
+
 def test_reloads_bounded_by_max_reloads():
     """At most one reload a route, two vehicles: {c3} and {c1 | c2} (or {c1} and {c2 | c3}): 6 + 6 = 12."""
     r = run(line_reload(count=2, max_reloads=1))
