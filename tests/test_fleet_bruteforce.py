@@ -242,6 +242,6 @@ def test_solvers_reach_the_optimum(case: str, seed: int, solver: str) -> None:
     reason = get_solver(solver).supports(problem)
     if reason is not None:
         pytest.skip(f"{solver} refuses {problem.variant}: {reason}")
-    result = solve(problem, solver, time_limit=2.0, seed=0)
+    result = solve(problem, solver, time_limit=5.0, seed=0)  # ortools missed all-2's optimum by 1.7 % at 2 s
     assert result.feasible, result.evaluation.violations if result.evaluation else result.stats
     assert result.cost == pytest.approx(optimum, rel=1e-6)
