@@ -215,3 +215,20 @@ def test_arrays_are_read_only():
     for name in ("skills_ok", "release_time", "shipment_load", "partner", "reload_allowed", "max_reloads"):
         array = getattr(p, name)
         assert isinstance(array, np.ndarray) and not array.flags.writeable
+
+
+def test_json_round_trip_keeps_the_matrix_when_stops_come_first():
+    # the stops p, q are clients 0 and 1, the plain client c is 2: the JSON lists c first, then p, q
+    dist = np.array([[0, 1, 2, 3], [1, 0, 4, 5], [2, 4, 0, 6], [3, 5, 6, 0]], dtype=float)
+    p = Problem("m", (Depot("d"),), (Client("p"), Client("q"), Client("c", delivery=1)),
+                (VehicleType("v", capacity=1),), distance=dist, shipments=(Shipment("s", "p", "q", 1),))
+    assert "capacity" in p.attributes
+    out = p.to_dict()
+    assert out["matrix"]["distance"] == [[0, 3, 1, 2], [3, 0, 5, 6], [1, 5, 0, 4], [2, 6, 4, 0]]
+    q = Problem.from_dict(json.loads(json.dumps(out)))
+    assert [c.id for c in q.clients] == ["c", "p", "q"]
+    ids_p, ids_q = p.node_ids, q.node_ids
+    for a in ids_p:
+        for b in ids_p:
+            assert p.distance[ids_p.index(a), ids_p.index(b)] == q.distance[ids_q.index(a), ids_q.index(b)]
+    assert q.to_dict() == out

@@ -987,7 +987,8 @@ class Problem:
     def attributes(self) -> frozenset[str]:
         """The set of attributes (see :data:`ATTRIBUTES`) that this problem's data uses."""
         out: set[str] = set()
-        if any(vt.capacity for vt in self.vehicle_types) and (self.delivery.any() or self.pickup.any()):
+        if any(vt.capacity for vt in self.vehicle_types) and (
+                self.delivery.any() or self.pickup.any() or self.shipment_load.any()):
             out.add("capacity")
         if any(vt.end_depot is None for vt in self.vehicle_types):
             out.add("open")

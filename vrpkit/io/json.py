@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
@@ -462,14 +463,29 @@ def problem_to_dict(problem: Problem, *, inline_matrices: bool = False) -> dict[
                 item["prize"] = _num(pickup.prize + delivery.prize)
             out["shipments"].append(item)
     spec = dict(problem.matrix or {})
-    if inline_matrices or (spec.get("provider") == "explicit" and "file" not in spec):
-        spec = {"provider": "explicit", "distance": problem.distance.tolist()}
+    order = _written_order(problem)  # the JSON lists shipment stops last: its matrices follow that order
+    moved = order is not None and spec.get("provider") == "explicit"
+    if inline_matrices or moved or (spec.get("provider") == "explicit" and "file" not in spec):
+        mesh = np.ix_(order, order) if order is not None else (slice(None), slice(None))
+        spec = {"provider": "explicit", "distance": problem.distance[mesh].tolist()}
         if problem.duration is not problem.distance and not (problem.duration == problem.distance).all():
-            spec["duration"] = problem.duration.tolist()
+            spec["duration"] = problem.duration[mesh].tolist()
     out["matrix"] = spec
     if problem.uncertainty is not None:
         out["uncertainty"] = _uncertainty_out(problem.uncertainty)
     return out
+
+
+def _written_order(problem: Problem) -> np.ndarray | None:
+    """The problem's node indices in the order the JSON lists them (depots, the clients that are no shipment
+    stops, then each shipment's pickup and delivery), or None when that is the problem's own order."""
+    if not problem.shipments:
+        return None
+    index, nd = problem.client_index, problem.n_depots
+    stops = [index[x] for s in problem.shipments for x in (s.pickup, s.delivery)]
+    plain = np.flatnonzero(problem.shipment_of < 0)
+    order = np.concatenate([np.arange(nd), nd + plain, nd + np.array(stops, dtype=np.int64)])
+    return None if np.array_equal(order, np.arange(problem.n_nodes)) else order
 
 
 def _windows_out(windows: tuple[tuple[float, float], ...]) -> dict[str, Any]:
