@@ -5,8 +5,11 @@ vehicle it chooses the next client among the ``candidates`` nearest clients of w
 probability proportional to ``pheromone ** alpha * visibility`` (visibility: ``distance ** -beta``, times
 ``savings ** gamma``), keeping only clients that leave the route feasible for every attribute of the model
 (the same segment arithmetic as :mod:`vrpkit.solvers.localsearch`: capacities, time windows, service times,
-shifts, duration and distance limits, open routes, strict and mixed backhaul; a client with several time
-windows is served in the earliest that fits). When no candidate fits, the
+shifts, duration and distance limits, open routes, strict and mixed backhaul, skills, release times; a client
+with several time windows is served in the earliest that fits; a shipment's pickup stop comes with its
+delivery stop right after it, which the local search then moves apart). With reloads, when no client fits
+the route reloads at the nearest depot its type may reload at and goes on (taken back when no client fits
+after it). When no candidate fits, the
 route is closed (or, for half the ants by default, the most attractive client that fits is taken from all
 the others, see ``fill``) and a vehicle opened: vehicle type and first client are drawn together among the
 vehicles left, from all clients when no candidate of their depots fits. Optional clients are taken only

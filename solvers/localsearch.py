@@ -1,4 +1,5 @@
-"""Compiled local search for every problem vrpkit models, usable by any solver.
+"""Compiled local search for the problems vrpkit models (:func:`unsupported` names what it lacks), usable by
+any solver.
 
 :func:`improve` takes a plan and returns a plan that is at least as good under the shared evaluator's rules
 (:mod:`vrpkit.evaluate`): fewer violations first, then a lower cost. :class:`LocalSearch` keeps the compiled
@@ -33,6 +34,30 @@ plan is loaded (in route order, the earliest window it reaches without lateness)
 where that makes the plan better; the other moves keep the windows of the clients they move, and a client left
 out is inserted with the first of its windows that lets it in. The evaluator schedules the returned plan
 itself, choosing among all windows.
+
+A real fleet's day (issue 14), each exact with respect to the evaluator's rules:
+
+- skills: the segments count, per skill class of the vehicle types, the skills their clients lack; a client on
+  a route whose type lacks a skill is a violation (one per skill missing), in every move and insertion;
+- release times: the segments carry their clients' largest release time; a route departing after its latest
+  start that keeps it on time (the departure waits for the goods) is lateness;
+- shipments (without ``max_ride_time``): the plan always holds each shipment on one route, pickup first (a
+  loaded plan that splits one or serves its delivery first has both stops taken out, then inserted again);
+  the amount is on board in between (a pickup at the pickup stop, a negative one at the delivery stop). Moves
+  between routes carry only runs that hold whole shipments (checked in O(1) for route heads and tails by the
+  balance of pickup and delivery stops), moves inside a route check the order of the runs they move; the
+  pair moves insert a shipment at its best pair of positions, relocate it to another route, exchange two
+  shipments' positions, or leave an optional one out;
+- reloads (multi-trip, :func:`expand_trips`): each reload depot's reload stops are optional clients of the
+  search (the depot's service time and opening hours; only the types that may reload there may visit them);
+  the segments keep the load of their first trip, their last one and the largest of the trips between, and
+  their number of reloads (``max_reloads``); a reload first, last or twice in a row is a violation (a plan
+  cannot say it). Reloads are inserted and removed as optional clients; plans come and go with
+  ``Route.reloads``.
+
+Not handled (refused by :func:`unsupported`, naming it): breaks, shipments with a ``max_ride_time`` or with
+strict backhaul, and multi-trip with shipments, release times, strict backhaul or uncertainty. The segment
+fields of each attribute exist only on problems that have it.
 
 Cost of a pass: O(n * granularity) move evaluations of O(1) each between routes; an applied move rebuilds
 the segments of the routes it changes (O(their length)). On CVRPLIB X, descending from an ant's plan to a
