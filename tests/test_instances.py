@@ -21,6 +21,9 @@ VARIANTS = {
     "vrpb_distribution": "VRPB",
     "hfpcvrp_catering": "HFPCVRP",
     "vrpmbtw_linen": "VRPMBTW",
+    "pdptw_couriers": "PDPTW",
+    "multitrip_bakery": "MDMTVRPRT",
+    "vrptw_breaks_skills": "VRPTWBRSK",
 }
 
 
