@@ -8,8 +8,8 @@ until then, the same way) are numba functions cached on disk (``cache=True``): i
 is set, else in ``__pycache__`` next to the sources (or numba's user-wide cache when that is not writable).
 numba keys a function's cache by its source file's modification time and size, the Python and numba versions
 and the CPU, so the build is needed once per install and again after any change of those files. Compiling
-takes about a minute; loading the built code a fraction of a second. The command is idempotent: when the code
-is built it only loads it.
+takes a few minutes (about six on two cores); loading the built code a fraction of a second. The command is
+idempotent: when the code is built it only loads it.
 
 Solvers with a time limit never compile in the foreground. :func:`ready` loads the built code from the
 cache when it is there and answers False, without compiling, when it is not (numba announces every
@@ -174,7 +174,7 @@ def start_background(doing: str = "solving") -> None:
         _background = subprocess.Popen(
             [sys.executable, "-m", "vrpkit.solvers.build", "--background"], stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        where = f"while it builds in the background (pid {_background.pid}, about a minute)"
+        where = f"while it builds in the background (pid {_background.pid}, a few minutes)"
     except OSError as err:
         where = f"(the background build did not start: {err})"
     print(f"warning: vrpkit's compiled code is not built: {doing} with the interpreted code (much slower) "
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     with _lock(wait=not args.background) as held:
         if not held:
             return 0
-        say(f"{COMMAND}: compiling the ant colony and the local search into {cache_folder()} (about a minute)")
+        say(f"{COMMAND}: compiling the ant colony and the local search into {cache_folder()} (a few minutes)")
         compiled = build()
     done = f"compiled {compiled} functions" if compiled else "loaded (built meanwhile by another process)"
     say(f"{COMMAND}: {done} in {time.perf_counter() - started:.1f} s")
