@@ -208,6 +208,11 @@ def test_cli_info_shows_the_fleet(tmp_path):
     assert "MTPCPDP" in run.stdout or "PDP" in run.stdout
     for word in ("shipments", "breaks", "skills", "multi_trip", "release_times"):
         assert word in run.stdout
+    out = " ".join(run.stdout.split())
+    assert "1 (pickup and delivery stops among the clients), amount [1, 1] in all, 1 with a ride time limit" in out
+    assert "fridge (1 client)" in out and "release times 1 clients, the latest 30" in out
+    assert "a fleet's day" in out and "lunch 15 in 40–50, 60–70; tea" in out and "D, E 1" in out
+    assert "reload time" in out
 
 
 def test_arrays_are_read_only():

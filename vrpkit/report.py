@@ -322,6 +322,8 @@ def problem_info(problem: Problem) -> RenderableType:
         optional = int((~problem.required).sum())
         if optional:
             facts.add_row("optional", f"{optional} clients, prizes {fmt(float(problem.prize.sum()))} in all")
+    for label, text in _fleet_facts(problem, units):
+        facts.add_row(label, text)
     spec = dict(problem.matrix or {})
     provider = spec.pop("provider", "?")
     options = ", ".join(f"{k}={v}" for k, v in spec.items() if k not in ("distance", "duration"))
@@ -346,12 +348,47 @@ def problem_info(problem: Problem) -> RenderableType:
             units.distance(vt.max_distance) if vt.max_distance < INF else "-",
             f"{vt.fixed_cost:g}", f"{vt.cost_per_distance:g}", f"{vt.cost_per_duration:g}",
         )
-    depots = Table("id", "location", "time window", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
-                   title="depots", title_justify="left", title_style="bold")
+    reload_times = bool(problem.depot_service_time.any())
+    depots = Table("id", "location", "time window", *(["reload time"] if reload_times else []),
+                   box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title="depots", title_justify="left",
+                   title_style="bold")
     for d in problem.depots:
         where = "-" if d.location is None else f"{d.location[0]:g}, {d.location[1]:g}"
-        depots.add_row(d.id, where, units.window(d.time_window))
-    return Group(facts, Text(""), depots, Text(""), fleet)
+        depots.add_row(d.id, where, units.window(d.time_window),
+                       *([units.time(d.service_time)] if reload_times else []))
+    parts = [facts, Text(""), depots, Text(""), fleet]
+    if any(vt.skills or vt.breaks or vt.reload_depots for vt in problem.vehicle_types):
+        day = Table("id", "skills", "breaks", "reload depots", "max reloads", box=box.SIMPLE_HEAD, pad_edge=False,
+                    show_edge=False, title="a fleet's day", title_justify="left", title_style="bold")
+        for vt in problem.vehicle_types:
+            breaks = "; ".join(f"{b.id} {units.time(b.duration)} in "
+                               + ", ".join(units.window(w) for w in b.time_windows) for b in vt.breaks)
+            day.add_row(vt.id, ", ".join(vt.skills) or "-", breaks or "-", ", ".join(vt.reload_depots) or "-",
+                        ("unlimited" if vt.max_reloads is None else str(vt.max_reloads)) if vt.reload_depots
+                        else "-")
+        parts += [Text(""), day]
+    return Group(*parts)
+
+
+def _fleet_facts(problem: Problem, units: _Units) -> list[tuple[str, str]]:
+    """``vrpkit info``'s lines on shipments, skills and release times (none for a problem without them)."""
+    out = []
+    if problem.shipments:
+        amount = np.abs(problem.shipment_load).sum(axis=0) // 2
+        rides = sum(1 for s in problem.shipments if math.isfinite(s.max_ride_time))
+        out.append(("shipments", f"{len(problem.shipments)} (pickup and delivery stops among the clients), amount "
+                                 f"{_amounts(amount.tolist())} in all"
+                                 + (f", {rides} with a ride time limit" if rides else "")))
+    needs: dict[str, int] = {}
+    for c in problem.clients:
+        for skill in c.skills:
+            needs[skill] = needs.get(skill, 0) + 1
+    if needs:
+        out.append(("skills", ", ".join(f"{k} ({n} client{'s' * (n != 1)})" for k, n in sorted(needs.items()))))
+    released = problem.release_time[problem.release_time > 0]
+    if released.size:
+        out.append(("release times", f"{released.size} clients, the latest {units.time(float(released.max()))}"))
+    return out
 
 
 def _symmetry(matrix: np.ndarray, show: Callable[[float], str]) -> str:
