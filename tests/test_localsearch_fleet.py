@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from test_localsearch import random_problem
+from test_localsearch import descend, random_problem
 from vrpkit.solvers.localsearch import LocalSearch, improve, unsupported
 
 from vrpkit import Client, Depot, Problem, Route, VehicleType, evaluate
@@ -194,19 +194,7 @@ def test_moves_keep_fleet_plans_feasible_and_never_worse(variant):
     routes = single_routes(p)
     start = evaluate(p, routes)
     assert start.feasible, start.violations
-    ls = LocalSearch(p, granularity=8)
-    ls.load(routes)
-    assert ls.violation == 0
-    assert ls.cost == pytest.approx(start.cost, abs=1e-6)
-    costs = [start.cost]
-    done = False
-    while not done:
-        done = ls.run(max_moves=1, seed=len(costs))
-        ev = evaluate(p, ls.routes())
-        assert ev.feasible, ev.violations
-        assert ev.cost == pytest.approx(ls.cost, abs=1e-6)
-        assert ev.cost <= costs[-1] + 1e-9
-        costs.append(ev.cost)
+    costs = descend(p, routes, start.cost)
     assert costs[-1] < 0.9 * costs[0]
 
 
