@@ -203,6 +203,20 @@ def _windows(path: str, value: Any) -> tuple[tuple[float, float], ...]:
     return tuple(windows)
 
 
+def _entry(notes: _Notes, path: str, where: str, item: Any, known: set[str], ids: set[int],
+           what: str) -> tuple[Mapping[str, Any], int]:
+    """An object with a required integer ``id`` unique among ``ids`` (added to them); unknown fields noted."""
+    item = _obj(path, item)
+    _unknown(notes, where, item, known)
+    if "id" not in item:
+        raise ValidationError(f"{path}.id", "required field is missing")
+    ident = _uint(f"{path}.id", item["id"])
+    if ident in ids:
+        raise ValidationError(f"{path}.id", f"duplicate {what} id {ident}")
+    ids.add(ident)
+    return item, ident
+
+
 def _unknown(notes: _Notes, path: str, item: Mapping[str, Any], known: set[str]) -> None:
     for key in item:
         if key not in known:
@@ -367,14 +381,7 @@ def problem_from_vroom(data: Any, *, name: str = "vroom") -> Problem:
     vids: set[int] = set()
     for k, item in enumerate(vehicles_in):
         path = f"vehicles[{k}]"
-        item = _obj(path, item)
-        _unknown(notes, "vehicles[]", item, _VEHICLE)
-        if "id" not in item:
-            raise ValidationError(f"{path}.id", "required field is missing")
-        vid = _uint(f"{path}.id", item["id"])
-        if vid in vids:
-            raise ValidationError(f"{path}.id", f"duplicate vehicle id {vid}")
-        vids.add(vid)
+        item, vid = _entry(notes, path, "vehicles[]", item, _VEHICLE, vids, "vehicle")
         start = places.place(path, item, "start_index", "start")
         end = places.place(path, item, "end_index", "end")
         if start is None and end is None:
@@ -385,14 +392,7 @@ def problem_from_vroom(data: Any, *, name: str = "vroom") -> Problem:
         bids: set[int] = set()
         for b, brk in enumerate(_list(f"{path}.breaks", item.get("breaks", []))):
             bpath = f"{path}.breaks[{b}]"
-            brk = _obj(bpath, brk)
-            _unknown(notes, "vehicles[].breaks[]", brk, _BREAK)
-            if "id" not in brk:
-                raise ValidationError(f"{bpath}.id", "required field is missing")
-            bid = _uint(f"{bpath}.id", brk["id"])
-            if bid in bids:
-                raise ValidationError(f"{bpath}.id", f"duplicate break id {bid}")
-            bids.add(bid)
+            brk, bid = _entry(notes, bpath, "vehicles[].breaks[]", brk, _BREAK, bids, "break")
             if "max_load" in brk:
                 _amount(f"{bpath}.max_load", brk["max_load"])
                 notes.add("max_load", "vehicles[].breaks[].max_load: not mapped (vrpkit's breaks have no load "
