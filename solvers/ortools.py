@@ -619,6 +619,12 @@ class ORToolsSolver:
         statuses: list[str] = []
         starts: dict[str, float] = {}  # prizes: the objective of each strategy's start (see _prize_start)
         first_used = first
+        trip_used = False
+        trip_start = None  # multi-trip: the constructed start (see trip_plan)
+        if warm is None and "multi_trip" in problem.attributes and self.first_solution is None:
+            plan = trip_plan(problem, feasible, fleet(problem, feasible, self.vehicle_bound)[0])
+            if plan is not None and evaluate(problem, plan).feasible:
+                trip_start = plan
         k = 0
         while k < rounds:
             left = time_limit - (time.perf_counter() - started)
@@ -626,7 +632,7 @@ class ORToolsSolver:
                 break
             # Round k > 0: another client order (a different search trajectory), started from the best plan.
             model = _Model(problem, feasible, seed=seed if k == 0 else _round_seed(seed, k),
-                           vehicle_bound=self.vehicle_bound)
+                           vehicle_bound=self.vehicle_bound, copies=_copies_needed(trip_start))
             round_limit = max(0.01, left / (rounds - k))
             params, _, meta = self.search_parameters(problem, round_limit, first=first)
             routing, cost_scale = model.routing, model.scales.cost
@@ -641,6 +647,8 @@ class ORToolsSolver:
                 start = routing.ReadAssignmentFromRoutes(model.index_routes(best[1].routes(best[2])), True)
             elif warm is not None and (start := model.read(warm)) is not None:
                 warm_used = True  # the user's plan: no first-solution strategy, no prize starts
+            elif trip_start is not None and (start := model.read(trip_start)) is not None:
+                trip_used = True
             elif not problem.required.all() and not problem.fleet:
                 # Prizes: the search starts from the cheapest polished first plan (see _prize_start); the rest of
                 # the round's time goes to the search.
@@ -679,7 +687,7 @@ class ORToolsSolver:
             "ortools_objective": raw / cost_scale,
             "ortools_objective_raw": raw,
             "ortools_status": statuses[-1],
-            "first_solution": first_used if starts else first,
+            "first_solution": "trip_plan" if trip_used else first_used if starts else first,
             **({"starts": starts} if starts else {}),
             "first_solution_failed": failed,
             "metaheuristic": meta,
@@ -738,6 +746,118 @@ def place_breaks(problem: Problem, routes: Sequence[Route]) -> tuple[tuple[Route
             out[k] = best[1]
             moved += 1
     return tuple(out), moved
+
+
+def trip_plan(problem: Problem, feasible: np.ndarray, vtype: Sequence[int]) -> tuple[Route, ...] | None:
+    """A multi-trip plan built trip by trip: a start for OR-Tools' search when vehicles reload, or None when it
+    leaves a required client unserved (or the problem has shipments, which it does not keep together).
+
+    OR-Tools' first-solution strategies never insert a reload copy (leaving one out costs nothing, and a copy
+    alone lowers no cost), so on multi-trip problems whose clients do not fit one trip per vehicle every first
+    plan breaks the capacity and none is found (MTVRPTWR C201R0.25, 8 vehicles for 19 loads: none in 10 s).
+    Here each vehicle of ``vtype`` in turn serves, trip after trip, the client it can start soonest (nearest
+    neighbour in time, every constraint checked as the evaluator does, for all the remaining clients at once);
+    when no client fits the trip, it reloads at the nearest of its reload depots and starts the next trip. A
+    trip leaves when its clients are released: a client released later than the trip's departure only starts
+    a trip. Each service starts no earlier than the trip's departure plus the drive from the farthest depot a
+    trip may start from, the model's release-time rule (:meth:`_Model._add_release_times`), so that the model
+    holds the plan. Breaks are not known here: the evaluator places them (short form) and the caller checks."""
+    p = problem
+    if p.shipments or not p.reload_allowed[list(set(vtype))].any():
+        return None
+    nd = p.n_depots
+    dist, dur = np.asarray(p.distance, dtype=float), np.asarray(p.duration, dtype=float)
+    windows, service, release = p.time_windows, p.service_time, p.release_time
+    deliv, pick = p.delivery.astype(float), p.pickup.astype(float)
+    dwin, dserv = p.depot_windows, p.depot_service_time
+    trip_depots = sorted({int(d) for d in p.vehicle_start[list(vtype)]}
+                         | {int(d) for t in set(vtype) for d in np.flatnonzero(p.reload_allowed[t])})
+    drive = dur[trip_depots][:, nd:].max(axis=0) if release.any() else np.zeros(p.n_clients)
+    eps = 1e-6
+    remaining = np.ones(p.n_clients, dtype=bool)
+    routes = []
+    for t in vtype:
+        if not remaining.any():
+            break
+        vt = p.vehicle_types[t]
+        s, e = int(p.vehicle_start[t]), int(p.vehicle_end[t])
+        t0 = max(vt.shift[0], dwin[s, 0])
+        end_limit = min(vt.shift[1], dwin[e, 1]) if e >= 0 else vt.shift[1]
+        back_t = dur[nd:, e] if e >= 0 else np.zeros(p.n_clients)
+        back_d = dist[nd:, e] if e >= 0 else np.zeros(p.n_clients)
+        cap = p.capacity[t]
+        reload_at = np.flatnonzero(p.reload_allowed[t])
+        most = int(p.max_reloads[t])
+        ok_type = feasible[t]
+        clients: list[int] = []
+        reloads: list[tuple[int, int]] = []
+        depot, ready, length = s, t0, 0.0  # the trip's depot, when the vehicle may leave it, distance so far
+        while True:  # one trip
+            node, time_, dep = depot, ready, ready
+            peak, picked = np.zeros(p.n_dims), np.zeros(p.n_dims)
+            trip: list[int] = []
+            while True:  # one client
+                cand = np.flatnonzero(remaining & ok_type)
+                if not len(cand):
+                    break
+                # A trip's first client sets its departure (its release time); later ones must be released by it.
+                leave_at = np.maximum(dep, release[cand]) if not trip else np.full(len(cand), dep)
+                arrival = (leave_at if not trip else time_) + dur[node, nd + cand]
+                arrival = np.maximum(arrival, leave_at + drive[cand])
+                open_ = windows[cand, :, 1] >= arrival[:, None] - eps
+                begin = np.maximum(arrival, windows[cand, open_.argmax(axis=1), 0])
+                done = begin + service[cand]
+                new_length = length + dist[node, nd + cand]
+                new_peak = np.maximum(peak + deliv[cand], picked + pick[cand])
+                ok = (open_.any(axis=1) & (done + back_t[cand] <= end_limit + eps)
+                      & (done + back_t[cand] - t0 <= vt.max_duration + eps)
+                      & (new_length + back_d[cand] <= vt.max_distance + eps) & (new_peak <= cap + eps).all(axis=1))
+                if trip:
+                    ok &= release[cand] <= dep + eps
+                if not ok.any():
+                    break
+                k = int(np.flatnonzero(ok)[np.argmin(begin[ok])])
+                c = int(cand[k])
+                remaining[c] = False
+                if not trip:
+                    dep = float(leave_at[k])
+                trip.append(c)
+                node, time_, length = nd + c, float(done[k]), float(new_length[k])
+                peak, picked = new_peak[k], picked + pick[c]
+            if not trip:
+                if reloads and reloads[-1][0] == len(clients):
+                    reloads.pop()  # the reload led to no trip
+                break
+            clients += trip
+            if not len(reload_at) or (most >= 0 and len(reloads) >= most) or not remaining.any():
+                break
+            # Reload at the nearest reload depot that is still open on arrival.
+            arrive = time_ + dur[node, reload_at]
+            open_depot = arrive <= dwin[reload_at, 1] + eps
+            if not open_depot.any():
+                break
+            r = int(reload_at[open_depot][np.argmin(arrive[open_depot])])
+            reloads.append((len(clients), r))
+            depot, length = r, length + dist[node, r]
+            ready = max(float(time_ + dur[node, r]), dwin[r, 0]) + dserv[r]
+        if clients:
+            kept = tuple(x for x in reloads if x[0] < len(clients))
+            routes.append(Route(t, tuple(clients), kept))
+    if (remaining & p.required).any():
+        return None
+    return tuple(routes)
+
+
+def _copies_needed(routes: Sequence[Route] | None) -> dict[int, int]:
+    """Per vehicle type, the most reloads that ``routes`` make at one depot (the copies a model needs)."""
+    count: dict[tuple[int, int], int] = {}
+    for r in routes or ():
+        for _, d in r.reloads:
+            count[r.vehicle_type, d] = count.get((r.vehicle_type, d), 0) + 1
+    out: dict[int, int] = {}
+    for (t, _), k in count.items():
+        out[t] = max(out.get(t, 0), k)
+    return out
 
 
 def drop_unprofitable(problem: Problem, routes: Sequence[Route]) -> tuple[Route, ...]:
@@ -809,7 +929,8 @@ def _floor(x: float, scale: int, cap: int) -> int:
 class _Model:
     """The OR-Tools model of one problem (see the module docstring)."""
 
-    def __init__(self, problem: Problem, feasible: np.ndarray, *, seed: int, vehicle_bound: int | None) -> None:
+    def __init__(self, problem: Problem, feasible: np.ndarray, *, seed: int, vehicle_bound: int | None,
+                 copies: dict[int, int] | None = None) -> None:
         t_build = time.perf_counter()
         self.problem = p = problem
         nd, n = p.n_depots, p.n_clients
@@ -826,7 +947,8 @@ class _Model:
         copy_depot: list[int] = []  # the depot of each reload copy
         copy_type: list[int] = []  # the vehicle type whose vehicles may visit it
         for t in sorted(set(vtype)):
-            k = reload_copies(p, t, feasible[t], vtype.count(t))
+            # At least as many as a start plan needs (``copies``: per type, the most reloads at one depot).
+            k = max(reload_copies(p, t, feasible[t], vtype.count(t)), (copies or {}).get(t, 0))
             for d in np.flatnonzero(p.reload_allowed[t]):
                 copy_depot += [int(d)] * k
                 copy_type += [t] * k
