@@ -86,8 +86,10 @@ def _exercise() -> None:
     tiny = Problem("build", (Depot("d", (0.0, 0.0)),), clients, (VehicleType("v", capacity=2),))
     Colony(tiny, ACOSolver(ants=2), 0, compiled=True).iterate(float("inf"))
     from vrpkit._evaluate_kernel import _exercise as exercise_evaluator
+    from vrpkit._evaluate_kernel import _exercise_fleet
 
     exercise_evaluator()
+    _exercise_fleet()  # the fleet rules of one route, which the local search calls
 
 
 _ready = False

@@ -437,6 +437,18 @@ def _exercise() -> None:
     _evaluate_kernel(tiny, [([Route(0, (0, 1))], [])], evaluate_plans)
 
 
+def _exercise_fleet() -> None:
+    """Call :func:`fleet_route` with the argument types of every real call (the arrays of
+    :func:`fleet_arrays` have the same types for every problem) on a tiny problem with a reload and a break."""
+    from vrpkit.model import Break, Client, Depot, Problem, VehicleType
+
+    clients = tuple(Client(f"c{i}", (float(i), 1.0), delivery=1) for i in range(2))
+    vt = VehicleType("v", capacity=1, reload_depots=("d",), breaks=(Break("b", ((0.0, 10.0),), 1.0),))
+    tiny = Problem("fleet kernel", (Depot("d", (0.0, 0.0)),), clients, (vt,))
+    F = fleet_arrays(tiny)
+    fleet_route(F, 0, np.array([0, -1, 1], dtype=np.int64), 3, fleet_work(F))
+
+
 def ready() -> bool:
     """True when the compiled kernel is loaded in this process (loading it from numba's disk cache when it is
     there); False, compiling nothing, when it is not built."""
@@ -473,3 +485,566 @@ def kernel() -> Any:
     from vrpkit.solvers.build import interpreted
 
     return interpreted(evaluate_plans)
+
+
+# -- one route of a real fleet's day, compiled ----------------------------------------------------------------
+#
+# :func:`fleet_route` is :func:`vrpkit.evaluate._route_py` (and its helpers ``_events``, ``_times_ev``,
+# ``_place_break``, ``_later_window_start``) for problems without a travel-time profile, over the flat arrays of
+# :func:`fleet_arrays`, operation for operation. It allocates nothing (``_nrt=False``: the local search's
+# compiled code calls it): every per-event number lives in the rows of the float buffer of :func:`fleet_work`.
+
+_fjit = nb.njit(cache=True, _nrt=False)
+
+_EV_CLIENT, _EV_RELOAD, _EV_BREAK = 0, 1, 2
+"""Event kinds (those of :mod:`vrpkit.evaluate`)."""
+
+# Rows of the work buffer. By client position k (0..m-1) or route position p (0..m): the client, the reload
+# depot before it (-1: none), the trip's release time (on a trip's first position); the breaks placed so far
+# (position, break index, in placement order); the events (kind, ref, pos, node, prev, travel, service,
+# release); their times (arrival, start, departure, lateness), a trial and a best copy of those; when the
+# vehicle is free at each position; load scratch per dimension; the first position of each client (indexed
+# by client); start and departure per client position.
+(_W_CLIENT, _W_AT, _W_REL, _W_BPOS, _W_BIDX, _W_KIND, _W_REF, _W_POS, _W_NODE, _W_PREV, _W_TRAVEL, _W_SERVICE,
+ _W_RELEASE, _W_TIMES, _W_TRIAL, _W_BEST, _W_FREE, _W_Q, _W_PEAK, _W_ON_BOARD, _W_WHERE, _W_CSTART,
+ _W_CDEP) = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 17, 21, 25, 26, 27, 28, 29, 30, 31)
+FLEET_WORK_ROWS = 32
+"""Rows of :func:`fleet_work`'s buffer."""
+
+
+def fleet_arrays(problem: Any) -> tuple:
+    """The problem's arrays for :func:`fleet_route` (a tuple of read-only numpy arrays, ints and bools; the
+    matrices are the problem's own, not copied). Raises ValueError for a time-dependent problem (a
+    travel-time profile: the evaluator times those in Python); other uncertainty is ignored, as the evaluator
+    ignores it."""
+    if problem.time_dependent:
+        raise ValueError("uncertainty.travel_time.profile: fleet_route has no time-dependent travel times")
+
+    def frozen(a: Any, dtype: Any) -> np.ndarray:
+        a = np.ascontiguousarray(a, dtype=dtype).view()
+        a.setflags(write=False)
+        return a
+
+    p = problem
+    vts = p.vehicle_types
+    nc, nd, n_types, k_dims = p.n_clients, p.n_depots, len(vts), p.n_dims
+    n_tw = np.array([len(c.time_windows) for c in p.clients], dtype=np.int64).reshape(nc)
+    tw = p.time_windows if nc else np.zeros((0, 1, 2))
+    missing = np.zeros((n_types, nc))
+    for i, c in enumerate(p.clients):
+        if c.skills:
+            need = set(c.skills)
+            missing[:, i] = [len(need - set(vt.skills)) for vt in vts]
+    depot_index = p.depot_index
+    reload_at = np.zeros((n_types, max(nd, 1)), dtype=np.bool_)
+    for v, vt in enumerate(vts):
+        for dep in vt.reload_depots:
+            reload_at[v, depot_index[dep]] = True
+    n_breaks = np.array([len(vt.breaks) for vt in vts], dtype=np.int64).reshape(n_types)
+    most_breaks = max(int(n_breaks.max(initial=0)), 1)
+    most_windows = max((len(b.time_windows) for vt in vts for b in vt.breaks), default=1)
+    break_order = np.zeros((n_types, most_breaks), dtype=np.int64)
+    break_duration = np.zeros((n_types, most_breaks))
+    break_tw = np.zeros((n_types, most_breaks, most_windows, 2))
+    break_ntw = np.ones((n_types, most_breaks), dtype=np.int64)
+    for v, vt in enumerate(vts):
+        order = sorted(range(len(vt.breaks)), key=lambda b, vt=vt: vt.breaks[b].time_windows[0][0])
+        break_order[v, :len(order)] = order
+        for b, brk in enumerate(vt.breaks):
+            windows = list(brk.time_windows)
+            break_duration[v, b] = brk.duration
+            break_ntw[v, b] = len(windows)
+            break_tw[v, b] = windows + [windows[-1]] * (most_windows - len(windows))
+    max_ride = p.max_ride_time if len(p.shipments) else np.full(1, INF)
+    return (
+        nd, frozen(p.distance, np.float64), frozen(p.duration, np.float64),
+        frozen(p.service_time.reshape(nc), np.float64), frozen(tw, np.float64), frozen(n_tw, np.int64),
+        frozen(p.delivery, np.float64), frozen(p.pickup, np.float64),
+        frozen((p.delivery != 0).any(axis=1).reshape(nc), np.bool_),
+        frozen((p.pickup != 0).any(axis=1).reshape(nc), np.bool_),
+        frozen(p.capacity.reshape(n_types, k_dims), np.float64), frozen(p.depot_windows, np.float64),
+        frozen(p.vehicle_start, np.int64), frozen(p.vehicle_end, np.int64),
+        frozen(np.array([vt.shift for vt in vts], dtype=float).reshape(n_types, 2), np.float64),
+        frozen(np.array([vt.max_duration for vt in vts], dtype=float).reshape(n_types), np.float64),
+        frozen(np.array([vt.max_distance for vt in vts], dtype=float).reshape(n_types), np.float64),
+        frozen(np.array([vt.fixed_cost for vt in vts], dtype=float).reshape(n_types), np.float64),
+        frozen(np.array([vt.cost_per_distance for vt in vts], dtype=float).reshape(n_types), np.float64),
+        frozen(np.array([vt.cost_per_duration for vt in vts], dtype=float).reshape(n_types), np.float64),
+        bool(p.backhaul == "strict" and p.pickup.any()),
+        frozen(missing, np.float64),
+        frozen(p.release_time.reshape(nc), np.float64), bool(p.release_time.any()),
+        frozen(p.depot_service_time.reshape(nd), np.float64),
+        frozen(reload_at, np.bool_),
+        frozen(np.array([bool(vt.reload_depots) for vt in vts], dtype=np.bool_).reshape(n_types), np.bool_),
+        frozen(p.max_reloads.reshape(n_types), np.int64),
+        frozen(n_breaks, np.int64), frozen(break_order, np.int64), frozen(break_duration, np.float64),
+        frozen(break_tw, np.float64), frozen(break_ntw, np.int64),
+        frozen(p.partner.reshape(nc), np.int64), frozen(p.is_pickup_stop.reshape(nc), np.bool_),
+        frozen(p.shipment_of.reshape(nc), np.int64), frozen(max_ride, np.float64),
+        frozen(p.shipment_load.reshape(nc, k_dims), np.float64), bool(p.shipments),
+    )
+
+
+def fleet_work(F: tuple) -> np.ndarray:
+    """A float64 work buffer for :func:`fleet_route` (:data:`FLEET_WORK_ROWS` rows), big enough for any
+    route of the problem of ``F`` with up to ``3 * n_clients + 3`` stops (clients and reloads)."""
+    n_clients = len(F[3])
+    k_dims = F[6].shape[1]
+    most_breaks = F[29].shape[1]
+    return np.zeros((FLEET_WORK_ROWS, max(3 * n_clients + 4 + most_breaks, k_dims, 1)))
+
+
+@_fjit
+def _fleet_single(kind: int, ref: int, v: int, n_tw: np.ndarray, break_ntw: np.ndarray) -> bool:
+    """Whether an event has just one window."""
+    if kind == _EV_CLIENT:
+        return n_tw[ref] == 1
+    if kind == _EV_BREAK:
+        return break_ntw[v, ref] == 1
+    return True
+
+
+@_fjit
+def _fleet_times(dur: np.ndarray, tw: np.ndarray, n_tw: np.ndarray, depot_tw: np.ndarray, break_tw: np.ndarray,
+                 break_ntw: np.ndarray, v: int, work: np.ndarray, ne: int, t0: float, row: int
+                 ) -> tuple[float, bool]:
+    """``_times_ev``: arrival, start, departure and lateness of each of the ``ne`` events from the start time
+    ``t0``, into rows ``row..row + 3`` of ``work``; returns how far the start can be delayed without lateness
+    or a later end, and whether some event is late."""
+    kinds, refs, nodes, prevs = work[_W_KIND], work[_W_REF], work[_W_NODE], work[_W_PREV]
+    travels, services, releases = work[_W_TRAVEL], work[_W_SERVICE], work[_W_RELEASE]
+    arrival, start, departure, late = work[row], work[row + 1], work[row + 2], work[row + 3]
+    t = t0
+    cum_wait = 0.0
+    slack = INF
+    any_late = False
+    for k in range(ne):
+        if travels[k] != 0.0:
+            rel = releases[k]
+            if t < rel:
+                cum_wait += rel - t
+                t = rel
+            t = t + dur[int(prevs[k]), int(nodes[k])]
+        arrival[k] = t
+        kind = int(kinds[k])
+        ref = int(refs[k])
+        if kind == _EV_RELOAD:
+            a = depot_tw[ref, 0]
+            b = depot_tw[ref, 1]
+        elif kind == _EV_CLIENT:
+            m = n_tw[ref]
+            a = tw[ref, m - 1, 0]
+            b = tw[ref, m - 1, 1]
+            if m > 1:
+                for w in range(m):
+                    if tw[ref, w, 1] >= t - EPS:  # a window that closed within the tolerance still serves
+                        a = tw[ref, w, 0]
+                        b = tw[ref, w, 1]
+                        break
+        else:
+            m = break_ntw[v, ref]
+            a = break_tw[v, ref, m - 1, 0]
+            b = break_tw[v, ref, m - 1, 1]
+            if m > 1:
+                for w in range(m):
+                    if break_tw[v, ref, w, 1] >= t - EPS:
+                        a = break_tw[v, ref, w, 0]
+                        b = break_tw[v, ref, w, 1]
+                        break
+        if t < a:
+            cum_wait += a - t
+            t = a
+        if t > b:
+            late[k] = t - b
+            any_late = True
+        else:
+            late[k] = 0.0
+            if cum_wait + b - t < slack:
+                slack = cum_wait + b - t
+        start[k] = t
+        t += services[k]
+        departure[k] = t
+    return min(cum_wait, slack), any_late
+
+
+@_fjit
+def _fleet_end(dur: np.ndarray, work: np.ndarray, ne: int, row: int, end_node: int) -> float:
+    """When the route ends: back at ``end_node`` after the last departure (in row ``row + 2``; open routes,
+    -1: that departure)."""
+    last = work[row + 2, ne - 1]
+    if end_node < 0:
+        return last
+    return last + dur[int(work[_W_NODE, ne - 1]), end_node]
+
+
+@_fjit
+def _fleet_events(nd: int, service: np.ndarray, depot_service: np.ndarray, break_duration: np.ndarray,
+                  v: int, start_node: int, m: int, n_placed: int, work: np.ndarray) -> int:
+    """``_events``: the events of the route (clients, reloads and release times by position, the ``n_placed``
+    breaks placed) into the event rows of ``work``; returns how many."""
+    clients, at, rel = work[_W_CLIENT], work[_W_AT], work[_W_REL]
+    bpos, bidx = work[_W_BPOS], work[_W_BIDX]
+    kinds, refs, poss, nodes, prevs = work[_W_KIND], work[_W_REF], work[_W_POS], work[_W_NODE], work[_W_PREV]
+    travels, services, releases = work[_W_TRAVEL], work[_W_SERVICE], work[_W_RELEASE]
+    here = start_node
+    ne = 0
+    for p in range(m + 1):
+        for i in range(n_placed):
+            if bpos[i] == p:
+                b = int(bidx[i])
+                kinds[ne] = _EV_BREAK
+                refs[ne] = b
+                poss[ne] = p
+                nodes[ne] = here
+                prevs[ne] = here
+                travels[ne] = 0.0
+                services[ne] = break_duration[v, b]
+                releases[ne] = 0.0
+                ne += 1
+        if p == m:
+            break
+        depot = int(at[p])
+        if depot >= 0:
+            kinds[ne] = _EV_RELOAD
+            refs[ne] = depot
+            poss[ne] = p
+            nodes[ne] = depot
+            prevs[ne] = here
+            travels[ne] = 1.0
+            services[ne] = depot_service[depot]
+            releases[ne] = 0.0
+            ne += 1
+            here = depot
+        c = int(clients[p])
+        kinds[ne] = _EV_CLIENT
+        refs[ne] = c
+        poss[ne] = p
+        nodes[ne] = nd + c
+        prevs[ne] = here
+        travels[ne] = 1.0
+        services[ne] = service[c]
+        releases[ne] = rel[p]
+        ne += 1
+        here = nd + c
+    return ne
+
+
+@_fjit
+def _fleet_place_break(work: np.ndarray, ne: int, t0: float, m: int, v: int, b: int, break_tw: np.ndarray,
+                       break_ntw: np.ndarray) -> int:
+    """``_place_break``: where the short form takes break ``b`` on the schedule in the time rows of ``work``
+    (from ``t0``)."""
+    free = work[_W_FREE]
+    kinds, poss, departure = work[_W_KIND], work[_W_POS], work[_W_TIMES + 2]
+    for p in range(m + 1):
+        free[p] = t0
+    for k in range(ne):
+        kind = int(kinds[k])
+        if kind == _EV_CLIENT:
+            free[int(poss[k]) + 1] = departure[k]
+        elif kind == _EV_BREAK:
+            free[int(poss[k])] = departure[k]
+    n_w = break_ntw[v, b]
+    for p in range(m + 1):
+        f = free[p]
+        for w in range(n_w):
+            if break_tw[v, b, w, 0] - EPS <= f <= break_tw[v, b, w, 1] + EPS:
+                return p
+        if p < m:
+            for w in range(n_w):
+                if break_tw[v, b, w, 0] > f + EPS and break_tw[v, b, w, 1] + EPS < free[p + 1]:
+                    return p
+    return m
+
+
+@_fjit
+def fleet_route(F: tuple, v: int, stops: np.ndarray, n: int, work: np.ndarray
+                ) -> tuple[float, float, float, float]:
+    """One route of vehicle type ``v`` (index into ``problem.vehicle_types``) serving the events ``stops[:n]``
+    (int64) in order: a value ``c >= 0`` is client index ``c``; a value ``-(d + 1)`` a reload at depot index
+    ``d`` before the next client. Breaks are in the short form (placed by the evaluator's rule). ``F`` is
+    :func:`fleet_arrays`, ``work`` :func:`fleet_work` (overwritten).
+
+    Returns ``(distance, duration, cost, violation)``: the evaluator's distance and duration; ``cost`` =
+    fixed cost + cost per distance * distance + cost per duration * duration of the type (no prizes);
+    ``violation`` the sum of the amounts of every violation the evaluator reports for this route (a client
+    index or depot index out of range adds 1, as ``unknown_id``), plus 1 for each shipment stop (its first
+    visit) whose partner is not among the stops. An empty route (no client) returns zeros; a route too long
+    for ``work`` returns infinities.
+    """
+    (nd, dist, dur, service, tw, n_tw, delivery, pickup, has_delivery, has_pickup, capacity, depot_tw, vstart,
+     vend, shift, max_duration, max_distance, fixed, cpd, cpt, strict, missing, release_time, has_release,
+     depot_service, reload_at, has_reload_depots, max_reloads, n_breaks, break_order, break_duration,
+     break_tw, break_ntw, partner, is_pickup, shipment_of, max_ride, shipment_load, has_shipments) = F
+    n_clients = len(service)
+    k_dims = delivery.shape[1]
+    n_b = n_breaks[v]
+    if n + n_b + 1 > work.shape[1] or k_dims > work.shape[1] or n_clients > work.shape[1]:
+        return INF, INF, INF, INF
+    clients, at, rel = work[_W_CLIENT], work[_W_AT], work[_W_REL]
+    viol = 0.0
+
+    # Clients and reloads: a reload at position p (before clients[p]) is made when 0 < p < m and it is the
+    # first one there (else ``reload``, left out); the depot out of range: ``unknown_id``.
+    m = 0
+    for j in range(n):
+        c = stops[j]
+        if c >= 0:
+            if c < n_clients:
+                clients[m] = c
+                m += 1
+            else:
+                viol += 1.0  # unknown_id
+    if m == 0:
+        return 0.0, 0.0, 0.0, 0.0
+    for p in range(m + 1):
+        at[p] = -1.0
+    k = 0  # valid clients before the stop
+    n_at = 0
+    for j in range(n):
+        s = stops[j]
+        if s >= 0:
+            if s < n_clients:
+                k += 1
+            continue
+        depot = -s - 1
+        if depot >= nd:
+            viol += 1.0  # unknown_id
+        elif not (0 < k < m) or at[k] >= 0:
+            viol += 1.0  # reload (left out)
+        else:
+            if not reload_at[v, depot]:
+                viol += 1.0  # reload
+            at[k] = depot
+            n_at += 1
+    most = max_reloads[v]
+    if has_reload_depots[v] and 0 <= most < n_at:
+        viol += float(n_at - most)
+
+    start_node = vstart[v]
+    end_node = vend[v]
+    shift_end = shift[v, 1]
+    close_at = depot_tw[start_node, 1]
+    t0 = max(shift[v, 0], depot_tw[start_node, 0])
+
+    # Skills; release times per trip.
+    for i in range(m):
+        viol += missing[v, int(clients[i])]
+    any_release = False
+    for p in range(m + 1):
+        rel[p] = 0.0
+    if has_release:
+        lo = 0
+        while lo < m:
+            hi = lo + 1
+            while hi < m and at[hi] < 0:
+                hi += 1
+            latest_release = release_time[int(clients[lo])]
+            for i in range(lo + 1, hi):
+                r = release_time[int(clients[i])]
+                if r > latest_release:
+                    latest_release = r
+            if latest_release > 0:
+                rel[lo] = latest_release
+                any_release = True
+            lo = hi
+
+    # Distance.
+    prev = start_node
+    distance = 0.0
+    for i in range(m):
+        depot = int(at[i])
+        if depot >= 0:
+            distance += dist[prev, depot]
+            prev = depot
+        node = nd + int(clients[i])
+        distance += dist[prev, node]
+        prev = node
+    if end_node >= 0:
+        distance += dist[prev, end_node]
+
+    # Breaks of the short form, placed one by one on the schedule from the earliest departure.
+    bpos, bidx = work[_W_BPOS], work[_W_BIDX]
+    for i in range(n_b):
+        b = break_order[v, i]
+        ne = _fleet_events(nd, service, depot_service, break_duration, v, start_node, m, i, work)
+        _fleet_times(dur, tw, n_tw, depot_tw, break_tw, break_ntw, v, work, ne, t0, _W_TIMES)
+        bpos[i] = _fleet_place_break(work, ne, t0, m, v, b, break_tw, break_ntw)
+        bidx[i] = b
+    ne = _fleet_events(nd, service, depot_service, break_duration, v, start_node, m, n_b, work)
+
+    # Times: first pass from the earliest departure, then delay the departure by the slack found.
+    t_start = t0
+    delay, any_late = _fleet_times(dur, tw, n_tw, depot_tw, break_tw, break_ntw, v, work, ne, t0, _W_TIMES)
+    latest = min(shift_end, close_at) - t0
+    if delay > EPS and latest > EPS and not any_late:
+        t_start = t0 + min(delay, latest)
+        _, any_late = _fleet_times(dur, tw, n_tw, depot_tw, break_tw, break_ntw, v, work, ne, t_start, _W_TIMES)
+    t_end = _fleet_end(dur, work, ne, _W_TIMES, end_node)
+    end_close = depot_tw[end_node, 1] if end_node >= 0 else INF
+    kinds, refs = work[_W_KIND], work[_W_REF]
+    multi = False
+    for i in range(ne):
+        if not _fleet_single(int(kinds[i]), int(refs[i]), v, n_tw, break_ntw):
+            multi = True
+            break
+    if not any_late and multi:
+        # ``_later_window_start``: a later departure that reaches some event in a later window.
+        latest_start = t0 + max(latest, 0.0)
+        latest_end = min(shift_end, end_close)
+        found = False
+        best_s = best_end = 0.0
+        best_duration = t_end - t_start
+        prefix = 0.0  # travel and service from the depot to each event, without waiting
+        travels, nodes, prevs, services = work[_W_TRAVEL], work[_W_NODE], work[_W_PREV], work[_W_SERVICE]
+        for i in range(ne):
+            if travels[i] != 0.0:
+                prefix += dur[int(prevs[i]), int(nodes[i])]
+            kind = int(kinds[i])
+            ref = int(refs[i])
+            if not _fleet_single(kind, ref, v, n_tw, break_ntw):
+                n_w = n_tw[ref] if kind == _EV_CLIENT else break_ntw[v, ref]
+                for w in range(n_w):
+                    a = tw[ref, w, 0] if kind == _EV_CLIENT else break_tw[v, ref, w, 0]
+                    s = a - prefix
+                    if not (t_start + EPS < s <= latest_start + EPS):
+                        continue
+                    slack, bad = _fleet_times(dur, tw, n_tw, depot_tw, break_tw, break_ntw, v, work, ne, s,
+                                              _W_TRIAL)
+                    if bad:
+                        continue
+                    s = s + min(slack, max(latest_start - s, 0.0))
+                    _, bad = _fleet_times(dur, tw, n_tw, depot_tw, break_tw, break_ntw, v, work, ne, s, _W_TRIAL)
+                    end = _fleet_end(dur, work, ne, _W_TRIAL, end_node)
+                    if not bad and end <= latest_end + EPS and end - s < best_duration - EPS:
+                        found = True
+                        best_s = s
+                        best_end = end
+                        best_duration = end - s
+                        for r in range(4):
+                            for j in range(ne):
+                                work[_W_BEST + r, j] = work[_W_TRIAL + r, j]
+            prefix += services[i]
+        if found:
+            t_start = best_s
+            t_end = best_end
+            for r in range(4):
+                for j in range(ne):
+                    work[_W_TIMES + r, j] = work[_W_BEST + r, j]
+    duration = t_end - t_start
+
+    # Loads, trip by trip, with the shipments on board.
+    q, peaks, on_board = work[_W_Q], work[_W_PEAK], work[_W_ON_BOARD]
+    simple = n_at == 0 and not has_shipments
+    for d in range(k_dims):
+        on_board[d] = 0.0
+        peaks[d] = -INF
+    lo = 0
+    while lo < m:
+        hi = lo + 1
+        while hi < m and at[hi] < 0:
+            hi += 1
+        for d in range(k_dims):
+            s = 0.0
+            for i in range(lo, hi):
+                s += delivery[int(clients[i]), d]
+            q[d] = s + on_board[d]
+            if q[d] > peaks[d]:
+                peaks[d] = q[d]
+        for i in range(lo, hi):
+            c = int(clients[i])
+            for d in range(k_dims):
+                if simple:
+                    q[d] += pickup[c, d] - delivery[c, d]
+                else:
+                    moved = shipment_load[c, d]
+                    q[d] = q[d] - delivery[c, d] + pickup[c, d] + moved
+                    on_board[d] += moved
+                if q[d] > peaks[d]:
+                    peaks[d] = q[d]
+        lo = hi
+    excess = peaks[0] - capacity[v, 0]
+    for d in range(1, k_dims):
+        e = peaks[d] - capacity[v, d]
+        if e > excess:
+            excess = e
+    if excess > EPS:
+        viol += excess
+
+    # Lateness of the events (time_window, break, depot_time_window at reloads); client start and departure.
+    late, start, departure = work[_W_TIMES + 3], work[_W_TIMES + 1], work[_W_TIMES + 2]
+    cstart, cdep, poss = work[_W_CSTART], work[_W_CDEP], work[_W_POS]
+    for i in range(ne):
+        if late[i] > EPS:
+            viol += late[i]
+        if int(kinds[i]) == _EV_CLIENT:
+            cstart[int(poss[i])] = start[i]
+            cdep[int(poss[i])] = departure[i]
+    if t_start > close_at + EPS:
+        viol += t_start - close_at
+    past_shift = past_close = False  # a release time made the vehicle leave a depot after these limits
+    if any_release:
+        releases, prevs = work[_W_RELEASE], work[_W_PREV]
+        for i in range(ne):
+            r = releases[i]
+            ready = departure[i - 1] if i else t_start
+            if r > ready + EPS:
+                limit = min(depot_tw[int(prevs[i]), 1], shift_end)
+                if r > limit + EPS:
+                    viol += r - max(limit, ready)
+                    past_shift = past_shift or r > shift_end + EPS
+                    past_close = past_close or r > end_close + EPS
+    if t_end > end_close + EPS and not past_close:
+        viol += t_end - end_close
+    if past_shift:
+        pass
+    elif t_end > shift_end + EPS:
+        viol += t_end - shift_end
+    elif t_start > shift_end + EPS:
+        viol += t_start - shift_end
+    if duration > max_duration[v] + EPS:
+        viol += duration - max_duration[v]
+    if distance > max_distance[v] + EPS:
+        viol += distance - max_distance[v]
+    if strict:
+        seen_pickup = False
+        for i in range(m):
+            if at[i] >= 0:  # a new trip
+                seen_pickup = False
+            c = int(clients[i])
+            if has_delivery[c]:
+                if seen_pickup:
+                    viol += 1.0
+            elif has_pickup[c]:
+                seen_pickup = True
+    if has_shipments:
+        where = work[_W_WHERE]
+        for i in range(m):
+            c = int(clients[i])
+            if partner[c] >= 0:
+                where[c] = -1.0
+        for i in range(m):
+            c = int(clients[i])
+            if partner[c] >= 0 and where[c] < 0:
+                where[c] = i
+        for i in range(m):
+            c = int(clients[i])
+            o = partner[c]
+            if o < 0 or where[c] != i:
+                continue
+            kp = int(where[o])
+            if not (0 <= kp < m and int(clients[kp]) == o):  # a stale entry: the partner is not on the route
+                viol += 1.0
+                continue
+            if is_pickup[c]:
+                continue
+            if kp > i:
+                viol += 1.0  # shipment_order
+            else:
+                ride = cstart[i] - cdep[kp]
+                most_ride = max_ride[shipment_of[c]]
+                if ride > most_ride + EPS:
+                    viol += ride - most_ride
+
+    cost = fixed[v] + cpd[v] * distance + cpt[v] * duration
+    return distance, duration, cost, viol
