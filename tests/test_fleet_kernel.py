@@ -110,6 +110,24 @@ def test_empty_route_and_unknown_stops():
     assert fleet_route(F, 0, np.array([-1, 5], dtype=np.int64), 2, work) == (0.0, 0.0, 0.0, 0.0)
     # An unknown client (1) and an unknown depot (-3: depot 2) count 1 each, as the evaluator's unknown_id.
     assert fleet_route(F, 0, np.array([0, 7, -3], dtype=np.int64), 3, work) == (6.0, 6.0, 6.0, 2.0)
+    # A route longer than the buffer holds: infinities, nothing written out of bounds.
+    long = np.zeros(work.shape[1], dtype=np.int64)
+    assert fleet_route(F, 0, long, len(long), work) == (math.inf,) * 4
+
+
+def test_callable_from_compiled_code_without_reference_counting():
+    import numba as nb
+
+    @nb.njit(_nrt=False)
+    def total(F, stops, work):
+        s = 0.0
+        for n in range(1, len(stops) + 1):
+            s += fleet_route(F, 0, stops, n, work)[2]
+        return s
+
+    p = line([Client("a", at(3)), Client("b", at(5))], VehicleType("v"))
+    F = fleet_arrays(p)
+    assert total(F, np.array([0, 1], dtype=np.int64), fleet_work(F)) == 6.0 + 10.0
 
 
 def test_time_dependent_problems_are_refused():

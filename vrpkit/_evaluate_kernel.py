@@ -8,6 +8,12 @@ objects. The arithmetic is the pure-Python evaluator's (commit 813d688), operati
 results agree to the bit (``tests/test_evaluate_parity.py``). Problems with a travel-time profile are not
 handled here (:mod:`vrpkit.evaluate` times them in Python).
 
+:func:`fleet_route` is the evaluator's rules for one route of a real fleet's day (skills, reloads, release
+times, breaks in the short form, shipments; :func:`vrpkit.evaluate._route_py` and its helpers, operation for
+operation) over the arrays of :func:`fleet_arrays`, returning the route's distance, duration, cost and the sum
+of its violation amounts. It allocates nothing (its scratch is :func:`fleet_work`), so that the local search's
+compiled code checks candidate routes with it exactly.
+
 The functions are numba functions cached on disk, built by ``python -m vrpkit.solvers.build`` with the
 colony's and the local search's; until they are built they run interpreted (:func:`kernel`).
 
