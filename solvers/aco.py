@@ -9,7 +9,10 @@ shifts, duration and distance limits, open routes, strict and mixed backhaul, sk
 with several time windows is served in the earliest that fits; a shipment's pickup stop comes with its
 delivery stop right after it, which the local search then moves apart). With reloads, when no client fits
 the route reloads at the nearest depot its type may reload at and goes on (taken back when no client fits
-after it). When no candidate fits, the
+after it). The ants ignore what the segments do not hold: breaks, ride times (``max_ride_time``), release
+times per trip and shipments on board across reloads; their plans are always loadable, and the local search
+(its exact check, see :mod:`vrpkit.solvers.localsearch`) repairs them and costs them by the evaluator's rules;
+plans come out with breaks in the short form (placed by the evaluator). When no candidate fits, the
 route is closed (or, for half the ants by default, the most attractive client that fits is taken from all
 the others, see ``fill``) and a vehicle opened: vehicle type and first client are drawn together among the
 vehicles left, from all clients when no candidate of their depots fits. Optional clients are taken only
@@ -163,8 +166,9 @@ class ACOSolver:
         self.ruin = ruin
 
     def supports(self, problem: Problem) -> str | None:
-        """None, or why not: the attribute the compiled local search lacks (:func:`unsupported`); on the torch
-        backend also skills, release times, shipments, reloads and breaks (not in its tensor rules)."""
+        """None, or why not: what the compiled local search refuses (:func:`unsupported`: shipments or
+        multi-trip with strict backhaul, ...); on the torch backend also skills, release times, shipments,
+        reloads and breaks (not in its tensor rules)."""
         if self.device != "cpu":
             try:
                 from vrpkit.solvers.tensors import unsupported_fleet

@@ -40,24 +40,39 @@ A real fleet's day (issue 14), each exact with respect to the evaluator's rules:
 - skills: the segments count, per skill class of the vehicle types, the skills their clients lack; a client on
   a route whose type lacks a skill is a violation (one per skill missing), in every move and insertion;
 - release times: the segments carry their clients' largest release time; a route departing after its latest
-  start that keeps it on time (the departure waits for the goods) is lateness;
-- shipments (without ``max_ride_time``): the plan always holds each shipment on one route, pickup first (a
-  loaded plan that splits one or serves its delivery first has both stops taken out, then inserted again);
-  the amount is on board in between (a pickup at the pickup stop, a negative one at the delivery stop). Moves
-  between routes carry only runs that hold whole shipments (checked in O(1) for route heads and tails by the
-  balance of pickup and delivery stops), moves inside a route check the order of the runs they move; the
-  pair moves insert a shipment at its best pair of positions, relocate it to another route, exchange two
-  shipments' positions, or leave an optional one out;
+  start that keeps it on time (the departure waits for the goods) is lateness (single trips; with reloads,
+  release times are per trip and only the exact check below has them);
+- shipments: the plan always holds each shipment on one route, pickup first (a loaded plan that splits one or
+  serves its delivery first has both stops taken out, then inserted again); the amount is on board in
+  between (a pickup at the pickup stop, a negative one at the delivery stop). Moves between routes carry
+  only runs that hold whole shipments (checked in O(1) for route heads and tails by the balance of pickup
+  and delivery stops), moves inside a route check the order of the runs they move; the pair moves insert a
+  shipment at its best pair of positions, relocate it to another route, exchange two shipments' positions,
+  or leave an optional one out;
 - reloads (multi-trip, :func:`expand_trips`): each reload depot's reload stops are optional clients of the
   search (the depot's service time and opening hours; only the types that may reload there may visit them);
   the segments keep the load of their first trip, their last one and the largest of the trips between, and
   their number of reloads (``max_reloads``); a reload first, last or twice in a row is a violation (a plan
   cannot say it). Reloads are inserted and removed as optional clients; plans come and go with
-  ``Route.reloads``.
+  ``Route.reloads``;
+- breaks, ride times (shipments with a finite ``max_ride_time``), and multi-trip with shipments (on board
+  across reloads) or release times (per trip) do not compose in O(1) segments: on such problems
+  (:func:`needs_exact`, ``cfg[C_EXACT]``) the segments, which ignore them (the segments' load drops a trip's
+  pickups at a reload, shipments included, so they are never stricter than the evaluator), are a filter,
+  and every move they find improving, every insertion that could beat the best one found so far, and every
+  move of a route whose evaluator violation exceeds its segment violation (so that a late break or a long
+  ride is repaired) is scored exactly: its new routes, as events (a reload stop is a reload at its depot),
+  go through :func:`vrpkit._evaluate_kernel.fleet_route`, the evaluator's rules for one route compiled, in
+  O(route length); the move is applied when the evaluator's (violation, cost) improves. Each route keeps both
+  values (``rval``), and the plan's totals (:attr:`LocalSearch.cost`, ``violation``, the iterated search's
+  best) are the evaluator's. Breaks need no stops in the search: plans leave in the short form
+  (``Route.breaks`` None), where the evaluator places each break by the rule ``fleet_route`` used; plans
+  with listed breaks are loaded in the short form. The ruin and recreate of :meth:`LocalSearch.iterate`
+  goes through the same insertions and moves, so through the exact check too.
 
-Not handled (refused by :func:`unsupported`, naming it): breaks, shipments with a ``max_ride_time`` or with
-strict backhaul, and multi-trip with shipments, release times, strict backhaul or uncertainty. The segment
-fields of each attribute exist only on problems that have it.
+Not handled (refused by :func:`unsupported`, naming it): shipments with strict backhaul, multi-trip with
+strict backhaul or uncertainty, and what needs the exact check on a time-dependent problem (a travel-time
+profile). The segment fields of each attribute exist only on problems that have it.
 
 Cost of a pass: O(n * granularity) move evaluations of O(1) each between routes; an applied move rebuilds
 the segments of the routes it changes (O(their length)). On CVRPLIB X, descending from an ant's plan to a
@@ -76,6 +91,7 @@ import numba as nb
 import numpy as np
 from vrpkit.solvers.build import compiled_or_interpreted, interpreted
 
+from vrpkit._evaluate_kernel import fleet_arrays, fleet_route, fleet_work
 from vrpkit.errors import SolverError, ValidationError
 from vrpkit.model import Problem
 from vrpkit.solution import Route, Solution
@@ -96,12 +112,12 @@ TOL = 1e-7
 
 # Entries of the ``cfg`` tuple of integers that every compiled function gets.
 (C_N, C_V, C_R, C_K, C_ND, C_TIME, C_SIMPLE, C_STRICT, C_OPTIONAL, C_MAXSEG, C_MAXEX, C_FWD, C_BWD, C_START,
- C_END, C_ROUTE, C_BUF, C_ALT, C_NWIN, C_REL, C_SK, C_NSK, C_NS, C_MT, C_VMR) = range(25)
+ C_END, C_ROUTE, C_BUF, C_ALT, C_NWIN, C_REL, C_SK, C_NSK, C_NS, C_MT, C_VMR, C_EXACT) = range(26)
 N_BUF = 14
 # Columns of ``link`` (per client), ``route`` (per slot), ``rval`` (per slot) and ``vt`` (per vehicle type).
 NXT, PRV, RTE, POS, PART, ISP, MARK = range(7)  # PART: partner stop (-1), ISP: 1 at a pickup stop, MARK: scratch
 FST, LST, SIZE, TYPE, EXC = range(5)
-COST, VIOL = range(2)
+COST, VIOL, XCOST, XVIOL = range(4)  # the segments' cost and violation, then the evaluator's (see C_EXACT)
 FIXED, CPD, CPT, MAXDUR, MAXDIST, CAP = range(6)
 MAX_PIECES = 6
 
@@ -111,27 +127,29 @@ _jit = nb.njit(cache=True, _nrt=False)
 _jit_inline = nb.njit(cache=True, inline="always", _nrt=False)
 
 
-NOT_YET = {"breaks": "breaks"}
-"""Attributes of the model the local search (and the ant colony) does not handle yet, as named in refusals."""
+def needs_exact(problem: Problem) -> bool:
+    """Whether the search checks its moves with the evaluator's rules (``C_EXACT``): breaks, shipments with a
+    finite ``max_ride_time``, multi-trip with shipments or release times (what segments cannot compose)."""
+    attrs = problem.attributes
+    if "breaks" in attrs:
+        return True
+    if "shipments" in attrs and bool(np.isfinite(problem.max_ride_time).any()):
+        return True
+    return "multi_trip" in attrs and bool({"shipments", "release_times"} & attrs)
 
 
 def unsupported(problem: Problem) -> str | None:
     """Why the local search cannot handle ``problem`` (the attribute named), or None."""
-    for attr, name in NOT_YET.items():
-        if attr in problem.attributes:
-            return f"{name} not supported by the compiled local search"
-    if "shipments" in problem.attributes and np.isfinite(problem.max_ride_time).any():
-        return "shipments with a max_ride_time not supported by the compiled local search"
     if "shipments" in problem.attributes and problem.backhaul == "strict" and problem.pickup.any():
         return "shipments with strict backhaul not supported by the compiled local search"
     if "multi_trip" in problem.attributes:
-        for attr in ("shipments", "release_times"):
-            if attr in problem.attributes:
-                return f"multi_trip with {attr} not supported by the compiled local search"
         if problem.uncertainty is not None:
             return "multi_trip with uncertainty not supported by the compiled local search"
         if problem.backhaul == "strict" and problem.pickup.any():
             return "multi_trip with strict backhaul not supported by the compiled local search"
+    if needs_exact(problem) and problem.time_dependent:
+        what = "breaks" if "breaks" in problem.attributes else "ride times, trips with shipments or release times"
+        return f"{what} with a travel-time profile not supported by the compiled local search"
     return None
 
 
@@ -148,9 +166,11 @@ class Data(NamedTuple):
     cl: np.ndarray  # (N, 2) prize, violation when left out (0 for optional clients)
     neigh: np.ndarray  # (N, k) related clients, nearest first
     flags: tuple[int, ...]  # cfg entries C_K .. C_MAXEX
-    extra: tuple[int, ...] = (0, 0, 0, 0, 0, 0)  # cfg entries C_REL .. C_VMR (fleet columns, 0: none)
+    extra: tuple[int, ...] = (0, 0, 0, 0, 0, 0, 0)  # cfg entries C_REL .. C_EXACT (fleet columns, 0: none)
     partner: np.ndarray | None = None  # (N,) the other stop of a shipment stop, -1 for other clients
     pickup_stop: np.ndarray | None = None  # (N,) 1 for a shipment's pickup stop
+    fleet: tuple | None = None  # the original problem's fleet_arrays (a tiny problem's unless C_EXACT)
+    events: np.ndarray | None = None  # (N,) each client's event for fleet_route: c, or -(depot + 1) to reload
 
 
 class Arrays(NamedTuple):
@@ -167,7 +187,7 @@ class Arrays(NamedTuple):
     seg: np.ndarray
     link: np.ndarray  # (N, 7) next, previous, slot (-1: unassigned), position, partner, pickup stop, scratch
     route: np.ndarray  # (R, 5) first client, last client, size, vehicle type, excess slot (beyond the fleet)
-    rval: np.ndarray  # (R, 2) cost, violation
+    rval: np.ndarray  # (R, 4) cost, violation by the segments, then by the evaluator's rules (C_EXACT)
     vt: np.ndarray
     cl: np.ndarray
     slots: np.ndarray  # (2, V + 1): first slot of each type (and the end), a free slot per type (-1: none)
@@ -176,6 +196,7 @@ class Arrays(NamedTuple):
     counters: np.ndarray  # (2,) moves applied, moves evaluated
     sums: np.ndarray  # (2,) plan cost (with prizes lost), plan violation (with missing clients)
     neigh: np.ndarray
+    exact: tuple  # (fleet_arrays, work buffer, events buffer (N + 1,), events of the clients) for fleet_route
 
 
 # -- problem compilation ---------------------------------------------------------------------------------
@@ -257,7 +278,9 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
     attrs = problem.attributes
     col_rel = col_sk = col_ns = 0
     classes, class_of = skill_classes(problem)
-    if "release_times" in attrs:
+    original = problem if trips is None else trips.original
+    exact = needs_exact(original)
+    if "release_times" in attrs and trips is None:  # per trip with reloads: only the exact check has them
         col_rel, fields = fields, fields + 1
     if "skills" in attrs:
         col_sk, fields = fields, fields + len(classes)
@@ -336,9 +359,42 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
              int(not problem.required.all()), int(max_segment), int(max_exchange))
     return Data(dist=dist, dur=dur, node=node, alt=alt, start=start, end=end, vt=vtab, cl=cl,
                 neigh=neighbours(problem, granularity) if trips is None else trip_neighbours(trips, granularity),
-                flags=flags, extra=(col_rel, col_sk, len(classes) if col_sk else 0, col_ns, col_mt, col_vmr),
+                flags=flags, extra=(col_rel, col_sk, len(classes) if col_sk else 0, col_ns, col_mt, col_vmr,
+                                    int(exact)),
                 partner=problem.partner.astype(np.int64) if col_ns else np.full(n, -1, np.int64),
-                pickup_stop=problem.is_pickup_stop.astype(np.int64) if col_ns else np.zeros(n, np.int64))
+                pickup_stop=problem.is_pickup_stop.astype(np.int64) if col_ns else np.zeros(n, np.int64),
+                fleet=exact_arrays(original) if exact else _tiny_fleet(),
+                events=np.concatenate((np.arange(n if trips is None else trips.n),
+                                       -(trips.depot + 1) if trips is not None else [])).astype(np.int64))
+
+
+def exact_arrays(problem: Problem) -> tuple:
+    """:func:`vrpkit._evaluate_kernel.fleet_arrays` of ``problem`` (without its uncertainty, which the
+    evaluator's plan-level rules do not use when no travel-time profile is set), each array C-contiguous
+    and read-only: one argument type for the compiled code, whatever the problem."""
+    if problem.uncertainty is not None and not problem.time_dependent:
+        problem = replace(problem, uncertainty=None)
+    out = []
+    for x in fleet_arrays(problem):
+        if isinstance(x, np.ndarray):
+            x = np.ascontiguousarray(x).view()
+            x.setflags(write=False)
+        out.append(x)
+    return tuple(out)
+
+
+_TINY: list[tuple] = []
+
+
+def _tiny_fleet() -> tuple:
+    """The :func:`exact_arrays` of a one-client problem: what the compiled code gets (and never reads) on
+    problems without ``C_EXACT``, so that it is compiled for one argument type only."""
+    if not _TINY:
+        from vrpkit.model import Client, Depot, VehicleType
+
+        _TINY.append(exact_arrays(Problem("tiny", (Depot("d", (0.0, 0.0)),), (Client("c", (1.0, 0.0)),),
+                                          (VehicleType("v"),))))
+    return _TINY[0]
 
 
 def skill_classes(problem: Problem) -> tuple[list[frozenset[str]], np.ndarray]:
@@ -470,10 +526,13 @@ def new_arrays(data: Data, sizes: Sequence[int], excess: Sequence[bool]) -> tupl
     link[:, PART] = data.partner if data.partner is not None else -1
     link[:, ISP] = data.pickup_stop if data.pickup_stop is not None else 0
     link[:, MARK] = 0
-    arrays = Arrays(dist=data.dist, dur=data.dur, seg=seg, link=link, route=route, rval=np.zeros((r, 2)),
+    fleet = data.fleet if data.fleet is not None else _tiny_fleet()
+    events = data.events if data.events is not None else np.arange(n, dtype=np.int64)
+    exact = (fleet, fleet_work(fleet), np.zeros(n + 1, np.int64), events)
+    arrays = Arrays(dist=data.dist, dur=data.dur, seg=seg, link=link, route=route, rval=np.zeros((r, 4)),
                     vt=data.vt, cl=data.cl, slots=slots, pieces=np.zeros((2, 1 + 3 * MAX_PIECES), np.int64),
                     nodes=np.zeros((2, max(n, 1)), np.int64), counters=np.zeros(2, np.int64),
-                    sums=np.zeros(2), neigh=data.neigh)
+                    sums=np.zeros(2), neigh=data.neigh, exact=exact)
     return arrays, tuple(int(x) for x in cfg)
 
 
@@ -699,14 +758,14 @@ def _better(dviol, dcost):
 
 
 @_jit
-def _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, r2, extra_cost, extra_viol):
+def _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r1, r2, extra_cost, extra_viol):
     """Whether the move set in ``pieces`` (new routes for slots r1 and r2 >= 0) improves the plan, and the
     changes of cost and violation. With shipments, a move that would split a shipment or put its delivery
     before its pickup is no improvement (:func:`_ship_ok`)."""
     if cfg[C_NS] and not _ship_ok(seg, link, route, pieces, cfg, r1, r2):
         counters[1] += 1
         return False, 0.0, 0.0
-    return _gain_any(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, r2, extra_cost,
+    return _gain_any(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r1, r2, extra_cost,
                      extra_viol)
 
 
@@ -801,8 +860,13 @@ def _ship_ok(seg, link, route, pieces, cfg, r1, r2):
 
 
 @_jit
-def _gain_any(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, r2, extra_cost, extra_viol):
-    """:func:`_gain` without the shipment check (for the moves of shipments, which keep them whole)."""
+def _gain_any(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r1, r2, extra_cost, extra_viol):
+    """:func:`_gain` without the shipment check (for the moves of shipments, which keep them whole).
+
+    With ``C_EXACT`` the segments are a filter: a move they find improving, and any move of a route whose
+    evaluator violation exceeds its segment violation (what the segments do not see, e.g. a late break), is
+    scored by the evaluator's rules (:func:`_exact`); the changes returned are then the evaluator's. A move
+    the filter stops returns an infinite violation change."""
     counters[1] += 1
     c1, q1 = _eval(dist, dur, seg, link, route, vt, pieces, cfg, 0, r1)
     dcost = c1 - rval[r1, COST] + extra_cost
@@ -811,7 +875,70 @@ def _gain_any(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, 
         c2, q2 = _eval(dist, dur, seg, link, route, vt, pieces, cfg, 1, r2)
         dcost += c2 - rval[r2, COST]
         dviol += q2 - rval[r2, VIOL]
+    ok = _better(dviol, dcost)
+    if not cfg[C_EXACT]:
+        return ok, dcost, dviol
+    if not (ok or _hidden(rval, r1) or (r2 >= 0 and _hidden(rval, r2))):
+        return False, 0.0, math.inf
+    c1, q1 = _exact(X, link, route, pieces, cfg, 0, r1)
+    dcost = c1 - rval[r1, XCOST] + extra_cost
+    dviol = q1 - rval[r1, XVIOL] + extra_viol
+    if r2 >= 0:
+        c2, q2 = _exact(X, link, route, pieces, cfg, 1, r2)
+        dcost += c2 - rval[r2, XCOST]
+        dviol += q2 - rval[r2, XVIOL]
     return _better(dviol, dcost), dcost, dviol
+
+
+@_jit_inline
+def _hidden(rval, r):
+    """Whether route r has violation that only the evaluator's rules see (``C_EXACT``)."""
+    return rval[r, XVIOL] > rval[r, VIOL] + 1e-9
+
+
+@_jit
+def _score_events(X, cfg, n, v, excess):
+    """The evaluator's cost and violation of a route of vehicle type v serving the clients ``X[2][:n]``
+    (:func:`vrpkit._evaluate_kernel.fleet_route`). Reload stops become reloads at their depot; one first,
+    last or after another reload (the later one kept) is left out, as :meth:`LocalSearch.public` does, and
+    counts 1 (a plan cannot say it). ``excess``: the slot is beyond the fleet (1 more)."""
+    fleet, work, stops, events = X
+    j = 0
+    bad = 0.0
+    pending = 0
+    for i in range(n):
+        e = events[stops[i]]
+        if e < 0:
+            if j == 0 or pending < 0:
+                bad += 1.0
+            if j > 0:
+                pending = e
+        else:
+            if pending < 0:
+                stops[j] = pending
+                j += 1
+                pending = 0
+            stops[j] = e
+            j += 1
+    if pending < 0:
+        bad += 1.0
+    cost = 0.0
+    viol = 0.0
+    if j > 0:
+        _d, _t, cost, viol = fleet_route(fleet, v, stops, j, work)
+    viol += bad
+    if excess:
+        viol += 1.0
+    return cost, viol
+
+
+@_jit
+def _exact(X, link, route, pieces, cfg, k, slot):
+    """The evaluator's cost and violation of the new route k of a move, driven in ``slot``."""
+    if pieces[k, 0] == 0:
+        return 0.0, 0.0
+    n = _collect_into(link, pieces, k, X[2])
+    return _score_events(X, cfg, n, route[slot, TYPE], route[slot, EXC] != 0)
 
 
 @_jit_inline
@@ -847,7 +974,7 @@ def _add_node(pieces, k, c):
 @_jit
 def _commit(A, cfg, r1, r2, dcost, dviol):
     """Apply the move set in ``pieces`` to slots r1 and r2 (>= 0)."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     n1 = _collect(link, pieces, nodes, 0)
     n2 = _collect(link, pieces, nodes, 1) if r2 >= 0 else 0
     _clear(link, route, r1)
@@ -866,6 +993,12 @@ def _commit(A, cfg, r1, r2, dcost, dviol):
 
 @_jit
 def _collect(link, pieces, nodes, k):
+    return _collect_into(link, pieces, k, nodes[k])
+
+
+@_jit_inline
+def _collect_into(link, pieces, k, out):
+    """Write the clients of new route k, in order, to ``out``; returns how many."""
     n = 0
     for i in range(pieces[k, 0]):
         a = pieces[k, 1 + 3 * i]
@@ -873,7 +1006,7 @@ def _collect(link, pieces, nodes, k):
         if pieces[k, 3 + 3 * i]:
             x = b
             while True:
-                nodes[k, n] = x
+                out[n] = x
                 n += 1
                 if x == a:
                     break
@@ -881,7 +1014,7 @@ def _collect(link, pieces, nodes, k):
         else:
             x = a
             while True:
-                nodes[k, n] = x
+                out[n] = x
                 n += 1
                 if x == b:
                     break
@@ -913,13 +1046,13 @@ def _clear(link, route, r):
 @_jit
 def _rebuild(A, cfg, r, members, n):
     """Make slot r drive ``members[:n]`` and recompute its segments, cost and violation."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     route[r, SIZE] = n
     if n == 0:
         route[r, FST] = -1
         route[r, LST] = -1
-        rval[r, COST] = 0.0
-        rval[r, VIOL] = 0.0
+        for f in range(4):
+            rval[r, f] = 0.0
         return
     for i in range(n):
         c = members[i]
@@ -956,6 +1089,13 @@ def _rebuild(A, cfg, r, members, n):
     cost, viol = score(seg, row, vt, cfg, v, route[r, EXC] != 0)
     rval[r, COST] = cost
     rval[r, VIOL] = viol
+    if cfg[C_EXACT]:
+        stops = X[2]
+        for i in range(n):
+            stops[i] = members[i]
+        cost, viol = _score_events(X, cfg, n, v, route[r, EXC] != 0)
+    rval[r, XCOST] = cost
+    rval[r, XVIOL] = viol
 
 
 @_jit
@@ -970,7 +1110,7 @@ def _update_free(route, slots, t):
 @_jit
 def load_routes(A, cfg, seq, offsets, types):
     """Fill an empty plan with routes ``seq[offsets[i]:offsets[i+1]]`` of vehicle types ``types[i]``."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     if cfg[C_NWIN] > 1:
         for c in range(cfg[C_N]):
             _set_window(seg, cfg, c, 0)
@@ -1044,7 +1184,7 @@ def _pick_windows(dist, dur, seg, cfg, v, members, n):
 @_jit
 def _windows(A, cfg):
     """Serve each client of several windows in another of its windows where the plan gets better."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     n = cfg[C_N]
     improved = False
     for c in range(n):
@@ -1068,7 +1208,7 @@ def _windows(A, cfg):
             _add(link, pieces, 0, route[r, FST], link[c, PRV], False)
             _add_node(pieces, 0, c)
             _add(link, pieces, 0, link[c, NXT], route[r, LST], False)
-            _ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r, -1, 0.0, 0.0)
+            _ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r, -1, 0.0, 0.0)
             if _better(dq - best_q, dc - best_c):
                 best_w, best_q, best_c = w, dq, dc
         _set_window(seg, cfg, c, best_w if best_w >= 0 else current)
@@ -1081,13 +1221,13 @@ def _windows(A, cfg):
 @_jit
 def totals(A, cfg):
     """Recount the plan's cost and violation."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     cost = 0.0
     viol = 0.0
     for r in range(cfg[C_R]):
         if route[r, SIZE] > 0:
-            cost += rval[r, COST]
-            viol += rval[r, VIOL]
+            cost += rval[r, XCOST]
+            viol += rval[r, XVIOL]
     for c in range(cfg[C_N]):
         if link[c, RTE] < 0:
             if cl[c, 1] > 0.0:
@@ -1101,7 +1241,7 @@ def totals(A, cfg):
 @_jit
 def export_routes(A, cfg, seq, offsets, types):
     """Write the non-empty routes as :func:`load_routes` reads them; returns the number of routes."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     n_routes = 0
     j = 0
     offsets[0] = 0
@@ -1125,7 +1265,7 @@ def export_routes(A, cfg, seq, offsets, types):
 @_jit
 def _inter(A, cfg, u, v):
     """Moves between the routes of u and v that put u next to v."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     r1 = link[u, RTE]
     r2 = link[v, RTE]
     f1, l1, f2, l2 = route[r1, FST], route[r1, LST], route[r2, FST], route[r2, LST]
@@ -1156,7 +1296,7 @@ def _inter(A, cfg, u, v):
                     _add(link, pieces, 1, f2, v, False)
                     _add(link, pieces, 1, u, e, rev_a == 1)
                     _add(link, pieces, 1, link[g, NXT], l2, False)
-                    ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, r2,
+                    ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r1, r2,
                                        0.0, 0.0)
                     if ok:
                         _commit(A, cfg, r1, r2, dc, dq)
@@ -1186,7 +1326,7 @@ def _inter(A, cfg, u, v):
                     _add(link, pieces, 1, f2, link[h, PRV], False)
                     _add(link, pieces, 1, s, u, rev_a == 1)
                     _add(link, pieces, 1, v, l2, False)
-                    ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, r2,
+                    ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r1, r2,
                                        0.0, 0.0)
                     if ok:
                         _commit(A, cfg, r1, r2, dc, dq)
@@ -1204,7 +1344,7 @@ def _inter(A, cfg, u, v):
             _add(link, pieces, 0, link[v, NXT], l2, False)
             _add(link, pieces, 1, f2, v, False)
             _add(link, pieces, 1, u, l1, False)
-        ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, r2, 0.0, 0.0)
+        ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r1, r2, 0.0, 0.0)
         if ok:
             _commit(A, cfg, r1, r2, dc, dq)
             return True
@@ -1214,7 +1354,7 @@ def _inter(A, cfg, u, v):
 @_jit
 def _intra(A, cfg, u, v):
     """Moves inside the route of u and v that put u next to v: or-opt, swap, 2-opt."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     r = link[u, RTE]
     f = route[r, FST]
     z = route[r, LST]
@@ -1244,7 +1384,7 @@ def _intra(A, cfg, u, v):
                 _add(link, pieces, 0, u, e, rev_a == 1)
                 _add(link, pieces, 0, link[v, NXT], link[u, PRV], False)
                 _add(link, pieces, 0, link[e, NXT], z, False)
-            ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r, -1, 0.0, 0.0)
+            ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r, -1, 0.0, 0.0)
             if ok:
                 _commit(A, cfg, r, -1, dc, dq)
                 return True
@@ -1271,7 +1411,7 @@ def _intra(A, cfg, u, v):
                 _add(link, pieces, 0, s, u, rev_a == 1)
                 _add(link, pieces, 0, v, link[s, PRV], False)
                 _add(link, pieces, 0, link[u, NXT], z, False)
-            ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r, -1, 0.0, 0.0)
+            ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r, -1, 0.0, 0.0)
             if ok:
                 _commit(A, cfg, r, -1, dc, dq)
                 return True
@@ -1287,7 +1427,7 @@ def _intra(A, cfg, u, v):
         _add(link, pieces, 0, link[a, NXT], link[b, PRV], False)
         _add_node(pieces, 0, a)
         _add(link, pieces, 0, link[b, NXT], z, False)
-        ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r, -1, 0.0, 0.0)
+        ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r, -1, 0.0, 0.0)
         if ok:
             _commit(A, cfg, r, -1, dc, dq)
             return True
@@ -1305,7 +1445,7 @@ def _intra(A, cfg, u, v):
         _add(link, pieces, 0, f, link[v, PRV], False)
         _add(link, pieces, 0, v, link[u, PRV], True)
         _add(link, pieces, 0, u, z, False)
-    ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r, -1, 0.0, 0.0)
+    ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r, -1, 0.0, 0.0)
     if ok:
         _commit(A, cfg, r, -1, dc, dq)
         return True
@@ -1315,7 +1455,7 @@ def _intra(A, cfg, u, v):
 @_jit
 def _to_empty(A, cfg, u):
     """Move u (and up to max_segment - 1 clients after it) to an unused vehicle of any type."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     r1 = link[u, RTE]
     f1 = route[r1, FST]
     l1 = route[r1, LST]
@@ -1333,7 +1473,7 @@ def _to_empty(A, cfg, u):
             _add(link, pieces, 0, f1, link[u, PRV], False)
             _add(link, pieces, 0, link[e, NXT], l1, False)
             _add(link, pieces, 1, u, e, False)
-            ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, slot, 0.0, 0.0)
+            ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r1, slot, 0.0, 0.0)
             if ok:
                 _commit(A, cfg, r1, slot, dc, dq)
                 return True
@@ -1343,7 +1483,7 @@ def _to_empty(A, cfg, u):
 @_jit
 def _remove(A, cfg, u):
     """Leave optional client u out."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     r1 = link[u, RTE]
     _reset(pieces)
     d = link[u, PART]
@@ -1353,14 +1493,14 @@ def _remove(A, cfg, u):
         _add(link, pieces, 0, route[r1, FST], link[u, PRV], False)
         _add(link, pieces, 0, link[u, NXT], link[d, PRV], False)
         _add(link, pieces, 0, link[d, NXT], route[r1, LST], False)
-        ok, dc, dq = _gain_any(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, -1,
+        ok, dc, dq = _gain_any(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r1, -1,
                                cl[u, 0] + cl[d, 0], 0.0)
         if ok:
             _commit(A, cfg, r1, -1, dc, dq)
         return ok
     _add(link, pieces, 0, route[r1, FST], link[u, PRV], False)
     _add(link, pieces, 0, link[u, NXT], route[r1, LST], False)
-    ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, -1,
+    ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r1, -1,
                        cl[u, 0], 0.0)
     if ok:
         _commit(A, cfg, r1, -1, dc, dq)
@@ -1389,7 +1529,7 @@ def _set_insert(link, route, pieces, w, v, mode):
 def _insert(A, cfg, w, allow_empty, strict):
     """Insert unassigned client w at its best place next to a related client, or in an unused vehicle when
     ``allow_empty``; when ``strict``, only where the route's violation does not grow."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     if link[w, RTE] >= 0:
         return True  # inserted meanwhile (a shipment's stop, with its partner)
     if link[w, PART] >= 0:
@@ -1428,7 +1568,15 @@ def _insert(A, cfg, w, allow_empty, strict):
                 c, q = _eval(dist, dur, seg, link, route, vt, pieces, cfg, 0, slot)
                 dq = q - rval[slot, VIOL] + gain_viol
                 dc = c - rval[slot, COST] + gain_cost
-                if strict and q - rval[slot, VIOL] > 1e-9:
+                if cfg[C_EXACT]:  # the segments as a filter (see _gain_any), then the evaluator's rules
+                    if not (_hidden(rval, slot) or _better(dq - best_q, dc - best_c)):
+                        continue
+                    c, q = _exact(X, link, route, pieces, cfg, 0, slot)
+                    dq = q - rval[slot, XVIOL] + gain_viol
+                    dc = c - rval[slot, XCOST] + gain_cost
+                    if strict and q - rval[slot, XVIOL] > 1e-9:
+                        continue
+                elif strict and q - rval[slot, VIOL] > 1e-9:
                     continue
                 if _better(dq - best_q, dc - best_c):
                     best_q, best_c, best_v, best_mode, best_win = dq, dc, v, (mode if modes == 2 else 2), win
@@ -1452,7 +1600,7 @@ def _scan_pair(A, cfg, p, d, slot, x, best_q, best_c, gain_cost, gain_viol, stri
     """Shipment p (pickup) -> d inserted in slot's route with p after client x (-1: first), d after each
     client y from x on (y = x: right after p): the best y whose move (costs relative to slot's route plus
     ``gain_cost``, ``gain_viol``) beats (``best_q``, ``best_c``), or -2; and its changes. O(route length)."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     v = route[slot, TYPE]
     buf = cfg[C_BUF]
     head = buf + 8
@@ -1483,7 +1631,16 @@ def _scan_pair(A, cfg, p, d, slot, x, best_q, best_c, gain_cost, gain_viol, stri
         c, q = score(seg, full, vt, cfg, v, exc)
         dq = q - rval[slot, VIOL] + gain_viol
         dc = c - rval[slot, COST] + gain_cost
-        if not (strict and q - rval[slot, VIOL] > 1e-9) and _better(dq - best_q, dc - best_c):
+        if cfg[C_EXACT]:  # the segments as a filter (see _gain_any), then the evaluator's rules
+            if _hidden(rval, slot) or _better(dq - best_q, dc - best_c):
+                pieces[1, 0] = 0
+                _set_pair(link, route, pieces, 1, slot, p, d, x, y)
+                c, q = _exact(X, link, route, pieces, cfg, 1, slot)
+                dq = q - rval[slot, XVIOL] + gain_viol
+                dc = c - rval[slot, XCOST] + gain_cost
+                if not (strict and q - rval[slot, XVIOL] > 1e-9) and _better(dq - best_q, dc - best_c):
+                    best_q, best_c, best_y = dq, dc, y
+        elif not (strict and q - rval[slot, VIOL] > 1e-9) and _better(dq - best_q, dc - best_c):
             best_q, best_c, best_y = dq, dc, y
         if nxt < 0:
             break
@@ -1517,7 +1674,7 @@ def _best_pair_place(A, cfg, p, d, skip, gain_cost, gain_viol, strict, allow_emp
     """The best place of shipment p -> d (both out of the plan) in the routes of p's related clients (p
     before or after one of them) other than slot ``skip``, and in unused vehicles when ``allow_empty``:
     (slot, x, y, changes of violation and cost) of the best improving one, slot -1 when none improves."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     best_q = 0.0
     best_c = 0.0
     best_s = -1
@@ -1546,7 +1703,7 @@ def _best_pair_place(A, cfg, p, d, skip, gain_cost, gain_viol, strict, allow_emp
 def _insert_pair(A, cfg, p, allow_empty, strict):
     """Insert the shipment of pickup stop p (both stops out of the plan) at its best place (see
     :func:`_insert`)."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     d = link[p, PART]
     if link[d, RTE] >= 0:
         return False
@@ -1567,7 +1724,7 @@ def _pair_moves(A, cfg, p):
     """Moves of the shipment of pickup stop p (routed): relocation of the pair to its best place in another
     route (or an unused vehicle), and exchange with the shipment of a related pickup stop in another route
     (each pair takes the other's positions)."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     d = link[p, PART]
     r1 = link[p, RTE]
     f1 = route[r1, FST]
@@ -1576,10 +1733,14 @@ def _pair_moves(A, cfg, p):
     _add(link, pieces, 0, f1, link[p, PRV], False)
     _add(link, pieces, 0, link[p, NXT], link[d, PRV], False)
     _add(link, pieces, 0, link[d, NXT], l1, False)
-    c1, q1 = _eval(dist, dur, seg, link, route, vt, pieces, cfg, 0, r1)
     counters[1] += 1
-    slot, x, y, dq, dc = _best_pair_place(A, cfg, p, d, r1, c1 - rval[r1, COST], q1 - rval[r1, VIOL], False,
-                                          True)
+    if cfg[C_EXACT]:
+        c1, q1 = _exact(X, link, route, pieces, cfg, 0, r1)
+        gain_cost, gain_viol = c1 - rval[r1, XCOST], q1 - rval[r1, XVIOL]
+    else:
+        c1, q1 = _eval(dist, dur, seg, link, route, vt, pieces, cfg, 0, r1)
+        gain_cost, gain_viol = c1 - rval[r1, COST], q1 - rval[r1, VIOL]
+    slot, x, y, dq, dc = _best_pair_place(A, cfg, p, d, r1, gain_cost, gain_viol, False, True)
     if slot >= 0:
         _reset(pieces)
         _add(link, pieces, 0, f1, link[p, PRV], False)
@@ -1602,7 +1763,7 @@ def _pair_moves(A, cfg, p):
             _add(link, pieces, k, link[a, NXT], link[b, PRV], False)
             _add_node(pieces, k, b2)
             _add(link, pieces, k, link[b, NXT], route[r, LST], False)
-        ok, dc, dq = _gain_any(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r1, r2, 0.0, 0.0)
+        ok, dc, dq = _gain_any(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r1, r2, 0.0, 0.0)
         if ok:
             _commit(A, cfg, r1, r2, dc, dq)
             return True
@@ -1612,7 +1773,7 @@ def _pair_moves(A, cfg, p):
 @_jit
 def _change_types(A, cfg):
     """Move whole routes to unused vehicles of other types where that is better."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     improved = False
     if cfg[C_V] < 2:
         return False
@@ -1623,7 +1784,7 @@ def _change_types(A, cfg):
                 continue
             _reset(pieces)
             _add(link, pieces, 1, route[r, FST], route[r, LST], False)
-            ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, r,
+            ok, dc, dq = _gain(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r,
                                slot, 0.0, 0.0)
             if ok:
                 _commit(A, cfg, r, slot, dc, dq)
@@ -1664,7 +1825,7 @@ def _restore(A, B):
 def _eliminate(A, B, cfg, r):
     """Empty route r by inserting each of its clients at its best feasible place in the other routes; kept
     when the plan gets better (e.g. a vehicle's fixed cost saved), undone otherwise."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     members = B[6]
     size = route[r, SIZE]
     if size == 0:
@@ -1716,7 +1877,7 @@ def search(A, B, cfg, order, max_moves):
 def sweep(A, B, cfg, order, max_moves, start):
     """The moves of each client in ``order`` with its neighbours; stops once ``max_moves`` moves were
     applied since the counter stood at ``start``. Returns True when some move was applied."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     improved = False
     for idx in range(len(order)):
         if max_moves >= 0 and counters[0] - start >= max_moves:
@@ -1773,7 +1934,7 @@ def polish(A, B, cfg, improved, max_moves, start):
 def _reinsert(A, B, cfg, u):
     """Take client u (of several windows) out of its route and insert it at its best place in any of its
     windows; kept when the plan gets better, undone otherwise."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     _save(A, B)
     moves = counters[0]
     before_cost = sums[0]
@@ -1796,7 +1957,7 @@ def _reinsert(A, B, cfg, u):
 def _repick(A, B, cfg):
     """Choose every routed client's window afresh as :func:`load_routes` does; kept when the plan gets
     better, undone otherwise."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     _save(A, B)
     before_cost = sums[0]
     before_viol = sums[1]
@@ -2167,15 +2328,15 @@ def _strings(seq: np.ndarray, offsets: np.ndarray, near: np.ndarray, u: int, siz
 @_jit
 def reset(A, cfg):
     """Empty every slot."""
-    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh = A  # noqa: RUF059
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     for c in range(cfg[C_N]):
         link[c, RTE] = -1
     for r in range(cfg[C_R]):
         route[r, FST] = -1
         route[r, LST] = -1
         route[r, SIZE] = 0
-        rval[r, COST] = 0.0
-        rval[r, VIOL] = 0.0
+        for f in range(4):
+            rval[r, f] = 0.0
     for t in range(cfg[C_V]):
         slots[1, t] = slots[0, t]
 

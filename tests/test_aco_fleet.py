@@ -1,15 +1,17 @@
 """The ant colony on a real fleet's attributes (issue 14): hand-worked optima, feasible plans on small random
-instances of each attribute, and the refusals (the torch backend, attributes not handled yet)."""
+instances of each attribute (breaks, ride times and trips with release times or shipments through the local
+search's exact check), and the refusals (the torch backend, shipments with strict backhaul)."""
 
 from __future__ import annotations
 
 import pytest
+from test_localsearch_exact import CASES
 from test_localsearch_fleet import FLEET, early_and_late, fleet_problem, fridge, parcel, two_loads
 from vrpkit.solvers.aco import ACOSolver
-from vrpkit.solvers.localsearch import NOT_YET
 
 import vrpkit
 from vrpkit import Client, Depot, Problem, VehicleType, evaluate
+from vrpkit.generate import fleet_instance
 from vrpkit.model import Break
 
 
@@ -88,13 +90,36 @@ def breaks_problem() -> Problem:
 
 def test_refusals_name_the_attribute():
     p = breaks_problem()
-    assert "breaks" in NOT_YET
-    assert "breaks" in ACOSolver().supports(p)
+    assert ACOSolver().supports(p) is None
+    result = vrpkit.solve(p, "aco", iterations=1, ants=2, seed=0)
+    assert result.feasible and result.cost == pytest.approx(6.0)
     for device in ("torch", "cuda"):
         for q, attr in ((fridge(), "skills"), (early_and_late(), "release_times"), (p, "breaks")):
             reason = ACOSolver(device=device).supports(q)
             assert reason is not None and attr in reason, (device, attr, reason)
-    with pytest.raises(vrpkit.SolverError, match="breaks"):
-        vrpkit.solve(p, "aco", iterations=1)
     both = fleet_problem(1, shipments=3, reloads=True)
-    assert "multi_trip with shipments" in ACOSolver().supports(both)
+    assert ACOSolver().supports(both) is None
+    strict = fleet_problem(1, shipments=3, backhaul="strict")
+    assert "shipments with strict backhaul" in ACOSolver().supports(strict)
+    with pytest.raises(vrpkit.SolverError, match="strict backhaul"):
+        vrpkit.solve(strict, "aco", iterations=1)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_exact_check_optimum(case):
+    """The hand-worked cases of test_localsearch_exact (breaks, ride time, trips with a release time or a
+    shipment): the ants ignore breaks, ride times and the trips' release times; the search repairs."""
+    make, _, _, optimum = CASES[case]
+    result = vrpkit.solve(make(), "aco", iterations=5, ants=4, seed=0)
+    assert result.feasible, result.evaluation.violations
+    assert result.cost == pytest.approx(optimum, abs=1e-9)
+
+
+@pytest.mark.parametrize("variant", ["vrptwbr", "mtpdptwrtbrsk", "mtvrprt", "pdptwbr"])
+def test_feasible_plans_with_breaks_ride_times_and_trips(variant):
+    p = fleet_instance(8, seed=3, variant=variant, **({"ride_factor": 1.5} if "pdp" in variant else {}))
+    result = vrpkit.solve(p, "aco", iterations=4, ants=6, seed=1)
+    ev = evaluate(p, result.solution)
+    assert ev.feasible, ev.violations
+    assert result.cost == pytest.approx(ev.cost)
+    assert all(r.breaks is None for r in result.solution.routes)

@@ -76,3 +76,25 @@ def test_territories_refuse_what_one_vehicle_per_territory_cannot_hold(kind, ref
             build_territories(p, 1)
     else:
         assert len(build_territories(p, 1).territories) == 1
+
+
+def test_local_search_and_aco_refuse_only_strict_backhaul_with_shipments_or_reloads():
+    from dataclasses import replace
+
+    from vrpkit.solvers.aco import ACOSolver
+    from vrpkit.solvers.localsearch import unsupported
+
+    from vrpkit.generate import fleet_instance
+
+    for variant, options in (("vrptwbr", {}), ("pdptw", {"ride_factor": 1.5}), ("mtpdp", {}), ("mtvrprt", {}),
+                             ("mtpdptwrtbrsk", {})):
+        p = fleet_instance(4, seed=1, variant=variant, **options)
+        assert unsupported(p) is None and ACOSolver().supports(p) is None, variant
+    ships = problem(shipments=True)
+    strict = replace(ships, clients=(replace(ships.clients[0], pickup=(1,)), *ships.clients[1:]),
+                     backhaul="strict")
+    assert unsupported(strict) == "shipments with strict backhaul not supported by the compiled local search"
+    trips = problem(reloads=True)
+    strict = replace(trips, clients=(replace(trips.clients[0], pickup=(1,)), *trips.clients[1:]),
+                     backhaul="strict")
+    assert unsupported(strict) == "multi_trip with strict backhaul not supported by the compiled local search"
