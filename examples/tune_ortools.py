@@ -6,11 +6,13 @@ the same load on a shared machine. Gaps are to the best-known solutions shipped 
     python examples/tune_ortools.py x --time-limit 10 \\
         plain="ortools:first_solution=path_cheapest_arc,metaheuristic=guided_local_search" default=ortools
     python examples/tune_ortools.py solomon --time-limit 10 default=ortools
+    python examples/tune_ortools.py files --instances /tmp/ext/inst/MTVRPTWR/C201R0.75.vrp default=ortools
 
 X instances (default: the 10 smallest) use ``{"provider": "euclidean", "round": "nearest"}`` and an unlimited
 fleet. Solomon instances are those of ``vrpkit.bench``: the file's fleet, with a fixed cost per vehicle larger
 than the distance of any plan, so that fewer vehicles always win (Solomon's objective is vehicles first, then
-distance).
+distance). ``files`` are VRPLIB files given by path in ``--instances`` (PyVRP/Instances, e.g. MTVRPTWR), each
+with its ``.sol`` beside it: the gap is to that plan's cost as the evaluator costs it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 import vrpkit
 from vrpkit.bench import bench_problem
 from vrpkit.io import read_problem
+from vrpkit.io.vrplib import read_sol
 from vrpkit.model import Problem
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -43,6 +46,11 @@ def load(kind: str, names: list[str]) -> list[tuple[str, Problem, dict[str, floa
         bks = {r["instance"]: {"cost": float(r["bks"])} for r in _csv(folder / "bks.csv")}
         for name in names or X_SMALL:
             out.append((name, read_problem(folder / f"{name}.vrp"), bks[name]))
+    elif kind == "files":
+        for name in names:
+            problem = read_problem(Path(name))
+            best = vrpkit.evaluate(problem, read_sol(Path(name).with_suffix(".sol"), problem))
+            out.append((Path(name).stem, problem, {"cost": best.cost}))
     else:
         folder = DATA / "solomon"
         bks = {r["instance"]: {"vehicles": int(r["vehicles"]), "distance": float(r["distance"])}
@@ -56,7 +64,7 @@ def load(kind: str, names: list[str]) -> list[tuple[str, Problem, dict[str, floa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("set", choices=["x", "solomon"])
+    parser.add_argument("set", choices=["x", "solomon", "files"])
     parser.add_argument("configs", nargs="+", help="label=solver-spec, e.g. plain=ortools:first_solution=savings")
     parser.add_argument("--time-limit", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=0)
@@ -77,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
                            objective=result.stats.get("ortools_objective"))
                 if args.set == "x":
                     row["gap"] = round(100 * (ev.distance / bks["cost"] - 1), 3)
+                elif args.set == "files":
+                    row["gap"] = round(100 * (ev.cost / bks["cost"] - 1), 3)
                 else:
                     row["bks_vehicles"] = bks["vehicles"]
                     row["gap"] = round(100 * (ev.distance / bks["distance"] - 1), 3)
@@ -97,9 +107,9 @@ def summarise(kind: str, rows: list[dict], labels: list[str]) -> None:
     print()
     names = list(dict.fromkeys(r["instance"] for r in rows))
     cell = {(r["instance"], r["config"]): r for r in rows}
-    print(f"{'instance':<12}" + "".join(f"{label:>16}" for label in labels))
+    print(f"{'instance':<16}" + "".join(f"{label:>16}" for label in labels))
     for name in names:
-        line = f"{name:<12}"
+        line = f"{name:<16}"
         for label in labels:
             r = cell.get((name, label), {})
             if r.get("status") != "feasible":

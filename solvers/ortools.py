@@ -617,6 +617,7 @@ class ORToolsSolver:
         best: tuple[int, _Model, Any] | None = None
         found = [0]
         statuses: list[str] = []
+        kept: list[tuple[int, tuple[Route, ...]]] = []  # breaks and reloads: the best plan found feasible
         starts: dict[str, float] = {}  # prizes: the objective of each strategy's start (see _prize_start)
         first_used = first
         trip_used = False
@@ -637,9 +638,16 @@ class ORToolsSolver:
             params, _, meta = self.search_parameters(problem, round_limit, first=first)
             routing, cost_scale = model.routing, model.scales.cost
 
-            def on_solution(routing: Any = routing, cost_scale: int = cost_scale) -> None:
+            def on_solution(routing: Any = routing, cost_scale: int = cost_scale, model: _Model = model) -> None:
                 found[0] += 1
-                progress.update(routing.CostVar().Value() / cost_scale)
+                cost = routing.CostVar().Value()
+                progress.update(cost / cost_scale)
+                if model.breaks and model.copy_idx and (not kept or cost < kept[0][0]):
+                    # Breaks and reloads: OR-Tools may put a break on the drive after a reload, where no plan
+                    # can (see place_breaks); the best plan the evaluator accepts is kept for that case.
+                    plan = model.routes(current=True)
+                    if evaluate(problem, plan).feasible:
+                        kept[:] = [(cost, plan)]
 
             routing.AddAtSolutionCallback(on_solution)
             start = None
@@ -704,6 +712,10 @@ class ORToolsSolver:
         plan = model.routes(assignment)
         if model.breaks:
             plan, stats["breaks_moved"] = place_breaks(problem, plan)
+            if kept and not evaluate(problem, plan).feasible:
+                # A break on the drive after a reload that no placement repairs: the best plan found feasible.
+                plan = kept[0][1]
+                stats["breaks_fallback"] = kept[0][0] / cost_scale
         return Solution(plan, stats)
 
 
@@ -902,6 +914,18 @@ def drop_unprofitable(problem: Problem, routes: Sequence[Route]) -> tuple[Route,
     schedules = evaluate(p, kept).routes
     return tuple(r for r, s in zip(kept, schedules, strict=True)
                  if p.required[list(r.clients)].any() or s.cost <= p.prize[list(r.clients)].sum() + 1e-9)
+
+
+class _Current:
+    """Reads variables as an assignment does, from the solution at hand (in a solution callback)."""
+
+    @staticmethod
+    def Min(var: Any) -> int:  # OR-Tools' names
+        return var.Min()
+
+    @staticmethod
+    def StartMin(interval: Any) -> int:
+        return interval.StartMin()
 
 
 def _round_seed(seed: int, k: int) -> int:
@@ -1333,10 +1357,10 @@ class _Model:
         self.routing.SolveWithParameters(limited)
         return plans[0] if plans else None
 
-    def routes(self, assignment: Any = None) -> tuple[Route, ...]:
+    def routes(self, assignment: Any = None, *, current: bool = False) -> tuple[Route, ...]:
         """The plan of an OR-Tools assignment, as vrpkit routes (client indices, reloads, and breaks when the
         type has some: see :meth:`_place_breaks`); without one, the solution at hand in a solution callback
-        (breaks then in the short form)."""
+        (breaks then in the short form, or, with ``current``, as OR-Tools placed them)."""
         routing, mgr = self.routing, self.manager
         value = assignment.Value if assignment is not None else (lambda var: var.Value())
         nd = self.problem.n_depots
@@ -1360,16 +1384,19 @@ class _Model:
             # Copies are never first, last or consecutive in the model; kept only where a plan may reload.
             kept = tuple(r for r in reloads if 0 < r[0] < len(clients))
             breaks = None
-            if v in self.breaks and assignment is not None:
+            if v in self.breaks and (assignment is not None or current):
                 breaks = self._place_breaks(v, path, assignment)
             out.append(Route(t, tuple(clients), kept, breaks))
         return tuple(out)
 
     def _place_breaks(self, v: int, path: list[int], assignment: Any) -> tuple[tuple[int, int], ...]:
-        """Vehicle ``v``'s breaks in ``assignment`` as ``(position, break_index)``: a break that starts after
-        the service of the k-th stop of ``path`` (OR-Tools indices from the start) ends follows that stop, so
-        its position is the number of clients up to it."""
+        """Vehicle ``v``'s breaks in ``assignment`` (None: the solution at hand in a solution callback) as
+        ``(position, break_index)``: a break that starts after the service of the k-th stop of ``path``
+        (OR-Tools indices from the start) ends follows that stop, so its position is the number of clients up
+        to it."""
         dim, mgr = self.time, self.manager
+        if assignment is None:
+            assignment = _Current()
         ends, clients_upto, n_clients = [], [], 0
         for idx in path:
             node = mgr.IndexToNode(idx)

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import pytest
 from vrpkit.solvers import Progress
-from vrpkit.solvers.ortools import ORToolsSolver, place_breaks, reload_copies
+from vrpkit.solvers.ortools import ORToolsSolver, place_breaks, reload_copies, trip_plan
 
 import vrpkit
 from vrpkit import Client, Depot, Problem, VehicleType, evaluate
+from vrpkit.diagnose import client_vehicle_feasibility
 from vrpkit.generate import fleet_instance
 from vrpkit.model import Break, Shipment
 from vrpkit.solution import Route
@@ -199,6 +201,31 @@ def test_place_breaks_moves_a_break_that_does_not_fit():
     assert moved == 1 and evaluate(p, placed).feasible
 
 
+def test_no_break_between_a_reload_and_the_next_client():
+    """One open route, capacity 1, a reload at D takes 15, a rest of 10 starting in [10, 20]; a at 1 (windows
+    [1, 1] and [60, 100]), b at 2 (window [30, 31]). D-a-D-b costs 4: a at 1, the reload 2-17, b at 30 with the
+    rest 17-27 on the way, but a plan takes a break after a service, before the drive to the reload depot
+    (after a: 10-20, the reload 21-36, b at 38, late; elsewhere the rest misses its window or a its). D-b-D-a
+    costs 5: the rest at D 10-20, b at 30, the reload 32-47, a at 60. OR-Tools' search ends at the first (it
+    used to come back late); the backend returns the best plan of the search that the evaluator accepts."""
+    p = Problem("brk-reload", (Depot("D", (0, 0), service_time=15),),
+                (Client("a", (1, 0), delivery=1, time_windows=((1, 1), (60, 100))),
+                 Client("b", (2, 0), delivery=1, time_windows=((30, 31),))),
+                (VehicleType("v", count=1, capacity=1, end_depot=None, reload_depots=("D",),
+                             breaks=(Break("rest", ((10, 20),), 10),)),))
+    late = Route(0, (0, 1), reloads=((1, 0),), breaks=((1, 0),))
+    assert not evaluate(p, [late]).feasible and place_breaks(p, [late])[1] == 0  # no placement repairs it
+    r = run(p)
+    assert r.cost == 5 and ids(r) == [("b", "a")]
+    assert r.stats["ortools_objective"] == 4 and r.stats["breaks_fallback"] == 5
+    (route,) = r.solution.routes
+    assert route.reloads == ((1, 0),) and route.breaks == ((0, 0),)
+    (rest,) = r.evaluation.routes[0].breaks  # at D: the evaluator leaves as late as keeps b on time
+    assert 10 <= rest.start <= 20 and rest.end == rest.start + 10
+    b, a = r.evaluation.routes[0].start
+    assert 30 <= b <= 31 and a == 60
+
+
 # -- release times ---------------------------------------------------------------------------------------
 
 
@@ -221,6 +248,55 @@ def test_release_time_with_a_reload():
     assert r.cost == 6 and ids(r) == [("b", "a")]
     assert r.solution.routes[0].reloads == ((1, 0),)
     assert r.evaluation.routes[0].reloads[0].departure >= 5
+
+
+def multi_trip_release() -> Problem:
+    """Two vans of capacity 2 (reloads at D in 1), four clients of delivery 1 on a line, c3 and c4 (at 3 and 4)
+    released at 10, every window [0, 40]. The start (trip_plan): van 1 takes c1 (begin 1) and c2 (2), drives
+    back (4), reloads (5), waits for the release (10) and takes c3 and c4 (13, 14): D-c1-c2-D-c3-c4-D, 4 + 8 =
+    12, the optimum (c3 and c4 cost 8 on any trip, c1 and c2 4). The evaluator leaves as late as keeps the
+    second trip's departure: c1 and c2 at 6 and 7, back at 9, the reload 9-10."""
+    return Problem("mtrt", (Depot("D", (0, 0), service_time=1),),
+                   tuple(Client(f"c{i}", (i, 0), delivery=1, release_time=10 if i > 2 else 0,
+                                time_windows=((0, 40),)) for i in range(1, 5)),
+                   (VehicleType("v", count=2, capacity=2, reload_depots=("D",)),))
+
+
+def test_trip_plan_multi_trip_with_release_times():
+    p = multi_trip_release()
+    plan = trip_plan(p, client_vehicle_feasibility(p), [0, 0])
+    assert plan == (Route(0, (0, 1, 2, 3), reloads=((2, 0),)),)
+    ev = evaluate(p, plan)
+    assert ev.feasible and ev.cost == 12
+    assert ev.routes[0].reloads[0].departure == 10 and ev.routes[0].start == (6, 7, 13, 14)
+
+
+def test_trip_plan_is_the_start():
+    r = run(multi_trip_release())
+    assert r.cost == 12 and r.stats["first_solution"] == "trip_plan"
+    assert [sorted(t) for t in r.solution.routes[0].trips] == [[0, 1], [2, 3]]
+
+
+def test_trip_plan_none_when_a_client_is_left():
+    """c5 at 30 released at 35 with window [0, 40]: no trip reaches it in time (35 + 30 > 40), the plan leaves
+    it out, so there is no start (and no plan: the client cannot be served)."""
+    p = multi_trip_release()
+    p = p.replace(clients=(*p.clients, Client("c5", (30, 0), release_time=35, time_windows=((0, 40),))))
+    assert trip_plan(p, client_vehicle_feasibility(p), [0, 0]) is None
+
+
+MTVRPTWR = Path("/tmp/ext/inst/MTVRPTWR/C201R0.25.vrp")
+
+
+@pytest.mark.skipif(not MTVRPTWR.exists(), reason=f"PyVRP/Instances file not found: {MTVRPTWR}")
+def test_mtvrptwr_file_gets_a_plan():
+    """PyVRP/Instances' MTVRPTWR C201R0.25 (100 clients, 8 vehicles for 19 loads, release times): OR-Tools'
+    first-solution strategies found no plan in 10 s; from the trip_plan start there is one at once."""
+    from vrpkit.io import read_problem
+
+    r = run(read_problem(MTVRPTWR), time_limit=2)
+    assert r.stats["first_solution"] == "trip_plan" and r.solution.routes
+    assert any(route.reloads for route in r.solution.routes)
 
 
 # -- all together ----------------------------------------------------------------------------------------
