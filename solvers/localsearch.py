@@ -77,6 +77,8 @@ profile). The segment fields of each attribute exist only on problems that have 
 Cost of a pass: O(n * granularity) move evaluations of O(1) each between routes; an applied move rebuilds
 the segments of the routes it changes (O(their length)). On CVRPLIB X, descending from an ant's plan to a
 local optimum takes about 15 ms at n = 100 and under 1 s at n = 1000 (one core; ``examples/bench_aco.py``).
+With ``C_EXACT`` each exact check costs O(route length): on the ``vrptwbrsk`` set (100 clients, lunch
+breaks), ``aco`` does 117 colony iterations in 10 s against 144 with the breaks left out.
 """
 
 from __future__ import annotations

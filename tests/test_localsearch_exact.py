@@ -188,3 +188,21 @@ def test_the_search_never_makes_a_plan_worse(variant, seed, n):
         assert after.cost == pytest.approx(ls.cost, rel=1e-9, abs=1e-9)
     if before.feasible:
         assert after.feasible and after.cost <= before.cost + 1e-6
+
+
+@pytest.mark.parametrize("variant", ["vrptwbrsk", "mtpdptwrt"])
+def test_ruin_and_recreate_keeps_the_evaluators_totals(variant):
+    """The iterated search's insertions and moves go through the exact check: the best plan it keeps is
+    feasible, no dearer than its start, and costed as the evaluator costs it."""
+    p = fleet_instance(12, seed=4, variant=variant)
+    ls = LocalSearch(p, granularity=8)
+    ls.load([])
+    ls.run()
+    start = ls.cost
+    assert ls.violation == 0.0
+    ls.iterate(iterations=30, seed=1)
+    ev = evaluate(p, ls.routes())
+    assert ev.feasible, ev.violations
+    assert ls.violation == 0.0
+    assert ls.cost == pytest.approx(ev.cost, rel=1e-9)
+    assert ls.cost <= start + 1e-7
