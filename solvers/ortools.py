@@ -57,10 +57,13 @@ A real fleet's day (issue 14):
   (a dimension). A copy in a route is a ``Route.reloads`` entry. OR-Tools' first-solution strategies never
   insert a copy (leaving one out costs nothing), so when the clients do not fit one trip per vehicle every
   first plan breaks the capacity (PyVRP/Instances MTVRPTWR C201R0.25, 100 clients, 8 vehicles for 19 loads:
-  no plan in 10 s). Without shipments the search starts instead from :func:`trip_plan` (each vehicle in turn
-  serves trip after trip, the client it can start soonest first, reloading when none fits; stats
-  ``first_solution``: ``trip_plan``), read into a model with as many copies as it needs, when the evaluator
-  finds it feasible (MTVRPTWR at 10 s: a plan on every file tried, 5-18 % above the best known, PyVRP 0.3-4 %).
+  no plan in 10 s). Without shipments the search starts instead from :func:`trip_plan` (the vehicles
+  dispatched in time order, each serving trip after trip the client with the lowest service start plus a
+  weighted distance, reloading when none fits; the cheapest feasible of :data:`_TRIP_STARTS`; stats
+  ``first_solution``: ``trip_plan``), read into a model with as many copies as it needs, and guided local
+  search's lambda is :data:`_MULTI_TRIP_LAMBDA`. MTVRPTWR at 10 s (``examples/pyvrp_files.py``, 8 files of
+  100 and 200 clients): a plan on each, 3.4-14.6 % above the best known (mean 8.3 %; PyVRP 0.2-8.8 %, mean
+  3.1 %).
 - Loads with shipments or reloads: per capacity dimension the load on board (transit ``pickup - delivery +
   shipment load``, free at the start of each trip: at a copy its slack resets it), the pickups of the trip so
   far (reset at copies) and the shipments on board; at each trip's end (a copy, the route's end) the load is at
@@ -77,13 +80,17 @@ A real fleet's day (issue 14):
   it follows, and :func:`place_breaks` gives each route the evaluator finds infeasible the feasible cheapest
   placement among the short form and every combination of positions (stats ``breaks_moved``). A constraint
   that forbade those placements in the model (an element of the break starts per node) left OR-Tools without
-  a first plan on 100 clients in 10 s. One placement no position repairs: a break on the drive after a reload
-  (or while waiting for the next client after it), since a plan takes its breaks before the drive to the
-  reload depot; with breaks and reloads, the solution callback therefore keeps the best plan of the search
-  that the evaluator accepts (breaks as OR-Tools placed them) and the backend returns it when the final plan
-  stays infeasible (stats ``breaks_fallback``: its objective). Forbidding it in the model (the copies' slack
-  below the shortest break) left 16 of 192 small runs at 1 s without a plan (``examples/bench_ortools_breaks.py``;
-  the fallback: none, and no infeasible plan, where 3 came back late before).
+  a first plan on 100 clients in 10 s. Placements that no position repairs: a break on the drive after a
+  reload (or while waiting for the next client after it), since a plan takes its breaks before the drive to
+  the reload depot; and a break in a wait at the next client whose window opens after the break's, taken
+  there by OR-Tools, where a plan takes it before the drive (the drive then comes after the break, later:
+  VROOM-style instance ``bench_vroom.py`` 0 at 5 s, 199 s late). So the solution callback keeps the plans of
+  the search (breaks as OR-Tools placed them), and when the final plan stays infeasible the backend returns
+  the cheapest of the last :data:`_BREAK_FALLBACKS` that :func:`place_breaks` makes feasible (stats
+  ``breaks_fallback``: its objective). ``examples/bench_ortools_breaks.py`` (192 runs of 5-10 clients at 1 s):
+  3 plans came back late before, 2 with the fallback (one instance at two break windows: no plan of the search
+  was feasible; feasible at 3 s). Forbidding the first case in the model (the copies' slack below the
+  shortest break) brought none late but left 16 runs without a plan.
 - Strict backhaul together with shipments or reloads is refused (:meth:`ORToolsSolver.supports`).
 
 Integers: OR-Tools works on integers, so times and distances are multiplied by ``time_scale`` and costs by
@@ -157,6 +164,11 @@ tried only while they have taken less. At 10 s the starts of the PCVRPTW instanc
 _PERTURB_SHARE = 0.8
 """The share of the time limit by which the iterated local search from the best start plan ends (see
 :meth:`ORToolsSolver._prize_start`; from about 3.5 s at 10 s on 1000 clients); OR-Tools' search has the rest."""
+_MULTI_TRIP_LAMBDA = 0.5
+"""Guided local search's lambda with reloads. MTVRPTWR at 10 s from the :func:`trip_plan` start, gap to the best
+known (``examples/tune_ortools.py files``, seed 0): C201R0.75, R201R0.5, RC205R0.75, C2_2_05R0.5, R2_2_01R0.25,
+C201R0.25 mean 10.5 % at 0.1, 7.7 % at 0.5; on the first three 10.9 % at 0.1, 7.7 % at 0.3, 5.3 % at 0.5 and
+5.6 % at 1.0 (the 200-client files alike at 0.1 and 0.5)."""
 _MAX_INT = 10**15
 """Largest magnitude a scaled total may reach: int64 is 9.2e18, leaving room for OR-Tools' own sums."""
 _STATUS = {v: k.removeprefix("ROUTING_").lower() for k, v in routing_enums_pb2.RoutingSearchStatus.Value.items()}
@@ -428,7 +440,8 @@ class ORToolsSolver:
       used alone.
     - ``metaheuristic``: ``guided_local_search`` (default), ``tabu_search``, ``simulated_annealing``,
       ``greedy_descent``, ``generic_tabu_search`` or ``automatic``.
-    - ``gls_lambda``: guided local search's lambda coefficient (OR-Tools' default 0.1).
+    - ``gls_lambda``: guided local search's lambda coefficient (OR-Tools' default 0.1; with reloads
+      :data:`_MULTI_TRIP_LAMBDA`).
     - ``operators``: the local search operators. ``tuned`` (default): OR-Tools' defaults, without the
       operators for optional clients when every client is required, without the cheapest-insertion path LNS
       when some are optional (it runs past the time limit), and, when only capacities constrain the
@@ -534,6 +547,8 @@ class ORToolsSolver:
         params.local_search_metaheuristic = _META[meta]
         if self.gls_lambda is not None:
             params.guided_local_search_lambda_coefficient = float(self.gls_lambda)
+        elif "multi_trip" in problem.attributes:
+            params.guided_local_search_lambda_coefficient = _MULTI_TRIP_LAMBDA
         params.use_full_propagation = self.full_propagation
         ops = params.local_search_operators
         if self.operators == "all":
@@ -629,7 +644,7 @@ class ORToolsSolver:
         best: tuple[int, _Model, Any] | None = None
         found = [0]
         statuses: list[str] = []
-        kept: list[tuple[int, tuple[Route, ...]]] = []  # breaks and reloads: the best plan found feasible
+        kept: list[tuple[int, tuple[Route, ...]]] = []  # breaks: the plans of the search
         starts: dict[str, float] = {}  # prizes: the objective of each strategy's start (see _prize_start)
         first_used = first
         trip_used = False
@@ -653,12 +668,10 @@ class ORToolsSolver:
                 found[0] += 1
                 cost = routing.CostVar().Value()
                 progress.update(cost / cost_scale)
-                if model.breaks and model.copy_idx and (not kept or cost < kept[0][0]):
-                    # Breaks and reloads: OR-Tools may put a break on the drive after a reload, where no plan
-                    # can (see place_breaks); the best plan the evaluator accepts is kept for that case.
-                    plan = model.routes(current=True)
-                    if evaluate(problem, plan).feasible:
-                        kept[:] = [(cost, plan)]
+                if model.breaks:
+                    # Breaks: OR-Tools may put a break where no plan can (see place_breaks); the plans of the
+                    # search are kept for that case.
+                    kept.append((cost, model.routes(current=True)))
 
             routing.AddAtSolutionCallback(on_solution)
             start = None
@@ -723,13 +736,19 @@ class ORToolsSolver:
         plan = model.routes(assignment)
         if model.breaks:
             plan, stats["breaks_moved"] = place_breaks(problem, plan)
-            if kept and not evaluate(problem, plan).feasible:
-                # A break on the drive after a reload that no placement repairs: the best plan found feasible.
-                plan = kept[0][1]
-                stats["breaks_fallback"] = kept[0][0] / cost_scale
+            if not evaluate(problem, plan).feasible:
+                # A break that no placement repairs: the cheapest earlier plan of the search that is feasible
+                # (its breaks placed likewise), among the last _BREAK_FALLBACKS.
+                for cost, earlier in sorted(kept[-_BREAK_FALLBACKS:], key=lambda x: x[0]):
+                    placed, moved = place_breaks(problem, earlier)
+                    if evaluate(problem, placed).feasible:
+                        plan, stats["breaks_moved"], stats["breaks_fallback"] = placed, moved, cost / cost_scale
+                        break
         return Solution(plan, stats)
 
 
+_BREAK_FALLBACKS = 10
+"""The most earlier plans of the search that are tried when the final plan's breaks cannot be placed."""
 _BREAK_PLACEMENTS = 512
 """The most break placements :func:`place_breaks` evaluates for one route."""
 
