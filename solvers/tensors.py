@@ -56,22 +56,15 @@ from vrpkit.solvers.localsearch import (
 )
 
 from vrpkit.errors import SolverError
-from vrpkit.model import Problem
+from vrpkit.model import Problem, fleet_refusal
 
 TIME_RULES = ("time_window", "shift", "duration_limit")
 """The named booleans that have a window axis (``(..., N, W)``)."""
 
-FLEET_REFUSED = ("skills", "release_times", "shipments", "multi_trip", "breaks")
-"""Attributes of a real fleet's day that these rules do not model (their segments carry none of the fields)."""
-
-
 def unsupported_fleet(problem: Problem, who: str = "the tensor rules") -> str | None:
-    """Why ``who`` (a backend built on these rules) cannot handle ``problem``: the first attribute of
-    :data:`FLEET_REFUSED` it uses, named; None when it uses none."""
-    for attr in FLEET_REFUSED:
-        if attr in problem.attributes:
-            return f"{attr} not supported by {who}"
-    return None
+    """Why ``who`` (a backend built on these rules) cannot handle ``problem``: the attributes of a real fleet's
+    day it uses, named (:func:`vrpkit.model.fleet_refusal`; the segments carry none of their fields)."""
+    return fleet_refusal(problem, who)
 
 
 def cat(a: torch.Tensor, b: torch.Tensor, d: torch.Tensor, t: torch.Tensor, k_dims: int) -> torch.Tensor:

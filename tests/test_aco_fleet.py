@@ -94,7 +94,7 @@ def test_refusals_name_the_attribute():
     result = vrpkit.solve(p, "aco", iterations=1, ants=2, seed=0)
     assert result.feasible and result.cost == pytest.approx(6.0)
     for device in ("torch", "cuda"):
-        for q, attr in ((fridge(), "skills"), (early_and_late(), "release_times"), (p, "breaks")):
+        for q, attr in ((fridge(), "skills"), (early_and_late(), "release times"), (p, "breaks")):
             reason = ACOSolver(device=device).supports(q)
             assert reason is not None and attr in reason, (device, attr, reason)
     both = fleet_problem(1, shipments=3, reloads=True)
