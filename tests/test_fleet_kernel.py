@@ -1,6 +1,7 @@
 """The compiled rules of one route of a real fleet's day (:func:`vrpkit._evaluate_kernel.fleet_route`) against
-the evaluator: hand-worked routes on a line, then random routes (reloads anywhere, breaks in the short form)
-on generated fleet instances and on random problems that mix every attribute the kernel handles."""
+the evaluator: hand-worked routes on a line, then random routes (reloads anywhere, breaks in the short form or
+listed anywhere, missing, repeated or out of range) on generated fleet instances and on random problems that
+mix every attribute the kernel handles."""
 
 from __future__ import annotations
 
@@ -21,11 +22,13 @@ def at(x: float) -> tuple[float, float]:
     return (float(x), 0.0)
 
 
-def stops_of(route: Route) -> np.ndarray:
-    """The events of ``route`` as :func:`fleet_route` takes them: clients, and ``-(d + 1)`` for a reload at depot
-    ``d`` before the client at its position (after the last client for a reload at the end)."""
+def stops_of(route: Route, nd: int = 1) -> np.ndarray:
+    """The events of ``route`` as :func:`fleet_route` takes them: clients, ``-(d + 1)`` for a reload at depot
+    ``d`` before the client at its position (after the last client for a reload at the end), and
+    ``-(nd + 1 + b)`` for a listed break ``b`` there (before the reload)."""
     out: list[int] = []
     for p in range(len(route.clients) + 1):
+        out.extend(-(nd + 1 + b) for q, b in route.breaks or () if q == p)
         out.extend(-(d + 1) for q, d in route.reloads if q == p)
         if p < len(route.clients):
             out.append(route.clients[p])
@@ -34,7 +37,7 @@ def stops_of(route: Route) -> np.ndarray:
 
 def kernel(problem: Problem, route: Route, F: tuple | None = None) -> tuple[float, float, float, float]:
     F = fleet_arrays(problem) if F is None else F
-    stops = stops_of(route)
+    stops = stops_of(route, problem.n_depots)
     padded = np.concatenate([stops, np.full(3, 12345, dtype=np.int64)])  # only stops[:n] may be read
     return fleet_route(F, route.vehicle_type, padded, len(stops), fleet_work(F))
 
@@ -102,13 +105,38 @@ def test_ride_time_excess_order_and_split():
         assert kernel(p, route) == expected(p, route)
 
 
+def test_listed_breaks():
+    # Lunch [0, 100] for 30; a at 10 (window [0, 20]), b at 20 (window [100, 110]). Short form: lunch at the
+    # depot 0-30, a at 40 (20 late), b at 50, waits to 100, back at 120. Listed after a: the departure delayed
+    # by a's slack 10: a at 20, lunch 20-50, b at 60, waits to 100, back at 120 (duration 110). After b: from
+    # 10, a at 20, b at 30, waits to 100, lunch 100-130, back at 150 (duration 140).
+    clients = [Client("a", at(10), time_windows=((0.0, 20.0),)),
+               Client("b", at(20), time_windows=((100.0, 110.0),))]
+    p = line(clients, VehicleType("v", cost_per_duration=1.0, breaks=(Break("lunch", ((0.0, 100.0),), 30.0),)))
+    F = fleet_arrays(p)
+    work = fleet_work(F)
+    lunch = -2  # -(n_depots + 1 + 0)
+    assert fleet_route(F, 0, np.array([0, 1], dtype=np.int64), 2, work) == (40.0, 120.0, 160.0, 20.0)
+    assert fleet_route(F, 0, np.array([lunch, 0, 1], dtype=np.int64), 3, work) == (40.0, 120.0, 160.0, 20.0)
+    assert fleet_route(F, 0, np.array([0, lunch, 1], dtype=np.int64), 3, work) == (40.0, 110.0, 150.0, 0.0)
+    assert fleet_route(F, 0, np.array([0, 1, lunch], dtype=np.int64), 3, work) == (40.0, 140.0, 180.0, 0.0)
+    # Listed with an index out of range (-3: break 1): unknown_id 1, and the lunch missing: break 1. The lunch
+    # listed twice: break 1 (one too many).
+    assert fleet_route(F, 0, np.array([0, -3, 1], dtype=np.int64), 3, work) == (40.0, 110.0, 150.0, 2.0)
+    assert fleet_route(F, 0, np.array([0, lunch, 1, lunch], dtype=np.int64), 4, work) == (40.0, 140.0, 180.0, 1.0)
+    for breaks in (((1, 0),), ((2, 0),), ((1, 0), (2, 0)), ((1, 1),), ((0, 0),)):
+        route = Route(0, (0, 1), breaks=breaks)
+        check(p, route, F)
+
+
 def test_empty_route_and_unknown_stops():
     p = line([Client("a", at(3))], VehicleType("v"))
     F = fleet_arrays(p)
     work = fleet_work(F)
     assert fleet_route(F, 0, np.zeros(0, dtype=np.int64), 0, work) == (0.0, 0.0, 0.0, 0.0)
     assert fleet_route(F, 0, np.array([-1, 5], dtype=np.int64), 2, work) == (0.0, 0.0, 0.0, 0.0)
-    # An unknown client (1) and an unknown depot (-3: depot 2) count 1 each, as the evaluator's unknown_id.
+    # An unknown client (1) and an unknown break (-3: break 1 of a type with none) count 1 each, as the
+    # evaluator's unknown_id.
     assert fleet_route(F, 0, np.array([0, 7, -3], dtype=np.int64), 3, work) == (6.0, 6.0, 6.0, 2.0)
     # A route longer than the buffer holds: infinities, nothing written out of bounds.
     long = np.zeros(work.shape[1], dtype=np.int64)
@@ -142,15 +170,24 @@ def test_time_dependent_problems_are_refused():
 
 def random_route(problem: Problem, rng: np.random.Generator) -> Route:
     """A random route: a random type, distinct clients in random order, reloads at random positions (first,
-    last and twice at one position included), now and then at a depot out of range."""
+    last and twice at one position included); half of the time with listed breaks at random positions (each
+    break of the type once, or some missing, repeated or out of range)."""
     v = int(rng.integers(len(problem.vehicle_types)))
     m = int(rng.integers(1, problem.n_clients + 1))
     clients = tuple(int(c) for c in rng.permutation(problem.n_clients)[:m])
     reloads = []
     for _ in range(int(rng.integers(0, 4))):
-        depot = int(rng.integers(problem.n_depots + (1 if rng.random() < 0.1 else 0)))
+        depot = int(rng.integers(problem.n_depots))
         reloads.append((int(rng.integers(0, m + 1)), depot))
-    return Route(v, clients, reloads=tuple(reloads))
+    n_b = len(problem.vehicle_types[v].breaks)
+    if rng.random() < 0.5:
+        return Route(v, clients, reloads=tuple(reloads))
+    if rng.random() < 0.6:
+        indices = [int(b) for b in rng.permutation(n_b)]
+    else:
+        indices = [int(rng.integers(n_b + 1)) for _ in range(int(rng.integers(0, n_b + 2)))]
+    breaks = tuple((int(rng.integers(0, m + 1)), b) for b in indices)
+    return Route(v, clients, reloads=tuple(reloads), breaks=breaks or None)  # () has no stops form
 
 
 FLEET = ("mtpdptwrtbrsk", "pdptw", "mtvrp", "vrptwbrsk", "mtvrptwrtbr", "pdptwbrsk", "mtvrprtsk", "mtpdp", "cvrp")

@@ -9,10 +9,11 @@ results agree to the bit (``tests/test_evaluate_parity.py``). Problems with a tr
 handled here (:mod:`vrpkit.evaluate` times them in Python).
 
 :func:`fleet_route` is the evaluator's rules for one route of a real fleet's day (skills, reloads, release
-times, breaks in the short form, shipments; :func:`vrpkit.evaluate._route_py` and its helpers, operation for
-operation) over the arrays of :func:`fleet_arrays`, returning the route's distance, duration, cost and the sum
-of its violation amounts. It allocates nothing (its scratch is :func:`fleet_work`), so that the local search's
-compiled code checks candidate routes with it exactly.
+times, breaks in the short form or listed, shipments; :func:`vrpkit.evaluate._route_py` and its helpers,
+operation for operation) over the arrays of :func:`fleet_arrays`, returning the route's distance, duration, cost
+and the sum of its violation amounts. It allocates nothing (its scratch is :func:`fleet_work`), so that the
+local search's compiled code checks candidate routes with it exactly. :func:`best_breaks` searches one route's
+break placement (each break moved to each position until no move gains) with it.
 
 The functions are numba functions cached on disk, built by ``python -m vrpkit.solvers.build`` with the
 colony's and the local search's; until they are built they run interpreted (:func:`kernel`).
@@ -452,7 +453,9 @@ def _exercise_fleet() -> None:
     vt = VehicleType("v", capacity=1, reload_depots=("d",), breaks=(Break("b", ((0.0, 10.0),), 1.0),))
     tiny = Problem("fleet kernel", (Depot("d", (0.0, 0.0)),), clients, (vt,))
     F = fleet_arrays(tiny)
-    fleet_route(F, 0, np.array([0, -1, 1], dtype=np.int64), 3, fleet_work(F))
+    work = fleet_work(F)
+    fleet_route(F, 0, np.array([0, -1, 1], dtype=np.int64), 3, work)
+    best_breaks(F, 0, np.array([0, -1, 1], dtype=np.int64), 3, work, np.zeros(4, dtype=np.int64))
 
 
 def ready() -> bool:
@@ -510,12 +513,16 @@ _EV_CLIENT, _EV_RELOAD, _EV_BREAK = 0, 1, 2
 # (position, break index, in placement order); the events (kind, ref, pos, node, prev, travel, service,
 # release); their times (arrival, start, departure, lateness), a trial and a best copy of those; when the
 # vehicle is free at each position; load scratch per dimension; the first position of each client (indexed
-# by client); start and departure per client position.
+# by client); start and departure per client position; the current stops of :func:`best_breaks`.
 (_W_CLIENT, _W_AT, _W_REL, _W_BPOS, _W_BIDX, _W_KIND, _W_REF, _W_POS, _W_NODE, _W_PREV, _W_TRAVEL, _W_SERVICE,
  _W_RELEASE, _W_TIMES, _W_TRIAL, _W_BEST, _W_FREE, _W_Q, _W_PEAK, _W_ON_BOARD, _W_WHERE, _W_CSTART,
- _W_CDEP) = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 17, 21, 25, 26, 27, 28, 29, 30, 31)
-FLEET_WORK_ROWS = 32
+ _W_CDEP, _W_CUR) = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 17, 21, 25, 26, 27, 28, 29, 30, 31, 32)
+FLEET_WORK_ROWS = 33
 """Rows of :func:`fleet_work`'s buffer."""
+FLEET_W_BPOS, FLEET_W_BIDX = _W_BPOS, _W_BIDX
+"""Rows of the work buffer that hold, after :func:`fleet_route` of a route with clients, where its breaks were
+taken: position (0..number of clients) and break index, in the order placed (short form: ``n_breaks`` of the
+type, by their first window's start; listed form: the valid listed breaks, as listed)."""
 
 
 def fleet_arrays(problem: Any) -> tuple:
@@ -593,11 +600,12 @@ def fleet_arrays(problem: Any) -> tuple:
 
 def fleet_work(F: tuple) -> np.ndarray:
     """A float64 work buffer for :func:`fleet_route` (:data:`FLEET_WORK_ROWS` rows), big enough for any
-    route of the problem of ``F`` with up to ``3 * n_clients + 3`` stops (clients and reloads)."""
+    route of the problem of ``F`` with up to ``3 * n_clients + 3`` stops (clients and reloads) and, listed,
+    the breaks of its type."""
     n_clients = len(F[3])
     k_dims = F[6].shape[1]
     most_breaks = F[29].shape[1]
-    return np.zeros((FLEET_WORK_ROWS, max(3 * n_clients + 4 + most_breaks, k_dims, 1)))
+    return np.zeros((FLEET_WORK_ROWS, max(3 * n_clients + 4 + 2 * most_breaks, k_dims, 1)))
 
 
 @_fjit
@@ -767,14 +775,21 @@ def _fleet_place_break(work: np.ndarray, ne: int, t0: float, m: int, v: int, b: 
 def fleet_route(F: tuple, v: int, stops: np.ndarray, n: int, work: np.ndarray
                 ) -> tuple[float, float, float, float]:
     """One route of vehicle type ``v`` (index into ``problem.vehicle_types``) serving the events ``stops[:n]``
-    (int64) in order: a value ``c >= 0`` is client index ``c``; a value ``-(d + 1)`` a reload at depot index
-    ``d`` before the next client. Breaks are in the short form (placed by the evaluator's rule). ``F`` is
-    :func:`fleet_arrays`, ``work`` :func:`fleet_work` (overwritten).
+    (int64) in order: a value ``c >= 0`` is client index ``c``; a value ``-(d + 1)`` with ``d < n_depots`` a
+    reload at depot index ``d`` before the next client; a value ``-(n_depots + 1 + b)`` break ``b`` of the
+    type (an index into its breaks) taken there: after the previous client's service (position 0 before the
+    first client, at the start depot). A route with any break event is in the listed form (the evaluator's
+    ``Route.breaks``: a break of the type not listed counts 1, one listed k > 1 times k - 1, as ``break``; a
+    break index out of range counts 1, as ``unknown_id``, and is skipped); without one, in the short form
+    (placed by the evaluator's rule; ``Route.breaks == ()``, listed without a break, has no stops form). At
+    one position the breaks are taken first, in the order listed, then the drive to the reload depot, then the
+    client. Where the breaks were taken is left in the rows :data:`FLEET_W_BPOS` and :data:`FLEET_W_BIDX` of
+    ``work``. ``F`` is :func:`fleet_arrays`, ``work`` :func:`fleet_work` (overwritten).
 
     Returns ``(distance, duration, cost, violation)``: the evaluator's distance and duration; ``cost`` =
     fixed cost + cost per distance * distance + cost per duration * duration of the type (no prizes);
     ``violation`` the sum of the amounts of every violation the evaluator reports for this route (a client
-    index or depot index out of range adds 1, as ``unknown_id``), plus 1 for each shipment stop (its first
+    index or break index out of range adds 1, as ``unknown_id``), plus 1 for each shipment stop (its first
     visit) whose partner is not among the stops. An empty route (no client) returns zeros; a route too long
     for ``work`` returns infinities.
     """
@@ -790,8 +805,8 @@ def fleet_route(F: tuple, v: int, stops: np.ndarray, n: int, work: np.ndarray
     clients, at, rel = work[_W_CLIENT], work[_W_AT], work[_W_REL]
     viol = 0.0
 
-    # Clients and reloads: a reload at position p (before clients[p]) is made when 0 < p < m and it is the
-    # first one there (else ``reload``, left out); the depot out of range: ``unknown_id``.
+    # Clients, reloads and listed breaks: a reload at position p (before clients[p]) is made when 0 < p < m
+    # and it is the first one there (else ``reload``, left out); a break index out of range: ``unknown_id``.
     m = 0
     for j in range(n):
         c = stops[j]
@@ -805,8 +820,11 @@ def fleet_route(F: tuple, v: int, stops: np.ndarray, n: int, work: np.ndarray
         return 0.0, 0.0, 0.0, 0.0
     for p in range(m + 1):
         at[p] = -1.0
+    bpos, bidx = work[_W_BPOS], work[_W_BIDX]
     k = 0  # valid clients before the stop
     n_at = 0
+    listed = False
+    n_listed = 0
     for j in range(n):
         s = stops[j]
         if s >= 0:
@@ -815,7 +833,14 @@ def fleet_route(F: tuple, v: int, stops: np.ndarray, n: int, work: np.ndarray
             continue
         depot = -s - 1
         if depot >= nd:
-            viol += 1.0  # unknown_id
+            listed = True
+            b = depot - nd
+            if b >= n_b:
+                viol += 1.0  # unknown_id
+            else:
+                bpos[n_listed] = k
+                bidx[n_listed] = b
+                n_listed += 1
         elif not (0 < k < m) or at[k] >= 0:
             viol += 1.0  # reload (left out)
         else:
@@ -869,15 +894,26 @@ def fleet_route(F: tuple, v: int, stops: np.ndarray, n: int, work: np.ndarray
     if end_node >= 0:
         distance += dist[prev, end_node]
 
-    # Breaks of the short form, placed one by one on the schedule from the earliest departure.
-    bpos, bidx = work[_W_BPOS], work[_W_BIDX]
-    for i in range(n_b):
-        b = break_order[v, i]
-        ne = _fleet_events(nd, service, depot_service, break_duration, v, start_node, m, i, work)
-        _fleet_times(dur, tw, n_tw, depot_tw, break_tw, break_ntw, v, work, ne, t0, _W_TIMES)
-        bpos[i] = _fleet_place_break(work, ne, t0, m, v, b, break_tw, break_ntw)
-        bidx[i] = b
-    ne = _fleet_events(nd, service, depot_service, break_duration, v, start_node, m, n_b, work)
+    # Breaks: listed (each break of the type once), or of the short form, placed one by one on the schedule
+    # from the earliest departure.
+    if listed:
+        for b in range(n_b):
+            times = 0
+            for i in range(n_listed):
+                if bidx[i] == b:
+                    times += 1
+            if times != 1:
+                viol += 1.0 if times == 0 else float(times - 1)  # break
+        n_placed = n_listed
+    else:
+        for i in range(n_b):
+            b = break_order[v, i]
+            ne = _fleet_events(nd, service, depot_service, break_duration, v, start_node, m, i, work)
+            _fleet_times(dur, tw, n_tw, depot_tw, break_tw, break_ntw, v, work, ne, t0, _W_TIMES)
+            bpos[i] = _fleet_place_break(work, ne, t0, m, v, b, break_tw, break_ntw)
+            bidx[i] = b
+        n_placed = n_b
+    ne = _fleet_events(nd, service, depot_service, break_duration, v, start_node, m, n_placed, work)
 
     # Times: first pass from the earliest departure, then delay the departure by the slack found.
     t_start = t0
@@ -1054,3 +1090,122 @@ def fleet_route(F: tuple, v: int, stops: np.ndarray, n: int, work: np.ndarray
 
     cost = fixed[v] + cpd[v] * distance + cpt[v] * duration
     return distance, duration, cost, viol
+
+
+@_fjit
+def _fleet_better(viol: float, cost: float, best_viol: float, best_cost: float) -> bool:
+    """Whether ``(viol, cost)`` is lexicographically better than the best so far (beyond the tolerance)."""
+    if viol < best_viol - EPS:
+        return True
+    return viol <= best_viol + EPS and cost < best_cost - EPS
+
+
+@_fjit
+def _fleet_trial(cur: np.ndarray, length: int, j: int, slot: int, out: np.ndarray) -> int:
+    """The stops ``cur[:length]`` with the event at ``j`` moved before the event at ``slot`` of the others
+    (``slot == length - 1``: to the end), into ``out``; returns the length."""
+    moved = cur[j]
+    w = 0
+    r = 0
+    for i in range(length):
+        if i == j:
+            continue
+        if r == slot:
+            out[w] = int(moved)
+            w += 1
+        out[w] = int(cur[i])
+        w += 1
+        r += 1
+    if r == slot:
+        out[w] = int(moved)
+        w += 1
+    return w
+
+
+@_fjit
+def best_breaks(F: tuple, v: int, stops: np.ndarray, n: int, work: np.ndarray, out: np.ndarray) -> int:
+    """The best placement of the breaks of the route ``stops[:n]`` of type ``v`` (the events of
+    :func:`fleet_route`): from the route's own placement (its listed breaks, or where the short form takes
+    them), each break event is moved to every other place among the other events (every position, before or
+    after the other breaks there) and kept at the place with the lexicographically smallest ``(violation,
+    cost)`` of :func:`fleet_route`, break by break until no move gains. Writes the stops of the placement found
+    (listed form) into ``out`` (int64, at least ``n + n_breaks`` long) and returns their number; a route
+    without breaks or clients, or too long for ``work``, is copied as it is. Allocates nothing."""
+    nd = F[0]
+    n_clients = len(F[3])
+    n_b = F[28][v]
+    cur = work[_W_CUR]
+    for j in range(n):
+        out[j] = stops[j]
+    if n_b == 0:
+        return n
+    listed = False
+    m = 0
+    for j in range(n):
+        if stops[j] < -nd:
+            listed = True
+        elif 0 <= stops[j] < n_clients:
+            m += 1
+    if m == 0:
+        return n
+    length = n
+    _, _, cost, viol = fleet_route(F, v, stops, n, work)
+    if not np.isfinite(cost):
+        return n
+    if listed:
+        for j in range(n):
+            cur[j] = stops[j]
+    else:
+        # The short form's placement, as listed breaks: before the client at their position (or at the end).
+        bpos, bidx = work[_W_BPOS], work[_W_BIDX]
+        length = 0
+        k = 0
+        for j in range(n + 1):
+            client = j < n and 0 <= stops[j] < n_clients
+            if client or j == n:
+                for i in range(n_b):
+                    if int(bpos[i]) == k:
+                        cur[length] = -(nd + 1 + int(bidx[i]))
+                        length += 1
+            if j == n:
+                break
+            cur[length] = stops[j]
+            length += 1
+            if client:
+                k += 1
+        for j in range(length):
+            out[j] = int(cur[j])
+        _, _, cost, viol = fleet_route(F, v, out, length, work)
+    rounds = 0
+    improved = True
+    while improved and rounds < 4 * n_b + 4:
+        improved = False
+        rounds += 1
+        j = 0
+        while j < length:
+            if cur[j] >= -nd:  # a client or a reload
+                j += 1
+                continue
+            best_slot = -1
+            best_viol, best_cost = viol, cost
+            for slot in range(length):
+                if slot == j:
+                    continue  # where it is
+                if slot > 0:
+                    before = cur[slot - 1] if slot - 1 < j else cur[slot]
+                    if -nd <= before < 0:
+                        continue  # between a reload and its client: the same place as before the reload
+                w = _fleet_trial(cur, length, j, slot, out)
+                _, _, c, x = fleet_route(F, v, out, w, work)
+                if _fleet_better(x, c, best_viol, best_cost):
+                    best_slot, best_viol, best_cost = slot, x, c
+            if best_slot >= 0:
+                _fleet_trial(cur, length, j, best_slot, out)
+                for i in range(length):
+                    cur[i] = out[i]
+                viol, cost = best_viol, best_cost
+                improved = True
+            j += 1
+    for i in range(length):
+        out[i] = int(cur[i])
+    return length
