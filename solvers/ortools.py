@@ -935,8 +935,8 @@ _TRIP_SHARE = 0.1
 _TRIP_ILS_SHARE = 0.2
 """The share of the time limit that the iterated local search spends on the :func:`trip_plan` start before
 OR-Tools' search. MTVRPTWR at 10 s, 8 files of 100-200 clients: mean gap to the best known 5.8 % instead of
-8.3 % (RC2_2_03R0.75 4.0 % instead of 14.4 %; C201R0.75 5.6 % instead of 3.4 %, the one file it lost on; a
-descent only, without ruin and recreate, did less on the three files tried)."""
+8.3 % (RC2_2_03R0.75 4.0 % instead of 14.4 %; it lost on two: C201R0.75 5.6 % instead of 3.4 %, RC205R0.75
+5.5 % instead of 5.3 %; a descent only, without ruin and recreate, did less on the three files tried)."""
 
 
 def _trip_start(problem: Problem, feasible: np.ndarray, vtype: Sequence[int], budget: float,
