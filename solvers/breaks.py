@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 from vrpkit.solvers.build import compiled_or_interpreted, interpreted
 
-from vrpkit._evaluate_kernel import best_breaks, fleet_arrays, fleet_route, fleet_work
+from vrpkit._evaluate_kernel import FLEET_W_BIDX, FLEET_W_BPOS, best_breaks, fleet_arrays, fleet_route, fleet_work
 from vrpkit.evaluate import Evaluation, evaluate
 from vrpkit.model import Problem
 from vrpkit.solution import Route, Solution
@@ -79,15 +79,6 @@ def route_rank(problem: Problem, route: Route) -> tuple[int, float]:
     return sum(1 for x in ev.violations if x.route == 0), ev.routes[0].cost
 
 
-def listed(problem: Problem, route: Route) -> Route:
-    """``route`` with its breaks listed where the evaluator takes them (the same schedule)."""
-    if route.breaks is not None:
-        return route
-    taken = evaluate(problem, [route]).routes[0].breaks
-    pairs = tuple((b.position, b.break_index) for b in taken)
-    return Route(route.vehicle_type, route.clients, route.reloads, pairs)
-
-
 def _worse(new: Evaluation, old: Evaluation) -> bool:
     """Whether the evaluator ranks ``new`` below ``old`` (more violations, then a higher cost)."""
     if len(new.violations) != len(old.violations):
@@ -112,34 +103,42 @@ def place_breaks(problem: Problem, solution: Solution, *, deadline: float | None
     F = fleet_arrays(problem)
     work = fleet_work(F)
     most = max(len(vt.breaks) for vt in problem.vehicle_types)
-    routes: list[Route] = []
-    changed = 0
-    for route in solution.routes:
-        if deadline is not None and time.perf_counter() >= deadline:
-            routes.append(route)
-            continue
+    own_routes: list[Route] = []  # each route's own placement, listed
+    found: dict[int, Route] = {}  # route index -> a better placement by the kernel's (violation, cost)
+    for i, route in enumerate(solution.routes):
         v = route.vehicle_type
-        stops = route_events(problem, route)
+        stops = None if deadline is not None and time.perf_counter() >= deadline else route_events(problem, route)
         if stops is None or not problem.vehicle_types[v].breaks:
-            routes.append(route)
+            own_routes.append(route)
             continue
         n = len(stops)
         _, _, cost, viol = score(F, v, stops, n, work)
+        own = route
+        if route.breaks is None:  # listed where the evaluator takes them (the same schedule)
+            n_b = len(problem.vehicle_types[v].breaks)
+            own = Route(v, route.clients, route.reloads,
+                        tuple(zip(work[FLEET_W_BPOS, :n_b].astype(int).tolist(),
+                                  work[FLEET_W_BIDX, :n_b].astype(int).tolist(), strict=True)))
+        own_routes.append(own)
         out = np.zeros(n + most + 1, dtype=np.int64)
         length = search(F, v, stops, n, work, out)
         _, _, new_cost, new_viol = score(F, v, out, length, work)
-        better = new_viol < viol - _EPS or (new_viol <= viol + _EPS and new_cost < cost - _EPS)
-        if better:
-            new = route_of(problem, v, out[:length])
-            if route_rank(problem, new) <= route_rank(problem, route):  # fewer violations count first
-                routes.append(new)
-                changed += 1
-                continue
-        routes.append(listed(problem, route))
-    stats = {**solution.stats, "breaks_placed": changed}
-    placed = Solution(tuple(routes), stats)
-    if not changed:
-        return placed  # the short forms listed where the evaluator takes them: the same schedules
-    if _worse(evaluate(problem, placed), evaluate(problem, solution)):
-        return Solution(solution.routes, {**solution.stats, "breaks_placed": 0})
+        if new_viol < viol - _EPS or (new_viol <= viol + _EPS and new_cost < cost - _EPS):
+            found[i] = route_of(problem, v, out[:length])
+    if not found:
+        return Solution(tuple(own_routes), {**solution.stats, "breaks_placed": 0})
+    before = evaluate(problem, solution)
+    placed = _with(own_routes, found, solution)
+    if _worse(evaluate(problem, placed), before):
+        # Less violation in all, but more violations: keep only the routes the evaluator ranks no worse alone.
+        found = {i: r for i, r in found.items() if route_rank(problem, r) <= route_rank(problem, own_routes[i])}
+        placed = _with(own_routes, found, solution)
+        if _worse(evaluate(problem, placed), before):
+            return Solution(solution.routes, {**solution.stats, "breaks_placed": 0})
     return placed
+
+
+def _with(routes: list[Route], found: dict[int, Route], solution: Solution) -> Solution:
+    """``routes`` with those of ``found`` replaced, and the stats of ``solution`` with ``breaks_placed``."""
+    out = tuple(found.get(i, r) for i, r in enumerate(routes))
+    return Solution(out, {**solution.stats, "breaks_placed": len(found)})
