@@ -5,10 +5,10 @@ The evaluator's short form takes each break at the earliest point its windows al
 client's window, one taken after the first client instead of at the depot may let the vehicle leave later.
 :func:`place_breaks` re-places the breaks of every route of a plan with
 :func:`vrpkit._evaluate_kernel.best_breaks` (compiled: from the route's own placement, each break moved to
-every position until no move gains, by the evaluator's ``(violation, cost)`` of the route) and returns the
-plan with every route's breaks listed. A route keeps its own placement unless the new one is better, and the
-plan is returned unchanged when the evaluator would rank the new one worse (more violations, or a higher
-cost), so the pass never makes a plan worse. :func:`vrpkit.solvers.base.solve` runs it on every solver's plan
+every position until no move gains, by the evaluator's ``(violation, cost)`` of the route). A route whose
+placement improves comes back with its breaks listed; the others come back as they were. The plan is returned
+unchanged when the evaluator would rank the new one worse (more violations, or a higher cost), so the pass
+never makes a plan worse. :func:`vrpkit.solvers.base.solve` runs it on every solver's plan
 of a problem with breaks (not time-dependent: the compiled rules have no travel-time profile);
 ``stats["breaks_placed"]`` is the number of routes whose placement changed.
 """
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 from vrpkit.solvers.build import compiled_or_interpreted, interpreted
 
-from vrpkit._evaluate_kernel import FLEET_W_BIDX, FLEET_W_BPOS, best_breaks, fleet_arrays, fleet_route, fleet_work
+from vrpkit._evaluate_kernel import best_breaks, fleet_arrays, fleet_route, fleet_work
 from vrpkit.evaluate import Evaluation, evaluate
 from vrpkit.model import Problem
 from vrpkit.solution import Route, Solution
@@ -88,11 +88,11 @@ def _worse(new: Evaluation, old: Evaluation) -> bool:
 
 def place_breaks(problem: Problem, solution: Solution, *, deadline: float | None = None,
                  compiled: bool | None = None) -> Solution:
-    """``solution`` with the breaks of every route re-placed (listed), each route keeping the better of its own
-    placement and the one :func:`~vrpkit._evaluate_kernel.best_breaks` finds; ``solution`` itself when the
-    problem has no breaks or a travel-time profile, or when the evaluator would rank the result worse. Routes
-    are re-placed until ``deadline`` (:func:`time.perf_counter` seconds; None: all). ``compiled`` None uses
-    the compiled kernel when it is built (else runs it interpreted and starts the build). The stats gain
+    """``solution`` with the breaks of every route re-placed: each route keeps its own placement (as it was)
+    unless :func:`~vrpkit._evaluate_kernel.best_breaks` finds a better one (then listed); ``solution``'s routes
+    when the problem has no breaks or a travel-time profile, or when the evaluator would rank the result worse.
+    Routes are re-placed until ``deadline`` (:func:`time.perf_counter` seconds; None: all). ``compiled`` None
+    uses the compiled kernel when it is built (else runs it interpreted and starts the build). The stats gain
     ``breaks_placed``: the number of routes whose placement changed."""
     if not applies(problem) or not solution.routes:
         return solution
@@ -103,7 +103,7 @@ def place_breaks(problem: Problem, solution: Solution, *, deadline: float | None
     F = fleet_arrays(problem)
     work = fleet_work(F)
     most = max(len(vt.breaks) for vt in problem.vehicle_types)
-    own_routes: list[Route] = []  # each route's own placement, listed
+    own_routes: list[Route] = []
     found: dict[int, Route] = {}  # route index -> a better placement by the kernel's (violation, cost)
     for i, route in enumerate(solution.routes):
         v = route.vehicle_type
@@ -113,20 +113,14 @@ def place_breaks(problem: Problem, solution: Solution, *, deadline: float | None
             continue
         n = len(stops)
         _, _, cost, viol = score(F, v, stops, n, work)
-        own = route
-        if route.breaks is None:  # listed where the evaluator takes them (the same schedule)
-            n_b = len(problem.vehicle_types[v].breaks)
-            own = Route(v, route.clients, route.reloads,
-                        tuple(zip(work[FLEET_W_BPOS, :n_b].astype(int).tolist(),
-                                  work[FLEET_W_BIDX, :n_b].astype(int).tolist(), strict=True)))
-        own_routes.append(own)
+        own_routes.append(route)
         out = np.zeros(n + most + 1, dtype=np.int64)
         length = search(F, v, stops, n, work, out)
         _, _, new_cost, new_viol = score(F, v, out, length, work)
         if new_viol < viol - _EPS or (new_viol <= viol + _EPS and new_cost < cost - _EPS):
             found[i] = route_of(problem, v, out[:length])
     if not found:
-        return Solution(tuple(own_routes), {**solution.stats, "breaks_placed": 0})
+        return Solution(solution.routes, {**solution.stats, "breaks_placed": 0})
     before = evaluate(problem, solution)
     placed = _with(own_routes, found, solution)
     if _worse(evaluate(problem, placed), before):
