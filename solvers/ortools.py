@@ -35,9 +35,10 @@ How the model maps onto OR-Tools' routing library:
   at 10 s; C1_10_4: 24,763.0, then 24,702.8). That start is a local optimum of both searches on R2_10_4 (17
   routes, 752 clients served; the best known has 16 and 822), so the compiled iterated local search (ruin and
   recreate, :meth:`vrpkit.solvers.localsearch.LocalSearch.iterate`) goes on from it until
-  :data:`_PERTURB_SHARE` of the time limit (R2_10_4 at 10 s, seeds 0-2: 3.1-5.2 % above the best known instead
-  of 11.4 %; R2_10_1 2.4-3.1 % instead of 3.2 %; on the tight-window instances it finds little and the result
-  is OR-Tools' search's, within 0.1 %).
+  :data:`_PERTURB_SHARE` of the time limit (0.95 by default, after only the best-ranked strategy's plans were
+  polished; R2_10_4 at 10 s, seeds 0-4: 4.3-6.3 % above the best known, mean 5.5 %, against 11.4 % without it;
+  C1_10_4, R1_10_4, RC1_10_4 1.3-1.8 %; on the tight-window instances it finds little and the result is
+  OR-Tools' search's, within 0.1 %).
 - Clients no vehicle type could serve on a trip of its own (:func:`vrpkit.diagnose.client_vehicle_feasibility`)
   are forbidden to those types (a type that lacks one of a client's skills among them), which prunes the search
   for heterogeneous fleets.
@@ -162,9 +163,12 @@ start on some instances (R2: sequential, C1, RC1: parallel)."""
 _START_SHARE = 0.5
 """The share of the time limit that the start plans may take (building and polishing): another strategy is
 tried only while they have taken less. At 10 s the starts of the PCVRPTW instances (1000 clients) take 2-4 s."""
-_PERTURB_SHARE = 0.8
-"""The share of the time limit by which the iterated local search from the best start plan ends (see
-:meth:`ORToolsSolver._prize_start`; from about 3.5 s at 10 s on 1000 clients); OR-Tools' search has the rest."""
+_PERTURB_SHARE = {"ils": 0.95, "classic": 0.8}
+"""The share of the time limit by which the iterated local search from the best start plan ends, per
+``prize_search`` (see :meth:`ORToolsSolver._prize_start`; from about 3.5 s at 10 s on 1000 clients); OR-Tools'
+search has the rest (on PCVRPTW R2_10_4 at 10 s it gains 0.2 % in its 2 s, the iterated local search more).
+``examples/bench_prize.py`` at 10 s, seeds 0-2, % above the best known: R2_10_4 ``ils`` 4.3-5.4 (mean 5.0),
+``classic`` 6.9-8.9 (mean 7.7); C1, R1, RC1 ``ils`` 1.3-1.8 (seeds 3-4 on R2_10_4: 6.3, 6.0)."""
 _MULTI_TRIP_LAMBDA = 0.5
 """Guided local search's lambda with reloads. MTVRPTWR at 10 s from the :func:`trip_plan` start, gap to the best
 known (``examples/tune_ortools.py files``, seed 0): C201R0.75, R201R0.5, RC205R0.75, C2_2_05R0.5, R2_2_01R0.25,
@@ -456,6 +460,10 @@ class ORToolsSolver:
     - ``restarts``: split the time into ``1 + restarts`` rounds; each later round searches from the best plan
       so far with another client order (default 0: on CVRPLIB X one continuous search did better).
     - ``solution_limit``: stop after this many solutions (for reproducible runs).
+    - ``prize_search``: with optional clients, how the time goes to the start plans and the iterated local
+      search from the best one (:meth:`_prize_start`): ``ils`` (default: only the best-ranked strategy's
+      first plans polished, the search until 0.95 of the limit) or ``classic`` (every strategy's plans
+      polished, the search until 0.8 of the limit).
     - ``log``: OR-Tools' search log on stderr.
     - ``params``: OR-Tools ``RoutingSearchParameters`` in protobuf text format, applied last (for anything
       else, e.g. ``"guided_local_search_reset_penalties_on_new_best_solution: true"``).
@@ -486,11 +494,12 @@ class ORToolsSolver:
         log: bool = False,
         params: str | None = None,
         restarts: int = 0,
+        prize_search: str = "ils",
         **unknown: Any,
     ) -> None:
         if unknown:
             known = ("first_solution, metaheuristic, gls_lambda, operators, full_propagation, vehicle_bound, "
-                     "solution_limit, log, params, restarts")
+                     "solution_limit, log, params, restarts, prize_search")
             names = ", ".join(f'"{k}"' for k in unknown)
             raise SolverError(f'solver "ortools": unknown option {names} (known: {known})')
         self.first_solution = _lookup("first_solution", first_solution, _FIRST)
@@ -512,6 +521,10 @@ class ORToolsSolver:
         if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 0:
             raise SolverError(f'solver "ortools": restarts must be a non-negative integer, got {restarts!r}')
         self.restarts = restarts
+        if prize_search not in _PERTURB_SHARE:
+            raise SolverError(f'solver "ortools": prize_search must be one of {", ".join(_PERTURB_SHARE)}, '
+                              f'got {prize_search!r}')
+        self.prize_search = prize_search
         if params is not None:
             try:
                 text_format.Merge(params, pywrapcp.DefaultRoutingSearchParameters())
@@ -575,15 +588,17 @@ class ORToolsSolver:
         """The start of the search with optional clients: the plan, its first-solution strategy and the
         objective of each strategy's start (OR-Tools', in problem units).
 
-        Each strategy (``first``, then those of :data:`_PRIZE_STARTS` unless a strategy was given as an
-        option, while the starts have taken less than :data:`_START_SHARE` of ``time_limit``) builds its first
-        plan; that plan and the plan without its unprofitable clients (:func:`drop_unprofitable`) are
-        polished by the compiled local search (:func:`vrpkit.solvers.localsearch.improve`) while the same share
-        of the time lasts (a pass of the local search is not interrupted, so none starts once the share is
-        spent: at a 1 s limit on 1000 clients the start is the dropped plan, as without polishing); the cheapest
-        plan that the model can hold (:meth:`_Model.read`) is the best start. Until :data:`_PERTURB_SHARE` of
-        ``time_limit``, the iterated local search goes on from it (``improve(..., perturb=True)``); its plan is
-        the start when the model holds it and OR-Tools' objective is lower. None when no strategy builds a plan.
+        Each strategy (``first``, then those of :data:`_PRIZE_STARTS` unless a strategy was given as an option,
+        while the starts have taken less than :data:`_START_SHARE` of ``time_limit``) builds its first plan; that
+        plan and the plan without its unprofitable clients (:func:`drop_unprofitable`) (unless ``prize_search`` is
+        classic: those of the strategy whose two plans rank best, the others' objective is as built) are polished
+        by the compiled local search (:func:`vrpkit.solvers.localsearch.improve`) while the same share of the time
+        lasts (a pass of the local search is not interrupted, so none starts once the share is spent: at a 1 s
+        limit on 1000 clients the start is the dropped plan, as without polishing); the cheapest plan that the
+        model can hold (:meth:`_Model.read`) is the best start. Until :data:`_PERTURB_SHARE` of ``time_limit``, the
+        iterated local search goes on from it (``improve(..., perturb=True)``); its
+        plan is the start when the model holds it and OR-Tools' objective is lower. None when no strategy builds a
+        plan.
         """
         from vrpkit.solvers.localsearch import improve  # numba: imported only for prize problems
 
@@ -592,6 +607,7 @@ class ORToolsSolver:
         strategies = [first] + ([] if self.first_solution else [s for s in _PRIZE_STARTS if s != first])
         best: tuple[int, tuple[Route, ...], str] | None = None
         costs: dict[str, float] = {}
+        built: list[tuple[int, str, list[tuple[Route, ...]]]] = []
         for strategy in strategies:
             spent = time.perf_counter() - t0
             if strategy != first and spent >= budget:
@@ -601,21 +617,28 @@ class ORToolsSolver:
             if plan is None:
                 continue
             candidates = [drop_unprofitable(problem, plan), plan]
+            # Ranked by OR-Tools' objective, which its search minimises (arc costs rounded to the cost unit).
+            held = [a.ObjectiveValue() for c in candidates if (a := model.read(c)) is not None]
+            if held:
+                built.append((min(held), strategy, candidates))
+                costs[strategy] = min(held) / model.scales.cost  # as built, unless polished below
+        # Only the strategy whose first plans rank best is polished, but with ``prize_search`` classic (it
+        # ranks first after polishing too on the PCVRPTW instances, and polishing the others took 1-2.5 s of
+        # 10 on 1000 clients, which the iterated local search uses better).
+        built.sort(key=lambda x: x[0])
+        for _, strategy, candidates in built if self.prize_search == "classic" else built[:1]:
             for c in tuple(candidates):
                 left = budget - (time.perf_counter() - t0)
                 if left > 0:  # a pass is not interrupted: none once the share is spent
                     candidates.append(tuple(improve(problem, c, time_limit=left, seed=seed).routes))
-            # Ranked by OR-Tools' objective, which its search minimises (arc costs rounded to the cost unit).
             held = [(a.ObjectiveValue(), c) for c in candidates if (a := model.read(c)) is not None]
-            if not held:
-                continue
             cost, plan = min(held, key=lambda x: x[0])
             costs[strategy] = cost / model.scales.cost
             if best is None or cost < best[0]:
                 best = (cost, plan, strategy)
         if best is None:
             return None, first, costs
-        left = _PERTURB_SHARE * time_limit - (time.perf_counter() - t0)
+        left = _PERTURB_SHARE[self.prize_search] * time_limit - (time.perf_counter() - t0)
         if left > 0:  # the iterated local search from the best start (ruin and recreate)
             plan = tuple(improve(problem, best[1], time_limit=left, seed=seed, perturb=True).routes)
             if (a := model.read(plan)) is not None and a.ObjectiveValue() < best[0]:

@@ -441,3 +441,10 @@ def test_windows_far_apart_are_kept_by_a_constraint():
     assert r.feasible and r.cost == 16
     a_start, b_start = r.evaluation.routes[0].start
     assert 20 <= a_start <= 30 and b_start == 1e13
+
+
+def test_prize_search_option_is_checked():
+    assert ORToolsSolver().prize_search == "ils"
+    assert ORToolsSolver(prize_search="classic").prize_search == "classic"
+    with pytest.raises(vrpkit.SolverError, match="prize_search must be one of ils, classic, got 'x'"):
+        ORToolsSolver(prize_search="x")
