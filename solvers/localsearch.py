@@ -65,9 +65,12 @@ A real fleet's day (issue 14), each exact with respect to the evaluator's rules:
   go through :func:`vrpkit._evaluate_kernel.fleet_route`, the evaluator's rules for one route compiled, in
   O(route length); the move is applied when the evaluator's (violation, cost) improves. Each route keeps both
   values (``rval``), and the plan's totals (:attr:`LocalSearch.cost`, ``violation``, the iterated search's
-  best) are the evaluator's. Breaks need no stops in the search: plans leave in the short form
-  (``Route.breaks`` None), where the evaluator places each break by the rule ``fleet_route`` used; plans
-  with listed breaks are loaded in the short form. The ruin and recreate of :meth:`LocalSearch.iterate`
+  best) are the evaluator's. Breaks need no stops in the search: with breaks (``cfg[C_EXACT]`` 2) each
+  route scored is first given its best break placement
+  (:func:`vrpkit._evaluate_kernel.best_breaks`, from the short form's earliest places, each break moved to
+  every position until no move gains), and plans leave with their breaks listed where that placement beats
+  the short form (:func:`vrpkit.solvers.breaks.place_breaks`); plans with listed breaks are loaded in the
+  short form. The ruin and recreate of :meth:`LocalSearch.iterate`
   goes through the same insertions and moves, so through the exact check too.
 
 Not handled (refused by :func:`unsupported`, naming it): shipments with strict backhaul, multi-trip with
@@ -93,7 +96,7 @@ import numba as nb
 import numpy as np
 from vrpkit.solvers.build import compiled_or_interpreted, interpreted
 
-from vrpkit._evaluate_kernel import fleet_arrays, fleet_route, fleet_work
+from vrpkit._evaluate_kernel import best_breaks, fleet_arrays, fleet_route, fleet_work
 from vrpkit.errors import SolverError, ValidationError
 from vrpkit.model import Problem
 from vrpkit.solution import Route, Solution
@@ -362,7 +365,7 @@ def compile_problem(problem: Problem, *, granularity: int = 20, max_segment: int
     return Data(dist=dist, dur=dur, node=node, alt=alt, start=start, end=end, vt=vtab, cl=cl,
                 neigh=neighbours(problem, granularity) if trips is None else trip_neighbours(trips, granularity),
                 flags=flags, extra=(col_rel, col_sk, len(classes) if col_sk else 0, col_ns, col_mt, col_vmr,
-                                    int(exact)),
+                                    2 if exact and "breaks" in original.attributes else int(exact)),
                 partner=problem.partner.astype(np.int64) if col_ns else np.full(n, -1, np.int64),
                 pickup_stop=problem.is_pickup_stop.astype(np.int64) if col_ns else np.zeros(n, np.int64),
                 fleet=exact_arrays(original) if exact else _tiny_fleet(),
@@ -530,7 +533,8 @@ def new_arrays(data: Data, sizes: Sequence[int], excess: Sequence[bool]) -> tupl
     link[:, MARK] = 0
     fleet = data.fleet if data.fleet is not None else _tiny_fleet()
     events = data.events if data.events is not None else np.arange(n, dtype=np.int64)
-    exact = (fleet, fleet_work(fleet), np.zeros(n + 1, np.int64), events)
+    work = fleet_work(fleet)
+    exact = (fleet, work, np.zeros(n + 1 + work.shape[1], np.int64), events)  # room for the breaks' stops
     arrays = Arrays(dist=data.dist, dur=data.dur, seg=seg, link=link, route=route, rval=np.zeros((r, 4)),
                     vt=data.vt, cl=data.cl, slots=slots, pieces=np.zeros((2, 1 + 3 * MAX_PIECES), np.int64),
                     nodes=np.zeros((2, max(n, 1)), np.int64), counters=np.zeros(2, np.int64),
@@ -927,6 +931,8 @@ def _score_events(X, cfg, n, v, excess):
     cost = 0.0
     viol = 0.0
     if j > 0:
+        if cfg[C_EXACT] == 2:  # breaks: where they are best (the short form's earliest place is not always)
+            j = best_breaks(fleet, v, stops, j, work, stops)
         _d, _t, cost, viol = fleet_route(fleet, v, stops, j, work)
     viol += bad
     if excess:
@@ -2131,10 +2137,16 @@ class LocalSearch:
         return seq[:offsets[count]], offsets[:count + 1], types[:count]
 
     def routes(self) -> list[Route]:
-        """The current plan (with reloads as ``Route.reloads``)."""
+        """The current plan (with reloads as ``Route.reloads``; with breaks, a route whose breaks the search
+        placed better than the short form lists them, as the exact check scored it)."""
         seq, offsets, types = self.export_flat()
-        return self.public([Route(int(types[i]), tuple(seq[offsets[i]:offsets[i + 1]].tolist()))
-                            for i in range(len(types))])
+        routes = self.public([Route(int(types[i]), tuple(seq[offsets[i]:offsets[i + 1]].tolist()))
+                              for i in range(len(types))])
+        if self.cfg[C_EXACT] == 2:
+            from vrpkit.solvers.breaks import place_breaks
+
+            routes = list(place_breaks(self.original, Solution(tuple(routes)), compiled=self.compiled).routes)
+        return routes
 
     @property
     def cost(self) -> float:

@@ -213,11 +213,7 @@ TINY = {
 }
 """Per attribute and all together: (variant, n, options) of :func:`fleet_instance`, 4-5 clients."""
 SEEDS = (2, 3)
-SEARCH_MISSES = {
-    ("breaks", 3, "aco"): "the optimum (287.60) is one route whose short form is late (its break at position 1); "
-                          "the local search scores routes in the short form, so it keeps the best short-form "
-                          "plan (324.17, two routes), whose breaks place_breaks finds already best",
-}
+SEARCH_MISSES: dict[tuple[str, int, str], str] = {}
 """Cases a solver is known to miss, and why (strict: the test fails when the solver reaches the optimum)."""
 
 
