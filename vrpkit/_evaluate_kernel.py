@@ -48,6 +48,31 @@ CODES = ("capacity", "time_window", "depot_time_window", "shift", "max_duration"
 _jit = nb.njit(cache=True)
 
 
+@nb.njit(cache=True, inline="always", _nrt=False)
+def _window(wins: np.ndarray, m: int, t: float) -> tuple[float, float]:
+    """The window of ``m`` (rows of ``wins``: start, end) that serves an arrival at ``t``: the first that has
+    not yet closed (one that closed within the tolerance still serves), else the last one."""
+    if m > 1:
+        for w in range(m):
+            if wins[w, 1] >= t - EPS:
+                return wins[w, 0], wins[w, 1]
+    return wins[m - 1, 0], wins[m - 1, 1]
+
+
+@nb.njit(cache=True, inline="always", _nrt=False)
+def _serve(t: float, a: float, b: float, cum_wait: float, slack: float) -> tuple[float, float, float, float]:
+    """Service in window ``[a, b]`` on arrival at ``t``: the start (after waiting for ``a``), the lateness, and
+    the waiting so far and the delay the departure allows, updated (see :func:`_times`)."""
+    if t < a:
+        cum_wait += a - t
+        t = a
+    if t > b:
+        return t, t - b, cum_wait, slack
+    if cum_wait + b - t < slack:
+        slack = cum_wait + b - t
+    return t, 0.0, cum_wait, slack
+
+
 @_jit
 def _times(nd: int, dur: np.ndarray, tw: np.ndarray, n_tw: np.ndarray, service: np.ndarray, clients: np.ndarray,
            start_node: int, t0: float, arrival: np.ndarray, start: np.ndarray, departure: np.ndarray,
@@ -64,25 +89,9 @@ def _times(nd: int, dur: np.ndarray, tw: np.ndarray, n_tw: np.ndarray, service: 
         node = nd + c
         t = t + dur[prev, node]
         arrival[k] = t
-        m = n_tw[c]
-        a = tw[c, m - 1, 0]
-        b = tw[c, m - 1, 1]
-        if m > 1:
-            for w in range(m):
-                if tw[c, w, 1] >= t - EPS:  # a window that closed within the tolerance still serves
-                    a = tw[c, w, 0]
-                    b = tw[c, w, 1]
-                    break
-        if t < a:
-            cum_wait += a - t
-            t = a
-        if t > b:
-            late[k] = t - b
-            any_late = True
-        else:
-            late[k] = 0.0
-            if cum_wait + b - t < slack:
-                slack = cum_wait + b - t
+        a, b = _window(tw[c], n_tw[c], t)
+        t, late[k], cum_wait, slack = _serve(t, a, b, cum_wait, slack)
+        any_late = any_late or late[k] > 0.0
         start[k] = t
         t += service[c]
         departure[k] = t
@@ -646,35 +655,11 @@ def _fleet_times(dur: np.ndarray, tw: np.ndarray, n_tw: np.ndarray, depot_tw: np
             a = depot_tw[ref, 0]
             b = depot_tw[ref, 1]
         elif kind == _EV_CLIENT:
-            m = n_tw[ref]
-            a = tw[ref, m - 1, 0]
-            b = tw[ref, m - 1, 1]
-            if m > 1:
-                for w in range(m):
-                    if tw[ref, w, 1] >= t - EPS:  # a window that closed within the tolerance still serves
-                        a = tw[ref, w, 0]
-                        b = tw[ref, w, 1]
-                        break
+            a, b = _window(tw[ref], n_tw[ref], t)
         else:
-            m = break_ntw[v, ref]
-            a = break_tw[v, ref, m - 1, 0]
-            b = break_tw[v, ref, m - 1, 1]
-            if m > 1:
-                for w in range(m):
-                    if break_tw[v, ref, w, 1] >= t - EPS:
-                        a = break_tw[v, ref, w, 0]
-                        b = break_tw[v, ref, w, 1]
-                        break
-        if t < a:
-            cum_wait += a - t
-            t = a
-        if t > b:
-            late[k] = t - b
-            any_late = True
-        else:
-            late[k] = 0.0
-            if cum_wait + b - t < slack:
-                slack = cum_wait + b - t
+            a, b = _window(break_tw[v, ref], break_ntw[v, ref], t)
+        t, late[k], cum_wait, slack = _serve(t, a, b, cum_wait, slack)
+        any_late = any_late or late[k] > 0.0
         start[k] = t
         t += services[k]
         departure[k] = t
