@@ -7,7 +7,10 @@ Encoder: the tokens are the depots, the clients and the vehicle types of a :clas
 With ``matrix=True`` (RRNCO's idea, for instances without coordinates or on real roads) the normalised
 distance and duration of each pair of nodes, both ways, enter every layer's attention as a learned bias per
 head, and the node features carry rows of the matrices (to and from the first depot, the nearest and the mean
-distance) instead of relying on coordinates alone.
+distance) instead of relying on coordinates alone. With ``graph=k`` a torch-geometric ``TransformerConv`` over
+the sparse graph of each node's ``k`` nearest nodes by road distance (edge attributes: the normalised distance
+and duration of the pair, both ways) updates the node embeddings before every transformer layer (a residual
+block, ``h + W conv(norm(h))``); it needs ``torch_geometric`` (the ``neural`` extra).
 
 Decoder (POMO's, one step per action of :class:`~vrpkit.neural.env.RoutingEnv`): the context is the mean
 token, the current node, the open route's vehicle type (learned vectors when none is open) and the step
@@ -50,7 +53,7 @@ def check_fields(cls: type, data: dict[str, Any], field: str) -> None:
 class PolicyConfig:
     """The architecture (stored in checkpoints): ``dim`` embedding width, ``layers`` encoder layers, ``heads``
     attention heads, ``ff`` SwiGLU hidden width, ``matrix`` the distance/duration attention bias, ``clip`` the
-    logit clipping."""
+    logit clipping, ``graph`` the neighbours per node of the graph layers (0: none)."""
 
     dim: int = 128
     layers: int = 3
@@ -58,8 +61,17 @@ class PolicyConfig:
     ff: int = 256
     matrix: bool = False
     clip: float = 10.0
+    graph: int = 0
 
     def __post_init__(self) -> None:
+        if isinstance(self.graph, bool) or not isinstance(self.graph, int) or self.graph < 0:
+            raise ValidationError("policy.graph", f"expected an integer >= 0, got {self.graph!r}")
+        if self.graph:
+            try:
+                import torch_geometric  # noqa: F401
+            except ImportError:
+                raise ValidationError("policy.graph", f"{self.graph} needs torch_geometric: pip install "
+                                      "'vrpkit[neural]'") from None
         for name in ("dim", "layers", "heads", "ff"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -187,6 +199,44 @@ class EncoderLayer(nn.Module):
         return x + self.ff(self.norm2(x))
 
 
+def knn_graph(dist: torch.Tensor, dur: torch.Tensor, ok: torch.Tensor, k: int
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The sparse graph of each valid node's ``k`` nearest valid nodes by ``dist`` (B, M, M), over the batch's
+    flattened nodes: ``edge_index`` (2, E), source (a neighbour ``j``) then target ``i``, and ``edge_attr``
+    (E, 4): ``dist[i, j]``, ``dist[j, i]``, ``dur[i, j]``, ``dur[j, i]``, the durations divided by the
+    problem's longest (distances come normalised by :func:`~vrpkit.neural.env.to_batch`)."""
+    M = dist.shape[1]
+    k = min(k, M - 1)
+    dev = dist.device
+    pair_ok = ok[:, :, None] & ok[:, None, :] & ~torch.eye(M, dtype=torch.bool, device=dev)
+    big = torch.where(pair_ok, dist, torch.full_like(dist, math.inf))
+    near, j = big.topk(k, dim=-1, largest=False)  # (B, M, k)
+    keep = torch.isfinite(near)
+    b, i, _ = torch.nonzero(keep, as_tuple=True)
+    j = j[keep]
+    top = torch.where(pair_ok, dur, torch.zeros_like(dur)).amax((1, 2)).clamp_min(1e-9)
+    dn = dur / top[:, None, None]
+    attr = torch.stack([dist[b, i, j], dist[b, j, i], dn[b, i, j], dn[b, j, i]], -1)
+    return torch.stack([b * M + j, b * M + i]), attr.float()
+
+
+class GraphBlock(nn.Module):
+    """``h + out(TransformerConv(norm(h)))`` on the node embeddings over a :func:`knn_graph`."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        from torch_geometric.nn import TransformerConv
+
+        self.norm = nn.RMSNorm(dim)
+        self.conv = TransformerConv(dim, dim // heads, heads=heads, edge_dim=4)
+        self.out = nn.Linear(dim, dim, bias=False)
+
+    def forward(self, h: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        b, m, e = h.shape
+        x = self.conv(self.norm(h).reshape(b * m, e), edge_index, edge_attr.to(h.dtype))
+        return h + self.out(x.view(b, m, e))
+
+
 @dataclass
 class Encoded:
     """The encoder's output for a batch, reused by every decoding step."""
@@ -224,6 +274,25 @@ class Policy(nn.Module):
         self.no_vehicle = nn.Parameter(torch.zeros(e))
         self.glimpse_out = nn.Linear(e, e, bias=False)
         self.vehicle_bias = nn.Linear(3, 1)
+        if cfg.graph:  # last, so that models without graph layers draw the same initial weights
+            self.graph_blocks = nn.ModuleList(GraphBlock(e, cfg.heads) for _ in range(cfg.layers))
+
+    def warm_start(self, state: dict[str, torch.Tensor]) -> list[str]:
+        """Copy the tensors of ``state`` (another policy's weights) whose names and shapes match, and zero the
+        output weights of the new attention bias and graph blocks, so that the policy starts as the other one
+        did. Returns the names of the tensors kept fresh."""
+        own = self.state_dict()
+        same = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+        self.load_state_dict(same, strict=False)
+        with torch.no_grad():
+            if self.config.matrix and "pair_bias.2.weight" not in same:
+                self.pair_bias[2].weight.zero_()
+                self.pair_bias[2].bias.zero_()
+            if self.config.graph:
+                for block in self.graph_blocks:
+                    if not any(k.startswith("graph_blocks.") for k in same):
+                        block.out.weight.zero_()
+        return sorted(set(own) - set(same))
 
     # -- encoder ---------------------------------------------------------------------------------------------
 
@@ -242,7 +311,12 @@ class Policy(nn.Module):
             pb = self.pair_bias(x["pairs"]).permute(0, 3, 1, 2)  # (B, layers * H, M, M)
             full = F.pad(pb, (0, L - M, 0, L - M))
             biases = [full[:, i * cfg.heads:(i + 1) * cfg.heads] + pad for i in range(cfg.layers)]
-        for layer, bias in zip(self.layers, biases, strict=True):
+        if cfg.graph:
+            node_ok = ok[:, :M]
+            edges, attr = knn_graph(batch.features["distance"], batch.features["duration"], node_ok, cfg.graph)
+        for i, (layer, bias) in enumerate(zip(self.layers, biases, strict=True)):
+            if cfg.graph:
+                h = torch.cat([self.graph_blocks[i](h[:, :M], edges, attr), h[:, M:]], 1)
             h = layer(h, bias)
         h = self.norm(h)
         okf = ok.to(h.dtype)[..., None]
@@ -339,4 +413,5 @@ def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["KF", "Encoded", "Policy", "PolicyConfig", "dihedral", "parameter_count", "token_features"]
+__all__ = ["KF", "Encoded", "GraphBlock", "Policy", "PolicyConfig", "dihedral", "knn_graph", "parameter_count",
+           "token_features"]

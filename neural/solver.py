@@ -7,6 +7,8 @@ problems without coordinates get one), plus about ``samples`` sampled plans; the
 cost (the evaluator's) is kept, and the local search (:func:`vrpkit.solvers.localsearch.improve`, with
 perturbation) polishes it for ``polish`` seconds (``polish=0``: the raw neural plan; the default: whatever
 the time limit leaves). :meth:`NeuralSolver.solve_many` builds the plans of many problems in batches.
+Without ``checkpoint``, problems on real roads (:func:`on_roads`: explicit matrices or a road provider's) get
+the shipped road model :data:`ROAD_CHECKPOINT` when it is installed, the others :data:`DEFAULT_CHECKPOINT`.
 
 Refused (:meth:`NeuralSolver.supports`, naming the attributes): whatever the environment does not model
 (:data:`vrpkit.neural.env.SUPPORTED`), among them a real fleet's skills, breaks, multi-trip, shipments and release
@@ -34,6 +36,15 @@ from vrpkit.solution import Solution
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "cvrp.pt"
 """The shipped weights (see the README's model card)."""
+ROAD_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "roads.pt"
+"""The shipped weights for problems on real roads (fine-tuned on Monaco's streets with OSRM matrices)."""
+ROAD_PROVIDERS = ("explicit", "osrm", "osm")
+"""Matrix providers whose matrices are real roads (or given as they are): :func:`on_roads`."""
+
+
+def on_roads(problem: Problem) -> bool:
+    """Whether ``problem``'s matrices come from :data:`ROAD_PROVIDERS` (not from its coordinates)."""
+    return (problem.matrix or {}).get("provider") in ROAD_PROVIDERS
 
 
 def repeat_batch(batch: Batch, times: int) -> Batch:
@@ -93,6 +104,17 @@ class NeuralSolver:
         self.augment, self.samples, self.polish, self.starts = augment, samples, polish, starts
         self.device, self.batch = torch.device(device), batch
         self.policy: Policy = load_policy(path, device=self.device)
+        self.road_checkpoint = ROAD_CHECKPOINT if checkpoint is None and ROAD_CHECKPOINT.is_file() else None
+        self._road_policy: Policy | None = None
+
+    def policy_for(self, problem: Problem) -> tuple[Policy, Path]:
+        """The policy that plans ``problem`` and its checkpoint (the road model for :func:`on_roads` problems
+        when no checkpoint was given)."""
+        if self.road_checkpoint is None or not on_roads(problem):
+            return self.policy, self.checkpoint
+        if self._road_policy is None:
+            self._road_policy = load_policy(self.road_checkpoint, device=self.device)
+        return self._road_policy, self.road_checkpoint
 
     def supports(self, problem: Problem) -> str | None:
         """None, or why the policy cannot plan ``problem``: the attributes its environment lacks, named (among
@@ -113,7 +135,18 @@ class NeuralSolver:
 
         With a finite ``deadline`` the identity copy is decoded first and the other transformations only
         when, at the identity's pace, they take at most half the time left (the rest is the polish's);
-        ``stats["augment"]`` says how many were decoded."""
+        ``stats["augment"]`` says how many were decoded; ``stats["checkpoint"]`` which weights planned."""
+        chosen = [self.policy_for(p) for p in problems]
+        out: list[tuple[Solution, dict[str, Any]] | None] = [None] * len(problems)
+        for path in dict.fromkeys(c[1] for c in chosen):  # each checkpoint's problems, in their order
+            idx = [i for i, c in enumerate(chosen) if c[1] == path]
+            built = self._construct(chosen[idx[0]][0], path, [problems[i] for i in idx], seed, deadline)
+            for i, item in zip(idx, built, strict=True):
+                out[i] = item
+        return [item for item in out if item is not None]
+
+    def _construct(self, policy: Policy, path: Path, problems: Sequence[Problem], seed: int, deadline: float
+                   ) -> list[tuple[Solution, dict[str, Any]]]:
         out: list[tuple[Solution, dict[str, Any]]] = []
         gen = torch.Generator(device=self.device).manual_seed(int(seed))
         for lo in range(0, len(problems), self.batch):
@@ -133,7 +166,7 @@ class NeuralSolver:
                     if pace * len(stage) > 0.5 * (deadline - time.perf_counter()):
                         break
                 env = plain if len(stage) == 1 else RoutingEnv(repeat_batch(bt, len(stage)))
-                state, _ = self.policy(env, starts, decode="greedy", locs=augmented_locs(bt, stage))
+                state, _ = policy(env, starts, decode="greedy", locs=augmented_locs(bt, stage))
                 c, a = self._ranked(env, state, len(stage), B)
                 cost, actions = (c, a) if cost is None else (torch.cat([cost, c], 1), _cat_actions(actions, a))
                 done += len(stage)
@@ -142,7 +175,7 @@ class NeuralSolver:
             sampled = 0
             if self.samples:
                 while sampled < self.samples and time.perf_counter() < deadline:
-                    state, _ = self.policy(plain, starts, decode="sampling", generator=gen)
+                    state, _ = policy(plain, starts, decode="sampling", generator=gen)
                     c2, a2 = self._ranked(plain, state, 1, B)
                     cost, actions = torch.cat([cost, c2], 1), _cat_actions(actions, a2)
                     sampled += starts
@@ -154,7 +187,7 @@ class NeuralSolver:
             elapsed = time.perf_counter() - t0
             for b in range(B):
                 stats = {"neural_plans": plans + sampled, "augment": done, "starts": starts,
-                         "neural_time": round(elapsed / B, 4), "checkpoint": self.checkpoint.name}
+                         "neural_time": round(elapsed / B, 4), "checkpoint": path.name}
                 routes = tuple(r for r in sols[b][0].routes if r.clients)  # the empty route that ends a plan
                 out.append((Solution(routes, stats), stats))
         return out
@@ -233,4 +266,5 @@ def _cat_actions(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.cat(pad, 1)
 
 
-__all__ = ["DEFAULT_CHECKPOINT", "NeuralSolver", "augmented_locs", "repeat_batch"]
+__all__ = ["DEFAULT_CHECKPOINT", "ROAD_CHECKPOINT", "ROAD_PROVIDERS", "NeuralSolver", "augmented_locs", "on_roads",
+           "repeat_batch"]

@@ -10,6 +10,15 @@ variant (per-variant reward normalisation, so that no variant's scale dominates 
 leaves required clients out (a bounded fleet) pays twice the cost scale for each. AdamW, gradient clipping,
 bf16 autocast on CUDA only.
 
+With ``roads`` (an OpenStreetMap extract, ``--roads FILE.osm.pbf``) the instances are CVRPs on real roads
+instead: a seeded pool of ``roads_pool`` street locations of the extract with one OSRM table
+(:func:`vrpkit.roads.generate.street_pool`, computed once and cached), each instance ``size + 1`` locations of
+the pool (the depot first) with demands and capacity as :func:`~vrpkit.roads.generate.generate_osm_instance`
+makes them (:class:`RoadSampler`); the validation set is ``generate_osm_instance(roads, size, seed=val_seed +
+i)``. ``--init FILE`` starts from another checkpoint's weights (those whose names and shapes match; the new
+attention bias or graph blocks start at zero: :meth:`~vrpkit.neural.policy.Policy.warm_start`) with a fresh
+optimiser.
+
 After each epoch the policy decodes fixed seeded validation sets (``val_count`` instances per variant, seed
 ``val_seed``; greedy, every start) and reports the mean gap to reference costs, stored in
 ``references.json`` (the package's :data:`REFERENCES`, then ``DIR/references.json``; missing ones are
@@ -76,8 +85,19 @@ class TrainConfig:
     time_limit: float | None = None
     log_every: int = 10
     missing_penalty: float = 2.0
+    roads: str | None = None
+    roads_pool: int = 1000
 
     def __post_init__(self) -> None:
+        if self.roads is not None:
+            if not Path(self.roads).is_file():
+                raise ValidationError("roads", f"{self.roads}: no such file (an OpenStreetMap .osm.pbf extract)")
+            if tuple(self.variants) != ("cvrp",):
+                raise ValidationError("variants", f"roads trains on cvrp only, got {', '.join(self.variants)}")
+            if isinstance(self.roads_pool, bool) or not isinstance(self.roads_pool, int) or \
+                    self.roads_pool < self.size + 1:
+                raise ValidationError("roads_pool", f"expected an integer >= size + 1 = {self.size + 1}, got "
+                                      f"{self.roads_pool!r}")
         if not self.variants:
             raise ValidationError("variants", "give at least one variant")
         for i, v in enumerate(self.variants):
@@ -163,8 +183,50 @@ def reference_costs(problems: Sequence[Problem], *, time_limit: float = 1.0, cac
 # -- one training step -------------------------------------------------------------------------------------
 
 
+class RoadSampler:
+    """CVRPs on the street pool of an extract (see the module): ``sample(rng, size, count)``."""
+
+    def __init__(self, pbf: str | Path, pool: int, *, seed: int = 0) -> None:
+        from vrpkit.roads.generate import street_pool
+
+        self.pbf = Path(pbf)
+        self.pool = street_pool(self.pbf, pool, seed=seed, threads=1)
+        self.stem = self.pbf.name.split(".")[0]
+
+    def draw(self, rng: np.random.Generator, size: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """The pool indices (count, size + 1) of ``count`` instances, distinct per instance (the depot first),
+        and their demands (count, size), integers 1-9."""
+        P = len(self.pool["points"])
+        nodes = np.argsort(rng.random((count, P)), axis=1)[:, :size + 1]
+        return nodes, rng.integers(1, 10, size=(count, size))
+
+    def sample(self, rng: np.random.Generator, size: int, count: int) -> list[Problem]:
+        """``count`` instances of ``size`` clients on the pool (:meth:`draw`, then
+        :func:`~vrpkit.roads.generate.pool_instance`)."""
+        from vrpkit.roads.generate import pool_instance
+
+        nodes, demands = self.draw(rng, size, count)
+        return [pool_instance(self.pool, nodes[b], demands[b], name=f"{self.stem}-pool-n{size}")
+                for b in range(count)]
+
+
+_SAMPLERS: dict[tuple[str, int], RoadSampler] = {}
+
+
+def road_sampler(cfg: TrainConfig) -> RoadSampler:
+    """The :class:`RoadSampler` of ``cfg.roads`` (one per extract and pool size, built once per process)."""
+    assert cfg.roads is not None
+    key = (str(Path(cfg.roads).resolve()), cfg.roads_pool)
+    if key not in _SAMPLERS:
+        _SAMPLERS[key] = RoadSampler(cfg.roads, cfg.roads_pool)
+    return _SAMPLERS[key]
+
+
 def sample_problems(cfg: TrainConfig, rng: np.random.Generator) -> list[Problem]:
-    """``cfg.batch`` instances of ``cfg.size`` clients, variants drawn uniformly from ``cfg.variants``."""
+    """``cfg.batch`` instances of ``cfg.size`` clients, variants drawn uniformly from ``cfg.variants`` (on the
+    street pool of ``cfg.roads`` when given)."""
+    if cfg.roads is not None:
+        return road_sampler(cfg).sample(rng, cfg.size, cfg.batch)
     picks = rng.integers(0, len(cfg.variants), size=cfg.batch)
     problems: list[Problem] = []
     for i, v in enumerate(cfg.variants):
@@ -287,6 +349,11 @@ class Trainer:
 
     def validation_sets(self) -> dict[str, list[Problem]]:
         cfg = self.cfg
+        if cfg.roads is not None:
+            from vrpkit.roads.generate import generate_osm_instance
+
+            return {"cvrp": [generate_osm_instance(cfg.roads, cfg.size, seed=cfg.val_seed + i, threads=1)
+                             for i in range(cfg.val_count)]}
         return {v: generate_many(v, cfg.size, cfg.val_count, cfg.val_seed) for v in cfg.variants}
 
     @torch.no_grad()
@@ -390,9 +457,13 @@ def load_policy(path: str | Path, *, device: str | torch.device = "cpu") -> Poli
 
 
 def run(*, out: Path, resume: Path | None = None, preset: str | None = None, log: IO[str] | None = sys.stderr,
-        policy_options: dict[str, Any] | None = None, **options: Any) -> dict[str, Any]:
+        policy_options: dict[str, Any] | None = None, init: Path | None = None, **options: Any) -> dict[str, Any]:
     """Train (see the module): ``options`` are :class:`TrainConfig` fields (None: not given), on top of the
-    preset, on top of the resumed checkpoint's config. Under ``torchrun`` (``WORLD_SIZE`` set) with DDP."""
+    preset, on top of the resumed checkpoint's config; ``init`` a checkpoint whose matching weights a fresh run
+    starts from (its architecture is the default unless ``policy_options`` say otherwise). Under ``torchrun``
+    (``WORLD_SIZE`` set) with DDP."""
+    if init is not None and resume is not None:
+        raise ValidationError("init", "give --init or --resume, not both")
     given = {k: v for k, v in options.items() if v is not None}
     base: dict[str, Any] = {}
     pol: dict[str, Any] = {}
@@ -408,6 +479,10 @@ def run(*, out: Path, resume: Path | None = None, preset: str | None = None, log
         if ckpt is None:
             pol.update(PRESETS[preset][1])
     base.update(given)
+    start = None
+    if init is not None:
+        start = load_checkpoint(init)
+        pol = dict(start["policy"])
     if policy_options and ckpt is None:
         pol.update({k: v for k, v in policy_options.items() if v is not None})
     cfg = TrainConfig.from_dict(base)
@@ -426,6 +501,10 @@ def run(*, out: Path, resume: Path | None = None, preset: str | None = None, log
                           rank=rank, world=world if distributed else 1, ddp=distributed)
         if ckpt is not None:
             trainer.load(ckpt)
+        if start is not None:
+            fresh = trainer.policy.warm_start(start["model"])
+            if log is not None and rank == 0:
+                print(f"initialised from {init}; fresh: {', '.join(fresh) or 'none'}", file=log, flush=True)
         return trainer.fit()
     finally:
         if distributed:
@@ -453,6 +532,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--layers", type=int)
     ap.add_argument("--heads", type=int)
     ap.add_argument("--matrix", action="store_true", default=None, help="distance/duration attention bias")
+    ap.add_argument("--graph", type=int, help="neighbours per node of the graph layers (torch_geometric)")
+    ap.add_argument("--roads", help="train on CVRPs on the streets of this .osm.pbf extract (OSRM matrices)")
+    ap.add_argument("--roads-pool", type=int, help="street locations in the road pool (1000)")
+    ap.add_argument("--init", type=Path, help="start from this checkpoint's matching weights (fresh optimiser)")
     ap.add_argument("--resume", type=Path)
     ap.add_argument("--preset", choices=sorted(PRESETS))
     ap.add_argument("--out", type=Path, required=True)
@@ -468,9 +551,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         result = run(out=args.out, resume=args.resume, preset=args.preset, variants=variants, size=args.size,
                      epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch=args.batch,
                      starts=args.starts, lr=args.lr, seed=args.seed, device=args.device, val_count=args.val_count,
-                     ref_time=args.ref_time, time_limit=args.time_limit,
+                     ref_time=args.ref_time, time_limit=args.time_limit, roads=args.roads,
+                     roads_pool=args.roads_pool, init=args.init,
                      policy_options={"dim": args.dim, "layers": args.layers, "heads": args.heads,
-                                     "matrix": args.matrix})
+                                     "matrix": args.matrix, "graph": args.graph})
     except ValidationError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -482,5 +566,5 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["CHECKPOINT", "PRESETS", "TrainConfig", "Trainer", "load_checkpoint", "load_policy",
+__all__ = ["CHECKPOINT", "PRESETS", "RoadSampler", "TrainConfig", "Trainer", "load_checkpoint", "load_policy",
            "reference_costs", "run"]

@@ -1400,6 +1400,24 @@ def train(
         float | None, typer.Option("--time-limit", metavar="SECONDS", help="Stop (and checkpoint) after this.")
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", metavar="N", help="Random seed (0).")] = None,
+    roads: Annotated[
+        Path | None, typer.Option("--roads", metavar="PBF",
+                                  help="Train on CVRPs on the streets of this .osm.pbf extract (OSRM matrices).")
+    ] = None,
+    roads_pool: Annotated[
+        int | None, typer.Option("--roads-pool", metavar="N", help="Street locations in the road pool (1000).")
+    ] = None,
+    init: Annotated[
+        Path | None, typer.Option("--init", metavar="FILE",
+                                  help="Start from this checkpoint's matching weights (fresh optimiser).")
+    ] = None,
+    matrix: Annotated[
+        bool | None, typer.Option("--matrix/--no-matrix", help="Distance/duration attention bias (new runs).")
+    ] = None,
+    graph: Annotated[
+        int | None, typer.Option("--graph", metavar="K",
+                                 help="Graph layers over each node's K nearest by road (torch_geometric).")
+    ] = None,
 ) -> None:
     """Train the neural policy (POMO) on generated instances; progress on stderr (see vrpkit.neural.train)."""
     try:
@@ -1408,9 +1426,15 @@ def train(
         raise SolverError(f"vrpkit train needs {err.name or 'torch'}: pip install 'vrpkit[neural]'") from None
     if resume is not None:
         _in_file(resume, "checkpoint")
+    if init is not None:
+        _in_file(init, "init")
+    if roads is not None:
+        _in_file(roads, "roads")
     names = None if variants is None else tuple(v.strip() for v in variants.split(",") if v.strip())
     result = run(out=out, resume=resume, preset=preset, variants=names, size=size, epochs=epochs,
-                 steps_per_epoch=steps_per_epoch, batch=batch, device=device, time_limit=time_limit, seed=seed)
+                 steps_per_epoch=steps_per_epoch, batch=batch, device=device, time_limit=time_limit, seed=seed,
+                 roads=None if roads is None else str(roads), roads_pool=roads_pool, init=init,
+                 policy_options={"matrix": matrix, "graph": graph})
     print(f"wrote {out / 'checkpoint.pt'} (epoch {result['epoch']}, step {result['step']})", file=sys.stderr)
 
 

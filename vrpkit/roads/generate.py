@@ -134,6 +134,84 @@ def generate_osm_instance(
                    distance=distance, duration=duration)
 
 
+def street_pool(
+    pbf: str | Path,
+    size: int,
+    *,
+    seed: int,
+    profile: str = "car",
+    algorithm: str = "ch",
+    max_snap: float = 50.0,
+    cache_dir: str | Path | None = None,
+    osrm_bin: str | Path | None = None,
+    threads: int = 2,
+) -> dict[str, np.ndarray]:
+    """``size`` seeded street locations of ``pbf`` that OSRM snaps within ``max_snap`` m and that all reach
+    each other, with one OSRM table of them: ``points`` (size, 2) lon/lat, ``distance`` and ``duration``
+    (size, size; metres, seconds; OSRM's rounding artefacts below zero, such as -0.1 m, clipped to 0). Computed
+    once, then read from the cache (keyed by the extract's content and the arguments). Sub-sample it with
+    :func:`pool_instance`."""
+    from vrpkit.roads.cache import cache_root, file_sha256, key_of, load_arrays, save_arrays
+
+    if isinstance(size, bool) or not isinstance(size, int) or size < 2:
+        raise ValidationError("size", f"expected an integer >= 2, got {size!r}")
+    if not (isinstance(seed, int) and not isinstance(seed, bool)):
+        raise ValidationError("seed", f"expected an integer, got {seed!r}")
+    pbf = Path(pbf)
+    if not pbf.is_file():
+        raise ValidationError("pbf", f"{pbf}: no such file")
+    key = key_of("street_pool", file_sha256(pbf, cache_dir), size, seed, profile, algorithm, max_snap)
+    path = cache_root(cache_dir) / "pools" / f"{key}.npz"
+    cached = load_arrays(path)
+    if cached is not None:
+        return {k: np.maximum(v, 0.0) if k != "points" else v for k, v in cached.items()}
+    rng = np.random.default_rng([seed, 0x9001])  # a stream of its own: not generate_osm_instance's seeds
+    network, _ = street_network(pbf, cache_dir=cache_dir)
+    points = sample_street_points(network, size, rng)
+    data = prepare(pbf, profile=profile, algorithm=algorithm, cache_dir=cache_dir, osrm_bin=osrm_bin,
+                   threads=threads)
+    with OsrmServer(data, max_table_size=max(LOCAL_TABLE_SIZE, size), threads=threads,
+                    osrm_bin=osrm_bin) as server, OsrmClient(server.url, profile=profile) as client:
+        for _attempt in range(20):
+            table = client.table(points)
+            bad = ~(table.snap_distance <= max_snap)
+            missing = ~np.isfinite(table.duration) | ~np.isfinite(table.distance)
+            np.fill_diagonal(missing, False)
+            if missing.any():
+                count = missing.sum(0) + missing.sum(1)
+                bad |= count == count.max()
+            if not bad.any():
+                break
+            points[bad] = sample_street_points(network, int(bad.sum()), rng)
+        else:
+            raise RoadError(f"{pbf.name}: could not draw {size} mutually reachable street locations")
+    pool = {"points": points, "distance": np.maximum(table.distance, 0.0),
+            "duration": np.maximum(table.duration, 0.0)}
+    save_arrays(path, **pool)
+    return pool
+
+
+def pool_instance(pool: dict[str, np.ndarray], nodes: np.ndarray, demands: np.ndarray, *,
+                  capacity: int | None = None, name: str = "pool") -> Problem:
+    """The CVRP on ``pool``'s locations ``nodes`` (depot first, then the clients; indices into the pool) with
+    ``demands`` per client, the pool's submatrices as explicit matrices and capacity :func:`default_capacity`
+    (as :func:`generate_osm_instance` makes them)."""
+    nodes = np.asarray(nodes, dtype=np.int64)
+    n = len(nodes) - 1
+    if n < 1 or len(np.unique(nodes)) != len(nodes):
+        raise ValidationError("nodes", f"expected distinct pool indices, depot first, got {len(nodes)} entries")
+    if len(demands) != n:
+        raise ValidationError("demands", f"expected {n} demands, got {len(demands)}")
+    points = pool["points"][nodes]
+    cap = default_capacity(n) if capacity is None else capacity
+    cap = max(cap, int(np.max(demands)))
+    depots = (Depot("depot", tuple(points[0]), (0.0, math.inf)),)
+    clients = tuple(Client(f"c{i + 1}", tuple(points[i + 1]), delivery=int(demands[i])) for i in range(n))
+    sub = np.ix_(nodes, nodes)
+    return Problem(name, depots, clients, (VehicleType("vehicle", capacity=int(cap)),), coordinates="lonlat",
+                   matrix={"provider": "explicit"}, distance=pool["distance"][sub], duration=pool["duration"][sub])
+
+
 def save_instance(problem: Problem, path: str | Path, *, inline: bool = False) -> Path:
     """Write ``problem`` as JSON to ``path``; its matrices go to an ``.npz`` beside it (``<stem>.npz``, read by
     ``{"provider": "explicit", "file": ...}``) unless ``inline``. Returns the JSON path."""
@@ -150,4 +228,5 @@ def save_instance(problem: Problem, path: str | Path, *, inline: bool = False) -
     return path
 
 
-__all__ = ["CAPACITIES", "default_capacity", "generate_osm_instance", "sample_street_points", "save_instance"]
+__all__ = ["CAPACITIES", "default_capacity", "generate_osm_instance", "pool_instance", "sample_street_points",
+           "save_instance", "street_pool"]
