@@ -1,4 +1,4 @@
-"""The fleet benchmark (issue 14): ortools, aco and pyvrp side by side on three generated sets.
+"""The fleet benchmark: ortools, aco and pyvrp side by side on three generated sets.
 
 Sets (:func:`vrpkit.generate.fleet_instance`, :data:`vrpkit.generate.FLEET_VARIANTS`; instance ``i`` of a set
 is :func:`vrpkit.generate.generate_many`'s, from child ``i`` of ``SeedSequence(--seed)``, 100 clients):

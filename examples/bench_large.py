@@ -27,7 +27,7 @@ X-n801-k40    74349 (1.42 %)             74131 (1.12 %)
 X-n1001-k43   74403 (2.83 %)             73462 (1.53 %)
 ============  =========================  =========================
 
-(before issue 13: aco 4.8-5.0 % on X-n1001-k43 at 60 s). Memory (uniform CVRP, peak during the solve; the
+(earlier code: aco 4.8-5.0 % on X-n1001-k43 at 60 s). Memory (uniform CVRP, peak during the solve; the
 problem's matrix is one array, distance = duration): n = 1000, 120 s: matrix 8 MiB, built 47, peak 212 MiB;
 n = 5000, 120 s: 191, 232, 520 MiB; n = 10000, 240 s: 763, 807, 1666 MiB, a feasible plan (cost 84055, 55213
 perturbations). Of what the solve adds at n = 10000, ``vrpkit.diagnose`` takes about 795 MiB (its own ``n ** 2``

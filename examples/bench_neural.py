@@ -1,4 +1,4 @@
-"""Benchmarks of the shipped neural model (issue 9): test sets, generalisation to CVRPLIB X, throughput.
+"""Benchmarks of the shipped neural model: test sets, generalisation to CVRPLIB X, throughput.
 
 Sub-commands (run each on one core: ``taskset -c 1 python examples/bench_neural.py ...``; torch on one
 thread)::

@@ -43,7 +43,7 @@ How the model maps onto OR-Tools' routing library:
   are forbidden to those types (a type that lacks one of a client's skills among them), which prunes the search
   for heterogeneous fleets.
 
-A real fleet's day (issue 14):
+A real fleet's day:
 
 - Shipments: each request is a pickup-and-delivery pair (``AddPickupAndDelivery``) on one vehicle
   (``VehicleVar`` equality), pickup first (a dimension ``stops`` counts the stops), its ``max_ride_time`` a

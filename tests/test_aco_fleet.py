@@ -1,4 +1,4 @@
-"""The ant colony on a real fleet's attributes (issue 14): hand-worked optima, feasible plans on small random
+"""The ant colony on a real fleet's attributes: hand-worked optima, feasible plans on small random
 instances of each attribute (breaks, ride times and trips with release times or shipments through the local
 search's exact check), and the refusals (the torch backend, shipments with strict backhaul)."""
 

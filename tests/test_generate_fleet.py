@@ -1,4 +1,4 @@
-"""The fleet generator (:func:`vrpkit.generate.fleet_instance`, issue 14): every combination of shipments,
+"""The fleet generator (:func:`vrpkit.generate.fleet_instance`): every combination of shipments,
 multi-trip, windows, release times, breaks and skills at small size, the three benchmark sets' structure
 (counts, windows that let each request and each client alone be served, with its break), seeds, bad options,
 ``vrpkit generate --option``, and the neural solver's refusal naming the attributes."""

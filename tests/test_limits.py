@@ -216,7 +216,7 @@ def _edited(tmp_path: Path, instance: str, edit: Callable[[dict[str, Any]], None
 
 @pytest.mark.parametrize("case", ["count", "window"])
 def test_cli_known_crashes(tmp_path: Path, case: str) -> None:
-    """The two crashes of issue 12: a vehicle count of 10**30 and a lon/lat window end of 1e308."""
+    """The two crashes users reported: a vehicle count of 10**30 and a lon/lat window end of 1e308."""
     if case == "count":
         path = _edited(tmp_path, "cvrp_wholesaler.json",
                        lambda d: d["vehicle_types"][0].update(count=1000000000000000000000000000000))

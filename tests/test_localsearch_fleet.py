@@ -1,4 +1,4 @@
-"""The compiled local search on a real fleet's attributes (issue 14): skills, release times, shipments.
+"""The compiled local search on a real fleet's attributes: skills, release times, shipments.
 
 Hand-worked tiny cases (costs and violations as the search counts them, which the evaluator must confirm), and
 feasibility on small random instances: every plan the search returns is feasible for the evaluator and costs what

@@ -661,7 +661,7 @@ def svrp_instance(
 # -- fleet: shipments (Li & Lim's style), multi-trip, release times, breaks, skills -----------------------------
 
 FLEET_VARIANTS = ("pdptw", "mtvrp", "vrptwbrsk")
-"""The three benchmark sets of :func:`fleet_instance` (issue 14): Li & Lim-style pickup and delivery with time
+"""The three benchmark sets of :func:`fleet_instance`: Li & Lim-style pickup and delivery with time
 windows, the multi-trip CVRP with small vehicles, the VRPTW with lunch breaks and skills."""
 SKILLS = ("fridge", "lift", "adr")
 """The skills of :func:`fleet_instance`, the first ``n_skills`` of them."""
@@ -776,7 +776,7 @@ def fleet_instance(
     skill_cost: float | None = None,
     name: str | None = None,
 ) -> Problem:
-    """A real fleet's day (issue 14), seeded: any combination of shipments (``pdp``), multi-trip (``mt``), time
+    """A real fleet's day, seeded: any combination of shipments (``pdp``), multi-trip (``mt``), time
     windows (``tw``), release times (``rt``), lunch breaks (``br``) and skills (``sk``); see
     :class:`FleetVariant`. :data:`FLEET_VARIANTS` are the benchmark sets.
 
