@@ -8,7 +8,9 @@ cost (the evaluator's) is kept, and the local search (:func:`vrpkit.solvers.loca
 perturbation) polishes it for ``polish`` seconds (``polish=0``: the raw neural plan; the default: whatever
 the time limit leaves). :meth:`NeuralSolver.solve_many` builds the plans of many problems in batches.
 Without ``checkpoint``, problems on real roads (:func:`on_roads`: explicit matrices or a road provider's) get
-the shipped road model :data:`ROAD_CHECKPOINT` when it is installed, the others :data:`DEFAULT_CHECKPOINT`.
+the shipped road model :data:`ROAD_CHECKPOINT` (graph layers; :data:`ROAD_MATRIX_CHECKPOINT`, the attention-bias
+model, where ``torch_geometric`` is not installed), the others :data:`DEFAULT_CHECKPOINT`; ``stats["checkpoint"]``
+names the weights that planned.
 
 Refused (:meth:`NeuralSolver.supports`, naming the attributes): whatever the environment does not model
 (:data:`vrpkit.neural.env.SUPPORTED`), among them a real fleet's skills, breaks, multi-trip, shipments and release
@@ -17,7 +19,9 @@ times.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -37,7 +41,11 @@ from vrpkit.solution import Solution
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "cvrp.pt"
 """The shipped weights (see the README's model card)."""
 ROAD_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "roads.pt"
-"""The shipped weights for problems on real roads (fine-tuned on Monaco's streets with OSRM matrices)."""
+"""The shipped weights for problems on real roads: graph layers over the 16 nearest by road, fine-tuned on
+Monaco's streets with OSRM matrices (record in ``weights/roads.json``); needs ``torch_geometric``."""
+ROAD_MATRIX_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "roads_matrix.pt"
+"""The road weights without ``torch_geometric``: the distance/duration attention bias (``matrix=True``), trained
+as :data:`ROAD_CHECKPOINT` was."""
 ROAD_PROVIDERS = ("explicit", "osrm", "osm")
 """Matrix providers whose matrices are real roads (or given as they are): :func:`on_roads`."""
 
@@ -45,6 +53,15 @@ ROAD_PROVIDERS = ("explicit", "osrm", "osm")
 def on_roads(problem: Problem) -> bool:
     """Whether ``problem``'s matrices come from :data:`ROAD_PROVIDERS` (not from its coordinates)."""
     return (problem.matrix or {}).get("provider") in ROAD_PROVIDERS
+
+
+def road_checkpoint() -> Path | None:
+    """The shipped road weights this installation can run (:data:`ROAD_CHECKPOINT` with ``torch_geometric``,
+    else :data:`ROAD_MATRIX_CHECKPOINT`), None when neither is installed."""
+    name = "torch_geometric"  # looked up, not imported (the import takes seconds)
+    found = sys.modules[name] is not None if name in sys.modules else importlib.util.find_spec(name) is not None
+    choices = (ROAD_CHECKPOINT, ROAD_MATRIX_CHECKPOINT) if found else (ROAD_MATRIX_CHECKPOINT,)
+    return next((path for path in choices if path.is_file()), None)
 
 
 def repeat_batch(batch: Batch, times: int) -> Batch:
@@ -104,7 +121,7 @@ class NeuralSolver:
         self.augment, self.samples, self.polish, self.starts = augment, samples, polish, starts
         self.device, self.batch = torch.device(device), batch
         self.policy: Policy = load_policy(path, device=self.device)
-        self.road_checkpoint = ROAD_CHECKPOINT if checkpoint is None and ROAD_CHECKPOINT.is_file() else None
+        self.road_checkpoint = road_checkpoint() if checkpoint is None else None
         self._road_policy: Policy | None = None
 
     def policy_for(self, problem: Problem) -> tuple[Policy, Path]:
@@ -266,5 +283,5 @@ def _cat_actions(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.cat(pad, 1)
 
 
-__all__ = ["DEFAULT_CHECKPOINT", "ROAD_CHECKPOINT", "ROAD_PROVIDERS", "NeuralSolver", "augmented_locs", "on_roads",
-           "repeat_batch"]
+__all__ = ["DEFAULT_CHECKPOINT", "ROAD_CHECKPOINT", "ROAD_MATRIX_CHECKPOINT", "ROAD_PROVIDERS", "NeuralSolver",
+           "augmented_locs", "on_roads", "repeat_batch", "road_checkpoint"]

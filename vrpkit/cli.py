@@ -1418,6 +1418,9 @@ def train(
         int | None, typer.Option("--graph", metavar="K",
                                  help="Graph layers over each node's K nearest by road (torch_geometric).")
     ] = None,
+    val_count: Annotated[
+        int | None, typer.Option("--val-count", metavar="N", help="Validation instances per variant (16).")
+    ] = None,
 ) -> None:
     """Train the neural policy (POMO) on generated instances; progress on stderr (see vrpkit.neural.train)."""
     try:
@@ -1434,7 +1437,7 @@ def train(
     result = run(out=out, resume=resume, preset=preset, variants=names, size=size, epochs=epochs,
                  steps_per_epoch=steps_per_epoch, batch=batch, device=device, time_limit=time_limit, seed=seed,
                  roads=None if roads is None else str(roads), roads_pool=roads_pool, init=init,
-                 policy_options={"matrix": matrix, "graph": graph})
+                 val_count=val_count, policy_options={"matrix": matrix, "graph": graph})
     print(f"wrote {out / 'checkpoint.pt'} (epoch {result['epoch']}, step {result['step']})", file=sys.stderr)
 
 
