@@ -35,7 +35,7 @@ where that makes the plan better; the other moves keep the windows of the client
 out is inserted with the first of its windows that lets it in. The evaluator schedules the returned plan
 itself, choosing among all windows.
 
-A real fleet's day (issue 14), each exact with respect to the evaluator's rules:
+A real fleet's day, each exact with respect to the evaluator's rules:
 
 - skills: the segments count, per skill class of the vehicle types, the skills their clients lack; a client on
   a route whose type lacks a skill is a violation (one per skill missing), in every move and insertion;
@@ -2356,12 +2356,12 @@ def reset(A, cfg):
 
 
 def improve(problem: Problem, solution: Solution | Sequence[Route], *, time_limit: float = math.inf,
-            seed: int = 0, granularity: int = 20, max_passes: int | None = None, perturb: bool = False
-            ) -> Solution:
+            seed: int = 0, granularity: int = 20, max_passes: int | None = None, perturb: bool = False,
+            ils: dict[str, Any] | None = None) -> Solution:
     """A plan at least as good as ``solution`` (fewer violations, or as many and a lower cost), found by the
     local search within ``time_limit`` seconds. Clients the plan leaves out are inserted where feasible. With
     ``perturb`` (and a finite limit), the time left once the local search stops goes to the iterated local
-    search (:meth:`LocalSearch.iterate`; ``stats["perturbations"]``: its iterations).
+    search (:meth:`LocalSearch.iterate`, with the keywords ``ils``; ``stats["perturbations"]``: its iterations).
 
     The time limit counts everything from the call. With a finite limit and the compiled code not built, the
     search runs interpreted (``stats["compiled"]`` False) while the code builds in the background (see
@@ -2375,7 +2375,8 @@ def improve(problem: Problem, solution: Solution | Sequence[Route], *, time_limi
     ls.run(time_limit=time_limit - (time.perf_counter() - start), max_passes=max_passes, seed=rng)
     stats: dict[str, Any] = {}
     if perturb and compiled and math.isfinite(time_limit):
-        stats["perturbations"] = ls.iterate(time_limit=time_limit - (time.perf_counter() - start), seed=rng)
+        stats["perturbations"] = ls.iterate(time_limit=time_limit - (time.perf_counter() - start), seed=rng,
+                                            **(ils or {}))
     stats.update({"local_search_moves": ls.moves, "local_search_time": round(time.perf_counter() - start, 4),
                   "compiled": compiled})
     return Solution(tuple(ls.routes()), stats)

@@ -36,7 +36,8 @@ How the model maps onto OR-Tools' routing library:
   routes, 752 clients served; the best known has 16 and 822), so the compiled iterated local search (ruin and
   recreate, :meth:`vrpkit.solvers.localsearch.LocalSearch.iterate`) goes on from it until
   :data:`_PERTURB_SHARE` of the time limit (0.95 by default, after only the best-ranked strategy's plans were
-  polished; R2_10_4 at 10 s, seeds 0-4: 4.3-6.3 % above the best known, mean 5.5 %, against 11.4 % without it;
+  polished, ruin and recreate only: :data:`_PRIZE_ILS`; R2_10_4 at 10 s, seeds 0-5: 4.5-6.9 % above the best
+  known, mean 5.2 %, against 11.4 % without it;
   C1_10_4, R1_10_4, RC1_10_4 1.3-1.8 %; on the tight-window instances it finds little and the result is
   OR-Tools' search's, within 0.1 %).
 - Clients no vehicle type could serve on a trip of its own (:func:`vrpkit.diagnose.client_vehicle_feasibility`)
@@ -167,8 +168,15 @@ _PERTURB_SHARE = {"ils": 0.95, "classic": 0.8}
 """The share of the time limit by which the iterated local search from the best start plan ends, per
 ``prize_search`` (see :meth:`ORToolsSolver._prize_start`; from about 3.5 s at 10 s on 1000 clients); OR-Tools'
 search has the rest (on PCVRPTW R2_10_4 at 10 s it gains 0.2 % in its 2 s, the iterated local search more).
-``examples/bench_prize.py`` at 10 s, seeds 0-2, % above the best known: R2_10_4 ``ils`` 4.3-5.4 (mean 5.0),
-``classic`` 6.9-8.9 (mean 7.7); C1, R1, RC1 ``ils`` 1.3-1.8 (seeds 3-4 on R2_10_4: 6.3, 6.0)."""
+``examples/bench_prize.py`` at 10 s, seeds 0-2, % above the best known, before :data:`_PRIZE_ILS`: R2_10_4
+``ils`` 4.3-7.3, ``classic`` 6.9-8.9 (mean 7.7); C1, R1, RC1 ``ils`` 1.3-1.8."""
+_PRIZE_ILS: dict[str, dict[str, int]] = {"ils": {"max_passes": 0}, "classic": {}}
+"""Options of the iterated local search from the best prize start, per ``prize_search``
+(:meth:`vrpkit.solvers.localsearch.LocalSearch.iterate`): with ``ils`` each iteration only ruins and recreates
+(no local search pass over the clients it moved), about ten times as many iterations in the same time (R2_10_4:
+about 30,000 against 3,000 in 5.5 s). ``examples/bench_prize.py`` at 10 s, % above the best known: R2_10_4 seeds
+0-5 4.5-6.9 (mean 5.2; seeds 0-2 in another run 4.2-5.4, mean 4.9), against 6.8-7.3 (mean 7.1) with one pass
+in the same session; C1_10_4 1.4, R1_10_4 1.7, RC1_10_4 1.4 (seeds 0-2), as with one pass."""
 _MULTI_TRIP_LAMBDA = 0.5
 """Guided local search's lambda with reloads. MTVRPTWR at 10 s from the :func:`trip_plan` start, gap to the best
 known (``examples/tune_ortools.py files``, seed 0): C201R0.75, R201R0.5, RC205R0.75, C2_2_05R0.5, R2_2_01R0.25,
@@ -640,7 +648,8 @@ class ORToolsSolver:
             return None, first, costs
         left = _PERTURB_SHARE[self.prize_search] * time_limit - (time.perf_counter() - t0)
         if left > 0:  # the iterated local search from the best start (ruin and recreate)
-            plan = tuple(improve(problem, best[1], time_limit=left, seed=seed, perturb=True).routes)
+            plan = tuple(improve(problem, best[1], time_limit=left, seed=seed, perturb=True,
+                                 ils=_PRIZE_ILS[self.prize_search]).routes)
             if (a := model.read(plan)) is not None and a.ObjectiveValue() < best[0]:
                 best = (a.ObjectiveValue(), plan, best[2])
         return best[1], best[2], costs

@@ -251,6 +251,10 @@ def test_ruin_and_recreate_leaves_a_local_optimum():
     assert evaluate(p, out).cost == pytest.approx(23.0)
     assert out.stats["perturbations"] >= 1
     assert evaluate(p, improve(p, [Route(0, (0,))], time_limit=0.5)).cost == pytest.approx(40.0)
+    # Options of the iterated search reach it: three iterations, ruin and recreate only, still the optimum.
+    out = improve(p, [Route(0, (0,))], time_limit=5, perturb=True, ils={"iterations": 3, "max_passes": 0})
+    assert out.stats["perturbations"] == 3
+    assert evaluate(p, out).cost == pytest.approx(23.0)
 
 
 @pytest.mark.parametrize("variant", ["prizes", "time windows + duration cost", "all at once, mixed backhaul"])
