@@ -40,6 +40,12 @@ thread; the references and the test run shared that core, so wall times were abo
   2.29 %, 300-400 18.77 % / 4.53 % (raw x8 takes 1.5 s CPU at 100 clients, 30 s at 392; at 10 s only the
   identity copy is decoded from 147 clients on).
 - throughput: 128 CVRP100, x8, 100 starts, batches of 32: 102.4 s, 1.25 instances/s.
+
+Measured 2026-12-02, same weights, core 0 (``taskset -c 0``) while training ran on the other core:
+
+- X, all 58 instances (``x``), raw / at 10 s: 100-200 (22 instances) 13.75 % / 1.57 %, 200-300 (21) 18.12 % /
+  2.57 %, 300-400 (15) 20.73 % / 3.52 %.
+- ``throughput --count 1000``: 742.2 s wall, 739.7 s CPU, 1.35 instances/s, no plan infeasible.
 """
 
 from __future__ import annotations
