@@ -53,6 +53,33 @@ def sample_street_points(network: Any, count: int, rng: np.random.Generator) -> 
     return np.round(points, 6)
 
 
+def reachable_table(pbf: Path, count: int, rng: np.random.Generator, *, profile: str, algorithm: str,
+                    max_snap: float, cache_dir: str | Path | None, osrm_bin: str | Path | None, threads: int
+                    ) -> tuple[np.ndarray, Any]:
+    """``count`` street locations of ``pbf`` drawn with ``rng`` (:func:`sample_street_points`) and their OSRM
+    table, from a server of its own: locations snapped more than ``max_snap`` m away, and those in the most
+    pairs without a route (the cut-off ones), are drawn again, up to 20 times."""
+    network, _ = street_network(pbf, cache_dir=cache_dir)
+    points = sample_street_points(network, count, rng)
+    data = prepare(pbf, profile=profile, algorithm=algorithm, cache_dir=cache_dir, osrm_bin=osrm_bin,
+                   threads=threads)
+    limit = max(LOCAL_TABLE_SIZE, count)
+    with OsrmServer(data, max_table_size=limit, threads=threads, osrm_bin=osrm_bin) as server, \
+            OsrmClient(server.url, profile=profile) as client:
+        for _attempt in range(20):
+            table = client.table(points)
+            bad = ~(table.snap_distance <= max_snap)
+            missing = ~np.isfinite(table.duration) | ~np.isfinite(table.distance)
+            np.fill_diagonal(missing, False)
+            if missing.any():
+                counts = missing.sum(0) + missing.sum(1)
+                bad |= counts == counts.max()
+            if not bad.any():
+                return points, table
+            points[bad] = sample_street_points(network, int(bad.sum()), rng)
+    raise RoadError(f"{pbf.name}: could not draw {count} mutually reachable street locations")
+
+
 def generate_osm_instance(
     pbf: str | Path,
     n_clients: int,
@@ -85,26 +112,8 @@ def generate_osm_instance(
     if not pbf.is_file():
         raise ValidationError("pbf", f"{pbf}: no such file")
     rng = np.random.default_rng(seed)
-    network, _ = street_network(pbf, cache_dir=cache_dir)
-    points = sample_street_points(network, n_clients + 1, rng)
-    data = prepare(pbf, profile=profile, algorithm=algorithm, cache_dir=cache_dir, osrm_bin=osrm_bin,
-                   threads=threads)
-    limit = max(LOCAL_TABLE_SIZE, len(points))
-    with OsrmServer(data, max_table_size=limit, threads=threads, osrm_bin=osrm_bin) as server, \
-            OsrmClient(server.url, profile=profile) as client:
-        for _attempt in range(20):
-            table = client.table(points)
-            bad = ~(table.snap_distance <= max_snap)
-            missing = ~np.isfinite(table.duration) | ~np.isfinite(table.distance)
-            np.fill_diagonal(missing, False)
-            if missing.any():  # redraw the locations in the most pairs without a route: the cut-off ones
-                count = missing.sum(0) + missing.sum(1)
-                bad |= count == count.max()
-            if not bad.any():
-                break
-            points[bad] = sample_street_points(network, int(bad.sum()), rng)
-        else:
-            raise RoadError(f"{pbf.name}: could not draw {n_clients + 1} mutually reachable street locations")
+    points, table = reachable_table(pbf, n_clients + 1, rng, profile=profile, algorithm=algorithm,
+                                    max_snap=max_snap, cache_dir=cache_dir, osrm_bin=osrm_bin, threads=threads)
     distance, duration = table.distance, table.duration
     low, high = demand
     demands = rng.integers(low, high + 1, size=n_clients)
@@ -166,25 +175,8 @@ def street_pool(
     if cached is not None:
         return {k: np.maximum(v, 0.0) if k != "points" else v for k, v in cached.items()}
     rng = np.random.default_rng([seed, 0x9001])  # a stream of its own: not generate_osm_instance's seeds
-    network, _ = street_network(pbf, cache_dir=cache_dir)
-    points = sample_street_points(network, size, rng)
-    data = prepare(pbf, profile=profile, algorithm=algorithm, cache_dir=cache_dir, osrm_bin=osrm_bin,
-                   threads=threads)
-    with OsrmServer(data, max_table_size=max(LOCAL_TABLE_SIZE, size), threads=threads,
-                    osrm_bin=osrm_bin) as server, OsrmClient(server.url, profile=profile) as client:
-        for _attempt in range(20):
-            table = client.table(points)
-            bad = ~(table.snap_distance <= max_snap)
-            missing = ~np.isfinite(table.duration) | ~np.isfinite(table.distance)
-            np.fill_diagonal(missing, False)
-            if missing.any():
-                count = missing.sum(0) + missing.sum(1)
-                bad |= count == count.max()
-            if not bad.any():
-                break
-            points[bad] = sample_street_points(network, int(bad.sum()), rng)
-        else:
-            raise RoadError(f"{pbf.name}: could not draw {size} mutually reachable street locations")
+    points, table = reachable_table(pbf, size, rng, profile=profile, algorithm=algorithm, max_snap=max_snap,
+                                    cache_dir=cache_dir, osrm_bin=osrm_bin, threads=threads)
     pool = {"points": points, "distance": np.maximum(table.distance, 0.0),
             "duration": np.maximum(table.duration, 0.0)}
     save_arrays(path, **pool)
