@@ -117,8 +117,6 @@ def generate_osm_instance(
     distance, duration = table.distance, table.duration
     low, high = demand
     demands = rng.integers(low, high + 1, size=n_clients)
-    cap = default_capacity(n_clients) if capacity is None else capacity
-    cap = max(cap, int(demands.max()))
     windows = [((0.0, math.inf),)] * n_clients
     depot_window = (0.0, math.inf)
     services = np.zeros(n_clients)
@@ -134,12 +132,29 @@ def generate_osm_instance(
             width = rng.uniform(*window)
             start = rng.uniform(earliest, max(earliest, latest - width))
             windows.append(((float(round(start)), float(min(latest, round(start + width)))),))
+    label = name or f"{pbf.name.split('.')[0]}-{variant}-n{n_clients}-s{seed}"
+    return road_problem(label, points, demands, distance, duration, capacity=capacity, services=services,
+                        windows=windows, depot_window=depot_window)
+
+
+def road_problem(name: str, points: np.ndarray, demands: np.ndarray, distance: np.ndarray, duration: np.ndarray,
+                 *, capacity: int | None = None, services: np.ndarray | None = None,
+                 windows: list[tuple[tuple[float, float], ...]] | None = None,
+                 depot_window: tuple[float, float] = (0.0, math.inf)) -> Problem:
+    """The problem with one depot at ``points[0]`` and a client at each other point (``demands``, ``services``
+    and ``windows`` per client: none and always open by default) on the explicit matrices ``distance`` and
+    ``duration``, one vehicle type of ``capacity`` (:func:`default_capacity` by default, at least the largest
+    demand)."""
+    n = len(points) - 1
+    cap = default_capacity(n) if capacity is None else capacity
+    cap = max(cap, int(np.max(demands)))
+    services = np.zeros(n) if services is None else services
+    windows = [((0.0, math.inf),)] * n if windows is None else windows
     depots = (Depot("depot", tuple(points[0]), depot_window),)
     clients = tuple(Client(f"c{i + 1}", tuple(points[i + 1]), delivery=int(demands[i]),
-                           service_time=float(services[i]), time_windows=windows[i]) for i in range(n_clients))
+                           service_time=float(services[i]), time_windows=windows[i]) for i in range(n))
     vehicles = (VehicleType("vehicle", capacity=int(cap)),)
-    label = name or f"{pbf.name.split('.')[0]}-{variant}-n{n_clients}-s{seed}"
-    return Problem(label, depots, clients, vehicles, coordinates="lonlat", matrix={"provider": "explicit"},
+    return Problem(name, depots, clients, vehicles, coordinates="lonlat", matrix={"provider": "explicit"},
                    distance=distance, duration=duration)
 
 
@@ -171,16 +186,15 @@ def street_pool(
         raise ValidationError("pbf", f"{pbf}: no such file")
     key = key_of("street_pool", file_sha256(pbf, cache_dir), size, seed, profile, algorithm, max_snap)
     path = cache_root(cache_dir) / "pools" / f"{key}.npz"
-    cached = load_arrays(path)
-    if cached is not None:
-        return {k: np.maximum(v, 0.0) if k != "points" else v for k, v in cached.items()}
-    rng = np.random.default_rng([seed, 0x9001])  # a stream of its own: not generate_osm_instance's seeds
-    points, table = reachable_table(pbf, size, rng, profile=profile, algorithm=algorithm, max_snap=max_snap,
-                                    cache_dir=cache_dir, osrm_bin=osrm_bin, threads=threads)
-    pool = {"points": points, "distance": np.maximum(table.distance, 0.0),
-            "duration": np.maximum(table.duration, 0.0)}
-    save_arrays(path, **pool)
-    return pool
+    pool = load_arrays(path)
+    if pool is None:
+        rng = np.random.default_rng([seed, 0x9001])  # a stream of its own: not generate_osm_instance's seeds
+        points, table = reachable_table(pbf, size, rng, profile=profile, algorithm=algorithm, max_snap=max_snap,
+                                        cache_dir=cache_dir, osrm_bin=osrm_bin, threads=threads)
+        pool = {"points": points, "distance": table.distance, "duration": table.duration}
+        save_arrays(path, **pool)
+    return {"points": pool["points"], "distance": np.maximum(pool["distance"], 0.0),
+            "duration": np.maximum(pool["duration"], 0.0)}
 
 
 def pool_instance(pool: dict[str, np.ndarray], nodes: np.ndarray, demands: np.ndarray, *,
@@ -194,14 +208,9 @@ def pool_instance(pool: dict[str, np.ndarray], nodes: np.ndarray, demands: np.nd
         raise ValidationError("nodes", f"expected distinct pool indices, depot first, got {len(nodes)} entries")
     if len(demands) != n:
         raise ValidationError("demands", f"expected {n} demands, got {len(demands)}")
-    points = pool["points"][nodes]
-    cap = default_capacity(n) if capacity is None else capacity
-    cap = max(cap, int(np.max(demands)))
-    depots = (Depot("depot", tuple(points[0]), (0.0, math.inf)),)
-    clients = tuple(Client(f"c{i + 1}", tuple(points[i + 1]), delivery=int(demands[i])) for i in range(n))
     sub = np.ix_(nodes, nodes)
-    return Problem(name, depots, clients, (VehicleType("vehicle", capacity=int(cap)),), coordinates="lonlat",
-                   matrix={"provider": "explicit"}, distance=pool["distance"][sub], duration=pool["duration"][sub])
+    return road_problem(name, pool["points"][nodes], demands, pool["distance"][sub], pool["duration"][sub],
+                        capacity=capacity)
 
 
 def save_instance(problem: Problem, path: str | Path, *, inline: bool = False) -> Path:
@@ -220,5 +229,5 @@ def save_instance(problem: Problem, path: str | Path, *, inline: bool = False) -
     return path
 
 
-__all__ = ["CAPACITIES", "default_capacity", "generate_osm_instance", "pool_instance", "sample_street_points",
-           "save_instance", "street_pool"]
+__all__ = ["CAPACITIES", "default_capacity", "generate_osm_instance", "pool_instance", "reachable_table",
+           "road_problem", "sample_street_points", "save_instance", "street_pool"]
