@@ -288,10 +288,9 @@ class Policy(nn.Module):
             if self.config.matrix and "pair_bias.2.weight" not in same:
                 self.pair_bias[2].weight.zero_()
                 self.pair_bias[2].bias.zero_()
-            if self.config.graph:
+            if self.config.graph and not any(k.startswith("graph_blocks.") for k in same):
                 for block in self.graph_blocks:
-                    if not any(k.startswith("graph_blocks.") for k in same):
-                        block.out.weight.zero_()
+                    block.out.weight.zero_()
         return sorted(set(own) - set(same))
 
     # -- encoder ---------------------------------------------------------------------------------------------
