@@ -20,8 +20,9 @@ neighbourhoods, Toth and Vigo 2003), first improvement:
   to ``v``; exchange of segments of up to ``max_exchange`` clients (swap, cross-exchange, both orientations);
   exchange of route tails (2-opt*); relocation into an unused vehicle;
 - inside a route: relocation (or-opt), swap and 2-opt (reversal);
-- removal and insertion of optional clients (prizes), insertion of clients a plan left out, and moving a
-  whole route to another vehicle type;
+- removal and insertion of optional clients (prizes), an optional client left out served in the place of
+  a routed optional one near it (when the routes are full), insertion of clients a plan left out, and moving
+  a whole route to another vehicle type;
 - at a local optimum, route elimination: each client of a route goes to its best feasible place in the other
   routes, kept only when the plan gets better (this is what saves vehicles when they have a fixed cost).
 
@@ -1516,6 +1517,51 @@ def _remove(A, cfg, u):
 
 
 @_jit
+def _replace(A, cfg, u):
+    """Serve unassigned optional client u in place of a routed optional client x, where x is one of u's
+    related clients or the client before or after one (u takes x's position), at the best such exchange when
+    the plan gets better (cost: the distance change plus x's prize minus u's). The exchange that insertion
+    and removal one at a time cannot make when the routes are full (prize-collecting problems bound by
+    capacity or time). Not for shipments or reload stops."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
+    if link[u, PART] >= 0 or cl[u, 1] > 0.0:
+        return False
+    best_q = 0.0
+    best_c = 0.0
+    best_x = -1
+    for i in range(neigh.shape[1]):
+        v = neigh[u, i]
+        r = link[v, RTE]
+        if r < 0:
+            continue
+        for j in range(3):
+            x = v if j == 0 else link[v, PRV] if j == 1 else link[v, NXT]
+            if x < 0 or cl[x, 1] > 0.0 or link[x, PART] >= 0:
+                continue
+            _set_replace(link, route, pieces, u, x)
+            ok, dc, dq = _gain_any(dist, dur, seg, link, route, rval, vt, pieces, counters, cfg, X, r, -1,
+                                   cl[x, 0] - cl[u, 0], 0.0)
+            if ok and _better(dq - best_q, dc - best_c):
+                best_q, best_c, best_x = dq, dc, x
+    if best_x < 0:
+        return False
+    r = link[best_x, RTE]
+    _set_replace(link, route, pieces, u, best_x)
+    _commit(A, cfg, r, -1, best_c, best_q)
+    return True
+
+
+@_jit_inline
+def _set_replace(link, route, pieces, u, x):
+    """New route: x's route with u in x's place."""
+    r = link[x, RTE]
+    _reset(pieces)
+    _add(link, pieces, 0, route[r, FST], link[x, PRV], False)
+    _add_node(pieces, 0, u)
+    _add(link, pieces, 0, link[x, NXT], route[r, LST], False)
+
+
+@_jit
 def _set_insert(link, route, pieces, w, v, mode):
     """New route: w inserted after v (mode 0) or before v (mode 1), or alone (mode 2)."""
     _reset(pieces)
@@ -1892,7 +1938,7 @@ def sweep(A, B, cfg, order, max_moves, start):
             return improved
         u = order[idx]
         if link[u, RTE] < 0:
-            if _insert(A, cfg, u, True, False):
+            if _insert(A, cfg, u, True, False) or (cfg[C_OPTIONAL] and not cfg[C_MT] and _replace(A, cfg, u)):
                 improved = True
             continue
         if cfg[C_OPTIONAL] and cl[u, 1] == 0.0 and _remove(A, cfg, u):

@@ -72,6 +72,27 @@ def test_optional_clients_are_taken_only_when_their_prize_pays():
     assert ev.cost == pytest.approx(2 + 5)
 
 
+def test_a_left_out_client_replaces_a_cheaper_one_on_a_full_route():
+    # One vehicle of capacity 2 serving a (10, 0) and b (20, 0): 40 driven, c's prize lost. c stands where b
+    # does with a larger prize; inserting it overloads, leaving b out alone costs more (20 + 80). Serving c
+    # in b's place: 40 + 30.
+    def problem(c_demand: int) -> Problem:
+        clients = (Client("a", (10, 0), delivery=1, prize=100, required=False),
+                   Client("b", (20, 0), delivery=1, prize=30, required=False),
+                   Client("c", (20, 0), delivery=c_demand, prize=50, required=False))
+        return Problem("swap", (Depot("o", (0, 0)),), clients, (VehicleType("v", count=1, capacity=2),))
+
+    p = problem(1)
+    assert evaluate(p, [Route(0, (0, 1))]).cost == pytest.approx(90.0)
+    out = improve(p, [Route(0, (0, 1))])
+    assert [r.clients for r in out.routes] == [(0, 2)]
+    assert evaluate(p, out).cost == pytest.approx(70.0)
+    heavy = problem(2)  # c in b's place would overload: the plan stays
+    out = improve(heavy, [Route(0, (0, 1))])
+    assert [r.clients for r in out.routes] == [(0, 1)]
+    assert evaluate(heavy, out).cost == pytest.approx(90.0)
+
+
 def test_rejects_duplicates():
     p = square()
     with pytest.raises(ValidationError, match="twice"):
@@ -228,33 +249,35 @@ def test_same_seed_same_plan():
 
 
 def stuck_on_the_cheap_client() -> Problem:
-    """One vehicle of capacity 1; x at (5, 0) is worth 11 (a round trip of 10), y at (0, 6) is worth 30 (a
-    round trip of 12). Serving x costs 10 + 30 lost = 40 and no move improves it (y does not fit beside x,
-    there is no other vehicle, leaving x out costs 1 more); serving y costs 12 + 11 = 23, the optimum."""
-    clients = (Client("x", (5, 0), delivery=1, prize=11, required=False),
-               Client("y", (0, 6), delivery=1, prize=30, required=False))
-    return Problem("stuck", (Depot("o", (0, 0)),), clients, (VehicleType("v", capacity=1, count=1),))
+    """One vehicle of capacity 2; x and x2 at (5, 0) are worth 6 each (together a round trip of 10), y at
+    (0, 6) needs the whole vehicle and is worth 30 (a round trip of 12). Serving x and x2 costs 10 + 30 lost =
+    40 and no move improves it (y does not fit beside them, nor in the place of one, there is no other
+    vehicle, leaving one out costs 6 more); serving y costs 12 + 12 = 24, the optimum."""
+    clients = (Client("x", (5, 0), delivery=1, prize=6, required=False),
+               Client("y", (0, 6), delivery=2, prize=30, required=False),
+               Client("x2", (5, 0), delivery=1, prize=6, required=False))
+    return Problem("stuck", (Depot("o", (0, 0)),), clients, (VehicleType("v", capacity=2, count=1),))
 
 
 def test_ruin_and_recreate_leaves_a_local_optimum():
     p = stuck_on_the_cheap_client()
     ls = LocalSearch(p)
-    ls.load([Route(0, (0,))])
+    ls.load([Route(0, (0, 2))])
     assert ls.run(seed=0)  # a local optimum
-    assert ls.cost == pytest.approx(40.0) and [r.clients for r in ls.routes()] == [(0,)]
-    # Each iteration leaves both clients out and inserts them again in random order: y first wins.
+    assert ls.cost == pytest.approx(40.0) and [r.clients for r in ls.routes()] == [(0, 2)]
+    # Each iteration leaves every client out and inserts them again: x or x2 alone does not pay, y does.
     done = ls.iterate(iterations=10, seed=0)
     assert done == 10
     assert [r.clients for r in ls.routes()] == [(1,)]
-    assert ls.cost == pytest.approx(23.0) == evaluate(p, ls.routes()).cost
-    out = improve(p, [Route(0, (0,))], time_limit=0.5, perturb=True)
-    assert evaluate(p, out).cost == pytest.approx(23.0)
+    assert ls.cost == pytest.approx(24.0) == evaluate(p, ls.routes()).cost
+    out = improve(p, [Route(0, (0, 2))], time_limit=0.5, perturb=True)
+    assert evaluate(p, out).cost == pytest.approx(24.0)
     assert out.stats["perturbations"] >= 1
-    assert evaluate(p, improve(p, [Route(0, (0,))], time_limit=0.5)).cost == pytest.approx(40.0)
+    assert evaluate(p, improve(p, [Route(0, (0, 2))], time_limit=0.5)).cost == pytest.approx(40.0)
     # Options of the iterated search reach it: three iterations, ruin and recreate only, still the optimum.
-    out = improve(p, [Route(0, (0,))], time_limit=5, perturb=True, ils={"iterations": 3, "max_passes": 0})
+    out = improve(p, [Route(0, (0, 2))], time_limit=5, perturb=True, ils={"iterations": 3, "max_passes": 0})
     assert out.stats["perturbations"] == 3
-    assert evaluate(p, out).cost == pytest.approx(23.0)
+    assert evaluate(p, out).cost == pytest.approx(24.0)
 
 
 @pytest.mark.parametrize("variant", ["prizes", "time windows + duration cost", "all at once, mixed backhaul"])
