@@ -36,9 +36,9 @@ How the model maps onto OR-Tools' routing library:
   routes, 752 clients served; the best known has 16 and 822), so the compiled iterated local search (ruin and
   recreate, :meth:`vrpkit.solvers.localsearch.LocalSearch.iterate`) goes on from it until
   :data:`_PERTURB_SHARE` of the time limit (0.95 by default, after only the best-ranked strategy's plans were
-  polished, ruin and recreate only: :data:`_PRIZE_ILS`; R2_10_4 at 10 s, seeds 0-5: 4.5-6.9 % above the best
-  known, mean 5.2 %, against 11.4 % without it;
-  C1_10_4, R1_10_4, RC1_10_4 1.3-1.8 %; on the tight-window instances it finds little and the result is
+  polished, ruin and recreate only: :data:`_PRIZE_ILS`; R2_10_4 at 10 s, seeds 0-7: 4.5-6.2 % above the best
+  known, mean 5.4 % (two more runs of seeds 0-2: means 4.6 and 5.6), against 11.4 % without it; C1_10_4,
+  R1_10_4, RC1_10_4 1.0-1.6 % (seeds 0-2); on the tight-window instances it finds little and the result is
   OR-Tools' search's, within 0.1 %).
 - Clients no vehicle type could serve on a trip of its own (:func:`vrpkit.diagnose.client_vehicle_feasibility`)
   are forbidden to those types (a type that lacks one of a client's skills among them), which prunes the search
