@@ -2303,6 +2303,7 @@ class LocalSearch:
         cur_viol, best_viol, best_cost = self.violation, self.violation, self.cost
         best = self._snapshot()
         done = 0
+        out_mark = np.zeros(n, dtype=bool)  # the clients left out this iteration (cleared after each use)
         while (iterations is None or done < iterations) and time.perf_counter() < deadline:
             done += 1
             seq, offsets, types = current
@@ -2316,10 +2317,15 @@ class LocalSearch:
                 removed = out.astype(np.int64)
             else:
                 removed = np.concatenate(([u], near[u, :size - 1])).astype(np.int64)
-                keep = ~np.isin(seq, removed)
+                out_mark[removed] = True
+                keep = ~out_mark[seq]
+                out_mark[removed] = False
             if self.cfg[C_NS]:  # a shipment goes out whole
                 partner = self.data.partner[seq[~keep]]
-                keep &= ~np.isin(seq, partner[partner >= 0])
+                partner = partner[partner >= 0]
+                out_mark[partner] = True
+                keep &= ~out_mark[seq]
+                out_mark[partner] = False
                 removed = np.union1d(removed, seq[~keep])
             counts = np.add.reduceat(keep.astype(np.int64), offsets[:-1]) if len(seq) else np.zeros(0, np.int64)
             held = counts > 0
