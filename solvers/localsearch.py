@@ -2303,7 +2303,6 @@ class LocalSearch:
         cur_viol, best_viol, best_cost = self.violation, self.violation, self.cost
         best = self._snapshot()
         done = 0
-        out_mark = np.zeros(n, dtype=bool)  # the clients left out this iteration (cleared after each use)
         while (iterations is None or done < iterations) and time.perf_counter() < deadline:
             done += 1
             seq, offsets, types = current
@@ -2317,15 +2316,10 @@ class LocalSearch:
                 removed = out.astype(np.int64)
             else:
                 removed = np.concatenate(([u], near[u, :size - 1])).astype(np.int64)
-                out_mark[removed] = True
-                keep = ~out_mark[seq]
-                out_mark[removed] = False
+                keep = _outside(seq, removed, n)
             if self.cfg[C_NS]:  # a shipment goes out whole
                 partner = self.data.partner[seq[~keep]]
-                partner = partner[partner >= 0]
-                out_mark[partner] = True
-                keep &= ~out_mark[seq]
-                out_mark[partner] = False
+                keep &= _outside(seq, partner[partner >= 0], n)
                 removed = np.union1d(removed, seq[~keep])
             counts = np.add.reduceat(keep.astype(np.int64), offsets[:-1]) if len(seq) else np.zeros(0, np.int64)
             held = counts > 0
@@ -2365,6 +2359,15 @@ class LocalSearch:
         for target, saved in ((arrays.link, link), (arrays.route, route), (arrays.rval, rval),
                               (arrays.slots, slots), (arrays.sums, sums)):
             target[...] = saved
+
+
+def _outside(seq: np.ndarray, out: np.ndarray, n: int) -> np.ndarray:
+    """Which entries of ``seq`` (clients below ``n``) are not in ``out``: ``~np.isin(seq, out)`` by a mark per
+    client, several times faster in :meth:`LocalSearch.iterate`'s loop."""
+    mark = np.zeros(n, dtype=bool)
+    mark[out] = True
+    return ~mark[seq]
+
 
 def _strings(seq: np.ndarray, offsets: np.ndarray, near: np.ndarray, u: int, size: int, longest: int,
              rng: np.random.Generator) -> np.ndarray:
