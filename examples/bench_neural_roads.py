@@ -83,6 +83,11 @@ def refs(args: argparse.Namespace) -> dict[str, Any]:
             "seconds": round(time.perf_counter() - t0, 1)}
 
 
+def brief(entry: dict[str, Any]) -> dict[str, Any]:
+    """A result entry as printed: without its per-instance ``costs`` (kept in ``--json``)."""
+    return {k: v for k, v in entry.items() if k != "costs"}
+
+
 def test(args: argparse.Namespace) -> dict[str, Any]:
     from vrpkit.neural.solver import NeuralSolver
     from vrpkit.neural.train import reference_costs
@@ -107,7 +112,7 @@ def test(args: argparse.Namespace) -> dict[str, Any]:
             "infeasible": int((~np.isfinite(cost)).sum()), "mean_cost": float(np.mean(cost[ok])),
             "s_per_instance": round(wall / len(problems), 3), "cpu_s_per_instance": round(cpu / len(problems), 3)}
         name, last = list(out.items())[-1]
-        print(json.dumps({name: {k: v for k, v in last.items() if k != "costs"}}), file=sys.stderr, flush=True)
+        print(json.dumps({name: brief(last)}), file=sys.stderr, flush=True)
     out["references"] = {"instances": len(problems), "mean_cost": float(np.mean(ref)), "solver": "pyvrp 1 s"}
     return out
 
@@ -129,8 +134,7 @@ def main() -> None:
         raise SystemExit(f"{args.pbf}: no such file (the Monaco extract); give --pbf")
     torch.set_num_threads(1)
     result = refs(args) if args.command == "refs" else test(args)
-    print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "costs"} if isinstance(v, dict) else v
-                      for k, v in result.items()}, indent=1))
+    print(json.dumps({k: brief(v) if isinstance(v, dict) else v for k, v in result.items()}, indent=1))
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
     if not all(math.isfinite(v["gap"]) for k, v in result.items() if isinstance(v, dict) and "gap" in v):
