@@ -75,9 +75,9 @@ def dispatchers() -> list[CPUDispatcher]:
 
 
 def _exercise() -> None:
-    """Run one colony iteration with its local search on a tiny problem: this calls every compiled entry
-    point (the colony's construction, loading, searching and exporting a plan), with the argument types of
-    every real run."""
+    """Run one colony iteration with its local search, and the iterated local search, on a tiny problem:
+    this calls every compiled entry point (the colony's construction, loading, searching and exporting a
+    plan, ruin and recreate), with the argument types of every real run."""
     from vrpkit.solvers.aco import ACOSolver, Colony
 
     from vrpkit.model import Client, Depot, Problem, VehicleType
@@ -85,6 +85,12 @@ def _exercise() -> None:
     clients = tuple(Client(f"c{i}", (float(i), 1.0), delivery=1) for i in range(4))
     tiny = Problem("build", (Depot("d", (0.0, 0.0)),), clients, (VehicleType("v", capacity=2),))
     Colony(tiny, ACOSolver(ants=2), 0, compiled=True).iterate(float("inf"))
+    from vrpkit.solvers.localsearch import LocalSearch
+
+    ls = LocalSearch(tiny)  # the iterated local search, which the colony's iteration does not call
+    ls.load([])
+    ls.run()
+    ls.iterate(iterations=2, ruin_size=(1, 2))
     from vrpkit._evaluate_kernel import _exercise as exercise_evaluator
     from vrpkit._evaluate_kernel import _exercise_fleet
 

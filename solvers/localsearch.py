@@ -122,7 +122,7 @@ TOL = 1e-7
 N_BUF = 14
 # Columns of ``link`` (per client), ``route`` (per slot), ``rval`` (per slot) and ``vt`` (per vehicle type).
 NXT, PRV, RTE, POS, PART, ISP, MARK = range(7)  # PART: partner stop (-1), ISP: 1 at a pickup stop, MARK: scratch
-FST, LST, SIZE, TYPE, EXC = range(5)
+FST, LST, SIZE, TYPE, EXC, CHG = range(6)  # CHG: rebuilt since the iterated search last kept or undid the plan
 COST, VIOL, XCOST, XVIOL = range(4)  # the segments' cost and violation, then the evaluator's (see C_EXACT)
 FIXED, CPD, CPT, MAXDUR, MAXDIST, CAP = range(6)
 MAX_PIECES = 6
@@ -192,7 +192,8 @@ class Arrays(NamedTuple):
     dur: np.ndarray
     seg: np.ndarray
     link: np.ndarray  # (N, 7) next, previous, slot (-1: unassigned), position, partner, pickup stop, scratch
-    route: np.ndarray  # (R, 5) first client, last client, size, vehicle type, excess slot (beyond the fleet)
+    route: np.ndarray  # (R, 6) first client, last client, size, vehicle type, excess slot (beyond the fleet),
+    #                   changed (see :func:`ruin_recreate`)
     rval: np.ndarray  # (R, 4) cost, violation by the segments, then by the evaluator's rules (C_EXACT)
     vt: np.ndarray
     cl: np.ndarray
@@ -521,7 +522,7 @@ def new_arrays(data: Data, sizes: Sequence[int], excess: Sequence[bool]) -> tupl
     seg[cfg[C_ALT]:] = data.alt
     seg[cfg[C_START]:cfg[C_START] + n_types] = data.start
     seg[cfg[C_END]:cfg[C_END] + n_types] = data.end
-    route = np.zeros((r, 5), np.int64)
+    route = np.zeros((r, 6), np.int64)
     route[:, FST] = route[:, LST] = -1
     route[:, TYPE] = np.repeat(np.arange(n_types), sizes)
     route[:, EXC] = excess
@@ -1054,9 +1055,10 @@ def _clear(link, route, r):
 
 @_jit
 def _rebuild(A, cfg, r, members, n):
-    """Make slot r drive ``members[:n]`` and recompute its segments, cost and violation."""
+    """Make slot r drive ``members[:n]`` and recompute its segments, cost and violation (and mark it changed)."""
     dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
     route[r, SIZE] = n
+    route[r, CHG] = 1
     if n == 0:
         route[r, FST] = -1
         route[r, LST] = -1
@@ -2023,6 +2025,195 @@ def _repick(A, B, cfg):
     return _keep_if_better(A, B, cfg, counters[0], before_cost, before_viol)
 
 
+# -- iterated local search: ruin and recreate --------------------------------------------------------------
+# The plan the search goes on from (the current one) is kept as the first client of each slot and the next
+# client of each client (W[0], W[1]): an iteration rebuilds only the routes it changes (route[:, CHG]), and
+# undoing it rebuilds those from the kept links. W: next client (N), first client per slot (R), the clients
+# of the recreate (2N), scratch clients (N), marks (N), cut slots (R), the generator's state (2), and
+# (current violation, best violation, best cost, threshold, new best found).
+
+_M1, _M2 = 2147483563, 2147483399
+ILS_BATCH_SECONDS = 0.01
+"""About how long one batch of iterations of :meth:`LocalSearch.iterate` runs between checks of the time."""
+
+
+@_jit_inline
+def _draw(rs):
+    """A float in [0, 1): L'Ecuyer's combined generator (1988), whose state ``rs[:2]`` never overflows."""
+    rs[0] = (40014 * rs[0]) % _M1
+    rs[1] = (40692 * rs[1]) % _M2
+    z = (rs[0] - rs[1]) % (_M1 - 1)
+    return z / _M1
+
+
+@_jit_inline
+def _below(rs, k):
+    """An integer in [0, k) (k >= 1)."""
+    return min(int(_draw(rs) * k), k - 1)
+
+
+@_jit_inline
+def _shuffle(rs, x, k):
+    """Shuffle ``x[:k]`` in place (Fisher-Yates)."""
+    for i in range(k - 1, 0, -1):
+        j = _below(rs, i + 1)
+        x[i], x[j] = x[j], x[i]
+
+
+@_jit
+def _ruin(A, cfg, W, near, u, size, longest, strings):
+    """Leave out ``size`` clients around u: u and its ``near`` clients (``strings`` False), or for u and then
+    its near clients in order a string of at most ``longest`` consecutive clients containing it from each
+    route not cut yet (``strings``); with shipments each stop's partner too. Writes the clients to reinsert to
+    ``W[2]`` (with ``strings``, every client left out as well) and returns their number."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
+    out, members, mark, cut = W[2], W[3], W[4], W[5]
+    rs = W[6]
+    n = cfg[C_N]
+    count = 0
+    if strings:
+        taken = 0
+        for i in range(-1, near.shape[1]):
+            if taken >= size:
+                break
+            c = u if i < 0 else near[u, i]
+            r = link[c, RTE]
+            if r < 0 or cut[r]:
+                continue
+            m = route[r, SIZE]
+            length = 1 + _below(rs, min(longest, m, size - taken))
+            pos = link[c, POS]
+            lo = max(0, pos - length + 1)
+            first = lo + _below(rs, min(pos, m - length) - lo + 1)
+            x = c
+            for _ in range(pos - first):
+                x = link[x, PRV]
+            for _ in range(length):
+                mark[x] = 1
+                out[count] = x
+                count += 1
+                x = link[x, NXT]
+            cut[r] = 1
+            taken += length
+    else:
+        for i in range(-1, min(size - 1, near.shape[1])):
+            c = u if i < 0 else near[u, i]
+            mark[c] = 1
+            out[count] = c
+            count += 1
+    if cfg[C_NS]:  # a shipment goes out whole
+        for i in range(count):
+            p = link[out[i], PART]
+            if p >= 0 and link[p, RTE] >= 0 and mark[p] == 0:
+                mark[p] = 1
+                out[count] = p
+                count += 1
+    for i in range(count):  # the routes that lose clients, rebuilt without them
+        r = link[out[i], RTE]
+        if r < 0:
+            continue
+        cut[r] = 0
+        k = 0
+        x = route[r, FST]
+        while x >= 0:
+            if mark[x] == 0:
+                members[k] = x
+                k += 1
+            x = link[x, NXT]
+        _clear(link, route, r)
+        if cfg[C_NWIN] > 1:
+            _pick_windows(dist, dur, seg, cfg, route[r, TYPE], members, k)
+        _rebuild(A, cfg, r, members, k)
+    if strings:  # clients left out before are reconsidered too
+        for c in range(n):
+            if link[c, RTE] < 0 and mark[c] == 0:
+                out[count] = c
+                count += 1
+    for i in range(count):
+        mark[out[i]] = 0
+    for t in range(cfg[C_V]):
+        _update_free(route, slots, t)
+    totals(A, cfg)
+    return count
+
+
+@_jit
+def _settle(A, cfg, W, keep):
+    """End an iteration: keep the plan as the current one (``keep``), or rebuild the routes it changed as the
+    current plan has them."""
+    dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
+    nxt, fst, members = W[0], W[1], W[3]
+    if keep:
+        for r in range(cfg[C_R]):
+            if route[r, CHG]:
+                route[r, CHG] = 0
+                fst[r] = route[r, FST]
+                x = route[r, FST]
+                while x >= 0:
+                    nxt[x] = link[x, NXT]
+                    x = link[x, NXT]
+        return
+    for r in range(cfg[C_R]):  # every changed route emptied first: a client may have moved between them
+        if route[r, CHG]:
+            _clear(link, route, r)
+    for r in range(cfg[C_R]):
+        if route[r, CHG]:
+            k = 0
+            x = fst[r]
+            while x >= 0:
+                members[k] = x
+                k += 1
+                x = nxt[x]
+            if cfg[C_NWIN] > 1:
+                _pick_windows(dist, dur, seg, cfg, route[r, TYPE], members, k)
+            _rebuild(A, cfg, r, members, k)
+            route[r, CHG] = 0
+    for t in range(cfg[C_V]):
+        _update_free(route, slots, t)
+    totals(A, cfg)
+
+
+@_jit
+def ruin_recreate(A, B, cfg, W, near, iterations, lo, hi, longest, strings, max_passes):
+    """Up to ``iterations`` iterations of the iterated local search (see :meth:`LocalSearch.iterate`) from
+    the current plan; stops after one that finds a new best plan (``W[7][4]`` 1). Returns the iterations
+    done."""
+    link, sums = A[3], A[12]
+    out, members, rs, st = W[2], W[3], W[6], W[7]
+    n = cfg[C_N]
+    st[4] = 0.0
+    for it in range(iterations):
+        k = 0
+        for c in range(n):
+            if link[c, RTE] >= 0:
+                members[k] = c
+                k += 1
+        u = members[_below(rs, k)] if k > 0 else _below(rs, n)
+        count = _ruin(A, cfg, W, near, u, lo + _below(rs, hi - lo + 1), longest, strings)
+        _shuffle(rs, out, count)
+        sweep(A, B, cfg, out[:count], -1, 0)  # recreate
+        for _ in range(max_passes):
+            _shuffle(rs, out, count)
+            if not sweep(A, B, cfg, out[:count], -1, 0):
+                break
+        totals(A, cfg)
+        viol = sums[1]
+        cost = sums[0]
+        best = viol < st[1] - 1e-9 or (viol <= st[1] + 1e-9 and cost < st[2] - 1e-7)
+        if best:
+            st[1] = viol
+            st[2] = cost
+        bar = st[2] + st[3] * abs(st[2])
+        keep = viol < st[0] - 1e-9 or (viol <= st[0] + 1e-9 and cost < bar + 1e-7)
+        if keep:
+            st[0] = viol
+        _settle(A, cfg, W, keep)
+        if best:
+            st[4] = 1.0
+            return it + 1
+    return iterations
+
+
 # -- Python API -------------------------------------------------------------------------------------------
 
 
@@ -2278,13 +2469,16 @@ class LocalSearch:
         random order, until none improves or ``max_passes`` passes are done (the clients not touched are at a
         local optimum already: a pass over them all costs 10-40 times as much on 1000 clients, and on
         PCVRPTW R2_10_4 the search then ends higher within the same time). The plan is accepted as the next
-        current one when it has no more violation than the current one and costs less than the best plus a
-        threshold that falls linearly from ``threshold`` times the best cost to 0 as the time (or the
-        iterations) runs out (record-to-record travel, Dueck 1993); otherwise the current plan is restored.
-        ``on_best`` is called with the cost of each new best plan without violation. The time is checked
-        after each iteration. Only the compiled functions that :meth:`load_flat`,
-        :meth:`run` and :meth:`export_flat` call are used (built by :mod:`vrpkit.solvers.build`), interpreted
-        when the search is."""
+        current one when it has no more violation than the current one and costs less than the best plan plus
+        a threshold that falls linearly from ``threshold`` times the best cost to 0 as the time (or the
+        iterations) runs out (record-to-record travel, Dueck 1993); otherwise its changed routes are rebuilt
+        as the current plan has them. ``on_best`` is called with the cost of each new best plan without
+        violation.
+
+        The iterations run compiled (:func:`ruin_recreate`, interpreted when the search is) in batches sized
+        to take about :data:`ILS_BATCH_SECONDS` each; the time and the threshold are checked between batches.
+        Random draws come from a generator inside the compiled code, seeded from ``seed``; without a time
+        limit the batches are of one iteration, so that the plans depend on the seed alone."""
         start = time.perf_counter()
         deadline = start + time_limit
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -2297,52 +2491,40 @@ class LocalSearch:
         if self._near is None or self._near.shape[1] < min(hi - 1, n - 1):
             self._near = neighbours(self.problem, hi - 1) if self.trips is None else trip_neighbours(self.trips,
                                                                                                    hi - 1)
-        near = self._near
-        sweep_fn, totals_fn = self._kernel(sweep), self._kernel(totals)
-        current = tuple(x.copy() for x in self.export_flat())
-        cur_viol, best_viol, best_cost = self.violation, self.violation, self.cost
+        work = self._work(rng)
+        state = work[7]
+        kernel = self._kernel(ruin_recreate)
         best = self._snapshot()
-        done = 0
+        done, batch = 0, 1
         while (iterations is None or done < iterations) and time.perf_counter() < deadline:
-            done += 1
-            seq, offsets, types = current
-            u = rng.choice(seq) if len(seq) else rng.integers(n)
-            size = int(rng.integers(lo, hi + 1))
-            if ruin == "strings" and len(seq):
-                keep = _strings(seq, offsets, near[u], u, size, max(1, hi // 4), rng)
-                out = seq[~keep]
-                if len(seq) < n:  # clients left out before are reconsidered too
-                    out = np.concatenate((out, np.setdiff1d(np.arange(n), seq)))
-                removed = out.astype(np.int64)
-            else:
-                removed = np.concatenate(([u], near[u, :size - 1])).astype(np.int64)
-                keep = _outside(seq, removed, n)
-            if self.cfg[C_NS]:  # a shipment goes out whole
-                partner = self.data.partner[seq[~keep]]
-                keep &= _outside(seq, partner[partner >= 0], n)
-                removed = np.union1d(removed, seq[~keep])
-            counts = np.add.reduceat(keep.astype(np.int64), offsets[:-1]) if len(seq) else np.zeros(0, np.int64)
-            held = counts > 0
-            self.load_flat(seq[keep], np.concatenate(([0], np.cumsum(counts[held]))), types[held])
-            sweep_fn(self._packed, self._backup, self.cfg, rng.permutation(removed), -1, 0)  # recreate
-            for _ in range(max_passes):
-                if not sweep_fn(self._packed, self._backup, self.cfg, rng.permutation(removed), -1, 0):
-                    break
-            totals_fn(self._packed, self.cfg)
-            viol, cost = self.violation, self.cost
-            if viol < best_viol - 1e-9 or (viol <= best_viol + 1e-9 and cost < best_cost - 1e-7):
-                best_viol, best_cost = viol, cost
-                best = self._snapshot()
-                if on_best is not None and viol <= 0.0:
-                    on_best(cost)
             left = min(1.0 if iterations is None else 1.0 - done / iterations,
                        1.0 if math.isinf(time_limit) else max(0.0, deadline - time.perf_counter()) / time_limit)
-            bar = best_cost + threshold * abs(best_cost) * left
-            if viol < cur_viol - 1e-9 or (viol <= cur_viol + 1e-9 and cost < bar + 1e-7):
-                cur_viol = viol
-                current = tuple(x.copy() for x in self.export_flat())
+            state[3] = threshold * left
+            k = batch if iterations is None else min(batch, iterations - done)
+            t0 = time.perf_counter()
+            m = kernel(self._packed, self._backup, self.cfg, work, self._near, k, lo, hi, max(1, hi // 4),
+                       ruin == "strings", max_passes)
+            done += m
+            if state[4]:  # a new best plan
+                best = self._snapshot()
+                if on_best is not None and state[1] <= 0.0:
+                    on_best(float(state[2]))
+            spent = time.perf_counter() - t0
+            if m == k and math.isfinite(time_limit):  # a whole batch: size the next one to its time (one at a
+                # time without a limit, so that the threshold and the plans do not depend on the timing)
+                batch = max(1, min(4 * batch, int(batch * ILS_BATCH_SECONDS / max(spent, 1e-6))))
         self._restore(best)
         return done
+
+    def _work(self, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """The working arrays ``W`` of :func:`ruin_recreate` for the current plan (its generator seeded from
+        ``rng``), with no route marked changed."""
+        a, n = self.arrays, max(1, self.cfg[C_N])
+        a.route[:, CHG] = 0
+        state = np.array([self.violation, self.violation, self.cost, 0.0, 0.0])
+        seeds = np.array([rng.integers(1, _M1), rng.integers(1, _M2)], np.int64)
+        return (a.link[:, NXT].copy(), a.route[:, FST].copy(), np.zeros(2 * n, np.int64), np.zeros(n, np.int64),
+                np.zeros(n, np.int64), np.zeros(self.cfg[C_R], np.int64), seeds, state)
 
     def _snapshot(self) -> tuple[Any, ...]:
         """The current plan's state, window choices included (:meth:`load_flat` would choose them afresh)."""
@@ -2359,39 +2541,6 @@ class LocalSearch:
         for target, saved in ((arrays.link, link), (arrays.route, route), (arrays.rval, rval),
                               (arrays.slots, slots), (arrays.sums, sums)):
             target[...] = saved
-
-
-def _outside(seq: np.ndarray, out: np.ndarray, n: int) -> np.ndarray:
-    """Which entries of ``seq`` (clients below ``n``) are not in ``out``: ``~np.isin(seq, out)`` by a mark per
-    client, several times faster in :meth:`LocalSearch.iterate`'s loop."""
-    mark = np.zeros(n, dtype=bool)
-    mark[out] = True
-    return ~mark[seq]
-
-
-def _strings(seq: np.ndarray, offsets: np.ndarray, near: np.ndarray, u: int, size: int, longest: int,
-             rng: np.random.Generator) -> np.ndarray:
-    """Which positions of the flat plan ``seq`` (routes ``offsets``) a string ruin keeps: for ``u`` and then
-    its ``near`` clients in order, a string of at most ``longest`` consecutive clients containing it is taken
-    out of each route not cut yet, until ``size`` clients are out."""
-    where = np.full(int(max(seq.max(), near.max(), u)) + 1, -1, np.int64)
-    where[seq] = np.arange(len(seq))
-    route_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-    keep = np.ones(len(seq), bool)
-    cut = np.zeros(len(offsets) - 1, bool)
-    out = 0
-    for c in np.concatenate(([u], near)):
-        i = where[c]
-        if out >= size or i < 0 or cut[route_of[i]]:
-            continue
-        r = route_of[i]
-        lo, hi = offsets[r], offsets[r + 1]
-        length = int(rng.integers(1, min(longest, hi - lo, size - out) + 1))
-        first = int(rng.integers(max(lo, i - length + 1), min(i, hi - length) + 1))
-        keep[first:first + length] = False
-        cut[r] = True
-        out += length
-    return keep
 
 
 @_jit

@@ -319,19 +319,66 @@ def test_string_ruin_is_seeded_and_never_worse(ruin):
         LocalSearch(p).iterate(iterations=1, ruin="everything")
 
 
-def test_strings_cut_each_route_once():
-    from vrpkit.solvers.localsearch import _strings
+def line(n: int) -> Problem:
+    """Clients 0..n-1 at x = 1..n on a line from the depot at 0, unit demands, unlimited fleet."""
+    clients = tuple(Client(f"c{i}", (float(i + 1), 0.0), delivery=1) for i in range(n))
+    return Problem("line", (Depot("o", (0.0, 0.0)),), clients, (VehicleType("v", capacity=5),))
 
+
+def ruined(ls: LocalSearch, near: np.ndarray, u: int, size: int, longest: int, strings: bool, seed: int
+           ) -> tuple[list[int], list[tuple[int, ...]]]:
+    """The clients :func:`_ruin` hands to the recreate, and the routes it leaves."""
+    from vrpkit.solvers.localsearch import _ruin
+
+    work = ls._work(np.random.default_rng(seed))
+    count = _ruin(ls._packed, ls.cfg, work, near, u, size, longest, strings)
+    return work[2][:count].tolist(), [r.clients for r in ls.routes()]
+
+
+def test_string_ruin_cuts_each_route_once():
     # Routes (0 1 2 3 4) and (5 6 7); u = 2, then 3 (same route, skipped), 6, 0 (same route again).
-    seq, offsets = np.arange(8), np.array([0, 5, 8])
+    p = line(8)
+    near = np.zeros((8, 3), np.int64)
+    near[2] = [3, 6, 0]
     for seed in range(20):
-        keep = _strings(seq, offsets, np.array([3, 6, 0]), 2, 5, 3, np.random.default_rng(seed))
-        out = np.flatnonzero(~keep)
-        first, second = out[out < 5], out[out >= 5]
+        ls = LocalSearch(p)
+        ls.load([Route(0, (0, 1, 2, 3, 4)), Route(0, (5, 6, 7))])
+        out, routes = ruined(ls, near, 2, 5, 3, True, seed)
+        first, second = sorted(c for c in out if c < 5), sorted(c for c in out if c >= 5)
         assert 2 in first and 1 <= len(first) <= 3 and np.all(np.diff(first) == 1)
-        assert len(out) <= 5
+        assert len(out) <= 5 and len(set(out)) == len(out)
         if len(first) < 5:  # room left: the second route loses a string around 6
             assert 6 in second and np.all(np.diff(second) == 1)
+        # the routes keep their other clients in order, and the search's cost is the evaluator's
+        kept = [tuple(c for c in r if c not in out) for r in ((0, 1, 2, 3, 4), (5, 6, 7))]
+        assert sorted(routes) == sorted(r for r in kept if r)
+        assert ls.cost == pytest.approx(evaluate(p, ls.routes()).cost)
+
+
+def test_radial_ruin_takes_the_nearest_and_the_clients_left_out():
+    p = line(8)
+    near = np.zeros((8, 3), np.int64)
+    near[2] = [3, 7, 1]
+    ls = LocalSearch(p)
+    ls.load([Route(0, (0, 1, 2, 3, 4)), Route(0, (5, 6))])  # 7 left out
+    out, routes = ruined(ls, near, 2, 3, 3, False, 0)
+    assert out == [2, 3, 7]  # u and its size - 1 nearest, the left-out 7 among them
+    assert routes == [(0, 1, 4), (5, 6)]
+    # routes at x = 1, 2, 5 (cost 10) and x = 6, 7 (14); clients 2, 3 and 7 missing (1 + demand each)
+    assert ls.cost == pytest.approx(24.0) == pytest.approx(evaluate(p, ls.routes()).cost)
+    assert ls.violation == pytest.approx(6.0)
+
+
+def test_a_rejected_iteration_restores_the_current_plan():
+    # Threshold 0 from an optimum (one route 0..4 on the line, cost 10): no iteration is kept, and every
+    # undo must bring back exactly that plan.
+    p = line(5)
+    ls = LocalSearch(p)
+    ls.load([Route(0, (0, 1, 2, 3, 4))])
+    for seed in range(5):
+        assert ls.iterate(iterations=20, seed=seed, ruin_size=(1, 4), threshold=0.0) == 20
+        assert [r.clients for r in ls.routes()] in ([(0, 1, 2, 3, 4)], [(4, 3, 2, 1, 0)])
+        assert ls.cost == pytest.approx(10.0) and ls.violation == 0.0
 
 
 def test_neighbours_in_row_blocks(monkeypatch):
