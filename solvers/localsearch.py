@@ -1055,8 +1055,23 @@ def _clear(link, route, r):
 
 @_jit
 def _rebuild(A, cfg, r, members, n):
-    """Make slot r drive ``members[:n]`` and recompute its segments, cost and violation (and mark it changed)."""
+    """Make slot r drive ``members[:n]`` and recompute its segments, cost and violation (and mark it changed).
+
+    The prefix rows of the clients that the route keeps at its head, and the suffix rows of those it keeps at
+    its tail, in the same order, are still right and kept (with one window per client: else the window of a
+    client kept may have changed): an insertion or removal recomputes one side of it only."""
     dist, dur, seg, link, route, rval, vt, cl, slots, pieces, nodes, counters, sums, neigh, X = A  # noqa: RUF059
+    head = 0  # members[:head] are the route's first clients as they were (its links are not yet rewritten)
+    tail = 0  # and members[n - tail:] its last ones
+    if cfg[C_NWIN] == 1:
+        x = route[r, FST]
+        while head < n and x >= 0 and x == members[head]:
+            head += 1
+            x = link[x, NXT]
+        x = route[r, LST]
+        while tail < n and x >= 0 and x == members[n - 1 - tail]:
+            tail += 1
+            x = link[x, PRV]
     route[r, SIZE] = n
     route[r, CHG] = 1
     if n == 0:
@@ -1077,19 +1092,21 @@ def _rebuild(A, cfg, r, members, n):
     fwd = cfg[C_FWD]
     bwd = cfg[C_BWD]
     width = seg.shape[1]
-    c = members[0]
-    for f in range(width):
-        seg[fwd + c, f] = seg[c, f]
-    seg[fwd + c, RCUM] = 0.0
-    for i in range(1, n):
+    if head == 0:
+        c = members[0]
+        for f in range(width):
+            seg[fwd + c, f] = seg[c, f]
+        seg[fwd + c, RCUM] = 0.0
+    for i in range(max(1, head), n):
         p = members[i - 1]
         c = members[i]
         cat(dist, dur, cfg, seg, fwd + p, seg, c, seg, fwd + c)
         seg[fwd + c, RCUM] = seg[fwd + p, RCUM] + dist[nd + c, nd + p]
-    c = members[n - 1]
-    for f in range(width):
-        seg[bwd + c, f] = seg[c, f]
-    for i in range(n - 2, -1, -1):
+    if tail == 0:
+        c = members[n - 1]
+        for f in range(width):
+            seg[bwd + c, f] = seg[c, f]
+    for i in range(n - 1 - max(1, tail), -1, -1):
         c = members[i]
         cat(dist, dur, cfg, seg, c, seg, bwd + members[i + 1], seg, bwd + c)
     v = route[r, TYPE]
