@@ -36,9 +36,9 @@ How the model maps onto OR-Tools' routing library:
   routes, 752 clients served; the best known has 16 and 822), so the compiled iterated local search (ruin and
   recreate, :meth:`vrpkit.solvers.localsearch.LocalSearch.iterate`) goes on from it until
   :data:`_PERTURB_SHARE` of the time limit (0.95 by default, after only the best-ranked strategy's plans were
-  polished, ruin and recreate only: :data:`_PRIZE_ILS`; R2_10_4 at 10 s, seeds 0-7: 4.5-6.2 % above the best
-  known, mean 5.4 % (two more runs of seeds 0-2: means 4.6 and 5.6), against 11.4 % without it; C1_10_4,
-  R1_10_4, RC1_10_4 1.0-1.6 % (seeds 0-2); on the tight-window instances it finds little and the result is
+  polished, ruin and recreate only: :data:`_PRIZE_ILS`; ``examples/bench_prize.py`` at 10 s, one core, seeds
+  0-7: R2_10_4 3.0-5.2 % above the best known, mean 4.3 %, against 11.4 % without it; C1_10_4, R1_10_4,
+  RC1_10_4 1.2-1.7 %, means 1.3, 1.5, 1.3 %; on the tight-window instances it finds little and the result is
   OR-Tools' search's, within 0.1 %).
 - Clients no vehicle type could serve on a trip of its own (:func:`vrpkit.diagnose.client_vehicle_feasibility`)
   are forbidden to those types (a type that lacks one of a client's skills among them), which prunes the search
@@ -173,10 +173,11 @@ search has the rest (on PCVRPTW R2_10_4 at 10 s it gains 0.2 % in its 2 s, the i
 _PRIZE_ILS: dict[str, dict[str, int]] = {"ils": {"max_passes": 0}, "classic": {}}
 """Options of the iterated local search from the best prize start, per ``prize_search``
 (:meth:`vrpkit.solvers.localsearch.LocalSearch.iterate`): with ``ils`` each iteration only ruins and recreates
-(no local search pass over the clients it moved), about ten times as many iterations in the same time (R2_10_4:
-about 30,000 against 3,000 in 5.5 s). ``examples/bench_prize.py`` at 10 s, % above the best known: R2_10_4 seeds
-0-5 4.5-6.9 (mean 5.2; seeds 0-2 in another run 4.2-5.4, mean 4.9), against 6.8-7.3 (mean 7.1) with one pass
-in the same session; C1_10_4 1.4, R1_10_4 1.7, RC1_10_4 1.4 (seeds 0-2), as with one pass."""
+(no local search pass over the clients it moved), about eighteen times as many iterations in the same time
+(R2_10_4, 3 s from the polished start: about 29,000 against 1,600; about 48,000 in the 5.3 s the search gets at
+10 s). When this was chosen, with the iterations still reloading the plan in Python, ``examples/bench_prize.py``
+at 10 s, % above the best known: R2_10_4 seeds 0-5 4.5-6.9 (mean 5.2), against 6.8-7.3 (mean 7.1) with one
+pass in the same session; C1_10_4 1.4, R1_10_4 1.7, RC1_10_4 1.4 (seeds 0-2), as with one pass."""
 _MULTI_TRIP_LAMBDA = 0.5
 """Guided local search's lambda with reloads. MTVRPTWR at 10 s from the :func:`trip_plan` start, gap to the best
 known (``examples/tune_ortools.py files``, seed 0): C201R0.75, R201R0.5, RC205R0.75, C2_2_05R0.5, R2_2_01R0.25,
