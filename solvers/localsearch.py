@@ -1153,11 +1153,24 @@ def load_routes(A, cfg, seq, offsets, types):
         hi = offsets[i + 1]
         for j in range(lo, hi):
             nodes[0, j - lo] = seq[j]
-        if cfg[C_NWIN] > 1:
-            _pick_windows(dist, dur, seg, cfg, t, nodes[0], hi - lo)
-        _rebuild(A, cfg, slot, nodes[0], hi - lo)
+        _drive(A, cfg, slot, nodes[0], hi - lo)
+    _refresh(A, cfg)
+
+
+@_jit
+def _drive(A, cfg, r, members, n):
+    """Slot r drives ``members[:n]``, each client in the window :func:`_pick_windows` chooses when it has
+    several (:func:`_rebuild`)."""
+    if cfg[C_NWIN] > 1:
+        _pick_windows(A[0], A[1], A[2], cfg, A[4][r, TYPE], members, n)
+    _rebuild(A, cfg, r, members, n)
+
+
+@_jit
+def _refresh(A, cfg):
+    """After routes were rebuilt: each type's free slot, and the plan's totals recounted."""
     for t in range(cfg[C_V]):
-        _update_free(route, slots, t)
+        _update_free(A[4], A[8], t)
     totals(A, cfg)
 
 
@@ -2138,9 +2151,7 @@ def _ruin(A, cfg, W, near, u, size, longest, strings):
                 k += 1
             x = link[x, NXT]
         _clear(link, route, r)
-        if cfg[C_NWIN] > 1:
-            _pick_windows(dist, dur, seg, cfg, route[r, TYPE], members, k)
-        _rebuild(A, cfg, r, members, k)
+        _drive(A, cfg, r, members, k)
     if strings:  # clients left out before are reconsidered too
         for c in range(n):
             if link[c, RTE] < 0 and mark[c] == 0:
@@ -2148,9 +2159,7 @@ def _ruin(A, cfg, W, near, u, size, longest, strings):
                 count += 1
     for i in range(count):
         mark[out[i]] = 0
-    for t in range(cfg[C_V]):
-        _update_free(route, slots, t)
-    totals(A, cfg)
+    _refresh(A, cfg)
     return count
 
 
@@ -2181,13 +2190,9 @@ def _settle(A, cfg, W, keep):
                 members[k] = x
                 k += 1
                 x = nxt[x]
-            if cfg[C_NWIN] > 1:
-                _pick_windows(dist, dur, seg, cfg, route[r, TYPE], members, k)
-            _rebuild(A, cfg, r, members, k)
+            _drive(A, cfg, r, members, k)
             route[r, CHG] = 0
-    for t in range(cfg[C_V]):
-        _update_free(route, slots, t)
-    totals(A, cfg)
+    _refresh(A, cfg)
 
 
 @_jit
